@@ -1,0 +1,51 @@
+//! Project automation: `cargo xtask <command>`.
+//!
+//! `cargo xtask` with no arguments prints the list of commands.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod test;
+
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo xtask <command> [options]
+
+Commands:
+  test [ARGS]  set up what the tests need (npm packages), then run the whole
+               test suite (`cargo test --workspace`); ARGS go to cargo test
+  help         print this help
+";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let command = args.next();
+    let rest: Vec<String> = args.collect();
+    let result = match command.as_deref() {
+        None | Some("help" | "--help" | "-h") => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Some("test") => test::run(&rest),
+        Some(other) => {
+            eprint!("unknown command `{other}`\n\n{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of the xtask folder).
+fn workspace_root() -> std::path::PathBuf {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| manifest.to_path_buf())
+}
