@@ -176,3 +176,158 @@ impl std::fmt::Debug for Response {
             .finish_non_exhaustive()
     }
 }
+
+/// One parameter of a path template given to [`expand_path`].
+#[derive(Clone, Copy, Debug)]
+pub struct PathParam<'a> {
+    /// The name between braces in the template, for example `secret-name`.
+    pub name: &'a str,
+    /// The value to put in its place.
+    pub value: &'a str,
+    /// Whether the value is percent-encoded as one path segment (`true`), or
+    /// inserted as given (`false`, the `x-ms-skip-url-encoding` case, for
+    /// example a role scope such as `/keys`).
+    pub encode: bool,
+}
+
+/// Builds the URL of an operation: `base` (the vault or HSM URL, any path it
+/// has is kept) followed by `template` (for example
+/// `/secrets/{secret-name}/{secret-version}`) with each `{name}` replaced by
+/// its parameter.
+///
+/// An empty parameter is kept as an empty segment, so
+/// `/secrets/{secret-name}/{secret-version}` with an empty version gives
+/// `/secrets/name/`, which the service reads as "the latest version".
+///
+/// A parameter with `encode: false` is inserted without its leading and
+/// trailing slashes, so a role scope of `/` disappears (`/providers/...`) and
+/// `/keys` gives `/keys/providers/...`, as the service expects.
+///
+/// # Errors
+/// Fails with [`ErrorKind::InvalidInput`] when the template names a parameter
+/// that is not given, or has an unclosed brace.
+pub fn expand_path(base: &Url, template: &str, params: &[PathParam<'_>]) -> Result<Url> {
+    let mut path = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        path.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close = after.find('}').ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("path template `{template}` has an unclosed brace"),
+            )
+        })?;
+        let name = &after[..close];
+        let param = params.iter().find(|p| p.name == name).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("path template `{template}` needs the parameter `{name}`"),
+            )
+        })?;
+        if param.encode {
+            path.extend(
+                url::form_urlencoded::byte_serialize(param.value.as_bytes()).map(|s| {
+                    // form encoding writes spaces as `+`; a path wants `%20`.
+                    if s == "+" { "%20" } else { s }
+                }),
+            );
+            rest = &after[close + 1..];
+        } else {
+            // A raw value such as a role scope (`/`, `/keys`, `/keys/k1`) is
+            // inserted without its outer slashes, so `/{scope}/providers`
+            // gives `/providers` for `/` and `/keys/providers` for `/keys`.
+            let value = param.value.trim_matches('/');
+            path.push_str(value);
+            rest = &after[close + 1..];
+            if value.is_empty() && path.ends_with('/') {
+                rest = rest.strip_prefix('/').unwrap_or(rest);
+            }
+        }
+    }
+    path.push_str(rest);
+
+    let mut url = base.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    let joined = {
+        let base_path = url.path().trim_end_matches('/');
+        let tail = if path.starts_with('/') {
+            path
+        } else {
+            format!("/{path}")
+        };
+        format!("{base_path}{tail}")
+    };
+    url.set_path(&joined);
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p<'a>(name: &'a str, value: &'a str) -> PathParam<'a> {
+        PathParam {
+            name,
+            value,
+            encode: true,
+        }
+    }
+
+    #[test]
+    fn expands_and_encodes_segments() {
+        let base = Url::parse("https://myvault.vault.azure.net").unwrap();
+        let url = expand_path(
+            &base,
+            "/secrets/{secret-name}/{secret-version}",
+            &[p("secret-name", "a b/c"), p("secret-version", "")],
+        )
+        .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://myvault.vault.azure.net/secrets/a%20b%2Fc/"
+        );
+    }
+
+    #[test]
+    fn keeps_base_path_and_skips_encoding_when_asked() {
+        let base = Url::parse("https://localhost:8443/prefix/?x=1").unwrap();
+        let url = expand_path(
+            &base,
+            "/{scope}/providers/Microsoft.Authorization/roleAssignments",
+            &[PathParam {
+                name: "scope",
+                value: "/keys",
+                encode: false,
+            }],
+        )
+        .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://localhost:8443/prefix/keys/providers/Microsoft.Authorization/roleAssignments"
+        );
+        let global = expand_path(
+            &base,
+            "/{scope}/providers/Microsoft.Authorization/roleAssignments",
+            &[PathParam {
+                name: "scope",
+                value: "/",
+                encode: false,
+            }],
+        )
+        .unwrap();
+        assert_eq!(
+            global.as_str(),
+            "https://localhost:8443/prefix/providers/Microsoft.Authorization/roleAssignments"
+        );
+    }
+
+    #[test]
+    fn missing_parameter_is_an_error() {
+        let base = Url::parse("https://v.vault.azure.net").unwrap();
+        let err = expand_path(&base, "/secrets/{secret-name}", &[]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("secret-name"));
+    }
+}

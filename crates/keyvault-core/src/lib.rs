@@ -8,5 +8,6 @@
 
 pub mod error;
 pub mod http;
+pub mod paging;
 
 pub use error::{Error, ErrorKind, Result};
