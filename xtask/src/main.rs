@@ -4,6 +4,8 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod codegen;
+mod spec_diff;
 mod test;
 
 use std::process::ExitCode;
@@ -12,9 +14,14 @@ const HELP: &str = "\
 cargo xtask <command> [options]
 
 Commands:
-  test [ARGS]  set up what the tests need (npm packages), then run the whole
-               test suite (`cargo test --workspace`); ARGS go to cargo test
-  help         print this help
+  test [ARGS]     set up what the tests need (npm packages), then run the whole
+                  test suite (`cargo test --workspace`); ARGS go to cargo test
+  codegen [OPTS]  regenerate src/generated/ of the service crates from specs/;
+                  --check lists stale files and fails, -v adds a diff,
+                  --spec FILE --out DIR generates from any spec file
+  spec-diff DIR   list what the upstream specs under DIR have that specs/
+                  lacks or describes differently (for the API versions we target)
+  help            print this help
 ";
 
 fn main() -> ExitCode {
@@ -27,6 +34,8 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some("test") => test::run(&rest),
+        Some("codegen") => codegen::run(&rest),
+        Some("spec-diff") => spec_diff::run(&rest),
         Some(other) => {
             eprint!("unknown command `{other}`\n\n{HELP}");
             return ExitCode::from(2);

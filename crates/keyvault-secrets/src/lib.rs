@@ -4,3 +4,7 @@
 //! client work. Today it only re-exports the shared error type.
 
 pub use keyvault_core::{Error, ErrorKind, Result};
+
+mod generated;
+#[cfg(test)]
+mod generated_tests;
