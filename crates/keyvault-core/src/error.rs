@@ -1,6 +1,16 @@
 //! The error type shared by every keyvault-rs client.
+//!
+//! One opaque [`Error`] with a [`kind()`](Error::kind), predicates for the
+//! common cases ([`is_not_found()`](Error::is_not_found) and friends) and, for
+//! failures the service answered, its status, error code, message and request
+//! id. An error never holds a request body, a secret value or a token: it is
+//! built from the status line, the service's `{"error":{...}}` body and the
+//! request's method and URL only.
 
 use std::fmt;
+
+use http::StatusCode;
+use serde::Deserialize;
 
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -15,9 +25,100 @@ pub enum ErrorKind {
     Deserialize,
     /// An argument or option given by the caller is invalid.
     InvalidInput,
+    /// The service answered with a status that is not a success; see
+    /// [`Error::status`] and [`Error::error_code`].
+    Http,
+    /// The request could not be sent or its response not received: connection
+    /// refused, DNS failure, TLS failure, connection reset.
+    Io,
+    /// A request or the whole retry budget ran out of time.
+    Timeout,
+    /// The credential could not produce a token.
+    Credential,
+    /// The authentication challenge could not be honoured: a challenge whose
+    /// resource does not match the vault, a claims (CAE) challenge, or a
+    /// malformed `WWW-Authenticate` header.
+    Authentication,
+    /// A long-running operation finished as failed or canceled.
+    OperationFailed,
+}
+
+impl ErrorKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Serialize => "serialization error",
+            Self::Deserialize => "deserialization error",
+            Self::InvalidInput => "invalid input",
+            Self::Http => "HTTP error",
+            Self::Io => "I/O error",
+            Self::Timeout => "timeout",
+            Self::Credential => "credential error",
+            Self::Authentication => "authentication error",
+            Self::OperationFailed => "operation failed",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error a Key Vault or Managed HSM service returned in its body:
+/// `{"error": {"code": ..., "message": ..., "innererror": {...}}}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct ServiceError {
+    /// The error code, for example `SecretNotFound` or `Forbidden`.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The human-readable message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// A more specific error, if the service gave one.
+    #[serde(default, rename = "innererror", alias = "innerError")]
+    pub inner_error: Option<Box<ServiceError>>,
+}
+
+impl ServiceError {
+    /// Parses Key Vault's error body (`{"error": {...}}`), or a bare error
+    /// object as long-running operation statuses carry it. Returns `None` when
+    /// the body is neither.
+    pub fn from_body(body: &[u8]) -> Option<Self> {
+        #[derive(Deserialize)]
+        struct Envelope {
+            error: Option<ServiceError>,
+        }
+        if body.is_empty() {
+            return None;
+        }
+        match serde_json::from_slice::<Envelope>(body) {
+            Ok(Envelope { error: Some(e) }) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The codes of this error and its inner errors, outermost first.
+    pub fn codes(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut cur = Some(self);
+        while let Some(e) = cur {
+            if let Some(c) = e.code.as_deref() {
+                out.push(c);
+            }
+            cur = e.inner_error.as_deref();
+        }
+        out
+    }
 }
 
 /// The error returned by every keyvault-rs operation.
+///
+/// `Display` says what failed and why in one line (for a service failure:
+/// method, URL path, status, service error code and message, request id; for
+/// a transport failure: the root cause, such as `connection refused`);
+/// [`source()`](std::error::Error::source) gives the underlying error.
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -26,6 +127,10 @@ struct Inner {
     kind: ErrorKind,
     message: String,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    status: Option<StatusCode>,
+    service: Option<ServiceError>,
+    request_id: Option<String>,
+    attempts: u32,
 }
 
 impl Error {
@@ -36,6 +141,10 @@ impl Error {
                 kind,
                 message: message.into(),
                 source: None,
+                status: None,
+                service: None,
+                request_id: None,
+                attempts: 0,
             }),
         }
     }
@@ -46,27 +155,149 @@ impl Error {
         message: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        Self {
-            inner: Box::new(Inner {
-                kind,
-                message: message.into(),
-                source: Some(Box::new(source)),
-            }),
+        let mut e = Self::new(kind, message);
+        e.inner.source = Some(Box::new(source));
+        e
+    }
+
+    /// Creates an [`ErrorKind::Http`] error for a response the service
+    /// answered with a failure status. The body is parsed as Key Vault's
+    /// `{"error":{...}}`; it is never copied into the error otherwise.
+    ///
+    /// `context` names what was attempted, for example `GET /secrets/name`.
+    pub fn from_response(context: &str, response: &crate::http::Response) -> Self {
+        let status = response.status();
+        let service = ServiceError::from_body(response.body());
+        let request_id = response
+            .headers()
+            .get("x-ms-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut message = format!("{context} failed: {status}");
+        if let Some(s) = &service {
+            let codes = s.codes();
+            if !codes.is_empty() {
+                message.push_str(&format!(" ({})", codes.join(" / ")));
+            }
+            if let Some(m) = &s.message {
+                message.push_str(": ");
+                message.push_str(m);
+            }
         }
+        if let Some(id) = &request_id {
+            message.push_str(&format!(" [request id {id}]"));
+        }
+        let mut e = Self::new(ErrorKind::Http, message);
+        e.inner.status = Some(status);
+        e.inner.service = service;
+        e.inner.request_id = request_id;
+        e
     }
 
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
     }
+
+    /// The HTTP status the service answered with, for [`ErrorKind::Http`].
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.status
+    }
+
+    /// The service's error code (for example `SecretNotFound`), when the
+    /// response carried a Key Vault error body.
+    pub fn error_code(&self) -> Option<&str> {
+        self.inner.service.as_ref()?.code.as_deref()
+    }
+
+    /// The service's error message, when the response carried one.
+    pub fn service_message(&self) -> Option<&str> {
+        self.inner.service.as_ref()?.message.as_deref()
+    }
+
+    /// The whole service error, inner errors included.
+    pub fn service_error(&self) -> Option<&ServiceError> {
+        self.inner.service.as_ref()
+    }
+
+    /// The service's request id (`x-ms-request-id`), for support requests.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.request_id.as_deref()
+    }
+
+    /// How many times the request was sent before this error (0 when the
+    /// failure happened before anything was sent).
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+
+    /// Whether the service answered 404 Not Found.
+    pub fn is_not_found(&self) -> bool {
+        self.inner.status == Some(StatusCode::NOT_FOUND)
+    }
+
+    /// Whether the service answered 409 Conflict (for example a secret that
+    /// is being deleted or recovered).
+    pub fn is_conflict(&self) -> bool {
+        self.inner.status == Some(StatusCode::CONFLICT)
+    }
+
+    /// Whether the service answered 403 Forbidden (the identity lacks a
+    /// permission or role).
+    pub fn is_forbidden(&self) -> bool {
+        self.inner.status == Some(StatusCode::FORBIDDEN)
+    }
+
+    /// Whether the service answered 401 Unauthorized.
+    pub fn is_unauthorized(&self) -> bool {
+        self.inner.status == Some(StatusCode::UNAUTHORIZED)
+    }
+
+    /// Whether the service answered 429 Too Many Requests.
+    pub fn is_throttled(&self) -> bool {
+        self.inner.status == Some(StatusCode::TOO_MANY_REQUESTS)
+    }
+
+    /// Whether the request or the retry budget timed out.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.kind == ErrorKind::Timeout
+    }
+
+    pub(crate) fn set_attempts(mut self, attempts: u32) -> Self {
+        self.inner.attempts = attempts;
+        self
+    }
+
+    /// Prefixes the message, keeping everything else.
+    pub(crate) fn prefixed(mut self, prefix: &str) -> Self {
+        self.inner.message = format!("{prefix}{}", self.inner.message);
+        self
+    }
+
+    pub(crate) fn with_service_error(mut self, service: Option<ServiceError>) -> Self {
+        self.inner.service = service;
+        self
+    }
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Error")
-            .field("kind", &self.inner.kind)
-            .field("message", &self.inner.message)
-            .finish()
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind)
+            .field("message", &self.inner.message);
+        if let Some(s) = self.inner.status {
+            d.field("status", &s.as_u16());
+        }
+        if let Some(c) = self.error_code() {
+            d.field("code", &c);
+        }
+        if let Some(id) = &self.inner.request_id {
+            d.field("request_id", id);
+        }
+        if let Some(src) = &self.inner.source {
+            d.field("source", src);
+        }
+        d.finish()
     }
 }
 
@@ -82,5 +313,58 @@ impl std::error::Error for Error {
             .source
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{HeaderMap, HeaderValue, Response};
+
+    #[test]
+    fn error_is_send_sync() {
+        fn assert<T: Send + Sync + 'static>() {}
+        assert::<Error>();
+    }
+
+    #[test]
+    fn parses_key_vault_error_body() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ms-request-id", HeaderValue::from_static("req-1"));
+        let body = br#"{"error":{"code":"Forbidden","message":"Caller is not authorized","innererror":{"code":"AccessDenied"}}}"#;
+        let resp = Response::new(
+            StatusCode::FORBIDDEN,
+            headers,
+            bytes::Bytes::from_static(body),
+        );
+        let e = Error::from_response("GET /secrets/a", &resp);
+        assert_eq!(e.kind(), ErrorKind::Http);
+        assert!(e.is_forbidden());
+        assert!(!e.is_not_found());
+        assert_eq!(e.error_code(), Some("Forbidden"));
+        assert_eq!(e.service_message(), Some("Caller is not authorized"));
+        assert_eq!(
+            e.service_error().map(ServiceError::codes),
+            Some(vec!["Forbidden", "AccessDenied"])
+        );
+        assert_eq!(e.request_id(), Some("req-1"));
+        let shown = e.to_string();
+        assert!(shown.contains("403 Forbidden"), "{shown}");
+        assert!(shown.contains("Forbidden / AccessDenied"), "{shown}");
+        assert!(shown.contains("req-1"), "{shown}");
+    }
+
+    #[test]
+    fn non_json_body_is_not_copied() {
+        let resp = Response::new(
+            StatusCode::BAD_GATEWAY,
+            HeaderMap::new(),
+            bytes::Bytes::from_static(b"<html>upstream s3cr3t</html>"),
+        );
+        let e = Error::from_response("PUT /secrets/a", &resp);
+        assert_eq!(e.status(), Some(StatusCode::BAD_GATEWAY));
+        assert_eq!(e.error_code(), None);
+        assert!(!e.to_string().contains("s3cr3t"));
+        assert!(!format!("{e:?}").contains("s3cr3t"));
     }
 }

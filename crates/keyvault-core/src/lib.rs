@@ -3,11 +3,33 @@
 //! Users rarely name this crate directly: the client crates (`keyvault-secrets`,
 //! `keyvault-administration`) re-export the options and error types they need.
 //!
-//! The crate holds what every Key Vault client shares: the request and response
-//! types ([`http`]) and the error type ([`Error`]).
+//! What every Key Vault client shares lives here, once:
+//!
+//! - [`http`]: the [`Request`](http::Request) and [`Response`](http::Response)
+//!   that generated operation code builds and decodes;
+//! - [`Pipeline`]: URL policy, common headers, Key Vault challenge
+//!   authentication over any `azure_core` `TokenCredential`, retries with a
+//!   time budget, one tracing span per operation;
+//! - [`Error`]: one error type with [`ErrorKind`], status, service error code
+//!   and request id;
+//! - [`paging`]: a lazy item stream over `{value, nextLink}` pages;
+//! - [`poller`]: long-running operations, `.await`-able and resumable;
+//! - [`ClientOptions`] and [`RetryOptions`].
+//!
+//! Secret values and tokens never appear in logs, `Debug` output or errors.
 
+mod challenge;
+mod credential;
 pub mod error;
 pub mod http;
+mod options;
 pub mod paging;
+mod pipeline;
+pub mod poller;
+mod retry;
+mod transport;
 
-pub use error::{Error, ErrorKind, Result};
+pub use azure_core::credentials::TokenCredential;
+pub use error::{Error, ErrorKind, Result, ServiceError};
+pub use options::{ClientOptions, RetryOptions};
+pub use pipeline::{ClientInfo, Context, Pipeline};

@@ -1,4 +1,7 @@
 //! Paging over Key Vault's `{ "value": [...], "nextLink": "..." }` list responses.
+//!
+//! [`Pager`] is a lazy stream of items; [`Pager::into_pages`] gives whole
+//! pages with their continuation tokens; [`Pager::resume`] continues from one.
 
 /// A decoded page of a list operation: its items and the link to the next page.
 ///
@@ -11,4 +14,248 @@ pub trait Paged: serde::de::DeserializeOwned + Send + 'static {
     /// Splits the page into its items and its `nextLink` (absent or empty on
     /// the last page).
     fn into_page(self) -> (Vec<Self::Item>, Option<String>);
+}
+
+use std::{
+    collections::VecDeque,
+    pin::Pin,
+    task::{Context as TaskContext, Poll},
+};
+
+use futures::{Stream, StreamExt, stream::BoxStream};
+use url::Url;
+
+use crate::{
+    Error, ErrorKind, Result,
+    http::{Method, Request},
+    pipeline::{Context, Pipeline},
+};
+
+/// One page of a list operation.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Page<T> {
+    /// The items of this page (possibly none: the service may return empty
+    /// pages before the last one).
+    pub items: Vec<T>,
+    /// The token that resumes the listing at the next page, or `None` on the
+    /// last page. Give it to [`Pager::resume`].
+    pub continuation_token: Option<String>,
+}
+
+enum Next {
+    First(Box<Request>),
+    Link(String),
+    Done,
+}
+
+/// A lazy stream of the pages of a list operation. Nothing is sent until it
+/// is polled. Get one with [`Pager::into_pages`].
+pub struct PageStream<P: Paged> {
+    inner: BoxStream<'static, Result<Page<P::Item>>>,
+}
+
+impl<P: Paged> std::fmt::Debug for PageStream<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageStream").finish_non_exhaustive()
+    }
+}
+
+impl<P: Paged> Stream for PageStream<P> {
+    type Item = Result<Page<P::Item>>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
+    }
+}
+
+/// A lazy [`Stream`] of the items of a list operation, over Key Vault's
+/// `{"value": [...], "nextLink": "..."}` pages.
+///
+/// `nextLink` is followed as given, after checking that it points at the
+/// same host as the first request; the pipeline sets our `api-version` on it,
+/// and `maxresults` is carried over when the link lacks it.
+///
+/// ```no_run
+/// # use keyvault_core::{Context, Pipeline, paging::{Paged, Pager}, http::{Method, Request}};
+/// # use futures::TryStreamExt;
+/// # #[derive(serde::Deserialize)] struct ListResult { value: Vec<String>, #[serde(rename = "nextLink")] next_link: Option<String> }
+/// # impl Paged for ListResult { type Item = String; fn into_page(self) -> (Vec<String>, Option<String>) { (self.value, self.next_link) } }
+/// # async fn demo(pipeline: Pipeline, url: url::Url) -> keyvault_core::Result<()> {
+/// let mut request = Request::new(Method::GET, url);
+/// request.append_query("maxresults", "25");
+/// let mut items = Pager::<ListResult>::new(pipeline, Context::new("GetSecrets"), request);
+/// while let Some(item) = items.try_next().await? {
+///     println!("{item}");
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Pager<P: Paged> {
+    pages: PageStream<P>,
+    buffered: VecDeque<P::Item>,
+    done: bool,
+}
+
+impl<P: Paged> std::fmt::Debug for Pager<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pager")
+            .field("buffered", &self.buffered.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: Paged> Pager<P> {
+    /// A pager whose first page is fetched with `first`.
+    pub fn new(pipeline: Pipeline, ctx: Context, first: Request) -> Self {
+        Self::start(pipeline, ctx, first, None)
+    }
+
+    /// A pager that continues where a previous listing stopped:
+    /// `continuation_token` comes from [`Page::continuation_token`]. `first`
+    /// is the request of the first page, used as the template (headers,
+    /// host, `maxresults`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] when the token is not a URL on the same
+    /// host as `first`.
+    pub fn resume(
+        pipeline: Pipeline,
+        ctx: Context,
+        first: Request,
+        continuation_token: &str,
+    ) -> Result<Self> {
+        next_request(&first, continuation_token)?;
+        Ok(Self::start(
+            pipeline,
+            ctx,
+            first,
+            Some(continuation_token.to_owned()),
+        ))
+    }
+
+    fn start(pipeline: Pipeline, ctx: Context, first: Request, link: Option<String>) -> Self {
+        let template = first.clone();
+        let state = match link {
+            Some(l) => Next::Link(l),
+            None => Next::First(Box::new(first)),
+        };
+        let inner = futures::stream::unfold(state, move |state| {
+            let pipeline = pipeline.clone();
+            let template = template.clone();
+            async move {
+                let request = match state {
+                    Next::Done => return None,
+                    Next::First(r) => *r,
+                    Next::Link(link) => match next_request(&template, &link) {
+                        Ok(r) => r,
+                        Err(e) => return Some((Err(e), Next::Done)),
+                    },
+                };
+                let page = async {
+                    let response = pipeline.send(&ctx, request).await?;
+                    let (items, next) = response.json::<P>()?.into_page();
+                    let next = next.filter(|l| !l.is_empty());
+                    Ok(Page {
+                        items,
+                        continuation_token: next,
+                    })
+                }
+                .await;
+                match page {
+                    Ok(p) => {
+                        let state = match &p.continuation_token {
+                            Some(l) => Next::Link(l.clone()),
+                            None => Next::Done,
+                        };
+                        Some((Ok(p), state))
+                    }
+                    Err(e) => Some((Err(e), Next::Done)),
+                }
+            }
+        })
+        .boxed();
+        Self {
+            pages: PageStream { inner },
+            buffered: VecDeque::new(),
+            done: false,
+        }
+    }
+
+    /// The stream of whole pages instead of items. Items already buffered
+    /// from a partly consumed page are dropped.
+    pub fn into_pages(self) -> PageStream<P> {
+        self.pages
+    }
+}
+
+impl<P: Paged> Unpin for Pager<P> {}
+
+impl<P: Paged> Stream for Pager<P> {
+    type Item = Result<P::Item>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            if let Some(item) = self.buffered.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            if self.done {
+                return Poll::Ready(None);
+            }
+            match self.pages.inner.poll_next_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    self.done = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(Some(Ok(page))) => self.buffered.extend(page.items),
+            }
+        }
+    }
+}
+
+/// The request for the page at `link`, checked to be on the first request's
+/// host, carrying its headers and `maxresults`.
+fn next_request(first: &Request, link: &str) -> Result<Request> {
+    let url = Url::parse(link).map_err(|e| {
+        Error::with_source(
+            ErrorKind::InvalidInput,
+            "the continuation token is not a valid next-page link",
+            e,
+        )
+    })?;
+    let a = first.url();
+    if url.scheme() != a.scheme()
+        || url.host_str() != a.host_str()
+        || url.port_or_known_default() != a.port_or_known_default()
+    {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "the next-page link points at {}, not at {}; it is not followed",
+                url.host_str().unwrap_or(""),
+                a.host_str().unwrap_or("")
+            ),
+        ));
+    }
+    let mut request = Request::new(Method::GET, url);
+    for (name, value) in first.headers() {
+        if name != http::header::CONTENT_TYPE && name != "x-ms-client-request-id" {
+            request.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    let max = first
+        .url()
+        .query_pairs()
+        .find(|(k, _)| k == "maxresults")
+        .map(|(_, v)| v.into_owned());
+    if let Some(max) = max
+        && !request.url().query_pairs().any(|(k, _)| k == "maxresults")
+    {
+        request.append_query("maxresults", &max);
+    }
+    Ok(request)
 }

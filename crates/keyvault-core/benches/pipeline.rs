@@ -1,0 +1,3 @@
+//! Placeholder; the pipeline benchmark comes next.
+
+fn main() {}

@@ -1,0 +1,256 @@
+//! Key Vault challenge authentication.
+//!
+//! The first request to a vault goes without a token and without its body.
+//! The service answers 401 with a `WWW-Authenticate: Bearer ...` header that
+//! names the token scope (`scope`, or `resource` plus `/.default`) and the
+//! tenant (the first path segment of `authorization` / `authorization_uri`).
+//! The discovered challenge is cached per vault authority for the whole
+//! process, so a second client of the same vault goes straight to an
+//! authenticated request.
+//!
+//! **Invariant:** no token is sent to a host unless the challenge's resource
+//! host is that host or a parent domain of it (unless the caller turned the
+//! check off).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock, RwLock},
+};
+
+use url::Url;
+
+use crate::{Error, ErrorKind, Result};
+
+/// A parsed and verified Key Vault authentication challenge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Challenge {
+    /// The token scope, for example `https://vault.azure.net/.default`.
+    pub(crate) scope: String,
+    /// The tenant named by the authorization URI, if any.
+    pub(crate) tenant_id: Option<String>,
+    /// Whether the resource was checked against the vault host.
+    pub(crate) verified: bool,
+}
+
+/// What a `WWW-Authenticate` header asked for.
+#[derive(Debug)]
+pub(crate) enum Parsed {
+    /// A bearer challenge naming a scope.
+    Bearer(Challenge),
+    /// A claims (Continuous Access Evaluation) challenge.
+    Claims,
+}
+
+static CACHE: LazyLock<RwLock<HashMap<String, Arc<Challenge>>>> =
+    LazyLock::new(|| RwLock::new(HashMap::new()));
+
+/// The cache key of a URL: `scheme://host:port`.
+pub(crate) fn authority(url: &Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+pub(crate) fn cached(authority: &str) -> Option<Arc<Challenge>> {
+    CACHE
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(authority)
+        .cloned()
+}
+
+pub(crate) fn store(authority: &str, challenge: Challenge) -> Arc<Challenge> {
+    let c = Arc::new(challenge);
+    CACHE
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(authority.to_owned(), c.clone());
+    c
+}
+
+pub(crate) fn clear(authority: &str) {
+    CACHE
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(authority);
+}
+
+/// Splits the parameters of a `Bearer` challenge: `k="v", k2=v2`.
+fn params(header: &str) -> Option<Vec<(String, String)>> {
+    let trimmed = header.trim_start();
+    let rest = trimmed
+        .get(..6)
+        .filter(|s| s.eq_ignore_ascii_case("bearer"))
+        .map(|_| &trimmed[6..])?;
+    let mut out = Vec::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while matches!(chars.peek(), Some(c) if c.is_whitespace() || *c == ',') {
+            chars.next();
+        }
+        let mut key = String::new();
+        while let Some(&c) = chars.peek() {
+            if c == '=' || c == ',' {
+                break;
+            }
+            key.push(c);
+            chars.next();
+        }
+        if key.trim().is_empty() {
+            break;
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'=') {
+            chars.next();
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            if let Some(n) = chars.next() {
+                                value.push(n);
+                            }
+                        }
+                        '"' => break,
+                        c => value.push(c),
+                    }
+                }
+            } else {
+                while let Some(&c) = chars.peek() {
+                    if c == ',' {
+                        break;
+                    }
+                    value.push(c);
+                    chars.next();
+                }
+            }
+        }
+        out.push((key.trim().to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    Some(out)
+}
+
+/// Parses a `WWW-Authenticate` header value. Returns `None` when it is not a
+/// bearer challenge Key Vault would send.
+pub(crate) fn parse(header: &str) -> Option<Parsed> {
+    let params = params(header)?;
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    if get("claims").is_some_and(|c| !c.is_empty()) || get("error") == Some("insufficient_claims") {
+        return Some(Parsed::Claims);
+    }
+    let scope = match (get("scope"), get("resource")) {
+        (Some(s), _) if !s.is_empty() => s.to_owned(),
+        (_, Some(r)) if !r.is_empty() => format!("{}/.default", r.trim_end_matches('/')),
+        _ => return None,
+    };
+    let tenant_id = get("authorization")
+        .or_else(|| get("authorization_uri"))
+        .and_then(|a| Url::parse(a).ok())
+        .and_then(|u| {
+            u.path_segments()
+                .and_then(|mut s| s.next())
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        });
+    Some(Parsed::Bearer(Challenge {
+        scope,
+        tenant_id,
+        verified: false,
+    }))
+}
+
+/// Checks that `request_url`'s host is the challenge resource's host or a
+/// subdomain of it.
+///
+/// # Errors
+/// [`ErrorKind::Authentication`] naming both hosts when they do not match.
+pub(crate) fn verify(request_url: &Url, challenge: &Challenge) -> Result<()> {
+    let resource = challenge.scope.trim_end_matches("/.default");
+    let resource_host = Url::parse(resource)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+    let host = request_url.host_str().unwrap_or("").to_ascii_lowercase();
+    let ok = match &resource_host {
+        Some(r) => host == *r || host.ends_with(&format!(".{r}")),
+        None => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Authentication,
+            format!(
+                "the authentication challenge from {host} names the resource `{resource}`, \
+                 whose host is not {host} or a parent domain of it; no token was sent \
+                 (set verify_challenge_resource to false for an emulator or a private setup)"
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bearer(h: &str) -> Challenge {
+        match parse(h) {
+            Some(Parsed::Bearer(c)) => c,
+            other => panic!("not a bearer challenge: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_resource_and_tenant() {
+        let c = bearer(
+            r#"Bearer authorization="https://login.microsoftonline.com/72f988bf-86f1", resource="https://vault.azure.net""#,
+        );
+        assert_eq!(c.scope, "https://vault.azure.net/.default");
+        assert_eq!(c.tenant_id.as_deref(), Some("72f988bf-86f1"));
+    }
+
+    #[test]
+    fn parses_scope_and_authorization_uri() {
+        let c = bearer(
+            r#"Bearer authorization_uri="https://login.windows.net/tid/", scope="https://managedhsm.azure.net/.default""#,
+        );
+        assert_eq!(c.scope, "https://managedhsm.azure.net/.default");
+        assert_eq!(c.tenant_id.as_deref(), Some("tid"));
+    }
+
+    #[test]
+    fn claims_and_garbage() {
+        assert!(matches!(
+            parse(r#"Bearer realm="", error="insufficient_claims", claims="eyJ4Ijp7fX0=""#),
+            Some(Parsed::Claims)
+        ));
+        assert!(parse("Basic realm=x").is_none());
+        assert!(parse("Bearer").is_none());
+        assert!(parse("").is_none());
+        assert!(parse("Bearer =,,=\"").is_none());
+    }
+
+    #[test]
+    fn verifies_subdomain() {
+        let c = Challenge {
+            scope: "https://vault.azure.net/.default".into(),
+            tenant_id: None,
+            verified: false,
+        };
+        let ok = Url::parse("https://myvault.vault.azure.net/secrets").unwrap();
+        assert!(verify(&ok, &c).is_ok());
+        let bad = Url::parse("https://myvault.evil.net/").unwrap();
+        let e = verify(&bad, &c).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Authentication);
+        assert!(e.to_string().contains("myvault.evil.net"));
+        let tricky = Url::parse("https://evilvault.azure.net/").unwrap();
+        assert!(verify(&tricky, &c).is_err());
+    }
+}

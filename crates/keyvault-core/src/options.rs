@@ -1,0 +1,98 @@
+//! Options shared by every client: retries, transport, TLS roots, user agent.
+
+use std::time::Duration;
+
+/// Options every keyvault-rs client accepts. The client crates re-export this
+/// type (usually inside their own options struct).
+///
+/// Every field has a sensible default, so set only what you need:
+///
+/// ```
+/// use std::time::Duration;
+/// use keyvault_core::{ClientOptions, RetryOptions};
+///
+/// let options = ClientOptions {
+///     user_agent_prefix: Some("my-app/1.2".into()),
+///     retry: RetryOptions { budget: Duration::from_secs(30), ..Default::default() },
+///     ..Default::default()
+/// };
+/// assert!(options.verify_challenge_resource);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// The service API version sent as `api-version` on every request. `None`
+    /// uses the version the client crate was generated from.
+    pub api_version: Option<String>,
+    /// How failed requests are retried.
+    pub retry: RetryOptions,
+    /// Prepended to the `User-Agent` header, for example `my-app/1.2`.
+    pub user_agent_prefix: Option<String>,
+    /// Extra trusted root certificates, in PEM, added to the public roots
+    /// (for example the local emulator's CA). Ignored when
+    /// [`http_client`](Self::http_client) is set.
+    pub root_certificates_pem: Vec<Vec<u8>>,
+    /// A `reqwest::Client` to send requests with, instead of the one built
+    /// from these options (proxies, custom TLS, connection pool settings).
+    pub http_client: Option<reqwest::Client>,
+    /// Whether the resource named by the service's authentication challenge
+    /// must match the vault's host (`myvault.vault.azure.net` must be a
+    /// subdomain of `vault.azure.net`). Default `true`; turn it off only for
+    /// emulators and sovereign or private setups whose hosts differ. When the
+    /// check fails, no token is sent.
+    pub verify_challenge_resource: bool,
+    /// Allows plain `http://` to loopback hosts (`localhost`, `127.0.0.1`,
+    /// `[::1]`), for a local emulator. Default `false`: only `https://` is
+    /// accepted. Non-loopback `http://` is always refused.
+    pub allow_loopback_http: bool,
+    /// The timeout of one try (connect, send, receive). Default 60 seconds;
+    /// also bounded by what is left of [`RetryOptions::budget`].
+    pub transport_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            api_version: None,
+            retry: RetryOptions::default(),
+            user_agent_prefix: None,
+            root_certificates_pem: Vec::new(),
+            http_client: None,
+            verify_challenge_resource: true,
+            allow_loopback_http: false,
+            transport_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// How the pipeline retries: exponential backoff with jitter, bounded by a
+/// number of retries and a total time budget.
+///
+/// Retried: connection failures, timeouts and the statuses 408, 429, 500, 502,
+/// 503 and 504, waiting what `Retry-After` or `x-ms-retry-after-ms` says when
+/// the service says it. A request that is not idempotent (POST, PATCH) is not
+/// retried once its body may have reached the server, unless the status says
+/// it was not processed (408, 429, 503).
+#[derive(Clone, Debug)]
+pub struct RetryOptions {
+    /// The most retries after the first try. Default 5; 0 disables retries.
+    pub max_retries: u32,
+    /// The delay before the first retry; it doubles at each retry. Default 800 ms.
+    pub initial_delay: Duration,
+    /// The longest backoff delay. Default 30 s.
+    pub max_delay: Duration,
+    /// The total time a request may take, all tries and delays included.
+    /// Default 120 s. When it runs out, the error says how many tries were
+    /// made and why the last one failed.
+    pub budget: Duration,
+}
+
+impl Default for RetryOptions {
+    fn default() -> Self {
+        Self {
+            max_retries: 5,
+            initial_delay: Duration::from_millis(800),
+            max_delay: Duration::from_secs(30),
+            budget: Duration::from_secs(120),
+        }
+    }
+}

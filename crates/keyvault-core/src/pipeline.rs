@@ -1,0 +1,756 @@
+//! The request pipeline: URL policy, common headers, challenge
+//! authentication, retries and tracing, directly on `reqwest`.
+//!
+//! A client method builds a [`Request`] and calls [`Pipeline::send`]; the
+//! pipeline checks the URL, sets `api-version`, `User-Agent`,
+//! `x-ms-client-request-id` and the content type, authenticates with the
+//! vault's challenge, retries what may be retried, and turns a failure status
+//! into an [`Error`]. One tracing span covers the whole operation.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use azure_core::credentials::TokenCredential;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use tracing::Instrument;
+use url::Url;
+
+use crate::{
+    ClientOptions, Error, ErrorKind, Result, RetryOptions,
+    challenge::{self, Challenge, Parsed},
+    credential::TokenCache,
+    http::{Request, Response},
+    retry, transport,
+};
+
+/// Who is calling: the client crate's name, version and default API version.
+///
+/// ```
+/// let info = keyvault_core::ClientInfo {
+///     name: "secrets",
+///     version: "0.1.0",
+///     default_api_version: "7.6",
+/// };
+/// # let _ = info;
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct ClientInfo {
+    /// The crate's short name for the `User-Agent` (`secrets` gives
+    /// `keyvault-rs-secrets/<version>`); a leading `keyvault-` is dropped.
+    pub name: &'static str,
+    /// The crate's version, usually `env!("CARGO_PKG_VERSION")`.
+    pub version: &'static str,
+    /// The `api-version` used when [`ClientOptions::api_version`] is `None`.
+    pub default_api_version: &'static str,
+}
+
+/// Per-operation context: the operation id that names the tracing span
+/// (`KeyVault.<operation id>`) and, when the method alone does not tell,
+/// whether the operation is idempotent.
+#[derive(Clone, Copy, Debug)]
+pub struct Context {
+    operation_id: &'static str,
+    idempotent: Option<bool>,
+}
+
+impl Context {
+    /// A context for the operation `operation_id`, for example `GetSecret`.
+    pub const fn new(operation_id: &'static str) -> Self {
+        Self {
+            operation_id,
+            idempotent: None,
+        }
+    }
+
+    /// Declares whether the operation may be repeated safely. By default GET,
+    /// HEAD, PUT, DELETE and OPTIONS are idempotent and POST and PATCH are not.
+    #[must_use]
+    pub const fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = Some(idempotent);
+        self
+    }
+
+    /// The operation id.
+    pub fn operation_id(&self) -> &'static str {
+        self.operation_id
+    }
+
+    fn is_idempotent(&self, method: &Method) -> bool {
+        self.idempotent.unwrap_or(matches!(
+            *method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        ))
+    }
+}
+
+/// The HTTP pipeline every client holds. Cheap to clone (an `Arc` inside),
+/// `Send + Sync`.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use keyvault_core::{ClientInfo, ClientOptions, Context, Pipeline, http::{Method, Request}};
+/// # async fn demo(credential: Arc<dyn azure_core::credentials::TokenCredential>) -> keyvault_core::Result<()> {
+/// let info = ClientInfo { name: "secrets", version: "0.1.0", default_api_version: "7.6" };
+/// let pipeline = Pipeline::new(info, credential, ClientOptions::default())?;
+/// let vault = pipeline.parse_endpoint("https://myvault.vault.azure.net")?;
+/// let url = keyvault_core::http::expand_path(&vault, "/secrets", &[])?;
+/// let response = pipeline.send(&Context::new("GetSecrets"), Request::new(Method::GET, url)).await?;
+/// println!("{}", response.status());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: reqwest::Client,
+    tokens: TokenCache,
+    api_version: String,
+    user_agent: HeaderValue,
+    retry: RetryOptions,
+    verify_challenge_resource: bool,
+    allow_loopback_http: bool,
+    transport_timeout: Duration,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("api_version", &self.inner.api_version)
+            .field("user_agent", &self.inner.user_agent)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One failed try: the error (its message is the cause only) and whether
+/// trying again is allowed.
+struct Failure {
+    error: Error,
+    retriable: bool,
+}
+
+impl Failure {
+    fn fatal(error: Error) -> Self {
+        Self {
+            error,
+            retriable: false,
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Self::fatal(error)
+    }
+}
+
+/// Header names whose values may be logged; every other value is redacted.
+const LOGGABLE_HEADERS: &[&str] = &[
+    "accept",
+    "content-length",
+    "content-type",
+    "date",
+    "retry-after",
+    "user-agent",
+    "x-ms-client-request-id",
+    "x-ms-request-id",
+    "x-ms-retry-after-ms",
+    "retry-after-ms",
+    "x-ms-keyvault-service-version",
+    "x-ms-keyvault-region",
+    "x-ms-keyvault-network-info",
+    "x-ms-server-latency",
+    "www-authenticate",
+    "azure-asyncoperation",
+];
+
+/// Debug-prints a header map with the values of non-allow-listed headers
+/// replaced by `REDACTED`.
+struct SafeHeaders<'a>(&'a HeaderMap);
+
+impl std::fmt::Debug for SafeHeaders<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut m = f.debug_map();
+        for (name, value) in self.0 {
+            let shown = if LOGGABLE_HEADERS.contains(&name.as_str()) {
+                value.to_str().unwrap_or("<binary>")
+            } else {
+                "REDACTED"
+            };
+            m.entry(&name.as_str(), &shown);
+        }
+        m.finish()
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// `METHOD scheme://host[:port]/path`, without the query string.
+fn describe(method: &Method, url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    format!("{method} {u}")
+}
+
+impl Pipeline {
+    /// Builds a pipeline for the client described by `info`, authenticating
+    /// with `credential`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] when a custom root certificate is not
+    /// valid PEM, or the HTTP client cannot be built.
+    pub fn new(
+        info: ClientInfo,
+        credential: Arc<dyn TokenCredential>,
+        options: ClientOptions,
+    ) -> Result<Self> {
+        let client = transport::build_client(&options)?;
+        let short = info.name.strip_prefix("keyvault-").unwrap_or(info.name);
+        let mut ua = format!(
+            "keyvault-rs-{short}/{} rust/{} ({})",
+            info.version,
+            env!("KEYVAULT_RUSTC_VERSION"),
+            std::env::consts::OS
+        );
+        if let Some(prefix) = options.user_agent_prefix.as_deref().map(str::trim)
+            && !prefix.is_empty()
+        {
+            ua = format!("{prefix} {ua}");
+        }
+        let user_agent = HeaderValue::from_str(&ua).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                "the user agent prefix holds characters not allowed in an HTTP header",
+            )
+        })?;
+        let api_version = options
+            .api_version
+            .clone()
+            .unwrap_or_else(|| info.default_api_version.to_owned());
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client,
+                tokens: TokenCache::new(credential),
+                api_version,
+                user_agent,
+                retry: options.retry,
+                verify_challenge_resource: options.verify_challenge_resource,
+                allow_loopback_http: options.allow_loopback_http,
+                transport_timeout: options.transport_timeout,
+            }),
+        })
+    }
+
+    /// The `api-version` sent with every request.
+    pub fn api_version(&self) -> &str {
+        &self.inner.api_version
+    }
+
+    /// The `User-Agent` sent with every request.
+    pub fn user_agent(&self) -> &str {
+        self.inner.user_agent.to_str().unwrap_or("")
+    }
+
+    /// Parses and checks a vault or HSM URL given by a user, as clients do
+    /// in their constructors.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] when `endpoint` is not an absolute URL
+    /// with a host, has a query or fragment, or fails [`check_url`](Self::check_url).
+    pub fn parse_endpoint(&self, endpoint: &str) -> Result<Url> {
+        let url = Url::parse(endpoint).map_err(|e| {
+            Error::with_source(
+                ErrorKind::InvalidInput,
+                format!("`{endpoint}` is not a valid vault URL ({e})"),
+                e,
+            )
+        })?;
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("the vault URL `{endpoint}` must not have a query or fragment"),
+            ));
+        }
+        self.check_url(&url)?;
+        Ok(url)
+    }
+
+    /// Checks that a request may go to `url`: `https://` with a host, or
+    /// `http://` to a loopback host when
+    /// [`ClientOptions::allow_loopback_http`] is set.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] naming the URL and the rule it breaks.
+    pub fn check_url(&self, url: &Url) -> Result<()> {
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("the URL `{url}` has no host"),
+            ));
+        }
+        match url.scheme() {
+            "https" => Ok(()),
+            "http" if self.inner.allow_loopback_http && is_loopback(url) => Ok(()),
+            "http" if is_loopback(url) => Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "`{url}` uses plain http; set allow_loopback_http in the client options \
+                     to use a local emulator over http"
+                ),
+            )),
+            other => Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("`{url}` uses the scheme `{other}`; only https is allowed"),
+            )),
+        }
+    }
+
+    /// Sends `request` and returns the response when its status is a success
+    /// (2xx).
+    ///
+    /// # Errors
+    /// - [`ErrorKind::Http`] when the service answers with a failure status,
+    ///   with the status, service error code, message and request id;
+    /// - [`ErrorKind::Io`] or [`ErrorKind::Timeout`] when the request could
+    ///   not be completed within the retry budget, naming the root cause and
+    ///   the number of tries;
+    /// - [`ErrorKind::InvalidInput`], [`ErrorKind::Credential`],
+    ///   [`ErrorKind::Authentication`] as the URL check, the credential and
+    ///   the challenge fail.
+    pub async fn send(&self, ctx: &Context, request: Request) -> Result<Response> {
+        let what = describe(request.method(), request.url());
+        let (response, attempts, elapsed) = self.execute(ctx, request).await?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let context = if attempts > 1 {
+            format!(
+                "{what} (gave up after {attempts} tries in {:.1}s)",
+                elapsed.as_secs_f64()
+            )
+        } else {
+            what
+        };
+        Err(Error::from_response(&context, &response).set_attempts(attempts))
+    }
+
+    /// Sends `request` and returns the response whatever its status, after
+    /// authentication and retries. For callers that interpret statuses
+    /// themselves (a poller waiting for a 404 to go away, an escape hatch).
+    ///
+    /// # Errors
+    /// As [`send`](Self::send), except that no failure status is an error.
+    pub async fn send_raw(&self, ctx: &Context, request: Request) -> Result<Response> {
+        self.execute(ctx, request).await.map(|(r, _, _)| r)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &Context,
+        mut request: Request,
+    ) -> Result<(Response, u32, Duration)> {
+        self.check_url(request.url())?;
+        self.prepare(&mut request);
+        let span = tracing::info_span!(
+            "keyvault.operation",
+            otel.name = %format_args!("KeyVault.{}", ctx.operation_id),
+            otel.kind = "client",
+            az.namespace = "Microsoft.KeyVault",
+            server.address = request.url().host_str().unwrap_or(""),
+            server.port = request.url().port_or_known_default(),
+            http.request.method = %request.method(),
+            http.response.status_code = tracing::field::Empty,
+            az.service_request_id = tracing::field::Empty,
+            az.client_request_id = tracing::field::Empty,
+            http.request.resend_count = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        );
+        if let Some(id) = request.headers().get("x-ms-client-request-id") {
+            span.record("az.client_request_id", id.to_str().unwrap_or(""));
+        }
+        let result = self
+            .retry_loop(ctx, &request)
+            .instrument(span.clone())
+            .await;
+        match &result {
+            Ok((resp, attempts, _)) => {
+                span.record("http.response.status_code", resp.status().as_u16());
+                span.record("http.request.resend_count", attempts.saturating_sub(1));
+                if let Some(id) = resp
+                    .headers()
+                    .get("x-ms-request-id")
+                    .and_then(|v| v.to_str().ok())
+                {
+                    span.record("az.service_request_id", id);
+                }
+                if !resp.status().is_success() {
+                    span.record("error.type", resp.status().as_str());
+                }
+            }
+            Err(e) => {
+                span.record("http.request.resend_count", e.attempts().saturating_sub(1));
+                span.record("error.type", tracing::field::display(e.kind()));
+            }
+        }
+        result
+    }
+
+    /// Sets `api-version` (replacing one a `nextLink` may carry) and the
+    /// common headers.
+    fn prepare(&self, request: &mut Request) {
+        let api_version = self.inner.api_version.as_str();
+        let url = request.url_mut();
+        let has_other = url
+            .query_pairs()
+            .any(|(k, v)| k == "api-version" && v != api_version);
+        let has_ours = url
+            .query_pairs()
+            .any(|(k, v)| k == "api-version" && v == api_version);
+        if has_other {
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| k != "api-version")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            let mut q = url.query_pairs_mut();
+            q.clear();
+            for (k, v) in &kept {
+                q.append_pair(k, v);
+            }
+            q.append_pair("api-version", api_version);
+        } else if !has_ours {
+            url.query_pairs_mut()
+                .append_pair("api-version", api_version);
+        }
+        let has_body = request.body().is_some();
+        let headers = request.headers_mut();
+        headers.insert(header::USER_AGENT, self.inner.user_agent.clone());
+        if !headers.contains_key("x-ms-client-request-id") {
+            let id = uuid::Uuid::new_v4().hyphenated().to_string();
+            if let Ok(v) = HeaderValue::from_str(&id) {
+                headers.insert("x-ms-client-request-id", v);
+            }
+        }
+        headers
+            .entry(header::ACCEPT)
+            .or_insert(HeaderValue::from_static("application/json"));
+        if has_body {
+            headers
+                .entry(header::CONTENT_TYPE)
+                .or_insert(HeaderValue::from_static("application/json"));
+        }
+    }
+
+    async fn retry_loop(
+        &self,
+        ctx: &Context,
+        request: &Request,
+    ) -> Result<(Response, u32, Duration)> {
+        let opts = &self.inner.retry;
+        let start = Instant::now();
+        let deadline = start + opts.budget;
+        let idempotent = ctx.is_idempotent(request.method());
+        let authority = challenge::authority(request.url());
+        let what = describe(request.method(), request.url());
+        let mut attempts: u32 = 0;
+        loop {
+            attempts += 1;
+            let outcome = self
+                .attempt(request, &authority, deadline, idempotent)
+                .await;
+            let now = Instant::now();
+            let delay = match outcome {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let retriable = retry::is_retriable_status(status)
+                        && (idempotent || retry::not_processed(status));
+                    if !retriable || attempts > opts.max_retries {
+                        return Ok((resp, attempts, now - start));
+                    }
+                    let delay = retry::retry_after(resp.headers(), time::OffsetDateTime::now_utc())
+                        .unwrap_or_else(|| retry::backoff(opts, attempts));
+                    if now + delay > deadline {
+                        tracing::debug!(
+                            status = status.as_u16(),
+                            attempts,
+                            "retry budget exhausted"
+                        );
+                        return Ok((resp, attempts, now - start));
+                    }
+                    tracing::debug!(
+                        status = status.as_u16(),
+                        attempt = attempts,
+                        delay_ms = delay.as_millis() as u64,
+                        "retrying after a retriable status"
+                    );
+                    delay
+                }
+                Err(f) => {
+                    let delay = retry::backoff(opts, attempts);
+                    if !f.retriable || attempts > opts.max_retries || now + delay > deadline {
+                        let prefix = if attempts > 1 {
+                            format!(
+                                "{what} failed after {attempts} tries in {:.1}s: ",
+                                (now - start).as_secs_f64()
+                            )
+                        } else {
+                            format!("{what} failed: ")
+                        };
+                        return Err(f.error.prefixed(&prefix).set_attempts(attempts));
+                    }
+                    tracing::debug!(
+                        attempt = attempts,
+                        delay_ms = delay.as_millis() as u64,
+                        cause = %f.error,
+                        "retrying after a transport failure"
+                    );
+                    delay
+                }
+            };
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One try, challenge flow included.
+    async fn attempt(
+        &self,
+        request: &Request,
+        authority: &str,
+        deadline: Instant,
+        idempotent: bool,
+    ) -> Result<Response, Failure> {
+        if let Some(ch) = challenge::cached(authority) {
+            let ch = self.usable(request.url(), authority, ch)?;
+            let token = self.inner.tokens.token(&ch.scope, false).await?;
+            let resp = self
+                .transmit(
+                    request,
+                    true,
+                    Some(token.token.secret()),
+                    deadline,
+                    idempotent,
+                )
+                .await?;
+            if resp.status() != StatusCode::UNAUTHORIZED {
+                return Ok(resp);
+            }
+            return match www_authenticate(&resp) {
+                None => {
+                    // A 401 without a challenge: forget what we knew.
+                    challenge::clear(authority);
+                    Ok(resp)
+                }
+                Some(Parsed::Claims) => Err(claims_error().into()),
+                Some(Parsed::Bearer(new)) => {
+                    let ch = self.accept(request.url(), authority, new)?;
+                    let token = self.inner.tokens.token(&ch.scope, true).await?;
+                    self.transmit(
+                        request,
+                        true,
+                        Some(token.token.secret()),
+                        deadline,
+                        idempotent,
+                    )
+                    .await
+                }
+            };
+        }
+        // Discovery: no token, no body.
+        let has_body = request.body().is_some_and(|b| !b.is_empty());
+        let resp = self
+            .transmit(request, false, None, deadline, idempotent)
+            .await?;
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            match www_authenticate(&resp) {
+                None => Ok(resp),
+                Some(Parsed::Claims) => Err(claims_error().into()),
+                Some(Parsed::Bearer(new)) => {
+                    let ch = self.accept(request.url(), authority, new)?;
+                    let token = self.inner.tokens.token(&ch.scope, false).await?;
+                    self.transmit(
+                        request,
+                        true,
+                        Some(token.token.secret()),
+                        deadline,
+                        idempotent,
+                    )
+                    .await
+                }
+            }
+        } else if has_body {
+            // The service did not ask for authentication: send the body.
+            self.transmit(request, true, None, deadline, idempotent)
+                .await
+        } else {
+            Ok(resp)
+        }
+    }
+
+    /// Verifies (unless turned off) and caches a new challenge.
+    fn accept(&self, url: &Url, authority: &str, ch: Challenge) -> Result<Arc<Challenge>> {
+        let mut ch = ch;
+        if self.inner.verify_challenge_resource {
+            challenge::verify(url, &ch)?;
+            ch.verified = true;
+        }
+        tracing::debug!(
+            scope = %ch.scope,
+            tenant_id = ch.tenant_id.as_deref().unwrap_or(""),
+            "authentication challenge accepted"
+        );
+        Ok(challenge::store(authority, ch))
+    }
+
+    /// A cached challenge, verified now if it was stored by a client that
+    /// did not verify it and this one must.
+    fn usable(&self, url: &Url, authority: &str, ch: Arc<Challenge>) -> Result<Arc<Challenge>> {
+        if self.inner.verify_challenge_resource && !ch.verified {
+            challenge::verify(url, &ch)?;
+            let mut v = (*ch).clone();
+            v.verified = true;
+            return Ok(challenge::store(authority, v));
+        }
+        Ok(ch)
+    }
+
+    /// Sends one HTTP request and reads the whole response.
+    async fn transmit(
+        &self,
+        request: &Request,
+        with_body: bool,
+        token: Option<&str>,
+        deadline: Instant,
+        idempotent: bool,
+    ) -> Result<Response, Failure> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(Failure::fatal(Error::new(
+                ErrorKind::Timeout,
+                "the retry budget ran out",
+            )));
+        }
+        let timeout = remaining.min(self.inner.transport_timeout);
+        let mut headers = request.headers().clone();
+        if let Some(t) = token {
+            let mut v = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| {
+                Error::new(
+                    ErrorKind::Credential,
+                    "the credential returned a token that is not a valid header value",
+                )
+            })?;
+            v.set_sensitive(true);
+            headers.insert(header::AUTHORIZATION, v);
+        }
+        let body = match request.body() {
+            Some(b) if with_body => b.clone(),
+            Some(_) => {
+                headers.remove(header::CONTENT_TYPE);
+                Bytes::new()
+            }
+            None => Bytes::new(),
+        };
+        let sent_body = !body.is_empty();
+        tracing::trace!(
+            method = %request.method(),
+            url = %request.url(),
+            headers = ?SafeHeaders(&headers),
+            body_len = body.len(),
+            "sending request"
+        );
+        let mut builder = self
+            .inner
+            .client
+            .request(request.method().clone(), request.url().clone())
+            .headers(headers)
+            .timeout(timeout);
+        if sent_body || request.body().is_some() {
+            builder = builder.body(body);
+        }
+        let transport_failure = |e: reqwest::Error| {
+            let (kind, cause) = transport::root_cause(&e);
+            // Nothing reached the server when the connection failed; a
+            // bodiless or idempotent request may be repeated anyway.
+            let retriable = e.is_connect() || idempotent || !sent_body;
+            Failure {
+                error: Error::with_source(kind, cause, e),
+                retriable,
+            }
+        };
+        let mut resp = builder.send().await.map_err(transport_failure)?;
+        let status = resp.status();
+        let headers = std::mem::take(resp.headers_mut());
+        let body = resp.bytes().await.map_err(transport_failure)?;
+        tracing::trace!(
+            status = status.as_u16(),
+            headers = ?SafeHeaders(&headers),
+            body_len = body.len(),
+            "received response"
+        );
+        Ok(Response::new(status, headers, body))
+    }
+}
+
+fn www_authenticate(resp: &Response) -> Option<Parsed> {
+    resp.headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(challenge::parse)
+}
+
+fn claims_error() -> Error {
+    Error::new(
+        ErrorKind::Authentication,
+        "the service sent a claims challenge (Continuous Access Evaluation); \
+         this is not supported yet because azure_core's token request options cannot carry claims",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pipeline_is_send_sync_clone() {
+        fn assert<T: Send + Sync + Clone + 'static>() {}
+        assert::<Pipeline>();
+    }
+
+    #[test]
+    fn safe_headers_redact_unknown_values() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc.def"),
+        );
+        h.insert("x-ms-request-id", HeaderValue::from_static("rid"));
+        let shown = format!("{:?}", SafeHeaders(&h));
+        assert!(!shown.contains("abc.def"), "{shown}");
+        assert!(shown.contains("REDACTED"));
+        assert!(shown.contains("rid"));
+    }
+
+    #[test]
+    fn context_idempotency_defaults() {
+        assert!(Context::new("x").is_idempotent(&Method::PUT));
+        assert!(!Context::new("x").is_idempotent(&Method::POST));
+        assert!(
+            Context::new("x")
+                .idempotent(true)
+                .is_idempotent(&Method::POST)
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! Retry policy details: which statuses are retried, how long to wait.
+
+use std::time::Duration;
+
+use http::{HeaderMap, StatusCode};
+use rand::Rng;
+use time::{OffsetDateTime, format_description::well_known::Rfc2822};
+
+use crate::RetryOptions;
+
+/// 408, 429, 500, 502, 503 and 504.
+pub(crate) fn is_retriable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// Statuses that say the request was not processed, so even a
+/// non-idempotent request may be sent again.
+pub(crate) fn not_processed(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 503)
+}
+
+/// Exponential backoff with jitter: `initial * 2^(attempt-1)`, capped at
+/// `max_delay`, multiplied by a random factor in `[0.8, 1.2)`.
+pub(crate) fn backoff(opts: &RetryOptions, attempt: u32) -> Duration {
+    let exp = attempt.saturating_sub(1).min(20);
+    let base = opts
+        .initial_delay
+        .saturating_mul(1u32 << exp)
+        .min(opts.max_delay);
+    let factor: f64 = rand::rng().random_range(0.8..1.2);
+    base.mul_f64(factor).min(opts.max_delay)
+}
+
+/// The delay the service asked for: `x-ms-retry-after-ms`, `retry-after-ms`,
+/// then `Retry-After` in seconds or as an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap, now: OffsetDateTime) -> Option<Duration> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    for name in ["x-ms-retry-after-ms", "retry-after-ms"] {
+        if let Some(ms) = text(name).and_then(|v| v.parse::<f64>().ok())
+            && ms.is_finite()
+            && ms >= 0.0
+        {
+            return Some(Duration::from_secs_f64(ms / 1000.0));
+        }
+    }
+    let v = text("retry-after")?;
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let at = OffsetDateTime::parse(v, &Rfc2822).ok()?;
+    let wait = at - now;
+    Some(if wait.is_negative() {
+        Duration::ZERO
+    } else {
+        Duration::try_from(wait).unwrap_or(Duration::ZERO)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+    use time::macros::datetime;
+
+    #[test]
+    fn retry_after_forms() {
+        let now = datetime!(2015-10-21 07:28:00 UTC);
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(3)));
+        h.insert(
+            "retry-after",
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:05 GMT"),
+        );
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(5)));
+        h.insert("x-ms-retry-after-ms", HeaderValue::from_static("250"));
+        assert_eq!(retry_after(&h, now), Some(Duration::from_millis(250)));
+        let mut bad = HeaderMap::new();
+        bad.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&bad, now), None);
+        bad.insert("retry-after", HeaderValue::from_static("-1"));
+        assert_eq!(retry_after(&bad, now), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let o = RetryOptions {
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(500),
+            ..Default::default()
+        };
+        let d1 = backoff(&o, 1);
+        assert!(d1 >= Duration::from_millis(80) && d1 < Duration::from_millis(120));
+        let d3 = backoff(&o, 3);
+        assert!(d3 >= Duration::from_millis(320) && d3 <= Duration::from_millis(480));
+        assert!(backoff(&o, 30) <= Duration::from_millis(500));
+    }
+
+    #[test]
+    fn status_classes() {
+        assert!(is_retriable_status(StatusCode::TOO_MANY_REQUESTS));
+        assert!(!is_retriable_status(StatusCode::NOT_FOUND));
+        assert!(not_processed(StatusCode::SERVICE_UNAVAILABLE));
+        assert!(!not_processed(StatusCode::BAD_GATEWAY));
+    }
+}
