@@ -1,3 +1,40 @@
-//! A local emulator of Azure Key Vault and Managed HSM.
+//! A local emulator of Azure Key Vault (secrets) and, later, Managed HSM.
 //!
-//! This crate is being built: the server arrives with the emulator work.
+//! It speaks the secrets REST API over HTTPS closely enough that official
+//! SDKs work against it unchanged, apart from trusting its CA and turning off
+//! challenge-resource verification. It has its own wire types and never
+//! depends on the client crates of this workspace.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), keyvault_emulator::Error> {
+//! let emulator = keyvault_emulator::Emulator::builder().start().await?;
+//! println!("vault at {}", emulator.vault_url());
+//! // Trust `emulator.ca_cert_pem()` in your HTTP client, then call the vault.
+//! emulator.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod admin;
+mod api_version;
+mod auth;
+mod clock;
+mod emulator;
+mod error;
+mod hsm;
+mod server;
+mod store;
+mod tls;
+mod vault;
+
+pub use api_version::supported_versions;
+pub use auth::AuthMode;
+pub use clock::Clock;
+pub use emulator::{Emulator, EmulatorBuilder, EmulatorHandle, HSM_RESOURCE, VAULT_RESOURCE};
+pub use error::{Error, ErrorKind};
+pub use tls::TlsSource;
+
+/// This crate's version, as reported in the binary's first line.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

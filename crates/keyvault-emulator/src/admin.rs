@@ -1,0 +1,132 @@
+//! Emulator-only routes under `/_emulator/`, not part of Key Vault's API and
+//! not behind authentication:
+//!
+//! * `GET /_emulator/clock` answers `{"now": <unix seconds>, "offsetSeconds": <n>}`.
+//! * `POST /_emulator/clock/advance` with `{"seconds": <n>}` moves the virtual
+//!   clock forward by `n` seconds, purges what became due, and answers like
+//!   `GET /_emulator/clock`.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::clock::Clock;
+use crate::error::{ServiceError, json_response};
+use crate::server::{HttpResponse, Request};
+use crate::store::{META, Op, Store};
+
+/// The path prefix of the admin routes.
+pub(crate) const PREFIX: &str = "/_emulator/";
+
+/// A task to run after the clock moves (e.g. purging deleted secrets).
+type Sweeper = Box<dyn Fn() + Send + Sync>;
+
+/// The clock and what depends on it.
+pub(crate) struct Admin {
+    pub(crate) clock: Clock,
+    store: Arc<Store>,
+    sweepers: Mutex<Vec<Sweeper>>,
+}
+
+impl Admin {
+    /// Restores a persisted clock offset.
+    pub(crate) fn new(clock: Clock, store: Arc<Store>) -> Result<Self, crate::Error> {
+        if let Some(raw) = store.get(META, "clock_offset")?
+            && let Some(offset) = std::str::from_utf8(&raw).ok().and_then(|s| s.parse().ok())
+            && offset > clock.offset()
+        {
+            clock.set_offset(offset);
+        }
+        Ok(Self {
+            clock,
+            store,
+            sweepers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Registers a task to run after every clock move.
+    pub(crate) fn on_advance(&self, sweeper: Sweeper) {
+        self.sweepers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(sweeper);
+    }
+
+    /// Moves the clock forward, persists the offset, runs the sweepers.
+    pub(crate) fn advance(&self, seconds: i64) -> i64 {
+        let now = self.clock.advance(seconds);
+        let offset = self.clock.offset().to_string().into_bytes();
+        if let Err(e) = self
+            .store
+            .commit(vec![Op::Put(META, "clock_offset".into(), offset)])
+        {
+            tracing::error!(error = %e, "cannot persist the clock offset");
+        }
+        for sweep in self
+            .sweepers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            sweep();
+        }
+        now
+    }
+
+    fn clock_body(&self) -> Value {
+        json!({"now": self.clock.now(), "offsetSeconds": self.clock.offset()})
+    }
+
+    /// Serves an admin request (the path starts with [`PREFIX`]).
+    pub(crate) fn handle(&self, req: &Request) -> HttpResponse {
+        let path = req.path.trim_end_matches('/');
+        match (req.method.as_str(), path) {
+            ("GET", "/_emulator/clock") => json_response(200, &self.clock_body()),
+            ("POST", "/_emulator/clock/advance") => match parse_seconds(&req.body) {
+                Ok(seconds) => {
+                    self.advance(seconds);
+                    json_response(200, &self.clock_body())
+                }
+                Err(e) => e.into_response(),
+            },
+            (_, "/_emulator/clock" | "/_emulator/clock/advance") => {
+                ServiceError::new(405, "MethodNotAllowed", "Method not allowed.").into_response()
+            }
+            _ => ServiceError::not_found("Unknown emulator route.").into_response(),
+        }
+    }
+}
+
+/// Reads `{"seconds": n}` (or a bare integer); `n` from 0 to 100 years.
+fn parse_seconds(body: &[u8]) -> Result<i64, ServiceError> {
+    let bad = || {
+        ServiceError::bad_parameter(
+            "The body must be {\"seconds\": <non-negative integer, at most 100 years>}.",
+        )
+    };
+    let v: Value = serde_json::from_slice(body).map_err(|_| bad())?;
+    let n = match &v {
+        Value::Object(m) => m.get("seconds").and_then(Value::as_i64),
+        Value::Number(n) => n.as_i64(),
+        _ => None,
+    }
+    .ok_or_else(bad)?;
+    if !(0..=100 * 366 * 86_400).contains(&n) {
+        return Err(bad());
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_body() {
+        assert_eq!(parse_seconds(br#"{"seconds": 60}"#).unwrap(), 60);
+        assert_eq!(parse_seconds(b"60").unwrap(), 60);
+        assert!(parse_seconds(br#"{"seconds": -1}"#).is_err());
+        assert!(parse_seconds(br#"{"seconds": "1"}"#).is_err());
+        assert!(parse_seconds(b"").is_err());
+    }
+}

@@ -1,0 +1,436 @@
+//! Starting and stopping an emulator: [`Emulator::builder`] and the
+//! [`EmulatorHandle`] it returns.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngCore;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::admin::Admin;
+use crate::auth::{AuthMode, Authenticator};
+use crate::clock::Clock;
+use crate::error::{Error, ErrorKind};
+use crate::store::{META, Op, Store};
+use crate::tls::{self, TlsSource};
+use crate::vault::{Vault, VaultSettings};
+use crate::{hsm, server};
+
+/// The default challenge resource of the vault endpoint.
+pub const VAULT_RESOURCE: &str = "https://vault.azure.net";
+/// The default challenge resource of the Managed HSM endpoint.
+pub const HSM_RESOURCE: &str = "https://managedhsm.azure.net";
+
+/// Entry point: `Emulator::builder()...start().await`.
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// A builder with the library defaults: `127.0.0.1`, ephemeral ports, in
+    /// memory, certificates generated in memory, `AuthMode::Any`, 90 days of
+    /// soft-delete retention, no purge protection.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+}
+
+/// Options of an emulator; see [`Emulator::builder`].
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    host: String,
+    vault_port: u16,
+    hsm_port: u16,
+    data_dir: Option<PathBuf>,
+    tls: TlsSource,
+    auth: AuthMode,
+    challenge_resource: String,
+    tenant_id: Option<String>,
+    retention_days: u32,
+    purge_protection: bool,
+    clock: Clock,
+    admin_routes: bool,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            vault_port: 0,
+            hsm_port: 0,
+            data_dir: None,
+            tls: TlsSource::InMemory,
+            auth: AuthMode::Any,
+            challenge_resource: VAULT_RESOURCE.into(),
+            tenant_id: None,
+            retention_days: 90,
+            purge_protection: false,
+            clock: Clock::new(),
+            admin_routes: true,
+        }
+    }
+}
+
+impl EmulatorBuilder {
+    /// The address to listen on (default `127.0.0.1`; with a loopback address
+    /// the other loopback family is bound too when it can be).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// The vault endpoint's port; 0 (the default) picks a free one.
+    pub fn vault_port(mut self, port: u16) -> Self {
+        self.vault_port = port;
+        self
+    }
+
+    /// The Managed HSM endpoint's port; 0 (the default) picks a free one.
+    pub fn hsm_port(mut self, port: u16) -> Self {
+        self.hsm_port = port;
+        self
+    }
+
+    /// Keep state durably in this directory (default: in memory only).
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Keep the generated CA and server certificate in this directory,
+    /// generating them the first time and reusing them afterwards.
+    pub fn tls_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.tls = TlsSource::Dir(dir.into());
+        self
+    }
+
+    /// Serve this PEM certificate chain and key instead of generated ones.
+    pub fn tls_files(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.tls = TlsSource::Files {
+            cert: cert.into(),
+            key: key.into(),
+        };
+        self
+    }
+
+    /// Generate certificates in memory and write nothing (the default).
+    pub fn tls_in_memory(mut self) -> Self {
+        self.tls = TlsSource::InMemory;
+        self
+    }
+
+    /// How requests are authenticated (default [`AuthMode::Any`]).
+    pub fn auth(mut self, mode: AuthMode) -> Self {
+        self.auth = mode;
+        self
+    }
+
+    /// The `resource` of the vault's 401 challenge (default
+    /// `https://vault.azure.net`).
+    pub fn challenge_resource(mut self, resource: impl Into<String>) -> Self {
+        self.challenge_resource = resource.into();
+        self
+    }
+
+    /// The tenant named in the challenge's `authorization` URL (default: a
+    /// random GUID per emulator).
+    pub fn tenant_id(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant_id = Some(tenant.into());
+        self
+    }
+
+    /// Days a deleted secret stays recoverable, 7 to 90 (default 90).
+    pub fn soft_delete_retention_days(mut self, days: u32) -> Self {
+        self.retention_days = days;
+        self
+    }
+
+    /// Refuse purges with 403, like a vault with purge protection.
+    pub fn purge_protection(mut self, on: bool) -> Self {
+        self.purge_protection = on;
+        self
+    }
+
+    /// Use this clock (share it with a test to read or move time).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Serve the `/_emulator/` admin routes (default on).
+    pub fn admin_routes(mut self, on: bool) -> Self {
+        self.admin_routes = on;
+        self
+    }
+
+    /// Starts the emulator on the current Tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// Invalid options ([`ErrorKind::Config`]), ports that cannot be bound or
+    /// directories that cannot be used ([`ErrorKind::Io`]), certificates that
+    /// cannot be made or read ([`ErrorKind::Tls`]), or a data directory whose
+    /// database cannot be opened ([`ErrorKind::Store`]).
+    pub async fn start(self) -> Result<EmulatorHandle, Error> {
+        if !(7..=90).contains(&self.retention_days) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "soft-delete retention must be 7 to 90 days, not {}",
+                    self.retention_days
+                ),
+            ));
+        }
+        let tls_source = self.tls.clone();
+        let data_dir = self.data_dir.clone();
+        let (tls, store) = tokio::task::spawn_blocking(move || {
+            let tls = tls::load(&tls_source)?;
+            let store = match &data_dir {
+                Some(dir) => Store::open(dir)?,
+                None => Store::in_memory(),
+            };
+            Ok::<_, Error>((tls, store))
+        })
+        .await
+        .map_err(|e| Error::with_source(ErrorKind::Io, "startup task failed", e))??;
+        let store = Arc::new(store);
+        let backup_key = backup_key(&store)?;
+        let admin = Arc::new(Admin::new(self.clock.clone(), store.clone())?);
+        let tenant = self
+            .tenant_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let vault = Vault::open(
+            store,
+            admin.clone(),
+            VaultSettings {
+                retention_days: self.retention_days,
+                purge_protection: self.purge_protection,
+            },
+            backup_key,
+            Authenticator {
+                mode: self.auth,
+                tenant_id: tenant,
+                resource: self.challenge_resource.clone(),
+            },
+            self.admin_routes,
+        )?;
+
+        let bind_err = |port: u16, e: std::io::Error| {
+            Error::with_source(
+                ErrorKind::Io,
+                format!("cannot listen on {}:{port}", self.host),
+                e,
+            )
+        };
+        let vault_bound = server::bind(&self.host, self.vault_port)
+            .await
+            .map_err(|e| bind_err(self.vault_port, e))?;
+        let hsm_bound = server::bind(&self.host, self.hsm_port)
+            .await
+            .map_err(|e| bind_err(self.hsm_port, e))?;
+        let vault_addr = vault_bound.listeners[0]
+            .local_addr()
+            .map_err(|e| bind_err(self.vault_port, e))?;
+        let hsm_addr = hsm_bound.listeners[0]
+            .local_addr()
+            .map_err(|e| bind_err(self.hsm_port, e))?;
+        let url_host = url_host(&self.host);
+        let vault_url = format!("https://{url_host}:{}/", vault_bound.port);
+        let hsm_url = format!("https://{url_host}:{}/", hsm_bound.port);
+
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(server::serve(
+            "vault",
+            vault_bound,
+            tls.config.clone(),
+            vault.handler(),
+            format!("{url_host}:{}", vault_addr.port()),
+            shutdown_rx.clone(),
+        )));
+        tasks.push(tokio::spawn(server::serve(
+            "hsm",
+            hsm_bound,
+            tls.config.clone(),
+            hsm::handler(),
+            format!("{url_host}:{}", hsm_addr.port()),
+            shutdown_rx.clone(),
+        )));
+        // Purges what becomes due as wall-clock time passes.
+        let weak = Arc::downgrade(&vault);
+        let mut rx = shutdown_rx;
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = rx.changed() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+                }
+                let Some(v) = weak.upgrade() else { return };
+                let _ = tokio::task::spawn_blocking(move || v.sweep()).await;
+            }
+        }));
+        tracing::info!(%vault_url, %hsm_url, "emulator started");
+        Ok(EmulatorHandle {
+            vault_url,
+            hsm_url,
+            vault_addr,
+            hsm_addr,
+            ca_pem: tls.ca_pem,
+            ca_path: tls.ca_path,
+            admin: Some(admin),
+            vault: Some(vault),
+            shutdown_tx,
+            tasks,
+        })
+    }
+}
+
+/// The host name used in URLs: `localhost` for loopback and wildcard
+/// addresses (the certificate names it), the host itself otherwise.
+fn url_host(host: &str) -> String {
+    match host {
+        "127.0.0.1" | "::1" | "localhost" | "0.0.0.0" | "::" => "localhost".into(),
+        h if h.contains(':') => format!("[{h}]"),
+        h => h.into(),
+    }
+}
+
+/// The emulator's backup key: persisted with the data directory, random in
+/// memory.
+fn backup_key(store: &Store) -> Result<[u8; 32], Error> {
+    if let Some(raw) = store.get(META, "backup_key")?
+        && let Ok(key) = <[u8; 32]>::try_from(raw.as_slice())
+    {
+        return Ok(key);
+    }
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    store.commit(vec![Op::Put(META, "backup_key".into(), key.to_vec())])?;
+    Ok(key)
+}
+
+/// A running emulator. Dropping it stops the servers in the background;
+/// [`EmulatorHandle::shutdown`] stops them and waits.
+#[derive(Debug)]
+pub struct EmulatorHandle {
+    vault_url: String,
+    hsm_url: String,
+    vault_addr: SocketAddr,
+    hsm_addr: SocketAddr,
+    ca_pem: String,
+    ca_path: Option<PathBuf>,
+    admin: Option<Arc<Admin>>,
+    vault: Option<Arc<Vault>>,
+    shutdown_tx: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin").field("clock", &self.clock).finish()
+    }
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vault")
+    }
+}
+
+impl EmulatorHandle {
+    /// The vault endpoint, e.g. `https://localhost:8443/`.
+    pub fn vault_url(&self) -> &str {
+        &self.vault_url
+    }
+
+    /// The Managed HSM endpoint, e.g. `https://localhost:8444/`.
+    pub fn hsm_url(&self) -> &str {
+        &self.hsm_url
+    }
+
+    /// The address the vault endpoint listens on.
+    pub fn vault_addr(&self) -> SocketAddr {
+        self.vault_addr
+    }
+
+    /// The address the HSM endpoint listens on.
+    pub fn hsm_addr(&self) -> SocketAddr {
+        self.hsm_addr
+    }
+
+    /// The PEM of the certificate clients must trust.
+    pub fn ca_cert_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// Where that PEM is on disk (`None` with in-memory certificates).
+    pub fn ca_cert_path(&self) -> Option<&Path> {
+        self.ca_path.as_deref()
+    }
+
+    /// The emulator's clock.
+    pub fn clock(&self) -> Clock {
+        self.admin
+            .as_ref()
+            .map(|a| a.clock.clone())
+            .unwrap_or_default()
+    }
+
+    /// Moves the virtual clock forward and purges deleted secrets whose purge
+    /// date has passed. Returns the new time (Unix seconds).
+    pub async fn advance_clock(&self, by: Duration) -> i64 {
+        let Some(admin) = self.admin.clone() else {
+            return 0;
+        };
+        let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+        tokio::task::spawn_blocking(move || admin.advance(secs))
+            .await
+            .unwrap_or_default()
+    }
+
+    /// The first line the binary prints: a JSON object with `vault_url`,
+    /// `hsm_url`, `ca_cert` (the path, or `null` in memory) and `version`.
+    pub fn startup_json(&self) -> String {
+        serde_json::json!({
+            "vault_url": self.vault_url,
+            "hsm_url": self.hsm_url,
+            "ca_cert": self.ca_path.as_ref().map(|p| p.display().to_string()),
+            "version": crate::VERSION,
+        })
+        .to_string()
+    }
+
+    /// Stops accepting connections, lets open requests finish (a few
+    /// seconds at most) and closes the store. Every acknowledged write was
+    /// already durable.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown_tx.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
+        }
+        self.vault.take();
+        self.admin.take();
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown_tx.send(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_hosts() {
+        assert_eq!(url_host("127.0.0.1"), "localhost");
+        assert_eq!(url_host("0.0.0.0"), "localhost");
+        assert_eq!(url_host("10.1.2.3"), "10.1.2.3");
+        assert_eq!(url_host("fe80::1"), "[fe80::1]");
+    }
+}

@@ -1,0 +1,178 @@
+//! `keyvault-emulator`: runs the emulator until SIGTERM or SIGINT.
+//!
+//! The first line on stdout is a JSON object with `vault_url`, `hsm_url`,
+//! `ca_cert` and `version`; nothing else goes to stdout. Logs go to stderr.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use keyvault_emulator::{AuthMode, Emulator, EmulatorBuilder};
+
+const USAGE: &str = "\
+Usage: keyvault-emulator [OPTIONS]
+
+Options:
+  --host ADDR              address to listen on (default 127.0.0.1)
+  --vault-port PORT        vault endpoint port, 0 = any free port (default 8443)
+  --hsm-port PORT          Managed HSM endpoint port, 0 = any free port (default 8444)
+  --data-dir DIR           keep state durably in DIR (default: in memory)
+  --tls-dir DIR            where the generated CA and server certificate live
+                           (default: a per-user data directory)
+  --cert FILE --key FILE   serve this PEM certificate chain and key instead
+  --auth MODE              any (default), jwt or off
+  --challenge-resource URL resource of the 401 challenge (default https://vault.azure.net)
+  --retention-days N       soft-delete retention, 7 to 90 (default 90)
+  --purge-protection       refuse purges with 403
+  -h, --help               print this help
+  -V, --version            print the version
+";
+
+/// What the command line asked for.
+enum Command {
+    Run(Box<EmulatorBuilder>),
+    Help,
+    Version,
+}
+
+fn default_tls_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("LOCALAPPDATA").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("keyvault-emulator").join("tls")
+}
+
+fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+    let mut b = Emulator::builder().vault_port(8443).hsm_port(8444);
+    let mut tls_dir = None;
+    let mut cert = None;
+    let mut key = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        let port = |v: String, name: &str| -> Result<u16, String> {
+            v.parse()
+                .map_err(|_| format!("{name}: {v:?} is not a port number"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "-V" | "--version" => return Ok(Command::Version),
+            "--host" => b = b.host(value("--host")?),
+            "--vault-port" => b = b.vault_port(port(value("--vault-port")?, "--vault-port")?),
+            "--hsm-port" => b = b.hsm_port(port(value("--hsm-port")?, "--hsm-port")?),
+            "--data-dir" => b = b.data_dir(value("--data-dir")?),
+            "--tls-dir" => tls_dir = Some(PathBuf::from(value("--tls-dir")?)),
+            "--cert" => cert = Some(PathBuf::from(value("--cert")?)),
+            "--key" => key = Some(PathBuf::from(value("--key")?)),
+            "--auth" => b = b.auth(value("--auth")?.parse::<AuthMode>()?),
+            "--challenge-resource" => b = b.challenge_resource(value("--challenge-resource")?),
+            "--retention-days" => {
+                let v = value("--retention-days")?;
+                b = b.soft_delete_retention_days(
+                    v.parse()
+                        .map_err(|_| format!("--retention-days: {v:?} is not a number"))?,
+                );
+            }
+            "--purge-protection" => b = b.purge_protection(true),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    b = match (cert, key) {
+        (Some(cert), Some(key)) => b.tls_files(cert, key),
+        (None, None) => b.tls_dir(tls_dir.unwrap_or_else(default_tls_dir)),
+        _ => return Err("--cert and --key go together".into()),
+    };
+    Ok(Command::Run(Box::new(b)))
+}
+
+#[allow(clippy::print_stderr)]
+fn fail(message: &str) -> ExitCode {
+    eprintln!("keyvault-emulator: {message}");
+    ExitCode::from(2)
+}
+
+#[allow(clippy::print_stdout)]
+fn main() -> ExitCode {
+    let builder = match parse(std::env::args().skip(1)) {
+        Ok(Command::Run(b)) => *b,
+        Ok(Command::Help) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Version) => {
+            println!("keyvault-emulator {}", keyvault_emulator::VERSION);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => return fail(&format!("{e}\n\n{USAGE}")),
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    runtime.block_on(async move {
+        let handle = match builder.start().await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::error!(error = %e, source = ?std::error::Error::source(&e), "cannot start");
+                return fail(&e.to_string());
+            }
+        };
+        let mut stdout = std::io::stdout().lock();
+        if writeln!(stdout, "{}", handle.startup_json())
+            .and_then(|_| stdout.flush())
+            .is_err()
+        {
+            tracing::warn!("cannot write the startup line to stdout");
+        }
+        drop(stdout);
+        wait_for_signal().await;
+        tracing::info!("stopping");
+        handle.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

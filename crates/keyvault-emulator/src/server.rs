@@ -1,0 +1,302 @@
+//! The HTTPS server shared by the endpoints: accepts TCP connections, does the
+//! TLS handshake, serves HTTP/1.1 and HTTP/2, reads each request whole, hands
+//! it to the endpoint's handler and writes one access-log line per request.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Response};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use rustls::ServerConfig;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::error::ServiceError;
+
+/// The largest request body accepted.
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// A request, read whole, as endpoints see it.
+#[derive(Debug)]
+pub(crate) struct Request {
+    pub(crate) method: Method,
+    /// The path, still percent-encoded.
+    pub(crate) path: String,
+    /// Decoded query pairs, in order.
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) headers: HeaderMap,
+    /// `https://host[:port]` as the client called it, without a trailing slash.
+    pub(crate) base_url: String,
+    pub(crate) body: Bytes,
+}
+
+impl Request {
+    /// The first value of a query parameter.
+    pub(crate) fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The response type of every endpoint.
+pub(crate) type HttpResponse = Response<Full<Bytes>>;
+
+/// An endpoint: turns a request into a response.
+pub(crate) type Handler =
+    Arc<dyn Fn(Request) -> Pin<Box<dyn Future<Output = HttpResponse> + Send>> + Send + Sync>;
+
+/// Percent-decodes `s` (and `+` as a space when `plus` is set). Invalid
+/// escapes are kept as they are; invalid UTF-8 is replaced.
+pub(crate) fn percent_decode(s: &str, plus: bool) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' if plus => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
+    q.unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k, true), percent_decode(v, true))
+        })
+        .collect()
+}
+
+/// The host the client called: the URI authority (HTTP/2) or the `Host`
+/// header, if it looks like a host; otherwise `fallback`.
+fn host_of(req: &http::Request<Incoming>, fallback: &str) -> String {
+    let candidate = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            req.headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        });
+    match candidate {
+        Some(h)
+            if !h.is_empty()
+                && h.len() <= 255
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b)) =>
+        {
+            h
+        }
+        _ => fallback.to_owned(),
+    }
+}
+
+async fn read_request(
+    req: http::Request<Incoming>,
+    fallback_host: &str,
+) -> Result<Request, ServiceError> {
+    let base_url = format!("https://{}", host_of(&req, fallback_host));
+    let (parts, body) = req.into_parts();
+    let body = Limited::new(body, MAX_BODY)
+        .collect()
+        .await
+        .map_err(|_| {
+            ServiceError::bad_parameter("The request body is too large or could not be read.")
+        })?
+        .to_bytes();
+    Ok(Request {
+        method: parts.method,
+        path: parts.uri.path().to_owned(),
+        query: parse_query(parts.uri.query()),
+        headers: parts.headers,
+        base_url,
+        body,
+    })
+}
+
+/// A running server: its bound addresses.
+pub(crate) struct Bound {
+    pub(crate) listeners: Vec<TcpListener>,
+    pub(crate) port: u16,
+}
+
+/// Binds `host:port`; for a loopback host also binds the other loopback
+/// family on the same port (best effort), so `localhost` works whichever
+/// address a client resolves first.
+pub(crate) async fn bind(host: &str, port: u16) -> std::io::Result<Bound> {
+    let primary = if host == "localhost" {
+        TcpListener::bind(("127.0.0.1", port)).await?
+    } else {
+        TcpListener::bind((host, port)).await?
+    };
+    let port = primary.local_addr()?.port();
+    let mut listeners = vec![primary];
+    let other = match host {
+        "127.0.0.1" | "localhost" => Some("::1"),
+        "::1" => Some("127.0.0.1"),
+        _ => None,
+    };
+    if let Some(other) = other
+        && let Ok(l) = TcpListener::bind((other, port)).await
+    {
+        listeners.push(l);
+    }
+    Ok(Bound { listeners, port })
+}
+
+/// Serves `listeners` until `shutdown` turns true, then lets open requests
+/// finish (for a few seconds at most).
+pub(crate) async fn serve(
+    name: &'static str,
+    bound: Bound,
+    tls: Arc<ServerConfig>,
+    handler: Handler,
+    fallback_host: String,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let acceptor = TlsAcceptor::from(tls);
+    let graceful = GracefulShutdown::new();
+    let (conn_tx, mut conn_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut accept_tasks = tokio::task::JoinSet::new();
+    for listener in bound.listeners {
+        let conn_tx = conn_tx.clone();
+        accept_tasks.spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, peer)) => {
+                        if conn_tx.send((stream, peer)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(endpoint = name, error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        });
+    }
+    drop(conn_tx);
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            next = conn_rx.recv() => {
+                let Some((stream, peer)) = next else { break };
+                let acceptor = acceptor.clone();
+                let handler = handler.clone();
+                let fallback_host = fallback_host.clone();
+                let watcher = graceful.watcher();
+                conns.spawn(async move {
+                    let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => tls,
+                        Ok(Err(e)) => {
+                            tracing::debug!(endpoint = name, %peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    };
+                    let svc = service_fn(move |req: http::Request<Incoming>| {
+                        let handler = handler.clone();
+                        let fallback_host = fallback_host.clone();
+                        async move {
+                            let started = Instant::now();
+                            let method = req.method().clone();
+                            let path = req.uri().path().to_owned();
+                            let resp = match read_request(req, &fallback_host).await {
+                                Ok(r) => handler(r).await,
+                                Err(e) => e.into_response(),
+                            };
+                            tracing::info!(
+                                target: "keyvault_emulator::access",
+                                endpoint = name,
+                                %method,
+                                path = %path,
+                                status = resp.status().as_u16(),
+                                duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+                                "request"
+                            );
+                            Ok::<_, std::convert::Infallible>(resp)
+                        }
+                    });
+                    let builder = auto::Builder::new(TokioExecutor::new());
+                    let conn = builder.serve_connection(TokioIo::new(tls), svc);
+                    if let Err(e) = watcher.watch(conn).await {
+                        tracing::debug!(endpoint = name, %peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    accept_tasks.abort_all();
+    if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(endpoint = name, "open connections did not finish in time");
+    }
+    conns.abort_all();
+    while conns.join_next().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%2Fb%20c~%21", false), "a/b c~!");
+        assert_eq!(percent_decode("a+b", true), "a b");
+        assert_eq!(percent_decode("a+b", false), "a+b");
+        assert_eq!(percent_decode("100%", false), "100%");
+        assert_eq!(percent_decode("%zz", false), "%zz");
+        assert_eq!(percent_decode("%4", false), "%4");
+    }
+
+    #[test]
+    fn query_parsing() {
+        let q = parse_query(Some("api-version=7.3&%24skiptoken=ab%3D&maxresults=2"));
+        assert_eq!(q[0], ("api-version".to_owned(), "7.3".to_owned()));
+        assert_eq!(q[1], ("$skiptoken".to_owned(), "ab=".to_owned()));
+        assert_eq!(q.len(), 3);
+    }
+}

@@ -1,0 +1,155 @@
+//! Durable state: a redb database in the data directory, or nothing at all
+//! when the emulator runs in memory.
+//!
+//! Services keep their state in memory and write every change through this
+//! store with a durable commit *before* they answer, so an acknowledged write
+//! survives a crash. On start they load their tables back.
+
+use std::path::Path;
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+
+use crate::error::{Error, ErrorKind};
+
+/// A table of the store: string keys, byte values.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Table(&'static str);
+
+impl Table {
+    fn def(self) -> TableDefinition<'static, &'static str, &'static [u8]> {
+        TableDefinition::new(self.0)
+    }
+}
+
+/// The vault's secrets, one record per secret name (lower case).
+pub(crate) const VAULT_SECRETS: Table = Table("vault_secrets");
+/// Emulator-wide settings: the backup key, the clock offset.
+pub(crate) const META: Table = Table("meta");
+
+/// One change in a commit.
+#[derive(Debug)]
+pub(crate) enum Op {
+    /// Insert or replace a record.
+    Put(Table, String, Vec<u8>),
+    /// Remove a record (no error when it is absent).
+    Delete(Table, String),
+}
+
+/// The durable store (or its in-memory stand-in, which keeps nothing).
+pub(crate) struct Store {
+    db: Option<Database>,
+}
+
+fn store_err(message: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::with_source(ErrorKind::Store, message.to_owned(), e)
+}
+
+impl Store {
+    /// A store that persists nothing.
+    pub(crate) fn in_memory() -> Self {
+        Self { db: None }
+    }
+
+    /// Opens (or creates) `emulator.redb` in `dir`.
+    pub(crate) fn open(dir: &Path) -> Result<Self, Error> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::with_source(ErrorKind::Io, format!("cannot create {}", dir.display()), e)
+        })?;
+        let path = dir.join("emulator.redb");
+        let db = Database::create(&path)
+            .map_err(|e| store_err(&format!("cannot open the database {}", path.display()), e))?;
+        Ok(Self { db: Some(db) })
+    }
+
+    /// Commits `ops` atomically and durably. Does nothing in memory.
+    pub(crate) fn commit(&self, ops: Vec<Op>) -> Result<(), Error> {
+        let Some(db) = &self.db else { return Ok(()) };
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let mut txn = db
+            .begin_write()
+            .map_err(|e| store_err("cannot begin a write", e))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(|e| store_err("cannot set durability", e))?;
+        for op in &ops {
+            match op {
+                Op::Put(table, key, value) => {
+                    let mut t = txn
+                        .open_table(table.def())
+                        .map_err(|e| store_err("cannot open a table", e))?;
+                    t.insert(key.as_str(), value.as_slice())
+                        .map_err(|e| store_err("cannot write a record", e))?;
+                }
+                Op::Delete(table, key) => {
+                    let mut t = txn
+                        .open_table(table.def())
+                        .map_err(|e| store_err("cannot open a table", e))?;
+                    t.remove(key.as_str())
+                        .map_err(|e| store_err("cannot remove a record", e))?;
+                }
+            }
+        }
+        txn.commit().map_err(|e| store_err("cannot commit", e))
+    }
+
+    /// Every record of `table`, in key order.
+    pub(crate) fn load(&self, table: Table) -> Result<Vec<(String, Vec<u8>)>, Error> {
+        let Some(db) = &self.db else {
+            return Ok(Vec::new());
+        };
+        let txn = db
+            .begin_read()
+            .map_err(|e| store_err("cannot begin a read", e))?;
+        let t = match txn.open_table(table.def()) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(store_err("cannot open a table", e)),
+        };
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| store_err("cannot read a table", e))? {
+            let (k, v) = row.map_err(|e| store_err("cannot read a record", e))?;
+            out.push((k.value().to_owned(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// One record of `table`.
+    pub(crate) fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self
+            .load(table)?
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            assert!(store.load(VAULT_SECRETS).unwrap().is_empty());
+            store
+                .commit(vec![
+                    Op::Put(VAULT_SECRETS, "a".into(), b"1".to_vec()),
+                    Op::Put(VAULT_SECRETS, "b".into(), b"2".to_vec()),
+                ])
+                .unwrap();
+            store
+                .commit(vec![Op::Delete(VAULT_SECRETS, "a".into())])
+                .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.load(VAULT_SECRETS).unwrap(),
+            vec![("b".to_owned(), b"2".to_vec())]
+        );
+        assert_eq!(store.get(VAULT_SECRETS, "b").unwrap(), Some(b"2".to_vec()));
+        assert!(Store::in_memory().get(META, "x").unwrap().is_none());
+    }
+}
