@@ -5,3 +5,7 @@
 //! re-exports the shared error type.
 
 pub use keyvault_core::{Error, ErrorKind, Result};
+
+mod generated;
+#[cfg(test)]
+mod generated_tests;

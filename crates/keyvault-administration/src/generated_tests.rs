@@ -1,0 +1,1 @@
+//! Tests of the generated code against recorded service traffic.
