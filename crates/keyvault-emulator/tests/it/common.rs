@@ -1,0 +1,145 @@
+//! Helpers shared by the integration tests.
+
+use std::sync::Arc;
+
+use keyvault_emulator::{Emulator, EmulatorBuilder, EmulatorHandle};
+use reqwest::Method;
+use serde_json::Value;
+
+/// The API version tests use unless they say otherwise.
+pub const API: &str = "7.6";
+
+/// A running emulator and a client that trusts it.
+pub struct Env {
+    pub emu: EmulatorHandle,
+    pub client: reqwest::Client,
+    /// The vault URL without its trailing slash.
+    pub base: String,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub json: Value,
+    pub text: String,
+}
+
+impl Resp {
+    /// The `error.code` of an error body.
+    pub fn code(&self) -> &str {
+        self.json["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+/// A reqwest client that trusts `ca_pem` and nothing else.
+pub fn client_for(ca_pem: &str) -> reqwest::Client {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut ca_pem.as_bytes()) {
+        roots.add(cert.expect("CA PEM")).expect("CA cert");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .build()
+        .expect("client")
+}
+
+/// Starts an emulator with the library defaults.
+pub async fn start() -> Env {
+    start_with(Emulator::builder()).await
+}
+
+/// Starts an emulator from `builder`.
+pub async fn start_with(builder: EmulatorBuilder) -> Env {
+    let emu = builder.start().await.expect("emulator starts");
+    let client = client_for(emu.ca_cert_pem());
+    let base = emu.vault_url().trim_end_matches('/').to_owned();
+    Env { emu, client, base }
+}
+
+/// Sends a request to `url` with a bearer token.
+pub async fn send_to(
+    client: &reqwest::Client,
+    method: Method,
+    url: &str,
+    body: Option<Value>,
+    token: Option<&str>,
+) -> Resp {
+    let mut req = client.request(method, url);
+    if let Some(t) = token {
+        req = req.header("Authorization", format!("Bearer {t}"));
+    }
+    if let Some(b) = body {
+        req = req
+            .header("Content-Type", "application/json")
+            .body(b.to_string());
+    }
+    let resp = req.send().await.expect("request is answered");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.expect("body");
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Resp {
+        status,
+        headers,
+        json,
+        text,
+    }
+}
+
+impl Env {
+    /// `path` relative to the vault, with `api-version=7.6` added unless the
+    /// path already has one.
+    pub fn url(&self, path: &str) -> String {
+        if path.contains("api-version=") {
+            format!("{}{path}", self.base)
+        } else if path.contains('?') {
+            format!("{}{path}&api-version={API}", self.base)
+        } else {
+            format!("{}{path}?api-version={API}", self.base)
+        }
+    }
+
+    /// An authenticated request.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        send_to(&self.client, method, &self.url(path), body, Some("test")).await
+    }
+
+    /// Sets a secret and returns the response body (asserting 200).
+    pub async fn set(&self, name: &str, body: Value) -> Value {
+        let r = self
+            .call(Method::PUT, &format!("/secrets/{name}"), Some(body))
+            .await;
+        assert_eq!(r.status, 200, "set {name}: {}", r.text);
+        r.json
+    }
+
+    /// Follows `nextLink`s from `path`, returning every item.
+    pub async fn list_all(&self, path: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut url = self.url(path);
+        loop {
+            let r = send_to(&self.client, Method::GET, &url, None, Some("test")).await;
+            assert_eq!(r.status, 200, "{url}: {}", r.text);
+            out.extend(r.json["value"].as_array().expect("value").iter().cloned());
+            match r.json["nextLink"].as_str() {
+                Some(next) => url = next.to_owned(),
+                None => return out,
+            }
+        }
+    }
+}
+
+/// The name part of an item's id (`.../secrets/{name}[/{version}]`).
+pub fn id_name(id: &Value) -> String {
+    let id = id.as_str().expect("id");
+    let rest = id.split("/secrets/").nth(1).expect("secrets id");
+    rest.split('/').next().unwrap_or_default().to_owned()
+}

@@ -1,0 +1,278 @@
+//! Bad input gets the service's error shapes and codes; never a 500.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::start;
+
+#[tokio::test]
+async fn api_version_is_required_and_checked() {
+    let env = start().await;
+    let url = format!("{}/secrets", env.base);
+    let r = crate::common::send_to(&env.client, Method::GET, &url, None, Some("t")).await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"));
+    assert!(
+        r.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2025-07-01")
+    );
+    let r = crate::common::send_to(
+        &env.client,
+        Method::GET,
+        &format!("{url}?api-version=9.9"),
+        None,
+        Some("t"),
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"));
+    assert!(r.json["error"]["message"].as_str().unwrap().contains("9.9"));
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_bodies_are_400() {
+    let env = start().await;
+    let put = |body: &'static str| {
+        let client = env.client.clone();
+        let url = env.url("/secrets/bad");
+        async move {
+            let r = client
+                .put(url)
+                .header("Authorization", "Bearer t")
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let v: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+            (status, v["error"]["code"].as_str().unwrap_or("").to_owned())
+        }
+    };
+    for body in [
+        "",
+        "{not json",
+        "[]",
+        "{}",
+        r#"{"value": 5}"#,
+        r#"{"value": "v", "tags": "x"}"#,
+        r#"{"value": "v", "tags": {"a": 1}}"#,
+        r#"{"value": "v", "attributes": {"enabled": "yes"}}"#,
+        r#"{"value": "v", "attributes": {"exp": "tomorrow"}}"#,
+        r#"{"value": "v", "attributes": []}"#,
+        r#"{"value": "v", "contentType": 3}"#,
+    ] {
+        assert_eq!(put(body).await, (400, "BadParameter".to_owned()), "{body}");
+    }
+    // Limits: value size and tags.
+    let big = "x".repeat(25 * 1024 + 1);
+    let r = env
+        .call(Method::PUT, "/secrets/big", Some(json!({"value": big})))
+        .await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"));
+    env.set("max", json!({"value": "x".repeat(25 * 1024)}))
+        .await;
+    let tags: serde_json::Map<String, Value> =
+        (0..16).map(|i| (format!("t{i}"), json!("v"))).collect();
+    let r = env
+        .call(
+            Method::PUT,
+            "/secrets/tags",
+            Some(json!({"value": "v", "tags": tags})),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"));
+    let tags: serde_json::Map<String, Value> =
+        (0..15).map(|i| (format!("t{i}"), json!("v"))).collect();
+    env.set("tags", json!({"value": "v", "tags": tags})).await;
+    let r = env
+        .call(
+            Method::PUT,
+            "/secrets/tags",
+            Some(json!({"value": "v", "tags": {"k": "v".repeat(257)}})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    let r = env
+        .call(Method::PATCH, "/secrets/tags/", Some(json!({"tags": []})))
+        .await;
+    assert_eq!(r.status, 400);
+    let r = env
+        .call(Method::POST, "/secrets/restore", Some(json!({})))
+        .await;
+    assert_eq!(r.status, 400);
+    let r = env
+        .call(
+            Method::POST,
+            "/secrets/restore",
+            Some(json!({"value": "AAAA"})),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"));
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn names_routes_and_methods() {
+    let env = start().await;
+    for name in ["a_b", "a.b", "%C3%A9t%C3%A9", &"a".repeat(128)] {
+        let r = env
+            .call(
+                Method::PUT,
+                &format!("/secrets/{name}"),
+                Some(json!({"value": "v"})),
+            )
+            .await;
+        assert_eq!((r.status, r.code()), (400, "BadParameter"), "{name}");
+    }
+    env.set(&"a".repeat(127), json!({"value": "v"})).await;
+    let r = env.call(Method::GET, "/nope", None).await;
+    assert_eq!((r.status, r.code()), (404, "NotFound"));
+    let r = env.call(Method::GET, "/secrets/a/b/c/d", None).await;
+    assert_eq!(r.status, 404);
+    let r = env.call(Method::POST, "/secrets/x", None).await;
+    assert_eq!(r.status, 405);
+    assert!(r.headers.get("allow").is_some());
+    assert!(r.json["error"]["code"].is_string());
+    let r = env.call(Method::PUT, "/deletedsecrets/x", None).await;
+    assert_eq!(r.status, 405);
+    let r = env.call(Method::GET, "/secrets?maxresults=abc", None).await;
+    assert_eq!(r.status, 400);
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn not_found_conflict_and_forbidden() {
+    let env = start().await;
+    let r = env.call(Method::GET, "/secrets/missing", None).await;
+    assert_eq!((r.status, r.code()), (404, "SecretNotFound"));
+    let r = env
+        .call(
+            Method::GET,
+            "/secrets/missing/0123456789abcdef0123456789abcdef",
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (404, "SecretNotFound"));
+    for (m, p) in [
+        (Method::DELETE, "/secrets/missing"),
+        (Method::POST, "/secrets/missing/backup"),
+        (Method::GET, "/deletedsecrets/missing"),
+        (Method::POST, "/deletedsecrets/missing/recover"),
+        (Method::DELETE, "/deletedsecrets/missing"),
+    ] {
+        let r = env.call(m.clone(), p, None).await;
+        assert_eq!((r.status, r.code()), (404, "SecretNotFound"), "{m} {p}");
+    }
+    let r = env
+        .call(
+            Method::PATCH,
+            "/secrets/missing/",
+            Some(json!({"tags": {}})),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+
+    // Purge of a live secret: 404.
+    env.set("live", json!({"value": "v"})).await;
+    let r = env.call(Method::DELETE, "/deletedsecrets/live", None).await;
+    assert_eq!((r.status, r.code()), (404, "SecretNotFound"));
+
+    // A version of a real secret that does not exist.
+    let r = env
+        .call(
+            Method::GET,
+            "/secrets/live/0123456789abcdef0123456789abcdef",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 404);
+
+    // Disabled: get is refused with 403; listing and updating still work.
+    let created = env
+        .set(
+            "off",
+            json!({"value": "v", "attributes": {"enabled": false}}),
+        )
+        .await;
+    assert!(created.get("value").is_some());
+    let r = env.call(Method::GET, "/secrets/off", None).await;
+    assert_eq!((r.status, r.code()), (403, "Forbidden"));
+    let version = created["id"].as_str().unwrap().rsplit('/').next().unwrap();
+    let r = env
+        .call(Method::GET, &format!("/secrets/off/{version}"), None)
+        .await;
+    assert_eq!(r.status, 403);
+    let r = env
+        .call(
+            Method::PATCH,
+            "/secrets/off/",
+            Some(json!({"attributes": {"enabled": true}})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        env.call(Method::GET, "/secrets/off", None).await.status,
+        200
+    );
+
+    // Expired and not-yet-valid secrets are returned normally.
+    env.set("old", json!({"value": "v", "attributes": {"exp": 1000}}))
+        .await;
+    assert_eq!(
+        env.call(Method::GET, "/secrets/old", None).await.status,
+        200
+    );
+    env.set(
+        "future",
+        json!({"value": "v", "attributes": {"nbf": 4_000_000_000_i64}}),
+    )
+    .await;
+    assert_eq!(
+        env.call(Method::GET, "/secrets/future", None).await.status,
+        200
+    );
+
+    // Deleted but not purged: setting the name conflicts.
+    env.call(Method::DELETE, "/secrets/live", None).await;
+    let r = env
+        .call(Method::PUT, "/secrets/LIVE", Some(json!({"value": "v"})))
+        .await;
+    assert_eq!((r.status, r.code()), (409, "Conflict"));
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn purge_protection_refuses_purge() {
+    let env = crate::common::start_with(
+        keyvault_emulator::Emulator::builder()
+            .purge_protection(true)
+            .soft_delete_retention_days(7),
+    )
+    .await;
+    let s = env.set("p", json!({"value": "v"})).await;
+    assert_eq!(s["attributes"]["recoveryLevel"], "CustomizedRecoverable");
+    assert_eq!(s["attributes"]["recoverableDays"], 7);
+    let d = env.call(Method::DELETE, "/secrets/p", None).await.json;
+    assert_eq!(
+        d["scheduledPurgeDate"].as_i64().unwrap() - d["deletedDate"].as_i64().unwrap(),
+        7 * 86_400
+    );
+    let r = env.call(Method::DELETE, "/deletedsecrets/p", None).await;
+    assert_eq!((r.status, r.code()), (403, "Forbidden"));
+    assert_eq!(
+        env.call(Method::GET, "/deletedsecrets/p", None)
+            .await
+            .status,
+        200
+    );
+    env.emu.shutdown().await;
+
+    let err = keyvault_emulator::Emulator::builder()
+        .soft_delete_retention_days(5)
+        .start()
+        .await
+        .unwrap_err();
+    assert!(err.is_config());
+}
