@@ -40,13 +40,19 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
         println!("{line}");
     }
     if compared == 0 {
-        return Err(format!("no upstream spec under {} has a version we describe", dir.display()));
+        return Err(format!(
+            "no upstream spec under {} has a version we describe",
+            dir.display()
+        ));
     }
     if differences.is_empty() {
         println!("spec-diff: {compared} upstream file(s) compared, no differences");
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("spec-diff: {} difference(s) in {compared} file(s)", differences.len());
+        println!(
+            "spec-diff: {} difference(s) in {compared} file(s)",
+            differences.len()
+        );
         Ok(ExitCode::FAILURE)
     }
 }
@@ -55,9 +61,19 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
 fn our_specs(specs: &Path) -> Result<BTreeMap<(String, String), PathBuf>, String> {
     let mut out = BTreeMap::new();
     for file in json_files(specs)? {
-        let Some(version) = file.parent().and_then(Path::file_name) else { continue };
-        let Some(name) = file.file_name() else { continue };
-        out.insert((version.to_string_lossy().into_owned(), name.to_string_lossy().into_owned()), file.clone());
+        let Some(version) = file.parent().and_then(Path::file_name) else {
+            continue;
+        };
+        let Some(name) = file.file_name() else {
+            continue;
+        };
+        out.insert(
+            (
+                version.to_string_lossy().into_owned(),
+                name.to_string_lossy().into_owned(),
+            ),
+            file.clone(),
+        );
     }
     Ok(out)
 }
@@ -67,7 +83,8 @@ fn json_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| format!("cannot list {}: {e}", d.display()))?;
+        let entries =
+            std::fs::read_dir(&d).map_err(|e| format!("cannot list {}: {e}", d.display()))?;
         for entry in entries {
             let path = entry.map_err(|e| e.to_string())?.path();
             if path.is_dir() {
@@ -85,7 +102,11 @@ fn json_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// Compares every upstream file under `dir`; returns how many were compared
 /// and the differences.
-pub(crate) fn diff_dir(root: &Path, dir: &Path, ours: &BTreeMap<(String, String), PathBuf>) -> Result<(usize, Vec<String>), String> {
+pub(crate) fn diff_dir(
+    root: &Path,
+    dir: &Path,
+    ours: &BTreeMap<(String, String), PathBuf>,
+) -> Result<(usize, Vec<String>), String> {
     let mut compared = 0;
     let mut differences = Vec::new();
     for file in json_files(dir)? {
@@ -94,8 +115,15 @@ pub(crate) fn diff_dir(root: &Path, dir: &Path, ours: &BTreeMap<(String, String)
         if json.get("swagger").is_none() {
             continue;
         }
-        let version = json.pointer("/info/version").and_then(Value::as_str).unwrap_or("").to_string();
-        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let version = json
+            .pointer("/info/version")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let Some(our_file) = ours.get(&(version.clone(), name.clone())) else {
             eprintln!("note: skipping {name} {version}: we describe no such file for that version");
             continue;
@@ -106,8 +134,17 @@ pub(crate) fn diff_dir(root: &Path, dir: &Path, ours: &BTreeMap<(String, String)
         let mine = facts(&our_specs, &our_entries[0])?;
         for (key, want) in &upstream {
             match mine.get(key) {
-                None => differences.push(format!("{name}: missing {key}{}", if want.is_empty() { String::new() } else { format!(" ({want})") })),
-                Some(have) if have != want => differences.push(format!("{name}: differs {key}: upstream `{want}`, ours `{have}`")),
+                None => differences.push(format!(
+                    "{name}: missing {key}{}",
+                    if want.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({want})")
+                    }
+                )),
+                Some(have) if have != want => differences.push(format!(
+                    "{name}: differs {key}: upstream `{want}`, ours `{have}`"
+                )),
                 Some(_) => {}
             }
         }
@@ -121,22 +158,47 @@ pub(crate) fn facts(specs: &Specs, file: &Path) -> Result<BTreeMap<String, Strin
     let json = &specs.doc(file).json;
     let methods = ["get", "put", "post", "patch", "delete", "head", "options"];
     for section in ["paths", "x-ms-paths"] {
-        for (path, item) in json.get(section).and_then(Value::as_object).into_iter().flatten() {
+        for (path, item) in json
+            .get(section)
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             for method in methods {
                 let Some(op) = item.get(method) else { continue };
                 let op_key = format!("{} {path}", method.to_uppercase());
                 let mut info = Vec::new();
                 info.push(format!("operationId={}", str_of(op, "operationId")));
                 if let Some(p) = op.get("x-ms-pageable") {
-                    info.push(format!("pageable(next={}, item={})", str_of(p, "nextLinkName"), str_of(p, "itemName")));
+                    info.push(format!(
+                        "pageable(next={}, item={})",
+                        str_of(p, "nextLinkName"),
+                        str_of(p, "itemName")
+                    ));
                 }
-                if op.get("x-ms-long-running-operation").and_then(Value::as_bool) == Some(true) {
-                    let via = op.pointer("/x-ms-long-running-operation-options/final-state-via").and_then(Value::as_str).unwrap_or("");
+                if op
+                    .get("x-ms-long-running-operation")
+                    .and_then(Value::as_bool)
+                    == Some(true)
+                {
+                    let via = op
+                        .pointer("/x-ms-long-running-operation-options/final-state-via")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
                     info.push(format!("long-running(final-state-via={via})"));
                 }
                 out.insert(format!("path {op_key}"), info.join(", "));
-                let params = item.get("parameters").and_then(Value::as_array).into_iter().flatten()
-                    .chain(op.get("parameters").and_then(Value::as_array).into_iter().flatten());
+                let params = item
+                    .get("parameters")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .chain(
+                        op.get("parameters")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten(),
+                    );
                 for raw in params {
                     let (pfile, p) = match raw.get("$ref").and_then(Value::as_str) {
                         Some(r) => {
@@ -147,7 +209,10 @@ pub(crate) fn facts(specs: &Specs, file: &Path) -> Result<BTreeMap<String, Strin
                         None => (file.to_path_buf(), raw.clone()),
                     };
                     let location = str_of(&p, "in");
-                    let mut d = vec![format!("required={}", p.get("required").and_then(Value::as_bool).unwrap_or(false))];
+                    let mut d = vec![format!(
+                        "required={}",
+                        p.get("required").and_then(Value::as_bool).unwrap_or(false)
+                    )];
                     let ty = if location == "body" {
                         describe(specs, &pfile, p.get("schema").unwrap_or(&Value::Null))?
                     } else {
@@ -157,9 +222,17 @@ pub(crate) fn facts(specs: &Specs, file: &Path) -> Result<BTreeMap<String, Strin
                     if p.get("x-ms-skip-url-encoding").and_then(Value::as_bool) == Some(true) {
                         d.push("skip-url-encoding".into());
                     }
-                    out.insert(format!("param {op_key} {location}:{}", str_of(&p, "name")), d.join(", "));
+                    out.insert(
+                        format!("param {op_key} {location}:{}", str_of(&p, "name")),
+                        d.join(", "),
+                    );
                 }
-                for (code, r) in op.get("responses").and_then(Value::as_object).into_iter().flatten() {
+                for (code, r) in op
+                    .get("responses")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                {
                     let ty = match r.get("schema") {
                         Some(s) => describe(specs, file, s)?,
                         None => "no body".into(),
@@ -171,7 +244,13 @@ pub(crate) fn facts(specs: &Specs, file: &Path) -> Result<BTreeMap<String, Strin
     }
     // Models of every file reached, by name.
     for (path, doc) in &specs.docs {
-        for (name, schema) in doc.json.get("definitions").and_then(Value::as_object).into_iter().flatten() {
+        for (name, schema) in doc
+            .json
+            .get("definitions")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             let values = enum_values(schema);
             if !values.is_empty() {
                 out.insert(format!("enum {name}"), String::new());
@@ -199,8 +278,19 @@ pub(crate) fn facts(specs: &Specs, file: &Path) -> Result<BTreeMap<String, Strin
     Ok(out)
 }
 
-fn flatten(specs: &Specs, file: &Path, schema: &Value, props: &mut BTreeMap<String, (PathBuf, Value)>, required: &mut BTreeSet<String>) -> Result<(), String> {
-    for parent in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+fn flatten(
+    specs: &Specs,
+    file: &Path,
+    schema: &Value,
+    props: &mut BTreeMap<String, (PathBuf, Value)>,
+    required: &mut BTreeSet<String>,
+) -> Result<(), String> {
+    for parent in schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         match parent.get("$ref").and_then(Value::as_str) {
             Some(r) => {
                 let (f, ptr) = specs.resolve(file, r)?;
@@ -210,12 +300,22 @@ fn flatten(specs: &Specs, file: &Path, schema: &Value, props: &mut BTreeMap<Stri
             None => flatten(specs, file, parent, props, required)?,
         }
     }
-    for r in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+    for r in schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(r) = r.as_str() {
             required.insert(r.to_string());
         }
     }
-    for (name, p) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
+    for (name, p) in schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
         props.insert(name.clone(), (file.to_path_buf(), p.clone()));
     }
     Ok(())
@@ -225,7 +325,15 @@ fn enum_values(schema: &Value) -> Vec<String> {
     schema
         .get("enum")
         .and_then(Value::as_array)
-        .map(|v| v.iter().map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).collect())
+        .map(|v| {
+            v.iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -239,7 +347,9 @@ fn describe(specs: &Specs, file: &Path, schema: &Value) -> Result<String, String
         let (f, ptr) = specs.resolve(file, r)?;
         let def = specs.get(&f, &ptr)?;
         let is_named = ptr.starts_with("/definitions/")
-            && (def.get("properties").is_some() || def.get("allOf").is_some() || def.get("enum").is_some());
+            && (def.get("properties").is_some()
+                || def.get("allOf").is_some()
+                || def.get("enum").is_some());
         return if is_named {
             Ok(format!("#{}", ptr.rsplit('/').next().unwrap_or("")))
         } else {
@@ -261,9 +371,19 @@ fn describe(specs: &Specs, file: &Path, schema: &Value) -> Result<String, String
     let ty = str_of(schema, "type");
     let format = str_of(schema, "format");
     Ok(match ty {
-        "array" => format!("array<{}>", describe(specs, file, schema.get("items").unwrap_or(&Value::Null))?),
-        "object" | "" if schema.get("additionalProperties").is_some_and(Value::is_object) => {
-            format!("map<{}>", describe(specs, file, &schema["additionalProperties"])?)
+        "array" => format!(
+            "array<{}>",
+            describe(specs, file, schema.get("items").unwrap_or(&Value::Null))?
+        ),
+        "object" | ""
+            if schema
+                .get("additionalProperties")
+                .is_some_and(Value::is_object) =>
+        {
+            format!(
+                "map<{}>",
+                describe(specs, file, &schema["additionalProperties"])?
+            )
         }
         "" => "any".to_string(),
         _ if format.is_empty() || format == "uri" => ty.to_string(),
@@ -285,13 +405,25 @@ mod tests {
     #[test]
     fn allof_and_cross_file_refs_compare_equal_to_a_flat_spec() {
         let tmp = std::env::temp_dir().join(format!("spec-diff-{}", std::process::id()));
-        let flat = write(&tmp.join("up"), "a.json", r##"{"swagger":"2.0","info":{"version":"1"},"paths":{},
+        let flat = write(
+            &tmp.join("up"),
+            "a.json",
+            r##"{"swagger":"2.0","info":{"version":"1"},"paths":{},
             "definitions":{"Base":{"properties":{"id":{"type":"string"}}},
-                           "Child":{"properties":{"id":{"type":"string"},"n":{"type":"integer","format":"unixtime"}}}}}"##);
-        write(&tmp.join("ours"), "common.json", r##"{"swagger":"2.0","info":{"version":"1"},"paths":{},
-            "definitions":{"Base":{"properties":{"id":{"type":"string","description":"ours"}}}}}"##);
-        let ours = write(&tmp.join("ours"), "a.json", r##"{"swagger":"2.0","info":{"version":"1"},"paths":{},
-            "definitions":{"Child":{"allOf":[{"$ref":"common.json#/definitions/Base"}],"properties":{"n":{"type":"integer","format":"unixtime"}}}}}"##);
+                           "Child":{"properties":{"id":{"type":"string"},"n":{"type":"integer","format":"unixtime"}}}}}"##,
+        );
+        write(
+            &tmp.join("ours"),
+            "common.json",
+            r##"{"swagger":"2.0","info":{"version":"1"},"paths":{},
+            "definitions":{"Base":{"properties":{"id":{"type":"string","description":"ours"}}}}}"##,
+        );
+        let ours = write(
+            &tmp.join("ours"),
+            "a.json",
+            r##"{"swagger":"2.0","info":{"version":"1"},"paths":{},
+            "definitions":{"Child":{"allOf":[{"$ref":"common.json#/definitions/Base"}],"properties":{"n":{"type":"integer","format":"unixtime"}}}}}"##,
+        );
         let (up, up_e) = Specs::load(&tmp, &[flat]).unwrap();
         let (my, my_e) = Specs::load(&tmp, &[ours]).unwrap();
         assert_eq!(facts(&up, &up_e[0]).unwrap(), facts(&my, &my_e[0]).unwrap());

@@ -76,6 +76,19 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
         }
     }
     let root = crate::workspace_root();
+    let fix = if spec_files.is_empty() {
+        "cargo xtask codegen".to_string()
+    } else {
+        let specs: Vec<String> = spec_files
+            .iter()
+            .map(|s| format!("--spec {}", s.display()))
+            .collect();
+        let out = out
+            .as_ref()
+            .map(|o| o.display().to_string())
+            .unwrap_or_default();
+        format!("cargo xtask codegen {} --out {out}", specs.join(" "))
+    };
     let jobs: Vec<(PathBuf, Vec<PathBuf>)> = match (spec_files.is_empty(), out) {
         (true, None) => TARGETS
             .iter()
@@ -100,7 +113,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
         }
     }
     if bad > 0 {
-        eprintln!("{bad} generated file(s) out of date: run `cargo xtask codegen`");
+        eprintln!("{bad} generated file(s) out of date: run `{fix}`");
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
@@ -183,4 +196,158 @@ fn write_dir(dir: &Path, shown: &str, files: &BTreeMap<String, String>) -> Resul
         println!("removed   {shown}/{name}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The generated `widgets.rs` of the widgets fixture, whitespace-normalized
+    /// so that assertions do not depend on rustfmt's line breaks.
+    fn widgets() -> (String, BTreeMap<String, String>) {
+        let root = crate::workspace_root();
+        let files = generate(&root, &[root.join("xtask/tests/fixtures/widgets.json")]).unwrap();
+        let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let files: BTreeMap<String, String> =
+            files.into_iter().map(|(k, v)| (k, flat(&v))).collect();
+        (files["widgets.rs"].clone(), files)
+    }
+
+    #[test]
+    fn cross_file_refs_land_in_the_module_of_their_file() {
+        let (w, files) = widgets();
+        assert!(
+            w.contains("pub error: Option<super::common::Problem>"),
+            "{w}"
+        );
+        assert!(files["common.rs"].contains("pub struct Problem"));
+        // A model that refers to itself is boxed.
+        assert!(
+            files["common.rs"].contains("pub cause: Option<Box<Problem>>"),
+            "{}",
+            files["common.rs"]
+        );
+        assert!(files["mod.rs"].contains("pub(crate) mod common;"));
+    }
+
+    #[test]
+    fn all_of_copies_the_parent_fields() {
+        let (w, _) = widgets();
+        let widget = &w[w.find("pub struct Widget {").unwrap()..];
+        let widget = &widget[..widget.find('}').unwrap()];
+        assert!(
+            widget.contains("#[serde(rename = \"id\")] pub id: String,"),
+            "{widget}"
+        );
+        assert!(
+            widget.contains("pub created: Option<time::OffsetDateTime>"),
+            "{widget}"
+        );
+    }
+
+    #[test]
+    fn additional_properties_become_maps() {
+        let (w, _) = widgets();
+        assert!(w.contains("pub labels: Option<std::collections::HashMap<String, String>>"));
+        assert!(w.contains("pub scores: Option<std::collections::HashMap<String, f64>>"));
+    }
+
+    #[test]
+    fn unixtime_fields_use_timestamp_serde() {
+        let (w, _) = widgets();
+        assert!(w.contains("with = \"time::serde::timestamp::option\" )] pub expires_on: Option<time::OffsetDateTime>"), "{w}");
+        assert!(w.contains("#[serde(rename = \"started\", with = \"time::serde::timestamp\")] pub started: time::OffsetDateTime,"), "{w}");
+    }
+
+    #[test]
+    fn base64url_fields_use_the_generated_helper() {
+        let (w, files) = widgets();
+        assert!(
+            w.contains("with = \"super::base64url::option\" )] pub secret: Option<Vec<u8>>"),
+            "{w}"
+        );
+        assert!(files.contains_key("base64url.rs"));
+        assert!(files["mod.rs"].contains("pub(crate) mod base64url;"));
+    }
+
+    #[test]
+    fn optional_and_required_fields() {
+        let (w, _) = widgets();
+        assert!(w.contains("#[serde(rename = \"shape\")] pub shape: Shape,"));
+        assert!(w.contains("#[serde(rename = \"type\", default, skip_serializing_if = \"Option::is_none\")] pub r#type: Option<String>,"), "{w}");
+        // A required enum has no Default, so neither has the struct.
+        assert!(
+            w.contains(
+                "#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)] pub struct Job {"
+            ),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn read_only_fields_are_never_serialized() {
+        let (w, _) = widgets();
+        assert!(
+            w.contains("rename = \"created\", default, skip_serializing, with"),
+            "{w}"
+        );
+        assert!(
+            w.contains("#[serde(rename = \"items\", default, skip_serializing)] pub items"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn reserved_words_are_escaped() {
+        let (w, _) = widgets();
+        assert!(w.contains("pub r#match: Option<bool>"));
+        assert!(w.contains(".field(\"type\", &self.r#type)"));
+    }
+
+    #[test]
+    fn sensitive_fields_are_redacted_in_debug() {
+        let (w, _) = widgets();
+        assert!(
+            w.contains("#[derive(Clone, Serialize, Deserialize, PartialEq)] pub struct Widget"),
+            "{w}"
+        );
+        assert!(
+            w.contains(".field(\"secret\", &self.secret.as_ref().map(|_| \"<redacted>\"))"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn operations_follow_the_core_contract() {
+        let (w, _) = widgets();
+        assert!(w.contains("pub(crate) const WIDGETS_LIST: &str = \"Widgets_List\";"));
+        assert!(
+            w.contains("PathParam { name: \"scope\", value: scope, encode: false, }"),
+            "{w}"
+        );
+        assert!(
+            w.contains("request.append_query(\"$top\", &top.to_string());"),
+            "{w}"
+        );
+        assert!(
+            w.contains("request.append_query(\"kind\", kind.as_str());"),
+            "{w}"
+        );
+        assert!(w.contains("request.set_json(widget)?;"), "{w}");
+        assert!(!w.contains("api-version"), "the pipeline adds api-version");
+        assert!(w.contains("pub(crate) const PUT_WIDGET_SUCCESS: &[StatusCode] = &[StatusCode::OK, StatusCode::CREATED];"), "{w}");
+        assert!(w.contains(
+            "pub(crate) const POLISH_WIDGET_FINAL_STATE_VIA: &str = \"azure-async-operation\";"
+        ));
+        assert!(
+            w.contains("impl keyvault_core::paging::Paged for WidgetList { type Item = Widget;"),
+            "{w}"
+        );
+        assert!(
+            w.contains("(self.items.unwrap_or_default(), self.next_link)"),
+            "{w}"
+        );
+        // No body to decode, no decoder.
+        assert!(!w.contains("fn delete_widget_response"));
+    }
 }
