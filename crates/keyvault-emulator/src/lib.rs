@@ -36,5 +36,10 @@ pub use emulator::{Emulator, EmulatorBuilder, EmulatorHandle, HSM_RESOURCE, VAUL
 pub use error::{Error, ErrorKind};
 pub use tls::TlsSource;
 
+/// The README's examples, compiled as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// This crate's version, as reported in the binary's first line.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -49,6 +49,11 @@ impl Request {
     }
 }
 
+/// The authenticated caller (a JWT's `oid`), attached to a response so the
+/// access log can name it.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller(pub(crate) String);
+
 /// The response type of every endpoint.
 pub(crate) type HttpResponse = Response<Full<Bytes>>;
 
@@ -241,10 +246,24 @@ pub(crate) async fn serve(
                             let started = Instant::now();
                             let method = req.method().clone();
                             let path = req.uri().path().to_owned();
-                            let resp = match read_request(req, &fallback_host).await {
+                            let client_request_id =
+                                req.headers().get("x-ms-client-request-id").cloned();
+                            let mut resp = match read_request(req, &fallback_host).await {
                                 Ok(r) => handler(r).await,
                                 Err(e) => e.into_response(),
                             };
+                            let request_id = uuid::Uuid::new_v4().to_string();
+                            if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+                                resp.headers_mut().insert("x-ms-request-id", v);
+                            }
+                            if let Some(v) = client_request_id {
+                                resp.headers_mut().insert("x-ms-client-request-id", v);
+                            }
+                            let caller = resp
+                                .extensions()
+                                .get::<Caller>()
+                                .map(|c| c.0.clone())
+                                .unwrap_or_default();
                             tracing::info!(
                                 target: "keyvault_emulator::access",
                                 endpoint = name,
@@ -252,6 +271,8 @@ pub(crate) async fn serve(
                                 path = %path,
                                 status = resp.status().as_u16(),
                                 duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+                                caller = %caller,
+                                request_id = %request_id,
                                 "request"
                             );
                             Ok::<_, std::convert::Infallible>(resp)

@@ -18,7 +18,7 @@ use crate::admin::{self, Admin};
 use crate::api_version::ApiVersion;
 use crate::auth::Authenticator;
 use crate::error::{ServiceError, empty_response, json_response};
-use crate::server::{Handler, HttpResponse, Request, percent_decode};
+use crate::server::{Caller, Handler, HttpResponse, Request, percent_decode};
 use crate::store::{Op, Store, VAULT_SECRETS};
 use model::{Deletion, Properties, Render, StoredSecret, StoredVersion};
 
@@ -209,21 +209,26 @@ impl Vault {
         if self.admin_routes && req.path.starts_with(admin::PREFIX) {
             return self.admin.handle(&req);
         }
-        if let Err(challenge) = self.auth.check(&req.headers) {
-            let mut resp = challenge.error.into_response();
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, challenge.www_authenticate);
-            return resp;
-        }
-        let api = match ApiVersion::parse(req.query("api-version")) {
-            Ok(api) => api,
-            Err(e) => return e.into_response(),
+        let caller = match self.auth.check(&req.headers) {
+            Ok(caller) => caller,
+            Err(challenge) => {
+                let mut resp = challenge.error.into_response();
+                resp.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, challenge.www_authenticate);
+                return resp;
+            }
         };
-        self.sweep();
-        match self.route(&req, api) {
-            Ok(resp) => resp,
+        let mut resp = match ApiVersion::parse(req.query("api-version")) {
+            Ok(api) => {
+                self.sweep();
+                self.route(&req, api).unwrap_or_else(|e| e.into_response())
+            }
             Err(e) => e.into_response(),
+        };
+        if let Some(oid) = caller {
+            resp.extensions_mut().insert(Caller(oid));
         }
+        resp
     }
 
     fn route(&self, req: &Request, api: ApiVersion) -> Result<HttpResponse> {

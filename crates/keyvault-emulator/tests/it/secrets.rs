@@ -325,3 +325,25 @@ async fn hsm_endpoint_answers_not_implemented() {
     assert_eq!(r.code(), "NotImplemented");
     env.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn request_ids_are_sent_and_client_ids_echoed() {
+    let env = start().await;
+    let r = env
+        .client
+        .get(env.url("/secrets"))
+        .header("Authorization", "Bearer t")
+        .header("x-ms-client-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-ms-client-request-id"], "abc-123");
+    assert_eq!(r.headers()["x-ms-request-id"].len(), 36);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    env.emu.shutdown().await;
+}
