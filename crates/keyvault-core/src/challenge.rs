@@ -41,7 +41,17 @@ pub(crate) enum Parsed {
     Claims,
 }
 
-static CACHE: LazyLock<RwLock<HashMap<String, Arc<Challenge>>>> =
+/// What the process knows about a vault authority's authentication.
+#[derive(Clone, Debug)]
+pub(crate) enum Known {
+    /// The service answered without asking for a token (an emulator with
+    /// authentication off): requests go without one until it challenges.
+    Open,
+    /// The service's challenge.
+    Bearer(Arc<Challenge>),
+}
+
+static CACHE: LazyLock<RwLock<HashMap<String, Known>>> =
     LazyLock::new(|| RwLock::new(HashMap::new()));
 
 /// The cache key of a URL: `scheme://host:port`.
@@ -54,7 +64,7 @@ pub(crate) fn authority(url: &Url) -> String {
     )
 }
 
-pub(crate) fn cached(authority: &str) -> Option<Arc<Challenge>> {
+pub(crate) fn cached(authority: &str) -> Option<Known> {
     CACHE
         .read()
         .unwrap_or_else(|p| p.into_inner())
@@ -67,8 +77,15 @@ pub(crate) fn store(authority: &str, challenge: Challenge) -> Arc<Challenge> {
     CACHE
         .write()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(authority.to_owned(), c.clone());
+        .insert(authority.to_owned(), Known::Bearer(c.clone()));
     c
+}
+
+pub(crate) fn store_open(authority: &str) {
+    CACHE
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(authority.to_owned(), Known::Open);
 }
 
 pub(crate) fn clear(authority: &str) {

@@ -274,6 +274,12 @@ impl Error {
         self
     }
 
+    /// Appends to the message, keeping everything else.
+    pub(crate) fn suffixed(mut self, suffix: &str) -> Self {
+        self.inner.message.push_str(suffix);
+        self
+    }
+
     pub(crate) fn with_service_error(mut self, service: Option<ServiceError>) -> Self {
         self.inner.service = service;
         self

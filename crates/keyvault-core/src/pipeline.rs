@@ -20,7 +20,7 @@ use url::Url;
 
 use crate::{
     ClientOptions, Error, ErrorKind, Result, RetryOptions,
-    challenge::{self, Challenge, Parsed},
+    challenge::{self, Challenge, Known, Parsed},
     credential::TokenCache,
     http::{Request, Response},
     retry, transport,
@@ -466,6 +466,10 @@ impl Pipeline {
         let authority = challenge::authority(request.url());
         let what = describe(request.method(), request.url());
         let mut attempts: u32 = 0;
+        // What the previous try ended with, so that a try cut short by the
+        // end of the budget still reports the root cause.
+        let mut last_status: Option<Response> = None;
+        let mut last_cause: Option<String> = None;
         loop {
             attempts += 1;
             let outcome = self
@@ -473,10 +477,10 @@ impl Pipeline {
                 .await;
             let now = Instant::now();
             let delay = match outcome {
-                Ok(resp) => {
+                Ok((resp, body_sent)) => {
                     let status = resp.status();
                     let retriable = retry::is_retriable_status(status)
-                        && (idempotent || retry::not_processed(status));
+                        && (idempotent || !body_sent || retry::not_processed(status));
                     if !retriable || attempts > opts.max_retries {
                         return Ok((resp, attempts, now - start));
                     }
@@ -496,11 +500,20 @@ impl Pipeline {
                         delay_ms = delay.as_millis() as u64,
                         "retrying after a retriable status"
                     );
+                    last_status = Some(resp);
                     delay
                 }
                 Err(f) => {
                     let delay = retry::backoff(opts, attempts);
                     if !f.retriable || attempts > opts.max_retries || now + delay > deadline {
+                        let budget_ran_out = f.error.kind() == ErrorKind::Timeout;
+                        if budget_ran_out && let Some(resp) = last_status.take() {
+                            return Ok((resp, attempts, now - start));
+                        }
+                        let mut error = f.error;
+                        if budget_ran_out && let Some(cause) = last_cause.take() {
+                            error = error.suffixed(&format!(" (the try before: {cause})"));
+                        }
                         let prefix = if attempts > 1 {
                             format!(
                                 "{what} failed after {attempts} tries in {:.1}s: ",
@@ -509,7 +522,7 @@ impl Pipeline {
                         } else {
                             format!("{what} failed: ")
                         };
-                        return Err(f.error.prefixed(&prefix).set_attempts(attempts));
+                        return Err(error.prefixed(&prefix).set_attempts(attempts));
                     }
                     tracing::debug!(
                         attempt = attempts,
@@ -517,6 +530,7 @@ impl Pipeline {
                         cause = %f.error,
                         "retrying after a transport failure"
                     );
+                    last_cause = Some(f.error.to_string());
                     delay
                 }
             };
@@ -524,78 +538,106 @@ impl Pipeline {
         }
     }
 
-    /// One try, challenge flow included.
+    /// One try, challenge flow included. Returns the response and whether
+    /// the request body was sent with it.
     async fn attempt(
         &self,
         request: &Request,
         authority: &str,
         deadline: Instant,
         idempotent: bool,
-    ) -> Result<Response, Failure> {
-        if let Some(ch) = challenge::cached(authority) {
-            let ch = self.usable(request.url(), authority, ch)?;
-            let token = self.inner.tokens.token(&ch.scope, false).await?;
-            let resp = self
-                .transmit(
-                    request,
-                    true,
-                    Some(token.token.secret()),
-                    deadline,
-                    idempotent,
-                )
-                .await?;
-            if resp.status() != StatusCode::UNAUTHORIZED {
-                return Ok(resp);
-            }
-            return match www_authenticate(&resp) {
-                None => {
-                    // A 401 without a challenge: forget what we knew.
-                    challenge::clear(authority);
-                    Ok(resp)
-                }
-                Some(Parsed::Claims) => Err(claims_error().into()),
-                Some(Parsed::Bearer(new)) => {
-                    let ch = self.accept(request.url(), authority, new)?;
-                    let token = self.inner.tokens.token(&ch.scope, true).await?;
-                    self.transmit(
-                        request,
-                        true,
-                        Some(token.token.secret()),
-                        deadline,
-                        idempotent,
-                    )
-                    .await
-                }
-            };
-        }
-        // Discovery: no token, no body.
+    ) -> Result<(Response, bool), Failure> {
         let has_body = request.body().is_some_and(|b| !b.is_empty());
-        let resp = self
-            .transmit(request, false, None, deadline, idempotent)
-            .await?;
-        if resp.status() == StatusCode::UNAUTHORIZED {
-            match www_authenticate(&resp) {
-                None => Ok(resp),
-                Some(Parsed::Claims) => Err(claims_error().into()),
-                Some(Parsed::Bearer(new)) => {
-                    let ch = self.accept(request.url(), authority, new)?;
-                    let token = self.inner.tokens.token(&ch.scope, false).await?;
-                    self.transmit(
+        match challenge::cached(authority) {
+            Some(Known::Bearer(ch)) => {
+                let ch = self.usable(request.url(), authority, ch)?;
+                let token = self.inner.tokens.token(&ch.scope, false).await?;
+                let resp = self
+                    .transmit(
                         request,
                         true,
                         Some(token.token.secret()),
                         deadline,
                         idempotent,
                     )
+                    .await?;
+                if resp.status() != StatusCode::UNAUTHORIZED {
+                    return Ok((resp, has_body));
+                }
+                self.on_unauthorized(request, authority, resp, deadline, idempotent, true)
                     .await
+            }
+            Some(Known::Open) => {
+                let resp = self
+                    .transmit(request, true, None, deadline, idempotent)
+                    .await?;
+                if resp.status() != StatusCode::UNAUTHORIZED {
+                    return Ok((resp, has_body));
+                }
+                self.on_unauthorized(request, authority, resp, deadline, idempotent, false)
+                    .await
+            }
+            None => {
+                // Discovery: no token, no body.
+                let resp = self
+                    .transmit(request, false, None, deadline, idempotent)
+                    .await?;
+                let status = resp.status();
+                if status == StatusCode::UNAUTHORIZED {
+                    self.on_unauthorized(request, authority, resp, deadline, idempotent, false)
+                        .await
+                } else if retry::is_retriable_status(status) {
+                    // Nothing learnt; the retry loop decides.
+                    Ok((resp, false))
+                } else {
+                    // The service answered without asking for a token.
+                    challenge::store_open(authority);
+                    if has_body {
+                        let resp = self
+                            .transmit(request, true, None, deadline, idempotent)
+                            .await?;
+                        Ok((resp, true))
+                    } else {
+                        Ok((resp, false))
+                    }
                 }
             }
-        } else if has_body {
-            // The service did not ask for authentication: send the body.
-            self.transmit(request, true, None, deadline, idempotent)
-                .await
-        } else {
-            Ok(resp)
+        }
+    }
+
+    /// Handles a 401: a bearer challenge is verified, cached and answered
+    /// with a token (refreshed when `force`, as the last one was refused);
+    /// a 401 without a challenge clears the cache entry and is returned.
+    async fn on_unauthorized(
+        &self,
+        request: &Request,
+        authority: &str,
+        resp: Response,
+        deadline: Instant,
+        idempotent: bool,
+        force: bool,
+    ) -> Result<(Response, bool), Failure> {
+        match www_authenticate(&resp) {
+            None => {
+                challenge::clear(authority);
+                Ok((resp, false))
+            }
+            Some(Parsed::Claims) => Err(claims_error().into()),
+            Some(Parsed::Bearer(new)) => {
+                let ch = self.accept(request.url(), authority, new)?;
+                let token = self.inner.tokens.token(&ch.scope, force).await?;
+                let resp = self
+                    .transmit(
+                        request,
+                        true,
+                        Some(token.token.secret()),
+                        deadline,
+                        idempotent,
+                    )
+                    .await?;
+                let sent = request.body().is_some_and(|b| !b.is_empty());
+                Ok((resp, sent))
+            }
         }
     }
 

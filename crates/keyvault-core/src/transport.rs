@@ -95,6 +95,13 @@ pub(crate) fn root_cause(err: &reqwest::Error) -> (ErrorKind, String) {
             }
         }
         let text = e.to_string();
+        if text.contains("peer certificate")
+            || text.contains("certificate verify")
+            || text.contains("handshake")
+            || text.contains("received fatal alert")
+        {
+            return (ErrorKind::Io, format!("TLS failure: {}", innermost(e)));
+        }
         if text.contains("dns error") || text.contains("failed to lookup address") {
             return (
                 ErrorKind::Io,

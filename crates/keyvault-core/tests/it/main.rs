@@ -1,0 +1,11 @@
+//! Integration tests of the keyvault-core runtime against real HTTP and HTTPS
+//! servers on loopback.
+
+mod challenge;
+mod errors;
+mod paging;
+mod poller;
+mod redaction;
+mod retry;
+mod server;
+mod tls;

@@ -1,0 +1,148 @@
+//! Paging over `{value, nextLink}`.
+
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt};
+use keyvault_core::{
+    Context, ErrorKind,
+    http::{Method, Request},
+    paging::{Paged, Pager},
+};
+use serde::Deserialize;
+
+use crate::server::{self, Reply, Seen, Server, TestCredential};
+
+#[derive(Deserialize)]
+struct NameList {
+    value: Vec<Item>,
+    #[serde(rename = "nextLink")]
+    next_link: Option<String>,
+}
+
+#[derive(Deserialize, Debug, PartialEq)]
+struct Item {
+    id: String,
+}
+
+impl Paged for NameList {
+    type Item = Item;
+    fn into_page(self) -> (Vec<Item>, Option<String>) {
+        (self.value, self.next_link)
+    }
+}
+
+/// Three pages: `a b`, `c d`, `e`. The next links carry an old api-version
+/// and no `maxresults`, as a service might.
+fn three_pages(seen: &Seen, _: usize) -> Reply {
+    let base = seen.base("http");
+    let page = seen.query_value("$skiptoken");
+    let body = match page.as_deref() {
+        None => format!(
+            r#"{{"value":[{{"id":"a"}},{{"id":"b"}}],"nextLink":"{base}/secrets?$skiptoken=p2&api-version=2016-10-01"}}"#
+        ),
+        Some("p2") => format!(
+            r#"{{"value":[{{"id":"c"}},{{"id":"d"}}],"nextLink":"{base}/secrets?$skiptoken=p3"}}"#
+        ),
+        _ => r#"{"value":[{"id":"e"}],"nextLink":null}"#.to_owned(),
+    };
+    Reply::json(200, body)
+}
+
+fn first_request(srv: &Server) -> Request {
+    let mut r = Request::new(Method::GET, srv.url("/secrets"));
+    r.append_query("maxresults", "2");
+    r
+}
+
+#[tokio::test]
+async fn items_stream_across_three_pages() {
+    let srv = Server::http(three_pages).await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let pager = Pager::<NameList>::new(p, Context::new("GetSecrets"), first_request(&srv));
+    assert!(
+        srv.seen().is_empty(),
+        "nothing is sent before the stream is polled"
+    );
+    let ids: Vec<String> = pager.map_ok(|i| i.id).try_collect().await.unwrap();
+    assert_eq!(ids, ["a", "b", "c", "d", "e"]);
+    let seen = srv.seen();
+    assert_eq!(seen.len(), 3);
+    for s in &seen {
+        assert_eq!(
+            s.query_value("api-version").as_deref(),
+            Some("7.6"),
+            "{}",
+            s.query
+        );
+        assert_eq!(
+            s.query_value("maxresults").as_deref(),
+            Some("2"),
+            "{}",
+            s.query
+        );
+    }
+}
+
+#[tokio::test]
+async fn pages_carry_continuation_tokens_to_resume_from() {
+    let srv = Server::http(three_pages).await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let mut pages =
+        Pager::<NameList>::new(p.clone(), Context::new("GetSecrets"), first_request(&srv))
+            .into_pages();
+    let first = pages.next().await.unwrap().unwrap();
+    assert_eq!(first.items.len(), 2);
+    let token = first.continuation_token.clone().unwrap();
+    drop(pages);
+
+    let resumed = Pager::<NameList>::resume(
+        p.clone(),
+        Context::new("GetSecrets"),
+        first_request(&srv),
+        &token,
+    )
+    .unwrap();
+    let pages: Vec<_> = resumed.into_pages().try_collect().await.unwrap();
+    assert_eq!(pages.len(), 2);
+    assert_eq!(
+        pages[0].items,
+        [Item { id: "c".into() }, Item { id: "d".into() }]
+    );
+    assert!(pages[1].continuation_token.is_none());
+
+    // A token pointing at another host is refused.
+    let err = Pager::<NameList>::resume(
+        p,
+        Context::new("GetSecrets"),
+        first_request(&srv),
+        "https://elsewhere.example.test/secrets?$skiptoken=p2",
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
+async fn an_error_page_ends_the_stream_with_the_error() {
+    let srv = Server::http(|seen, _| {
+        if seen.query_value("$skiptoken").is_some() {
+            Reply::json(
+                403,
+                r#"{"error":{"code":"Forbidden","message":"no list permission"}}"#,
+            )
+        } else {
+            three_pages(seen, 0)
+        }
+    })
+    .await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let results: Vec<_> =
+        Pager::<NameList>::new(p, Context::new("GetSecrets"), first_request(&srv))
+            .collect()
+            .await;
+    assert_eq!(results.len(), 3);
+    assert!(results[0].is_ok() && results[1].is_ok());
+    assert!(results[2].as_ref().unwrap_err().is_forbidden());
+}

@@ -1,0 +1,164 @@
+//! Both long-running-operation styles.
+
+use std::{sync::Arc, time::Duration};
+
+use futures::StreamExt;
+use keyvault_core::{
+    Context, ErrorKind,
+    http::{Method, Request},
+    poller::{PollStatus, Poller},
+};
+use serde::Deserialize;
+
+use crate::server::{self, Reply, Server, TestCredential};
+
+#[derive(Deserialize, Debug)]
+struct Deleted {
+    #[serde(rename = "recoveryId")]
+    recovery_id: String,
+}
+
+#[tokio::test]
+async fn until_found_polls_past_404s() {
+    let srv = Server::http(|_, n| {
+        if n < 2 {
+            Reply::json(
+                404,
+                r#"{"error":{"code":"DeletedSecretNotFound","message":"not yet"}}"#,
+            )
+        } else {
+            Reply::json(200, r#"{"recoveryId":"https://v/deletedsecrets/s"}"#)
+        }
+    })
+    .await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let mut poller = Poller::<Deleted>::until_found(
+        p,
+        Context::new("GetDeletedSecret"),
+        srv.url("/deletedsecrets/s"),
+    )
+    .with_frequency(Duration::from_millis(5));
+    assert_eq!(poller.poll().await.unwrap(), PollStatus::InProgress);
+    assert_eq!(poller.status(), PollStatus::InProgress);
+    let deleted = poller.await.unwrap();
+    assert_eq!(deleted.recovery_id, "https://v/deletedsecrets/s");
+    assert_eq!(srv.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn until_found_resumes_from_a_token() {
+    let srv = Server::http(|_, n| {
+        if n < 1 {
+            Reply::empty(404)
+        } else {
+            Reply::json(200, r#"{"recoveryId":"r"}"#)
+        }
+    })
+    .await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let first = Poller::<Deleted>::until_found(
+        p.clone(),
+        Context::new("GetDeletedSecret"),
+        srv.url("/deletedsecrets/s"),
+    );
+    let token = first.resume_token();
+    drop(first);
+    let resumed = Poller::<Deleted>::resume(p.clone(), Context::new("GetDeletedSecret"), &token)
+        .unwrap()
+        .with_frequency(Duration::from_millis(5));
+    assert_eq!(resumed.await.unwrap().recovery_id, "r");
+    assert!(srv.seen().iter().all(|s| s.path == "/deletedsecrets/s"));
+    let err = Poller::<Deleted>::resume(p, Context::new("x"), "garbage").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+#[derive(Deserialize, Debug)]
+struct BackupStatus {
+    status: String,
+    #[serde(rename = "azureStorageBlobContainerUri")]
+    container: Option<String>,
+}
+
+#[tokio::test]
+async fn async_operation_polls_until_succeeded() {
+    let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = polls.clone();
+    let srv = Server::http(move |seen, _| {
+        let base = seen.base("http");
+        match (seen.method.as_str(), seen.path.as_str()) {
+            ("POST", "/backup") => Reply::json(202, r#"{"status":"InProgress","jobId":"j1"}"#)
+                .header("azure-asyncoperation", format!("{base}/backup/j1/pending"))
+                .header("retry-after", "0"),
+            ("GET", "/backup/j1/pending") => {
+                if counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 1 {
+                    Reply::json(200, r#"{"status":"InProgress"}"#).header("retry-after", "0")
+                } else {
+                    Reply::json(
+                        200,
+                        r#"{"status":"Succeeded","azureStorageBlobContainerUri":"https://acct.blob/c/mhsm-backup"}"#,
+                    )
+                }
+            }
+            _ => Reply::empty(500),
+        }
+    })
+    .await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let mut start = Request::new(Method::POST, srv.url("/backup"));
+    start.set_body(r#"{"token":"sas"}"#);
+    let initial = p.send(&Context::new("FullBackup"), start).await.unwrap();
+    assert_eq!(initial.status(), 202);
+    let mut poller =
+        Poller::<BackupStatus>::from_async_operation(p, Context::new("FullBackupStatus"), &initial)
+            .unwrap()
+            .with_frequency(Duration::from_millis(5));
+    let statuses: Vec<PollStatus> = poller.status_stream().map(|r| r.unwrap()).collect().await;
+    assert_eq!(statuses, [PollStatus::InProgress, PollStatus::Succeeded]);
+    let done = poller.await.unwrap();
+    assert_eq!(done.status, "Succeeded");
+    assert_eq!(
+        done.container.as_deref(),
+        Some("https://acct.blob/c/mhsm-backup")
+    );
+    assert_eq!(polls.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn async_operation_failure_is_an_error_with_the_service_code() {
+    let srv = Server::http(|seen, _| {
+        let base = seen.base("http");
+        if seen.method == "PUT" {
+            Reply::json(202, r#"{"status":"InProgress"}"#)
+                .header("azure-asyncoperation", format!("{base}/restore/j2/pending"))
+        } else {
+            Reply::json(
+                200,
+                r#"{"status":"Failed","error":{"code":"InvalidSasToken","message":"The SAS token has expired."}}"#,
+            )
+        }
+    })
+    .await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let mut start = Request::new(Method::PUT, srv.url("/restore"));
+    start.set_body("{}");
+    let initial = p
+        .send(&Context::new("FullRestoreOperation"), start)
+        .await
+        .unwrap();
+    let err =
+        Poller::<BackupStatus>::from_async_operation(p, Context::new("RestoreStatus"), &initial)
+            .unwrap()
+            .with_frequency(Duration::from_millis(5))
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::OperationFailed);
+    assert_eq!(err.error_code(), Some("InvalidSasToken"));
+    assert!(
+        err.to_string().contains("The SAS token has expired."),
+        "{err}"
+    );
+}

@@ -1,0 +1,240 @@
+//! Retries, Retry-After, and the retry budget.
+
+use std::{sync::Arc, time::Duration};
+
+use keyvault_core::{
+    ClientOptions, Context, ErrorKind, RetryOptions,
+    http::{Method, Request},
+};
+
+use crate::server::{self, Reply, Server, TestCredential, require_token};
+
+fn no_auth_options(retry: RetryOptions) -> ClientOptions {
+    ClientOptions {
+        retry,
+        ..server::options()
+    }
+}
+
+#[tokio::test]
+async fn retries_429_honouring_retry_after() {
+    let srv = Server::http(|_, n| {
+        if n == 0 {
+            Reply::json(
+                429,
+                r#"{"error":{"code":"Throttled","message":"slow down"}}"#,
+            )
+            .header("retry-after", "1")
+        } else {
+            Reply::json(200, r#"{"ok":true}"#)
+        }
+    })
+    .await;
+    let cred = Arc::new(TestCredential::default());
+    // The backoff alone (10 minutes) would not fit in the budget: only
+    // honouring `Retry-After: 1` lets the retry happen.
+    let p = server::pipeline(
+        &cred,
+        no_auth_options(RetryOptions {
+            max_retries: 3,
+            initial_delay: Duration::from_secs(600),
+            max_delay: Duration::from_secs(600),
+            budget: Duration::from_secs(20),
+        }),
+    );
+    let resp = p
+        .send(
+            &Context::new("GetSecret"),
+            Request::new(Method::GET, srv.url("/secrets/a")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(srv.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn retries_honouring_x_ms_retry_after_ms_for_post_on_503() {
+    let srv = Server::http(|seen, n| {
+        require_token(seen).unwrap_or_else(|| {
+            if n < 3 {
+                Reply::empty(503).header("x-ms-retry-after-ms", "20")
+            } else {
+                Reply::json(200, "{}")
+            }
+        })
+    })
+    .await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(
+        &cred,
+        no_auth_options(RetryOptions {
+            initial_delay: Duration::from_secs(600),
+            max_delay: Duration::from_secs(600),
+            ..server::options().retry
+        }),
+    );
+    let mut req = Request::new(Method::POST, srv.url("/secrets/a/backup"));
+    req.set_body("{}");
+    let resp = p.send(&Context::new("BackupSecret"), req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    // 0: bodiless discovery, answered with the challenge; 1 and 2: 503; 3: 200.
+    let seen = srv.seen();
+    assert_eq!(seen.len(), 4);
+    assert!(seen[1..].iter().all(|s| s.body.as_ref() == b"{}"));
+}
+
+#[tokio::test]
+async fn post_is_not_retried_after_a_500() {
+    let srv = Server::http(|seen, _| {
+        require_token(seen).unwrap_or_else(|| {
+            Reply::json(
+                500,
+                r#"{"error":{"code":"InternalError","message":"boom"}}"#,
+            )
+        })
+    })
+    .await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let mut req = Request::new(Method::POST, srv.url("/secrets/a/backup"));
+    req.set_body("{\"x\":1}");
+    let err = p
+        .send(&Context::new("BackupSecret"), req)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+    assert_eq!(err.error_code(), Some("InternalError"));
+    // The bodiless discovery try, then exactly one try with the body.
+    let seen = srv.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen.iter().filter(|s| !s.body.is_empty()).count(), 1);
+    assert_eq!(err.attempts(), 1);
+}
+
+#[tokio::test]
+async fn a_5xx_storm_ends_in_one_clear_error_within_the_budget() {
+    let srv = Server::http(|_, _| {
+        Reply::json(
+            503,
+            r#"{"error":{"code":"ServiceUnavailable","message":"The service is busy."}}"#,
+        )
+        .header("x-ms-request-id", "storm-req-id")
+    })
+    .await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(
+        &cred,
+        no_auth_options(RetryOptions {
+            max_retries: 1000,
+            initial_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(40),
+            budget: Duration::from_millis(400),
+        }),
+    );
+    let err = tokio::time::timeout(
+        Duration::from_secs(30),
+        p.send(
+            &Context::new("GetSecret"),
+            Request::new(Method::GET, srv.url("/secrets/a")),
+        ),
+    )
+    .await
+    .expect("the budget ends the storm")
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Http);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(err.error_code(), Some("ServiceUnavailable"));
+    assert_eq!(err.request_id(), Some("storm-req-id"));
+    assert!(err.attempts() > 1);
+    assert!(srv.seen().len() >= 2);
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("gave up after {} tries", err.attempts())),
+        "{text}"
+    );
+    assert!(text.contains("503 Service Unavailable"), "{text}");
+    assert!(text.contains("ServiceUnavailable"), "{text}");
+}
+
+#[tokio::test]
+async fn a_refused_connection_ends_in_one_clear_error() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(
+        &cred,
+        no_auth_options(RetryOptions {
+            max_retries: 3,
+            initial_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            budget: Duration::from_secs(5),
+        }),
+    );
+    let url = p
+        .parse_endpoint(&format!("http://127.0.0.1:{port}"))
+        .unwrap();
+    let err = tokio::time::timeout(
+        Duration::from_secs(30),
+        p.send(
+            &Context::new("GetSecret"),
+            Request::new(Method::GET, url.join("/secrets/a").unwrap()),
+        ),
+    )
+    .await
+    .expect("the retry limit ends the attempts")
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert_eq!(err.attempts(), 4);
+    let text = err.to_string();
+    assert!(text.contains("connection refused"), "{text}");
+    assert!(text.contains("after 4 tries"), "{text}");
+    assert!(std::error::Error::source(&err).is_some());
+}
+
+#[tokio::test]
+async fn a_bad_vault_url_is_one_clear_error() {
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    for bad in [
+        "not a url",
+        "ftp://myvault.vault.azure.net",
+        "https://myvault.vault.azure.net/?x=1",
+    ] {
+        let err = p.parse_endpoint(bad).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}");
+        assert!(
+            err.to_string().contains("vault URL") || err.to_string().contains("only https"),
+            "{err}"
+        );
+    }
+    // A host that does not resolve.
+    let p = server::pipeline(
+        &cred,
+        no_auth_options(RetryOptions {
+            max_retries: 1,
+            initial_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(5),
+            budget: Duration::from_secs(5),
+        }),
+    );
+    let url = p.parse_endpoint("https://no-such-vault.invalid").unwrap();
+    let err = tokio::time::timeout(
+        Duration::from_secs(30),
+        p.send(
+            &Context::new("GetSecret"),
+            Request::new(Method::GET, url.join("/secrets/a").unwrap()),
+        ),
+    )
+    .await
+    .expect("the budget ends the attempts")
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("DNS lookup failed") || err.kind() == ErrorKind::Timeout,
+        "{text}"
+    );
+    assert!(text.contains("no-such-vault.invalid"), "{text}");
+}
