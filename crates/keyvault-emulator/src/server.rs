@@ -270,8 +270,8 @@ pub(crate) async fn serve(
                                 %method,
                                 path = %path,
                                 status = resp.status().as_u16(),
-                                duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-                                caller = %caller,
+                                duration_ms = %format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
+                                caller = %if caller.is_empty() { "-" } else { caller.as_str() },
                                 request_id = %request_id,
                                 "request"
                             );

@@ -5,6 +5,7 @@ mod auth;
 mod clock;
 mod common;
 mod errors;
+mod logging;
 mod paging;
 mod persistence;
 mod secrets;

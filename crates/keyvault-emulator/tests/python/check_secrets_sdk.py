@@ -44,8 +44,18 @@ def main(vault_url, ca_cert):
     updated = client.update_secret_properties(name, content_type="application/json", enabled=True)
     assert updated.content_type == "application/json", updated
 
+    extra = [f"{name}-page-{i}" for i in range(5)]
+    for n in extra:
+        client.set_secret(n, "paged")
     names = [p.name for p in client.list_properties_of_secrets(max_page_size=2)]
-    assert name in names, names
+    assert name in names and all(n in names for n in extra), names
+    assert len(names) == len(set(names)), names
+    for n in extra:
+        client.begin_delete_secret(n, _polling_interval=0.1).wait()
+    deleted_names = [d.name for d in client.list_deleted_secrets(max_page_size=2)]
+    assert all(n in deleted_names for n in extra), deleted_names
+    for n in extra:
+        client.purge_deleted_secret(n)
     versions = {p.version for p in client.list_properties_of_secret_versions(name)}
     assert versions == {created.properties.version, second.properties.version}, versions
 

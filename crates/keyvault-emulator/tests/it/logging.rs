@@ -1,0 +1,107 @@
+//! The binary's logs: an access line per request, never a secret value, a
+//! body or a token; and nothing on stdout after the first line.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{client_for, send_to};
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_name_requests_but_never_values_or_tokens() {
+    let tls = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyvault-emulator"))
+        .args([
+            "--vault-port",
+            "0",
+            "--hsm-port",
+            "0",
+            "--auth",
+            "jwt",
+            "--tls-dir",
+        ])
+        .arg(tls.path())
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let info: Value = serde_json::from_str(&line).unwrap();
+    let ca = std::fs::read_to_string(info["ca_cert"].as_str().unwrap()).unwrap();
+    let client = client_for(&ca);
+    let base = info["vault_url"].as_str().unwrap().trim_end_matches('/');
+
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let token = format!(
+        "{}.{}.c2lnbmF0dXJlLXNob3VsZC1ub3QtbGVhaw",
+        b64(r#"{"alg":"none"}"#),
+        b64(r#"{"oid":"caller-oid-1234"}"#)
+    );
+    let value = "s3cr3t-value-that-must-not-leak";
+    let url = format!("{base}/secrets/logged?api-version=7.6");
+    let r = send_to(
+        &client,
+        Method::PUT,
+        &url,
+        Some(json!({"value": value})),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = send_to(&client, Method::GET, &url, None, Some(&token)).await;
+    assert_eq!(r.json["value"], value);
+    let r = send_to(
+        &client,
+        Method::PUT,
+        &url,
+        Some(json!({"value": 5})),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(
+        rest.is_empty(),
+        "nothing after the first line on stdout: {rest:?}"
+    );
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+
+    let access: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("keyvault_emulator::access"))
+        .collect();
+    assert_eq!(access.len(), 3, "one access line per request:\n{logs}");
+    assert!(access[0].contains("method=PUT") && access[0].contains("path=/secrets/logged"));
+    assert!(access[0].contains("status=200"));
+    assert!(access[0].contains("caller=caller-oid-1234"));
+    assert!(access[2].contains("status=400"));
+    for secret in [value, "c2lnbmF0dXJlLXNob3VsZC1ub3QtbGVhaw", &token] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs");
+    }
+}
