@@ -44,18 +44,22 @@ pub(crate) struct TlsMaterial {
     pub(crate) config: Arc<ServerConfig>,
 }
 
+/// How long a server certificate is valid: within what every client accepts
+/// for certificates of a private CA (some refuse more than 825 days).
+const SERVER_VALIDITY_DAYS: i64 = 397;
+/// A reused server certificate older than this is issued again.
+const SERVER_REISSUE_AFTER_DAYS: u64 = 300;
+
 struct Generated {
     ca_pem: String,
+    ca_key_pem: String,
     server_pem: String,
     server_key_pem: String,
 }
 
-fn tls_err(message: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
-    Error::with_source(ErrorKind::Tls, message.to_owned(), e)
-}
-
-fn generate() -> Result<Generated, Error> {
-    let ca_key = KeyPair::generate().map_err(|e| tls_err("cannot generate the CA key", e))?;
+/// The CA's parameters: the same every time, so a persisted CA key can sign
+/// new server certificates that chain to the already trusted `ca.pem`.
+fn ca_params() -> Result<CertificateParams, Error> {
     let mut ca_params =
         CertificateParams::new(Vec::<String>::new()).map_err(|e| tls_err("bad CA params", e))?;
     ca_params
@@ -67,11 +71,13 @@ fn generate() -> Result<Generated, Error> {
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    let ca_cert = ca_params
-        .self_signed(&ca_key)
-        .map_err(|e| tls_err("cannot sign the CA certificate", e))?;
-    let issuer = Issuer::new(ca_params, ca_key);
+    Ok(ca_params)
+}
 
+/// Issues a server certificate (SANs `localhost`, `127.0.0.1`, `::1`) signed
+/// by the CA key; returns the chain PEM (server, then CA) and the key PEM.
+fn issue_server(ca_key: KeyPair, ca_pem: &str) -> Result<(String, String), Error> {
+    let issuer = Issuer::new(ca_params()?, ca_key);
     let server_key =
         KeyPair::generate().map_err(|e| tls_err("cannot generate the server key", e))?;
     let mut params = CertificateParams::new(vec![
@@ -89,14 +95,45 @@ fn generate() -> Result<Generated, Error> {
     ];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(SERVER_VALIDITY_DAYS);
     let server_cert = params
         .signed_by(&server_key, &issuer)
         .map_err(|e| tls_err("cannot sign the server certificate", e))?;
+    Ok((
+        format!("{}{ca_pem}", server_cert.pem()),
+        server_key.serialize_pem(),
+    ))
+}
+
+fn tls_err(message: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::with_source(ErrorKind::Tls, message.to_owned(), e)
+}
+
+fn generate() -> Result<Generated, Error> {
+    let ca_key = KeyPair::generate().map_err(|e| tls_err("cannot generate the CA key", e))?;
+    let ca_cert = ca_params()?
+        .self_signed(&ca_key)
+        .map_err(|e| tls_err("cannot sign the CA certificate", e))?;
+    let ca_pem = ca_cert.pem();
+    let ca_key_pem = ca_key.serialize_pem();
+    let (server_pem, server_key_pem) = issue_server(ca_key, &ca_pem)?;
     Ok(Generated {
-        ca_pem: ca_cert.pem(),
-        server_pem: format!("{}{}", server_cert.pem(), ca_cert.pem()),
-        server_key_pem: server_key.serialize_pem(),
+        ca_pem,
+        ca_key_pem,
+        server_pem,
+        server_key_pem,
     })
+}
+
+/// Whether a reused server certificate file is old enough to issue again.
+fn is_stale(path: &Path) -> bool {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age.as_secs() > SERVER_REISSUE_AFTER_DAYS * 86_400)
 }
 
 fn parse_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
@@ -158,14 +195,26 @@ pub(crate) fn load(source: &TlsSource) -> Result<TlsMaterial, Error> {
                 Error::with_source(ErrorKind::Io, format!("cannot create {}", dir.display()), e)
             })?;
             let ca = dir.join("ca.pem");
+            let ca_key = dir.join("ca-key.pem");
             let cert = dir.join("server.pem");
             let key = dir.join("server-key.pem");
-            if !(ca.is_file() && cert.is_file() && key.is_file()) {
+            if !(ca.is_file() && ca_key.is_file() && cert.is_file() && key.is_file()) {
                 let g = generate()?;
+                write(&ca_key, &g.ca_key_pem)?;
+                restrict(&ca_key);
                 write(&key, &g.server_key_pem)?;
                 restrict(&key);
                 write(&cert, &g.server_pem)?;
                 write(&ca, &g.ca_pem)?;
+            } else if is_stale(&cert) {
+                let ca_pem = read(&ca)?;
+                let ca_key_pair = KeyPair::from_pem(&read(&ca_key)?)
+                    .map_err(|e| tls_err("cannot read the CA key", e))?;
+                let (server_pem, server_key_pem) = issue_server(ca_key_pair, &ca_pem)?;
+                write(&key, &server_key_pem)?;
+                restrict(&key);
+                write(&cert, &server_pem)?;
+                tracing::info!(dir = %dir.display(), "issued a new server certificate");
             }
             let (ca_pem, cert_pem, key_pem) = (read(&ca)?, read(&cert)?, read(&key)?);
             Ok(TlsMaterial {
@@ -208,5 +257,31 @@ mod tests {
         let mem = load(&TlsSource::InMemory).unwrap();
         assert_ne!(mem.ca_pem, first.ca_pem);
         assert!(mem.ca_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    }
+
+    #[test]
+    fn stale_server_certificates_are_reissued_by_the_same_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = TlsSource::Dir(dir.path().to_path_buf());
+        let first = load(&source).unwrap();
+        let cert = dir.path().join("server.pem");
+        let before = fs::read_to_string(&cert).unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(400 * 86_400);
+        fs::File::options()
+            .write(true)
+            .open(&cert)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert!(is_stale(&cert));
+        let second = load(&source).unwrap();
+        assert_eq!(first.ca_pem, second.ca_pem);
+        let after = fs::read_to_string(&cert).unwrap();
+        assert_ne!(before, after);
+        assert!(
+            after.ends_with(&first.ca_pem),
+            "the chain ends with the same CA"
+        );
+        assert!(!is_stale(&cert));
     }
 }

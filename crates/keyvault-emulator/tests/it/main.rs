@@ -9,3 +9,4 @@ mod logging;
 mod paging;
 mod persistence;
 mod secrets;
+mod tls;
