@@ -333,7 +333,7 @@ mod tests {
             w.contains("request.append_query(\"kind\", kind.as_str());"),
             "{w}"
         );
-        assert!(w.contains("request.set_json(widget)?;"), "{w}");
+        assert!(w.contains("request.set_json(body)?;"), "{w}");
         assert!(!w.contains("api-version"), "the pipeline adds api-version");
         assert!(w.contains("pub(crate) const PUT_WIDGET_SUCCESS: &[StatusCode] = &[StatusCode::OK, StatusCode::CREATED];"), "{w}");
         assert!(w.contains(

@@ -697,7 +697,12 @@ impl Builder<'_> {
                 continue;
             }
             let client = str_of(&p, "x-ms-client-name");
-            let mut rust = names::snake(if client.is_empty() { &wire } else { client });
+            // A body's name never goes on the wire: it is always `body`.
+            let mut rust = if location == Location::Body {
+                "body".to_string()
+            } else {
+                names::snake(if client.is_empty() { &wire } else { client })
+            };
             while !taken.insert(rust.clone()) {
                 rust.push('_');
             }

@@ -342,18 +342,18 @@ pub(crate) const FULL_BACKUP_FINAL_STATE_VIA: &str = "azure-async-operation";
 /// Writes every key and role of the HSM to a new folder of a blob container. Long-running: poll the status URL until the job ends.
 ///
 /// # Arguments
-/// - `azure_storage_blob_container_uri`: The blob container to write to, and how to authenticate to it (a SAS token valid for at least 24 hours, or the HSM's managed identity).
+/// - `body`: The blob container to write to, and how to authenticate to it (a SAS token valid for at least 24 hours, or the HSM's managed identity).
 ///
 /// # Errors
 /// Fails when a parameter cannot be put in the request or the body cannot
 /// be serialized.
 pub(crate) fn full_backup_request(
     vault_base_url: &url::Url,
-    azure_storage_blob_container_uri: &SASTokenParameter,
+    body: &SASTokenParameter,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(vault_base_url, "/backup", &[])?;
     let mut request = Request::new(Method::POST, url);
-    request.set_json(azure_storage_blob_container_uri)?;
+    request.set_json(body)?;
     Ok(request)
 }
 
@@ -427,18 +427,18 @@ pub(crate) const FULL_RESTORE_OPERATION_FINAL_STATE_VIA: &str = "azure-async-ope
 /// Replaces the HSM's keys and roles with those of a backup folder. Long-running.
 ///
 /// # Arguments
-/// - `restore_blob_details`: The container, its credentials and the backup folder to restore.
+/// - `body`: The container, its credentials and the backup folder to restore.
 ///
 /// # Errors
 /// Fails when a parameter cannot be put in the request or the body cannot
 /// be serialized.
 pub(crate) fn full_restore_operation_request(
     vault_base_url: &url::Url,
-    restore_blob_details: &RestoreOperationParameters,
+    body: &RestoreOperationParameters,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(vault_base_url, "/restore", &[])?;
     let mut request = Request::new(Method::PUT, url);
-    request.set_json(restore_blob_details)?;
+    request.set_json(body)?;
     Ok(request)
 }
 
@@ -470,18 +470,18 @@ pub(crate) const PRE_FULL_BACKUP_FINAL_STATE_VIA: &str = "azure-async-operation"
 /// Validates the storage location and credentials without writing a backup. Long-running.
 ///
 /// # Arguments
-/// - `pre_backup_operation_parameters`: The blob container and how to authenticate to it.
+/// - `body`: The blob container and how to authenticate to it.
 ///
 /// # Errors
 /// Fails when a parameter cannot be put in the request or the body cannot
 /// be serialized.
 pub(crate) fn pre_full_backup_request(
     vault_base_url: &url::Url,
-    pre_backup_operation_parameters: &PreBackupOperationParameters,
+    body: &PreBackupOperationParameters,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(vault_base_url, "/prebackup", &[])?;
     let mut request = Request::new(Method::POST, url);
-    request.set_json(pre_backup_operation_parameters)?;
+    request.set_json(body)?;
     Ok(request)
 }
 
@@ -513,18 +513,18 @@ pub(crate) const PRE_FULL_RESTORE_OPERATION_FINAL_STATE_VIA: &str = "azure-async
 /// Validates the backup folder and credentials without restoring anything. Long-running.
 ///
 /// # Arguments
-/// - `pre_restore_operation_parameters`: The container, its credentials and the backup folder to check.
+/// - `body`: The container, its credentials and the backup folder to check.
 ///
 /// # Errors
 /// Fails when a parameter cannot be put in the request or the body cannot
 /// be serialized.
 pub(crate) fn pre_full_restore_operation_request(
     vault_base_url: &url::Url,
-    pre_restore_operation_parameters: &PreRestoreOperationParameters,
+    body: &PreRestoreOperationParameters,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(vault_base_url, "/prerestore", &[])?;
     let mut request = Request::new(Method::PUT, url);
-    request.set_json(pre_restore_operation_parameters)?;
+    request.set_json(body)?;
     Ok(request)
 }
 
@@ -599,7 +599,7 @@ pub(crate) const SELECTIVE_KEY_RESTORE_OPERATION_FINAL_STATE_VIA: &str = "azure-
 ///
 /// # Arguments
 /// - `key_name`: Name of the key to restore.
-/// - `restore_blob_details`: The container, its credentials and the backup folder to read the key from.
+/// - `body`: The container, its credentials and the backup folder to read the key from.
 ///
 /// # Errors
 /// Fails when a parameter cannot be put in the request or the body cannot
@@ -607,7 +607,7 @@ pub(crate) const SELECTIVE_KEY_RESTORE_OPERATION_FINAL_STATE_VIA: &str = "azure-
 pub(crate) fn selective_key_restore_operation_request(
     vault_base_url: &url::Url,
     key_name: &str,
-    restore_blob_details: &SelectiveKeyRestoreOperationParameters,
+    body: &SelectiveKeyRestoreOperationParameters,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(
         vault_base_url,
@@ -619,7 +619,7 @@ pub(crate) fn selective_key_restore_operation_request(
         }],
     )?;
     let mut request = Request::new(Method::PUT, url);
-    request.set_json(restore_blob_details)?;
+    request.set_json(body)?;
     Ok(request)
 }
 

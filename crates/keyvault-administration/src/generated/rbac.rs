@@ -603,7 +603,7 @@ pub(crate) const ROLE_ASSIGNMENTS_CREATE_SUCCESS: &[StatusCode] = &[StatusCode::
 /// # Arguments
 /// - `scope`: Role scope, such as `/` (the whole HSM) or `/keys`; inserted in the path as it is.
 /// - `role_assignment_name`: Name (a GUID) of the role assignment.
-/// - `parameters`: The role and the principal to assign it to.
+/// - `body`: The role and the principal to assign it to.
 ///
 /// # Errors
 /// Fails when a parameter cannot be put in the request or the body cannot
@@ -612,7 +612,7 @@ pub(crate) fn role_assignments_create_request(
     vault_base_url: &url::Url,
     scope: &str,
     role_assignment_name: &str,
-    parameters: &RoleAssignmentCreateParameters,
+    body: &RoleAssignmentCreateParameters,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(
         vault_base_url,
@@ -631,7 +631,7 @@ pub(crate) fn role_assignments_create_request(
         ],
     )?;
     let mut request = Request::new(Method::PUT, url);
-    request.set_json(parameters)?;
+    request.set_json(body)?;
     Ok(request)
 }
 
@@ -814,7 +814,7 @@ pub(crate) const ROLE_DEFINITIONS_CREATE_OR_UPDATE_SUCCESS: &[StatusCode] = &[St
 /// # Arguments
 /// - `scope`: Role scope, such as `/` (the whole HSM) or `/keys`; inserted in the path as it is.
 /// - `role_definition_name`: Name (a GUID) of the role definition.
-/// - `parameters`: The role's name, description, permissions and assignable scopes.
+/// - `body`: The role's name, description, permissions and assignable scopes.
 ///
 /// # Errors
 /// Fails when a parameter cannot be put in the request or the body cannot
@@ -823,7 +823,7 @@ pub(crate) fn role_definitions_create_or_update_request(
     vault_base_url: &url::Url,
     scope: &str,
     role_definition_name: &str,
-    parameters: &RoleDefinitionCreateParameters,
+    body: &RoleDefinitionCreateParameters,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(
         vault_base_url,
@@ -842,7 +842,7 @@ pub(crate) fn role_definitions_create_or_update_request(
         ],
     )?;
     let mut request = Request::new(Method::PUT, url);
-    request.set_json(parameters)?;
+    request.set_json(body)?;
     Ok(request)
 }
 

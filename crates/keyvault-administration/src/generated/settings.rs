@@ -168,7 +168,7 @@ pub(crate) const UPDATE_SETTING_SUCCESS: &[StatusCode] = &[StatusCode::OK];
 ///
 /// # Arguments
 /// - `setting_name`: Name of the setting, one the service knows.
-/// - `parameters`: The new value.
+/// - `body`: The new value.
 ///
 /// # Errors
 /// Fails when a parameter cannot be put in the request or the body cannot
@@ -176,7 +176,7 @@ pub(crate) const UPDATE_SETTING_SUCCESS: &[StatusCode] = &[StatusCode::OK];
 pub(crate) fn update_setting_request(
     vault_base_url: &url::Url,
     setting_name: &str,
-    parameters: &UpdateSettingRequest,
+    body: &UpdateSettingRequest,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(
         vault_base_url,
@@ -188,7 +188,7 @@ pub(crate) fn update_setting_request(
         }],
     )?;
     let mut request = Request::new(Method::PATCH, url);
-    request.set_json(parameters)?;
+    request.set_json(body)?;
     Ok(request)
 }
 

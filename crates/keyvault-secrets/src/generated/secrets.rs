@@ -1027,18 +1027,18 @@ pub(crate) const RESTORE_SECRET_SUCCESS: &[StatusCode] = &[StatusCode::OK];
 /// Recreates the secret and all its versions from a blob made by the backup operation. Needs the secrets/restore permission.
 ///
 /// # Arguments
-/// - `parameters`: The backup blob to restore.
+/// - `body`: The backup blob to restore.
 ///
 /// # Errors
 /// Fails when a parameter cannot be put in the request or the body cannot
 /// be serialized.
 pub(crate) fn restore_secret_request(
     vault_base_url: &url::Url,
-    parameters: &SecretRestoreParameters,
+    body: &SecretRestoreParameters,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(vault_base_url, "/secrets/restore", &[])?;
     let mut request = Request::new(Method::POST, url);
-    request.set_json(parameters)?;
+    request.set_json(body)?;
     Ok(request)
 }
 
@@ -1064,7 +1064,7 @@ pub(crate) const SET_SECRET_SUCCESS: &[StatusCode] = &[StatusCode::OK];
 ///
 /// # Arguments
 /// - `secret_name`: Name of the secret: letters, digits and dashes. Names may be replicated across regions, so keep personal data out of them.
-/// - `parameters`: The value and the properties to store with it.
+/// - `body`: The value and the properties to store with it.
 ///
 /// # Errors
 /// Fails when a parameter cannot be put in the request or the body cannot
@@ -1072,7 +1072,7 @@ pub(crate) const SET_SECRET_SUCCESS: &[StatusCode] = &[StatusCode::OK];
 pub(crate) fn set_secret_request(
     vault_base_url: &url::Url,
     secret_name: &str,
-    parameters: &SecretSetParameters,
+    body: &SecretSetParameters,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(
         vault_base_url,
@@ -1084,7 +1084,7 @@ pub(crate) fn set_secret_request(
         }],
     )?;
     let mut request = Request::new(Method::PUT, url);
-    request.set_json(parameters)?;
+    request.set_json(body)?;
     Ok(request)
 }
 
@@ -1111,7 +1111,7 @@ pub(crate) const UPDATE_SECRET_SUCCESS: &[StatusCode] = &[StatusCode::OK];
 /// # Arguments
 /// - `secret_name`: Name of the secret.
 /// - `secret_version`: Version to update.
-/// - `parameters`: The properties to change.
+/// - `body`: The properties to change.
 ///
 /// # Errors
 /// Fails when a parameter cannot be put in the request or the body cannot
@@ -1120,7 +1120,7 @@ pub(crate) fn update_secret_request(
     vault_base_url: &url::Url,
     secret_name: &str,
     secret_version: &str,
-    parameters: &SecretUpdateParameters,
+    body: &SecretUpdateParameters,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(
         vault_base_url,
@@ -1139,7 +1139,7 @@ pub(crate) fn update_secret_request(
         ],
     )?;
     let mut request = Request::new(Method::PATCH, url);
-    request.set_json(parameters)?;
+    request.set_json(body)?;
     Ok(request)
 }
 
