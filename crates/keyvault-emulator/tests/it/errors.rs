@@ -276,3 +276,74 @@ async fn purge_protection_refuses_purge() {
         .unwrap_err();
     assert!(err.is_config());
 }
+
+#[tokio::test]
+async fn odd_input_never_gets_a_500() {
+    let env = start().await;
+    let long = "x".repeat(5000);
+    let paths = [
+        "/secrets/%00".to_owned(),
+        "/secrets/%".to_owned(),
+        "/secrets/a%2".to_owned(),
+        "/secrets/%ZZ".to_owned(),
+        "/secrets/..".to_owned(),
+        "//secrets".to_owned(),
+        "/secrets//".to_owned(),
+        "/secrets/a/versions/".to_owned(),
+        "/deletedsecrets/a/b/c".to_owned(),
+        "/secrets/%E2%9C%93".to_owned(),
+        format!("/secrets/{long}"),
+        format!("/secrets/a/{long}"),
+        "/secrets?maxresults=99999999999999999999".to_owned(),
+        "/secrets?$skiptoken=%FF%FE".to_owned(),
+        "/_emulator/nothing".to_owned(),
+    ];
+    let deep = format!("{}1{}", "[".repeat(1000), "]".repeat(1000));
+    let bodies = [
+        None,
+        Some(json!({"value": "v", "attributes": {"exp": 1e300}})),
+        Some(json!({"value": "v", "attributes": {"nbf": -5}})),
+        Some(json!({"value": "v", "tags": {"": "empty name"}})),
+        Some(json!({"value": "\u{0000}\u{FFFF}"})),
+        Some(json!({"value": deep})),
+    ];
+    for path in &paths {
+        for method in [
+            Method::GET,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::POST,
+        ] {
+            for body in &bodies {
+                let r = env.call(method.clone(), path, body.clone()).await;
+                assert!(r.status < 500, "{method} {path}: {} {}", r.status, r.text);
+                assert!(
+                    r.status == 204 || r.json.is_object(),
+                    "{method} {path}: {}",
+                    r.text
+                );
+            }
+        }
+    }
+    let raw_deep = deep.clone();
+    let r = env
+        .client
+        .put(env.url("/secrets/deep"))
+        .header("Authorization", "Bearer t")
+        .body(raw_deep.replace("1", "{\"a\":1}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let r = env
+        .client
+        .put(env.url("/secrets/huge"))
+        .header("Authorization", "Bearer t")
+        .body(vec![b' '; 5 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    env.emu.shutdown().await;
+}

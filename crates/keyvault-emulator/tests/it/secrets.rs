@@ -307,6 +307,38 @@ async fn ids_use_the_host_the_client_called() {
             .starts_with(&format!("https://localhost:{port}/secrets/"))
     );
     assert_eq!(id_name(&r.json["id"]), "host-test");
+
+    // Over HTTP/1.1 the ids come from the Host header.
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut env.emu.ca_cert_pem().as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let h1 = reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .http1_only()
+        .build()
+        .unwrap();
+    let r = h1
+        .get(format!("{via_ip}/secrets/host-test?api-version={API}"))
+        .header("Authorization", "Bearer t")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_11);
+    let body: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert!(
+        body["id"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{via_ip}/secrets/host-test/"))
+    );
     env.emu.shutdown().await;
 }
 
