@@ -164,27 +164,44 @@ pub(crate) struct Bound {
 }
 
 /// Binds `host:port`; for a loopback host also binds the other loopback
-/// family on the same port (best effort), so `localhost` works whichever
-/// address a client resolves first.
+/// family on the same port, so `localhost` works whichever address a client
+/// resolves first. With port 0, a port whose other-family twin is taken by
+/// someone else is given back and another one is picked, so that a client
+/// never reaches a stranger through the other family.
 pub(crate) async fn bind(host: &str, port: u16) -> std::io::Result<Bound> {
-    let primary = if host == "localhost" {
-        TcpListener::bind(("127.0.0.1", port)).await?
-    } else {
-        TcpListener::bind((host, port)).await?
+    let (primary_host, other) = match host {
+        "127.0.0.1" | "localhost" => ("127.0.0.1", Some("::1")),
+        "::1" => ("::1", Some("127.0.0.1")),
+        h => (h, None),
     };
-    let port = primary.local_addr()?.port();
-    let mut listeners = vec![primary];
-    let other = match host {
-        "127.0.0.1" | "localhost" => Some("::1"),
-        "::1" => Some("127.0.0.1"),
-        _ => None,
-    };
-    if let Some(other) = other
-        && let Ok(l) = TcpListener::bind((other, port)).await
-    {
-        listeners.push(l);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let primary = TcpListener::bind((primary_host, port)).await?;
+        let bound = primary.local_addr()?.port();
+        let mut listeners = vec![primary];
+        if let Some(other) = other {
+            match TcpListener::bind((other, bound)).await {
+                Ok(l) => listeners.push(l),
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    if port == 0 && attempts < 20 {
+                        continue;
+                    }
+                    tracing::warn!(
+                        port = bound,
+                        other,
+                        "the port is taken on the other loopback address"
+                    );
+                }
+                // No such address family here (e.g. IPv6 disabled): one is enough.
+                Err(_) => {}
+            }
+        }
+        return Ok(Bound {
+            listeners,
+            port: bound,
+        });
     }
-    Ok(Bound { listeners, port })
 }
 
 /// Serves `listeners` until `shutdown` turns true, then lets open requests
@@ -311,6 +328,26 @@ mod tests {
         assert_eq!(percent_decode("100%", false), "100%");
         assert_eq!(percent_decode("%zz", false), "%zz");
         assert_eq!(percent_decode("%4", false), "%4");
+    }
+
+    #[tokio::test]
+    async fn binds_both_loopback_families() {
+        let b = bind("127.0.0.1", 0).await.unwrap();
+        assert_ne!(b.port, 0);
+        let v6 = std::net::TcpListener::bind("[::1]:0").is_ok();
+        assert_eq!(b.listeners.len(), if v6 { 2 } else { 1 });
+        for l in &b.listeners {
+            assert_eq!(l.local_addr().unwrap().port(), b.port);
+        }
+        if v6 {
+            // A fixed port whose IPv6 twin belongs to someone else still binds IPv4.
+            let stranger = std::net::TcpListener::bind("[::1]:0").unwrap();
+            let p = stranger.local_addr().unwrap().port();
+            if let Ok(b) = bind("127.0.0.1", p).await {
+                assert_eq!(b.listeners.len(), 1);
+                assert_eq!(b.port, p);
+            }
+        }
     }
 
     #[test]
