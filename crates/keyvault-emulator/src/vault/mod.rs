@@ -353,7 +353,7 @@ impl Vault {
             updated: now,
             kid: None,
             managed: None,
-            previous_version: None,
+            previous_version: (!secret.latest.is_empty()).then(|| secret.latest.clone()),
         };
         secret.latest = version.version.clone();
         secret

@@ -30,7 +30,20 @@ async fn set_get_update_and_versions() {
     assert!(version1.chars().all(|c| c.is_ascii_hexdigit()));
     assert_eq!(id1, format!("{}/secrets/my-secret/{version1}", env.base));
 
+    assert!(v1.get("previousVersion").is_none());
     let v2 = env.set("my-secret", json!({"value": "two"})).await;
+    // previousVersion exists from 2025-07-01 on; 7.6 (the tests' default) has none.
+    assert!(v2.get("previousVersion").is_none());
+    for api in ["2025-07-01", "2026-04-01"] {
+        let r = env
+            .call(
+                Method::GET,
+                &format!("/secrets/my-secret?api-version={api}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.json["previousVersion"], version1.as_str(), "{api}");
+    }
     let version2 = v2["id"]
         .as_str()
         .unwrap()
