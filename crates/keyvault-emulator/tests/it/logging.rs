@@ -14,7 +14,7 @@ use crate::common::{client_for, send_to};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_name_requests_but_never_values_or_tokens() {
     let tls = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyvault-emulator"))
+    let child = Command::new(env!("CARGO_BIN_EXE_keyvault-emulator"))
         .args([
             "--vault-port",
             "0",
@@ -30,7 +30,8 @@ async fn logs_name_requests_but_never_values_or_tokens() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("binary starts");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut child = KillOnDrop(child);
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     let info: Value = serde_json::from_str(&line).unwrap();
@@ -69,12 +70,12 @@ async fn logs_name_requests_but_never_values_or_tokens() {
     assert_eq!(r.status, 400);
 
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(10);
-    while child.try_wait().unwrap().is_none() {
+    while child.0.try_wait().unwrap().is_none() {
         assert!(Instant::now() < deadline, "did not stop on SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -86,6 +87,7 @@ async fn logs_name_requests_but_never_values_or_tokens() {
     );
     let mut logs = String::new();
     child
+        .0
         .stderr
         .take()
         .unwrap()
@@ -103,5 +105,17 @@ async fn logs_name_requests_but_never_values_or_tokens() {
     assert!(access[2].contains("status=400"));
     for secret in [value, "c2lnbmF0dXJlLXNob3VsZC1ub3QtbGVhaw", &token] {
         assert!(!logs.contains(secret), "{secret} leaked into the logs");
+    }
+}
+
+/// Kills the child if the test ends early (a no-op once it has been reaped).
+#[cfg(unix)]
+struct KillOnDrop(std::process::Child);
+
+#[cfg(unix)]
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }

@@ -78,9 +78,17 @@ async fn restart_with_data_dir_keeps_everything() {
     env.emu.shutdown().await;
 }
 
+/// A running binary; killed on drop so a failing test leaves nothing behind.
 struct Spawned {
     child: Child,
     info: Value,
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn spawn(data: &std::path::Path, tls: &std::path::Path) -> Spawned {

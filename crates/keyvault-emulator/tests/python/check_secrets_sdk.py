@@ -97,7 +97,7 @@ def main(vault_url, ca_cert):
     except ResourceNotFoundError:
         pass
 
-    for version in ["7.0", "7.3", "7.6", "2025-07-01"]:
+    for version in ["2016-10-01", "7.0", "7.3", "7.6", "2025-07-01"]:
         pinned = SecretClient(
             vault_url,
             FakeCredential(),
