@@ -9,6 +9,7 @@ pub(crate) mod model;
 mod paging;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use http::{HeaderValue, Method, header};
@@ -43,6 +44,9 @@ impl VaultSettings {
 /// The secrets service of one emulator.
 pub(crate) struct Vault {
     secrets: Mutex<BTreeMap<String, StoredSecret>>,
+    /// The earliest scheduled purge date of any deleted secret (`i64::MAX`
+    /// when none), so that most requests skip the purge scan.
+    next_due: AtomicI64,
     store: Arc<Store>,
     admin: Arc<Admin>,
     settings: VaultSettings,
@@ -114,6 +118,7 @@ impl Vault {
         }
         let vault = Arc::new(Self {
             secrets: Mutex::new(secrets),
+            next_due: AtomicI64::new(i64::MIN),
             store,
             admin: admin.clone(),
             settings,
@@ -168,13 +173,24 @@ impl Vault {
     /// Purges deleted secrets whose scheduled purge date has passed.
     pub(crate) fn sweep(&self) {
         let now = self.admin.clock.now();
+        if now < self.next_due.load(Ordering::SeqCst) {
+            return;
+        }
         let mut secrets = self.lock();
         let due: Vec<String> = secrets
             .iter()
             .filter(|(_, s)| s.deleted.is_some_and(|d| d.scheduled_purge_date <= now))
             .map(|(k, _)| k.clone())
             .collect();
+        let next = secrets
+            .values()
+            .filter_map(|s| s.deleted)
+            .map(|d| d.scheduled_purge_date)
+            .filter(|&t| t > now)
+            .min()
+            .unwrap_or(i64::MAX);
         if due.is_empty() {
+            self.next_due.store(next, Ordering::SeqCst);
             return;
         }
         let ops = due
@@ -186,6 +202,7 @@ impl Vault {
                 for k in &due {
                     secrets.remove(k);
                 }
+                self.next_due.store(next, Ordering::SeqCst);
                 tracing::info!(
                     count = due.len(),
                     "purged deleted secrets past their purge date"
@@ -446,6 +463,8 @@ impl Vault {
         secret.deleted = Some(deletion);
         let key = name.to_ascii_lowercase();
         self.persist(&key, Some(&secret))?;
+        self.next_due
+            .fetch_min(deletion.scheduled_purge_date, Ordering::SeqCst);
         let latest = secret
             .latest()
             .ok_or_else(|| secret_not_found(name))?
@@ -470,7 +489,7 @@ impl Vault {
         let mut next = Value::Null;
         for (k, s, v) in live {
             if value.len() == page.max {
-                let last = value_last_key(&value, k);
+                let last = last_key(&value);
                 next = json!(paging::next_link(
                     req,
                     "/secrets",
@@ -503,7 +522,7 @@ impl Vault {
                 .filter(|(k, _)| page.after.as_deref().is_none_or(|a| k.as_str() > a))
             {
                 if value.len() == page.max {
-                    let last = value_last_key(&value, k);
+                    let last = last_key(&value);
                     let path = format!("/secrets/{}/versions", secret.name);
                     next = json!(paging::next_link(req, &path, &page, api.as_str(), &last));
                     break;
@@ -530,7 +549,7 @@ impl Vault {
                 continue;
             };
             if value.len() == page.max {
-                let last = value_last_key(&value, k);
+                let last = last_key(&value);
                 next = json!(paging::next_link(
                     req,
                     "/deletedsecrets",
@@ -629,8 +648,8 @@ impl Vault {
     }
 }
 
-/// The key of the last item on a full page (`_next` is the first one left out).
-fn value_last_key(value: &[(String, Value)], _next: &str) -> String {
+/// The key of the last item on a full page.
+fn last_key(value: &[(String, Value)]) -> String {
     value.last().map(|(k, _)| k.clone()).unwrap_or_default()
 }
 
