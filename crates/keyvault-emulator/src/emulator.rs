@@ -32,6 +32,24 @@ impl Emulator {
     /// A builder with the library defaults: `127.0.0.1`, ephemeral ports, in
     /// memory, certificates generated in memory, `AuthMode::Any`, 90 days of
     /// soft-delete retention, no purge protection.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), keyvault_emulator::Error> {
+    /// use keyvault_emulator::{AuthMode, Emulator};
+    ///
+    /// let emulator = Emulator::builder()
+    ///     .auth(AuthMode::Jwt)
+    ///     .data_dir("target/emulator-data")
+    ///     .purge_protection(true)
+    ///     .start()
+    ///     .await?;
+    /// assert!(emulator.vault_url().starts_with("https://localhost:"));
+    /// emulator.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn builder() -> EmulatorBuilder {
         EmulatorBuilder::default()
     }
@@ -381,6 +399,20 @@ impl EmulatorHandle {
 
     /// Moves the virtual clock forward and purges deleted secrets whose purge
     /// date has passed. Returns the new time (Unix seconds).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), keyvault_emulator::Error> {
+    /// use std::time::Duration;
+    ///
+    /// let emulator = keyvault_emulator::Emulator::builder().start().await?;
+    /// let before = emulator.clock().now();
+    /// let after = emulator.advance_clock(Duration::from_secs(91 * 86_400)).await;
+    /// assert!(after >= before + 91 * 86_400);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn advance_clock(&self, by: Duration) -> i64 {
         let Some(admin) = self.admin.clone() else {
             return 0;
