@@ -54,14 +54,10 @@ pub(crate) enum Known {
 static CACHE: LazyLock<RwLock<HashMap<String, Known>>> =
     LazyLock::new(|| RwLock::new(HashMap::new()));
 
-/// The cache key of a URL: `scheme://host:port`.
-pub(crate) fn authority(url: &Url) -> String {
-    format!(
-        "{}://{}:{}",
-        url.scheme(),
-        url.host_str().unwrap_or(""),
-        url.port_or_known_default().unwrap_or(0)
-    )
+/// The cache key of a URL: its origin as serialized, `scheme://host[:port]`
+/// (the URL parser already drops a default port), borrowed without copying.
+pub(crate) fn authority(url: &Url) -> &str {
+    &url[..url::Position::BeforePath]
 }
 
 pub(crate) fn cached(authority: &str) -> Option<Known> {

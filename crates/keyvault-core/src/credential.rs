@@ -1,15 +1,17 @@
 //! Token caching over any `azure_core` [`TokenCredential`].
 //!
-//! Tokens are cached per scope and refreshed ahead of their expiry. Each
-//! scope has its own async lock held across a refresh, so however many
-//! requests wait for a token, at most one refresh is in flight per scope.
+//! Tokens are cached per scope and refreshed ahead of their expiry. A valid
+//! token is read under a short read lock; a refresh takes the scope's async
+//! lock, so however many requests wait for a token, at most one refresh is in
+//! flight per scope, and the waiters use its result.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, RwLock},
 };
 
-use azure_core::credentials::{AccessToken, TokenCredential};
+use azure_core::credentials::TokenCredential;
+use http::HeaderValue;
 use time::{Duration, OffsetDateTime};
 
 use crate::{Error, ErrorKind, Result};
@@ -17,12 +19,43 @@ use crate::{Error, ErrorKind, Result};
 /// How long before its expiry a cached token is refreshed.
 const REFRESH_AHEAD: Duration = Duration::minutes(5);
 
-type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
+/// A token that lives shorter than [`REFRESH_AHEAD`] is still reused for
+/// this long after it was obtained, as long as it stays valid this long.
+const SHORT_LIVED_REUSE: Duration = Duration::seconds(30);
+
+/// A cached token, kept as the ready `Authorization` header value (marked
+/// sensitive) so that a request costs no formatting.
+#[derive(Clone)]
+struct Cached {
+    header: HeaderValue,
+    expires_on: OffsetDateTime,
+    obtained: std::time::Instant,
+    generation: u64,
+}
+
+#[derive(Default)]
+struct Slot {
+    current: RwLock<Option<Cached>>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+impl Slot {
+    fn fresh(&self) -> Option<Cached> {
+        let cur = self.current.read().unwrap_or_else(|p| p.into_inner());
+        cur.as_ref()
+            .filter(|c| {
+                let left = c.expires_on - OffsetDateTime::now_utc();
+                left > REFRESH_AHEAD
+                    || (left > SHORT_LIVED_REUSE && c.obtained.elapsed() < SHORT_LIVED_REUSE)
+            })
+            .cloned()
+    }
+}
 
 /// A per-scope cache of access tokens from one credential.
 pub(crate) struct TokenCache {
     credential: Arc<dyn TokenCredential>,
-    slots: Mutex<HashMap<String, Slot>>,
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -42,23 +75,40 @@ impl TokenCache {
         }
     }
 
-    fn slot(&self, scope: &str) -> Slot {
+    fn slot(&self, scope: &str) -> Arc<Slot> {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = slots.get(scope) {
+            return s.clone();
+        }
         slots.entry(scope.to_owned()).or_default().clone()
     }
 
-    /// Returns a valid token for `scope`, from the cache when it is not close
-    /// to expiry. `force` refreshes even so (after the service rejected it).
-    pub(crate) async fn token(&self, scope: &str, force: bool) -> Result<AccessToken> {
+    /// Returns the `Authorization` header value for `scope`, from the cache
+    /// when the token is not close to expiry. `force` refreshes even so
+    /// (the service refused the cached token), unless another request
+    /// refreshed it meanwhile.
+    pub(crate) async fn token(&self, scope: &str, force: bool) -> Result<HeaderValue> {
         let slot = self.slot(scope);
-        let mut guard = slot.lock().await;
-        if !force
-            && let Some(t) = guard.as_ref()
-            && t.expires_on - OffsetDateTime::now_utc() > REFRESH_AHEAD
+        let seen = if force {
+            slot.current
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .map(|c| c.generation)
+        } else {
+            if let Some(c) = slot.fresh() {
+                return Ok(c.header);
+            }
+            None
+        };
+        let _refreshing = slot.refresh.lock().await;
+        // Another request may have refreshed the token while we waited.
+        if let Some(c) = slot.fresh()
+            && (!force || Some(c.generation) != seen)
         {
-            return Ok(t.clone());
+            return Ok(c.header);
         }
-        let fresh = self
+        let token = self
             .credential
             .get_token(&[scope], None)
             .await
@@ -69,7 +119,22 @@ impl TokenCache {
                     e,
                 )
             })?;
-        *guard = Some(fresh.clone());
-        Ok(fresh)
+        let mut header = HeaderValue::from_str(&format!("Bearer {}", token.token.secret()))
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Credential,
+                    "the credential returned a token that is not a valid header value",
+                )
+            })?;
+        header.set_sensitive(true);
+        let mut cur = slot.current.write().unwrap_or_else(|p| p.into_inner());
+        let generation = cur.as_ref().map_or(0, |c| c.generation + 1);
+        *cur = Some(Cached {
+            header: header.clone(),
+            expires_on: token.expires_on,
+            obtained: std::time::Instant::now(),
+            generation,
+        });
+        Ok(header)
     }
 }

@@ -33,6 +33,9 @@ pub struct ClientOptions {
     pub root_certificates_pem: Vec<Vec<u8>>,
     /// A `reqwest::Client` to send requests with, instead of the one built
     /// from these options (proxies, custom TLS, connection pool settings).
+    /// As reqwest is built without a default TLS provider, give it a TLS
+    /// configuration (`tls_backend_preconfigured`) or install a rustls
+    /// crypto provider for the process before building it.
     pub http_client: Option<reqwest::Client>,
     /// Whether the resource named by the service's authentication challenge
     /// must match the vault's host (`myvault.vault.azure.net` must be a

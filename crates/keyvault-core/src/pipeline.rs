@@ -331,11 +331,13 @@ impl Pipeline {
     ///   [`ErrorKind::Authentication`] as the URL check, the credential and
     ///   the challenge fail.
     pub async fn send(&self, ctx: &Context, request: Request) -> Result<Response> {
-        let what = describe(request.method(), request.url());
+        let method = request.method().clone();
+        let url = request.url().clone();
         let (response, attempts, elapsed) = self.execute(ctx, request).await?;
         if response.status().is_success() {
             return Ok(response);
         }
+        let what = describe(&method, &url);
         let context = if attempts > 1 {
             format!(
                 "{what} (gave up after {attempts} tries in {:.1}s)",
@@ -413,34 +415,19 @@ impl Pipeline {
     fn prepare(&self, request: &mut Request) {
         let api_version = self.inner.api_version.as_str();
         let url = request.url_mut();
-        let has_other = url
-            .query_pairs()
-            .any(|(k, v)| k == "api-version" && v != api_version);
-        let has_ours = url
-            .query_pairs()
-            .any(|(k, v)| k == "api-version" && v == api_version);
-        if has_other {
-            let kept: Vec<(String, String)> = url
-                .query_pairs()
-                .filter(|(k, _)| k != "api-version")
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            let mut q = url.query_pairs_mut();
-            q.clear();
-            for (k, v) in &kept {
-                q.append_pair(k, v);
-            }
-            q.append_pair("api-version", api_version);
-        } else if !has_ours {
+        if url.query().is_none() {
             url.query_pairs_mut()
                 .append_pair("api-version", api_version);
+        } else {
+            set_api_version(url, api_version);
         }
         let has_body = request.body().is_some();
         let headers = request.headers_mut();
         headers.insert(header::USER_AGENT, self.inner.user_agent.clone());
         if !headers.contains_key("x-ms-client-request-id") {
-            let id = uuid::Uuid::new_v4().hyphenated().to_string();
-            if let Ok(v) = HeaderValue::from_str(&id) {
+            let mut buf = uuid::Uuid::encode_buffer();
+            let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+            if let Ok(v) = HeaderValue::from_str(id) {
                 headers.insert("x-ms-client-request-id", v);
             }
         }
@@ -464,7 +451,6 @@ impl Pipeline {
         let deadline = start + opts.budget;
         let idempotent = ctx.is_idempotent(request.method());
         let authority = challenge::authority(request.url());
-        let what = describe(request.method(), request.url());
         let mut attempts: u32 = 0;
         // What the previous try ended with, so that a try cut short by the
         // end of the budget still reports the root cause.
@@ -472,9 +458,7 @@ impl Pipeline {
         let mut last_cause: Option<String> = None;
         loop {
             attempts += 1;
-            let outcome = self
-                .attempt(request, &authority, deadline, idempotent)
-                .await;
+            let outcome = self.attempt(request, authority, deadline, idempotent).await;
             let now = Instant::now();
             let delay = match outcome {
                 Ok((resp, body_sent)) => {
@@ -514,6 +498,7 @@ impl Pipeline {
                         if budget_ran_out && let Some(cause) = last_cause.take() {
                             error = error.suffixed(&format!(" (the try before: {cause})"));
                         }
+                        let what = describe(request.method(), request.url());
                         let prefix = if attempts > 1 {
                             format!(
                                 "{what} failed after {attempts} tries in {:.1}s: ",
@@ -553,13 +538,7 @@ impl Pipeline {
                 let ch = self.usable(request.url(), authority, ch)?;
                 let token = self.inner.tokens.token(&ch.scope, false).await?;
                 let resp = self
-                    .transmit(
-                        request,
-                        true,
-                        Some(token.token.secret()),
-                        deadline,
-                        idempotent,
-                    )
+                    .transmit(request, true, Some(token), deadline, idempotent)
                     .await?;
                 if resp.status() != StatusCode::UNAUTHORIZED {
                     return Ok((resp, has_body));
@@ -627,13 +606,7 @@ impl Pipeline {
                 let ch = self.accept(request.url(), authority, new)?;
                 let token = self.inner.tokens.token(&ch.scope, force).await?;
                 let resp = self
-                    .transmit(
-                        request,
-                        true,
-                        Some(token.token.secret()),
-                        deadline,
-                        idempotent,
-                    )
+                    .transmit(request, true, Some(token), deadline, idempotent)
                     .await?;
                 let sent = request.body().is_some_and(|b| !b.is_empty());
                 Ok((resp, sent))
@@ -673,7 +646,7 @@ impl Pipeline {
         &self,
         request: &Request,
         with_body: bool,
-        token: Option<&str>,
+        token: Option<HeaderValue>,
         deadline: Instant,
         idempotent: bool,
     ) -> Result<Response, Failure> {
@@ -686,14 +659,7 @@ impl Pipeline {
         }
         let timeout = remaining.min(self.inner.transport_timeout);
         let mut headers = request.headers().clone();
-        if let Some(t) = token {
-            let mut v = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| {
-                Error::new(
-                    ErrorKind::Credential,
-                    "the credential returned a token that is not a valid header value",
-                )
-            })?;
-            v.set_sensitive(true);
+        if let Some(v) = token {
             headers.insert(header::AUTHORIZATION, v);
         }
         let body = match request.body() {
@@ -743,6 +709,35 @@ impl Pipeline {
         );
         Ok(Response::new(status, headers, body))
     }
+}
+
+/// Makes `api-version` appear once in the query, with our value.
+fn set_api_version(url: &mut Url, api_version: &str) {
+    let mut ours = 0;
+    let mut other = false;
+    for (k, v) in url.query_pairs() {
+        if k == "api-version" {
+            if v == api_version {
+                ours += 1;
+            } else {
+                other = true;
+            }
+        }
+    }
+    if ours == 1 && !other {
+        return;
+    }
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "api-version")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut q = url.query_pairs_mut();
+    q.clear();
+    for (k, v) in &kept {
+        q.append_pair(k, v);
+    }
+    q.append_pair("api-version", api_version);
 }
 
 fn www_authenticate(resp: &Response) -> Option<Parsed> {

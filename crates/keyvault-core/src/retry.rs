@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use http::{HeaderMap, StatusCode};
-use rand::Rng;
 use time::{OffsetDateTime, format_description::well_known::Rfc2822};
 
 use crate::RetryOptions;
@@ -27,7 +26,10 @@ pub(crate) fn backoff(opts: &RetryOptions, attempt: u32) -> Duration {
         .initial_delay
         .saturating_mul(1u32 << exp)
         .min(opts.max_delay);
-    let factor: f64 = rand::rng().random_range(0.8..1.2);
+    // Random bits from the v4 UUID generator (the OS random source), so the
+    // jitter needs no extra dependency.
+    let bits = (uuid::Uuid::new_v4().as_u128() >> 64) as u64;
+    let factor = 0.8 + 0.4 * (bits as f64 / u64::MAX as f64);
     base.mul_f64(factor).min(opts.max_delay)
 }
 
@@ -95,7 +97,7 @@ mod tests {
             ..Default::default()
         };
         let d1 = backoff(&o, 1);
-        assert!(d1 >= Duration::from_millis(80) && d1 < Duration::from_millis(120));
+        assert!(d1 >= Duration::from_millis(80) && d1 <= Duration::from_millis(120));
         let d3 = backoff(&o, 3);
         assert!(d3 >= Duration::from_millis(320) && d3 <= Duration::from_millis(480));
         assert!(backoff(&o, 30) <= Duration::from_millis(500));
