@@ -25,8 +25,8 @@ use crate::error::ServiceError;
 /// The largest request body accepted.
 const MAX_BODY: usize = 4 * 1024 * 1024;
 
-/// A request, read whole, as endpoints see it.
-#[derive(Debug)]
+/// A request, read whole, as endpoints see it. Deliberately not `Debug`:
+/// its body and headers carry secret values and tokens.
 pub(crate) struct Request {
     pub(crate) method: Method,
     /// The path, still percent-encoded.

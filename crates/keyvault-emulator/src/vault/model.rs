@@ -19,8 +19,8 @@ pub(crate) const MAX_TAG_NAME: usize = 512;
 /// The longest tag value, in characters.
 pub(crate) const MAX_TAG_VALUE: usize = 256;
 
-/// One version of a secret.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// One version of a secret. Its `Debug` never shows the value.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub(crate) struct StoredVersion {
     pub(crate) version: String,
     pub(crate) value: String,
@@ -41,6 +41,18 @@ pub(crate) struct StoredVersion {
     pub(crate) managed: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) previous_version: Option<String>,
+}
+
+impl std::fmt::Debug for StoredVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredVersion")
+            .field("version", &self.version)
+            .field("value", &"<redacted>")
+            .field("enabled", &self.enabled)
+            .field("created", &self.created)
+            .field("updated", &self.updated)
+            .finish_non_exhaustive()
+    }
 }
 
 /// When a deleted secret was deleted and will be purged.
@@ -350,6 +362,26 @@ pub(crate) fn valid_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_redacts_the_value() {
+        let v = StoredVersion {
+            version: "v".into(),
+            value: "hunter2".into(),
+            content_type: None,
+            tags: None,
+            enabled: true,
+            nbf: None,
+            exp: None,
+            created: 0,
+            updated: 0,
+            kid: None,
+            managed: None,
+            previous_version: None,
+        };
+        let shown = format!("{v:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("<redacted>"));
+    }
 
     #[test]
     fn names() {
