@@ -51,6 +51,9 @@ pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
+        // Key Vault does not redirect; following one could carry a request
+        // (and its body) somewhere the challenge was not checked for.
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(options.transport_timeout.min(Duration::from_secs(30)))
         .pool_idle_timeout(Duration::from_secs(90))
         .build()
