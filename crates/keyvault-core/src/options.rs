@@ -67,6 +67,26 @@ impl Default for ClientOptions {
     }
 }
 
+impl ClientOptions {
+    /// Options for a local emulator: plain `http://` to loopback allowed, the
+    /// challenge resource not checked against the host (an emulator's
+    /// challenge names the public cloud's resource), and `ca_pem` (the
+    /// emulator's CA certificate, if it serves https) trusted.
+    ///
+    /// ```
+    /// let options = keyvault_core::ClientOptions::emulator(None);
+    /// assert!(options.allow_loopback_http && !options.verify_challenge_resource);
+    /// ```
+    pub fn emulator(ca_pem: Option<&[u8]>) -> Self {
+        Self {
+            allow_loopback_http: true,
+            verify_challenge_resource: false,
+            root_certificates_pem: ca_pem.map(|p| vec![p.to_vec()]).unwrap_or_default(),
+            ..Self::default()
+        }
+    }
+}
+
 /// How the pipeline retries: exponential backoff with jitter, bounded by a
 /// number of retries and a total time budget.
 ///

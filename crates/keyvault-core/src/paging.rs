@@ -3,19 +3,6 @@
 //! [`Pager`] is a lazy stream of items; [`Pager::into_pages`] gives whole
 //! pages with their continuation tokens; [`Pager::resume`] continues from one.
 
-/// A decoded page of a list operation: its items and the link to the next page.
-///
-/// Generated list-result models implement this trait so that the pager in this
-/// module can walk any list operation.
-pub trait Paged: serde::de::DeserializeOwned + Send + 'static {
-    /// The type of one item of the list.
-    type Item: Send + 'static;
-
-    /// Splits the page into its items and its `nextLink` (absent or empty on
-    /// the last page).
-    fn into_page(self) -> (Vec<Self::Item>, Option<String>);
-}
-
 use std::{
     collections::VecDeque,
     pin::Pin,
@@ -30,6 +17,19 @@ use crate::{
     http::{Method, Request},
     pipeline::{Context, Pipeline},
 };
+
+/// A decoded page of a list operation: its items and the link to the next page.
+///
+/// Generated list-result models implement this trait so that the pager in this
+/// module can walk any list operation.
+pub trait Paged: serde::de::DeserializeOwned + Send + 'static {
+    /// The type of one item of the list.
+    type Item: Send + 'static;
+
+    /// Splits the page into its items and its `nextLink` (absent or empty on
+    /// the last page).
+    fn into_page(self) -> (Vec<Self::Item>, Option<String>);
+}
 
 /// One page of a list operation.
 #[derive(Debug)]
@@ -258,4 +258,52 @@ fn next_request(first: &Request, link: &str) -> Result<Request> {
         request.append_query("maxresults", &max);
     }
     Ok(request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct L {
+        value: Vec<u8>,
+    }
+
+    impl Paged for L {
+        type Item = u8;
+        fn into_page(self) -> (Vec<u8>, Option<String>) {
+            (self.value, None)
+        }
+    }
+
+    #[test]
+    fn pager_is_send() {
+        fn assert<T: Send + Unpin + 'static>() {}
+        assert::<Pager<L>>();
+        assert::<PageStream<L>>();
+    }
+
+    #[test]
+    fn next_request_keeps_maxresults_and_host() {
+        let mut first = Request::new(
+            Method::GET,
+            Url::parse("https://v.vault.azure.net/secrets?maxresults=5").unwrap(),
+        );
+        first.insert_header(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
+        let next = next_request(
+            &first,
+            "https://v.vault.azure.net/secrets?$skiptoken=abc&api-version=7.0",
+        )
+        .unwrap();
+        assert_eq!(
+            next.url().as_str(),
+            "https://v.vault.azure.net/secrets?$skiptoken=abc&api-version=7.0&maxresults=5"
+        );
+        assert!(next.headers().contains_key(http::header::ACCEPT));
+        assert!(next_request(&first, "https://other.vault.azure.net/secrets").is_err());
+        assert!(next_request(&first, "not a link").is_err());
+    }
 }

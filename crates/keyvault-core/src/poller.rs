@@ -316,3 +316,15 @@ impl<T: DeserializeOwned + Send + 'static> IntoFuture for Poller<T> {
         Box::pin(self.wait())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poller_is_send() {
+        fn assert<T: Send + 'static>() {}
+        assert::<Poller<serde_json::Value>>();
+        assert::<<Poller<serde_json::Value> as IntoFuture>::IntoFuture>();
+    }
+}

@@ -102,6 +102,17 @@ async fn trace_output_holds_no_secret_value_and_no_token() {
         logs.contains("REDACTED"),
         "the authorization header is logged as redacted: {logs}"
     );
+    // The operation span carries Azure's semantic-convention fields.
+    for field in [
+        "az.namespace=\"Microsoft.KeyVault\"",
+        "server.address=\"127.0.0.1\"",
+        "http.request.method=PUT",
+        "http.response.status_code=200",
+        "az.service_request_id=\"redaction-req\"",
+        "http.request.resend_count=1",
+    ] {
+        assert!(logs.contains(field), "missing {field}: {logs}");
+    }
     // ...and neither the secret value nor the token.
     for (what, text) in [
         ("logs", logs.as_str()),
