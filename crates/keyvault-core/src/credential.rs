@@ -138,3 +138,93 @@ impl TokenCache {
         Ok(header)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use azure_core::credentials::{AccessToken, TokenRequestOptions};
+
+    use super::*;
+
+    /// Issues `tok-<n>` tokens that live `lifetime`.
+    #[derive(Debug)]
+    struct Counting {
+        calls: AtomicUsize,
+        lifetime: Duration,
+    }
+
+    #[async_trait::async_trait]
+    impl TokenCredential for Counting {
+        async fn get_token(
+            &self,
+            _scopes: &[&str],
+            _options: Option<TokenRequestOptions<'_>>,
+        ) -> azure_core::Result<AccessToken> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            Ok(AccessToken::new(
+                format!("tok-{n}"),
+                OffsetDateTime::now_utc() + self.lifetime,
+            ))
+        }
+    }
+
+    fn new_cache(lifetime: Duration) -> (TokenCache, Arc<Counting>) {
+        let c = Arc::new(Counting {
+            calls: AtomicUsize::new(0),
+            lifetime,
+        });
+        (TokenCache::new(c.clone()), c)
+    }
+
+    #[tokio::test]
+    async fn tokens_are_cached_per_scope_and_forced_refresh_renews() {
+        let (cache, cred) = new_cache(Duration::hours(1));
+        let a = cache
+            .token("https://vault.azure.net/.default", false)
+            .await
+            .unwrap();
+        let b = cache
+            .token("https://vault.azure.net/.default", false)
+            .await
+            .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.to_str().unwrap(), "Bearer tok-0");
+        assert!(a.is_sensitive());
+        cache
+            .token("https://managedhsm.azure.net/.default", false)
+            .await
+            .unwrap();
+        assert_eq!(cred.calls.load(Ordering::SeqCst), 2);
+        let c = cache
+            .token("https://vault.azure.net/.default", true)
+            .await
+            .unwrap();
+        assert_eq!(c.to_str().unwrap(), "Bearer tok-2");
+    }
+
+    #[tokio::test]
+    async fn tokens_close_to_expiry_are_refreshed_ahead() {
+        // Expiring in 2 minutes: inside the refresh window, but reused for a
+        // short while after it was obtained.
+        let (cache, cred) = new_cache(Duration::minutes(2));
+        cache.token("s", false).await.unwrap();
+        cache.token("s", false).await.unwrap();
+        assert_eq!(cred.calls.load(Ordering::SeqCst), 1);
+        // Expiring in 10 seconds: refreshed at every use.
+        let (cache, cred) = new_cache(Duration::seconds(10));
+        cache.token("s", false).await.unwrap();
+        cache.token("s", false).await.unwrap();
+        assert_eq!(cred.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn debug_shows_no_token() {
+        let (cache, _) = new_cache(Duration::hours(1));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(cache.token("s", false)).unwrap();
+        assert!(!format!("{cache:?}").contains("tok-"));
+    }
+}

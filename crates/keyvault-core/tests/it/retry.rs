@@ -238,3 +238,79 @@ async fn a_bad_vault_url_is_one_clear_error() {
     );
     assert!(text.contains("no-such-vault.invalid"), "{text}");
 }
+
+/// A raw HTTP/1.1 server: a request without a body gets `200 {}`; a request
+/// with a body is read whole, counted, and answered by closing the
+/// connection (the body reached the server, the response never came).
+async fn drop_after_body() -> (url::Url, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let bodies = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = bodies.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    let mut chunk = [0u8; 4096];
+                    let n = match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    buf.extend_from_slice(&chunk[..n]);
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if buf.len() < end + 4 + len {
+                        continue;
+                    }
+                    buf.drain(..end + 4 + len);
+                    if len == 0 {
+                        let reply = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                        if sock.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    } else {
+                        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        return; // drop the connection without answering
+                    }
+                }
+            });
+        }
+    });
+    (url::Url::parse(&format!("http://{addr}")).unwrap(), bodies)
+}
+
+#[tokio::test]
+async fn a_post_whose_body_was_sent_is_not_retried_after_a_dropped_connection() {
+    let (base, bodies) = drop_after_body().await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let mut post = Request::new(Method::POST, base.join("/secrets/a/backup").unwrap());
+    post.set_body("{\"x\":1}");
+    let err = p
+        .send(&Context::new("BackupSecret"), post)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert_eq!(err.attempts(), 1, "{err}");
+    assert_eq!(bodies.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // The same failure on an idempotent PUT is retried.
+    let mut put = Request::new(Method::PUT, base.join("/secrets/a").unwrap());
+    put.set_body("{\"value\":\"v\"}");
+    let err = p.send(&Context::new("SetSecret"), put).await.unwrap_err();
+    assert_eq!(err.attempts(), 4, "{err}");
+    assert_eq!(bodies.load(std::sync::atomic::Ordering::SeqCst), 1 + 4);
+}
