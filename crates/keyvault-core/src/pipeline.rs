@@ -536,7 +536,7 @@ impl Pipeline {
         match challenge::cached(authority) {
             Some(Known::Bearer(ch)) => {
                 let ch = self.usable(request.url(), authority, ch)?;
-                let token = self.inner.tokens.token(&ch.scope, false).await?;
+                let token = self.token(&ch.scope, false, deadline).await?;
                 let resp = self
                     .transmit(request, true, Some(token), deadline, idempotent)
                     .await?;
@@ -604,13 +604,25 @@ impl Pipeline {
             Some(Parsed::Claims) => Err(claims_error().into()),
             Some(Parsed::Bearer(new)) => {
                 let ch = self.accept(request.url(), authority, new)?;
-                let token = self.inner.tokens.token(&ch.scope, force).await?;
+                let token = self.token(&ch.scope, force, deadline).await?;
                 let resp = self
                     .transmit(request, true, Some(token), deadline, idempotent)
                     .await?;
                 let sent = request.body().is_some_and(|b| !b.is_empty());
                 Ok((resp, sent))
             }
+        }
+    }
+
+    /// A token for `scope`, within what is left of the budget.
+    async fn token(&self, scope: &str, force: bool, deadline: Instant) -> Result<HeaderValue> {
+        let deadline = tokio::time::Instant::from_std(deadline);
+        match tokio::time::timeout_at(deadline, self.inner.tokens.token(scope, force)).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout,
+                format!("the credential returned no token for {scope} within the retry budget"),
+            )),
         }
     }
 

@@ -228,3 +228,44 @@ async fn plain_http_needs_the_emulator_flag() {
         .unwrap_err();
     assert!(err.to_string().contains("only https"), "{err}");
 }
+
+#[derive(Debug)]
+struct FailingCredential;
+
+#[async_trait::async_trait]
+impl azure_core::credentials::TokenCredential for FailingCredential {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+        Err(azure_core::Error::with_message(
+            azure_core::error::ErrorKind::Credential,
+            "no developer credential is signed in",
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_credential_failure_is_a_credential_error() {
+    let srv =
+        Server::http(|seen, _| require_token(seen).unwrap_or_else(|| Reply::json(200, "{}"))).await;
+    let p =
+        keyvault_core::Pipeline::new(server::INFO, Arc::new(FailingCredential), server::options())
+            .unwrap();
+    let err = p
+        .send(
+            &Context::new("GetSecret"),
+            Request::new(Method::GET, srv.url("/secrets/a")),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Credential);
+    let text = err.to_string();
+    assert!(text.contains("https://127.0.0.1/.default"), "{text}");
+    assert!(
+        text.contains("no developer credential is signed in"),
+        "{text}"
+    );
+    assert_eq!(srv.seen().len(), 1, "only the discovery request was sent");
+}
