@@ -32,4 +32,6 @@ mod transport;
 pub use azure_core::credentials::TokenCredential;
 pub use error::{Error, ErrorKind, Result, ServiceError};
 pub use options::{ClientOptions, RetryOptions};
+pub use paging::{Page, PageStream, Paged, Pager};
 pub use pipeline::{ClientInfo, Context, Pipeline};
+pub use poller::{PollStatus, Poller};
