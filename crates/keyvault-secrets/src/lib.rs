@@ -1,10 +1,59 @@
-//! Azure Key Vault Secrets client.
+//! Azure Key Vault Secrets client for Rust.
 //!
-//! This crate is being built: the `SecretClient` arrives with the secrets
-//! client work. Today it only re-exports the shared error type.
+//! [`SecretClient`] sets, gets, updates, lists, deletes (with a poller),
+//! recovers (with a poller), purges, backs up and restores the secrets of
+//! a vault. Secret values are [`SecretValue`]s: zeroized on drop and
+//! printed as `<redacted>`.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use keyvault_secrets::{SecretClient, TokenCredential};
+//!
+//! # async fn demo(credential: Arc<dyn TokenCredential>) -> keyvault_secrets::Result<()> {
+//! let client = SecretClient::new("https://myvault.vault.azure.net", credential, None)?;
+//! client.set_secret("db-password", "hunter2", None).await?;
+//! let secret = client.get_secret("db-password", None).await?;
+//! assert_eq!(secret.value.expose_secret(), "hunter2");
+//! let deleted = client.begin_delete_secret("db-password", None).await?.await?;
+//! println!("deleted, purged on {:?}", deleted.scheduled_purge_date);
+//! # Ok(()) }
+//! ```
+//!
+//! The crate's modules: `client` (the client and its methods), `models`
+//! (what the methods return), `identifier` (secret ids), `options`,
+//! `version` (API versions), `paging` and `poller`; `generated` holds the
+//! request builders and decoders written by `cargo xtask codegen`.
 
-pub use keyvault_core::{Error, ErrorKind, Result};
+mod client;
+mod identifier;
+mod models;
+mod options;
+mod paging;
+mod poller;
+mod version;
 
 mod generated;
 #[cfg(test)]
 mod generated_tests;
+
+pub use client::SecretClient;
+pub use generated::secrets::{ContentType, DeletionRecoveryLevel};
+pub use identifier::KeyVaultSecretIdentifier;
+pub use keyvault_core::{
+    ClientOptions, Error, ErrorKind, Result, RetryOptions, ServiceError, TokenCredential,
+    http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode},
+    poller::PollStatus,
+};
+pub use models::{DeletedSecret, KeyVaultSecret, SecretProperties, SecretValue};
+pub use options::{
+    GetSecretOptions, ListOptions, PollerOptions, RequestOptions, SecretClientOptions,
+    SendRequestOptions, SetSecretOptions, UpdateSecretPropertiesOptions,
+};
+pub use paging::{ItemPager, Page, PageStream};
+pub use poller::SecretPoller;
+pub use version::ApiVersion;
+
+/// The README's code, compiled as a doc test.
+#[doc = include_str!("docs/readme_snippet.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,0 +1,277 @@
+//! Parsing of secret identifiers such as
+//! `https://myvault.vault.azure.net/secrets/my-secret/0123456789abcdef0123456789abcdef`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use url::Url;
+
+use crate::{Error, ErrorKind};
+
+/// The parts of a secret identifier: the vault URL, the secret's name and,
+/// when present, its version.
+///
+/// Live secrets (`/secrets/{name}[/{version}]`) and deleted secrets
+/// (`/deletedsecrets/{name}`) are both accepted, as are the ids of other
+/// Key Vault collections with the same shape.
+///
+/// # Examples
+/// ```
+/// use keyvault_secrets::KeyVaultSecretIdentifier;
+///
+/// let id: KeyVaultSecretIdentifier =
+///     "https://myvault.vault.azure.net/secrets/db-password/0123456789abcdef0123456789abcdef"
+///         .parse()?;
+/// assert_eq!(id.vault_url(), "https://myvault.vault.azure.net");
+/// assert_eq!(id.name(), "db-password");
+/// assert_eq!(id.version(), Some("0123456789abcdef0123456789abcdef"));
+/// # Ok::<(), keyvault_secrets::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct KeyVaultSecretIdentifier {
+    source_id: String,
+    vault_url: String,
+    collection: String,
+    name: String,
+    version: Option<String>,
+}
+
+impl KeyVaultSecretIdentifier {
+    /// Parses an identifier.
+    ///
+    /// # Errors
+    /// Fails with [`ErrorKind::InvalidInput`] when `id` is not an absolute URL
+    /// with a host, or when its path is not `/{collection}/{name}` or
+    /// `/{collection}/{name}/{version}`.
+    pub fn parse(id: &str) -> crate::Result<Self> {
+        let invalid = |why: &str| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("'{id}' is not a valid secret identifier: {why}"),
+            )
+        };
+        let url = Url::parse(id).map_err(|_| invalid("it is not an absolute URL"))?;
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| invalid("it has no host"))?;
+        let segments: Vec<&str> = url
+            .path_segments()
+            .map(|s| s.filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default();
+        if !(2..=3).contains(&segments.len()) {
+            return Err(invalid(
+                "its path must be /{collection}/{name} or /{collection}/{name}/{version}",
+            ));
+        }
+        let decode =
+            |s: &str| percent_decode(s).ok_or_else(|| invalid("a path segment is not valid UTF-8"));
+        // `Url` drops the port when it is the scheme's default; a port written
+        // in the id is kept, as the service's ids are compared as written.
+        let vault_url = match port_as_written(id, host) {
+            Some(port) => format!("{}://{host}:{port}", url.scheme()),
+            None => format!("{}://{host}", url.scheme()),
+        };
+        Ok(Self {
+            source_id: id.to_owned(),
+            vault_url,
+            collection: decode(segments[0])?,
+            name: decode(segments[1])?,
+            version: segments.get(2).map(|v| decode(v)).transpose()?,
+        })
+    }
+
+    /// The identifier exactly as it was given.
+    pub fn source_id(&self) -> &str {
+        &self.source_id
+    }
+
+    /// The vault URL: `scheme://host[:port]`, without a trailing slash.
+    pub fn vault_url(&self) -> &str {
+        &self.vault_url
+    }
+
+    /// The collection the id points into: `secrets` or `deletedsecrets`.
+    pub fn collection(&self) -> &str {
+        &self.collection
+    }
+
+    /// Whether the id is a deleted secret's (`/deletedsecrets/{name}`),
+    /// for example a [`DeletedSecret::recovery_id`](crate::DeletedSecret::recovery_id).
+    pub fn is_deleted(&self) -> bool {
+        self.collection.eq_ignore_ascii_case("deletedsecrets")
+    }
+
+    /// The secret's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The secret's version, when the id names one.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+}
+
+impl FromStr for KeyVaultSecretIdentifier {
+    type Err = Error;
+
+    fn from_str(s: &str) -> crate::Result<Self> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<&str> for KeyVaultSecretIdentifier {
+    type Error = Error;
+
+    fn try_from(s: &str) -> crate::Result<Self> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for KeyVaultSecretIdentifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source_id)
+    }
+}
+
+impl fmt::Debug for KeyVaultSecretIdentifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("KeyVaultSecretIdentifier")
+            .field(&self.source_id)
+            .finish()
+    }
+}
+
+/// The port written in `id` right after `host`, if any (including a default
+/// port such as `:443`, which `Url` would drop).
+fn port_as_written<'a>(id: &'a str, host: &str) -> Option<&'a str> {
+    let after_scheme = id.split_once("://")?.1;
+    let authority = after_scheme.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let port = authority.strip_prefix(host).or_else(|| {
+        // Hosts are lower-cased by the URL parser; compare case-insensitively.
+        authority
+            .get(..host.len())
+            .filter(|h| h.eq_ignore_ascii_case(host))
+            .map(|_| &authority[host.len()..])
+    })?;
+    port.strip_prefix(':').filter(|p| !p.is_empty())
+}
+
+/// Decodes `%XX` escapes (and nothing else: `+` stays `+`).
+fn percent_decode(segment: &str) -> Option<String> {
+    fn hex(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push(h << 4 | l);
+            i += 3;
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_versioned_id() {
+        let id =
+            KeyVaultSecretIdentifier::parse("https://v.vault.azure.net/secrets/n/ver").unwrap();
+        assert_eq!(id.vault_url(), "https://v.vault.azure.net");
+        assert_eq!(id.collection(), "secrets");
+        assert_eq!(id.name(), "n");
+        assert_eq!(id.version(), Some("ver"));
+        assert_eq!(id.to_string(), "https://v.vault.azure.net/secrets/n/ver");
+    }
+
+    #[test]
+    fn keeps_a_written_default_port_and_has_no_version() {
+        let id =
+            KeyVaultSecretIdentifier::parse("https://v.vault.azure.net:443/secrets/n").unwrap();
+        assert_eq!(id.vault_url(), "https://v.vault.azure.net:443");
+        assert_eq!(id.version(), None);
+        let id = KeyVaultSecretIdentifier::parse("https://localhost:8443/secrets/n/").unwrap();
+        assert_eq!(id.vault_url(), "https://localhost:8443");
+        assert_eq!(id.name(), "n");
+        assert_eq!(id.version(), None);
+    }
+
+    #[test]
+    fn accepts_deleted_secret_ids() {
+        let id: KeyVaultSecretIdentifier = "https://v.vault.azure.net/deletedsecrets/gone"
+            .parse()
+            .unwrap();
+        assert_eq!(id.collection(), "deletedsecrets");
+        assert_eq!(id.name(), "gone");
+    }
+
+    #[test]
+    fn rejects_bad_ids() {
+        for bad in [
+            "notaurl",
+            "https://v.vault.azure.net/secrets/n/v/extra",
+            "https://v.vault.azure.net/secrets",
+            "https://v.vault.azure.net/",
+            "",
+        ] {
+            let err = KeyVaultSecretIdentifier::parse(bad).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}");
+            assert!(
+                err.to_string().contains("not a valid secret identifier"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn decodes_percent_encoded_segments() {
+        let id =
+            KeyVaultSecretIdentifier::parse("https://v.vault.azure.net/secrets/a%20b+c").unwrap();
+        assert_eq!(id.name(), "a b+c");
+        // `&` and `=` are ordinary path characters, not query separators.
+        let id = KeyVaultSecretIdentifier::parse("https://v.vault.azure.net/secrets/a&b=c/v%2F1")
+            .unwrap();
+        assert_eq!(id.name(), "a&b=c");
+        assert_eq!(id.version(), Some("v/1"));
+        // A stray `%` is kept as written.
+        let id =
+            KeyVaultSecretIdentifier::parse("https://v.vault.azure.net/secrets/100%25%").unwrap();
+        assert_eq!(id.name(), "100%%");
+    }
+
+    #[test]
+    fn deleted_ids_keep_host_case_insensitive_and_ports() {
+        let id = KeyVaultSecretIdentifier::try_from(
+            "HTTPS://V.Vault.Azure.NET:8443/deletedsecrets/gone",
+        )
+        .unwrap();
+        assert!(id.is_deleted());
+        assert_eq!(id.vault_url(), "https://v.vault.azure.net:8443");
+        assert_eq!(id.name(), "gone");
+        assert_eq!(id.version(), None);
+        let live = KeyVaultSecretIdentifier::parse("https://[::1]:8443/secrets/n/v").unwrap();
+        assert!(!live.is_deleted());
+        assert_eq!(live.vault_url(), "https://[::1]:8443");
+    }
+}

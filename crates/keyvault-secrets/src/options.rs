@@ -1,0 +1,141 @@
+//! Options of the [`SecretClient`](crate::SecretClient) and of its methods.
+//!
+//! Every options type implements `Default`; set only the fields you need
+//! and pass `None` for the defaults.
+
+use std::{collections::HashMap, time::Duration};
+
+use keyvault_core::ClientOptions;
+use time::OffsetDateTime;
+
+use crate::{ApiVersion, ContentType};
+
+/// Options of [`SecretClient::new`](crate::SecretClient::new).
+///
+/// ```
+/// use keyvault_secrets::{ApiVersion, ClientOptions, SecretClientOptions};
+///
+/// let options = SecretClientOptions {
+///     api_version: ApiVersion::V7_6,
+///     client_options: ClientOptions {
+///         user_agent_prefix: Some("my-app/1.0".into()),
+///         ..Default::default()
+///     },
+/// };
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SecretClientOptions {
+    /// The service API version. Default: the newest stable version,
+    /// [`ApiVersion::V2026_04_01`].
+    pub api_version: ApiVersion,
+    /// Retries, transport, extra trusted root certificates, user agent,
+    /// `verify_challenge_resource` and `allow_loopback_http`. Its
+    /// `api_version` field is ignored: [`api_version`](Self::api_version)
+    /// above is the one sent.
+    pub client_options: ClientOptions,
+}
+
+/// Options of [`SecretClient::set_secret`](crate::SecretClient::set_secret).
+///
+/// `attributes` are sent only when one of `enabled`, `not_before` or
+/// `expires_on` is set; fields left `None` are not sent.
+#[derive(Clone, Debug, Default)]
+pub struct SetSecretOptions {
+    /// Whether the new version can be read.
+    pub enabled: Option<bool>,
+    /// User-defined name/value pairs (at most 15).
+    pub tags: Option<HashMap<String, String>>,
+    /// A hint about what the value is, for example `text/plain` or `password`.
+    pub content_type: Option<String>,
+    /// The version cannot be used before this time.
+    pub not_before: Option<OffsetDateTime>,
+    /// The version cannot be used after this time.
+    pub expires_on: Option<OffsetDateTime>,
+}
+
+/// Options of [`SecretClient::get_secret`](crate::SecretClient::get_secret).
+#[derive(Clone, Debug, Default)]
+pub struct GetSecretOptions {
+    /// The version to read; `None` reads the latest version.
+    pub version: Option<String>,
+    /// For a secret that backs a certificate: the format to return the
+    /// certificate in (sent as `outContentType`). Needs API version
+    /// `2025-06-01-preview` or newer.
+    pub out_content_type: Option<ContentType>,
+}
+
+impl GetSecretOptions {
+    /// Options that read `version`.
+    ///
+    /// ```
+    /// let options = keyvault_secrets::GetSecretOptions::version("0123abcd");
+    /// assert_eq!(options.version.as_deref(), Some("0123abcd"));
+    /// ```
+    pub fn version(version: impl Into<String>) -> Self {
+        Self {
+            version: Some(version.into()),
+            ..Default::default()
+        }
+    }
+}
+
+/// Options of
+/// [`SecretClient::update_secret_properties`](crate::SecretClient::update_secret_properties).
+///
+/// Fields left `None` keep their value in the vault.
+#[derive(Clone, Debug, Default)]
+pub struct UpdateSecretPropertiesOptions {
+    /// The version to update; `None` updates the latest version.
+    pub version: Option<String>,
+    /// Whether the version can be read.
+    pub enabled: Option<bool>,
+    /// New tags, replacing the old ones.
+    pub tags: Option<HashMap<String, String>>,
+    /// A new content type.
+    pub content_type: Option<String>,
+    /// A new not-before time.
+    pub not_before: Option<OffsetDateTime>,
+    /// A new expiry time.
+    pub expires_on: Option<OffsetDateTime>,
+}
+
+/// Options of the list methods
+/// ([`list_properties_of_secrets`](crate::SecretClient::list_properties_of_secrets),
+/// [`list_properties_of_secret_versions`](crate::SecretClient::list_properties_of_secret_versions),
+/// [`list_deleted_secrets`](crate::SecretClient::list_deleted_secrets)).
+#[derive(Clone, Debug, Default)]
+pub struct ListOptions {
+    /// The most items per page (sent as `maxresults`; the service accepts 1
+    /// to 25 and uses 25 when it is absent).
+    pub max_page_size: Option<u32>,
+    /// Resume a listing at the page this token names: a
+    /// [`Page::continuation_token`](crate::Page::continuation_token) of an
+    /// earlier listing of the same kind.
+    pub continuation_token: Option<String>,
+}
+
+/// Options of
+/// [`begin_delete_secret`](crate::SecretClient::begin_delete_secret) and
+/// [`begin_recover_deleted_secret`](crate::SecretClient::begin_recover_deleted_secret).
+#[derive(Clone, Debug, Default)]
+pub struct PollerOptions {
+    /// The delay between two status requests. Default 2 seconds.
+    pub frequency: Option<Duration>,
+}
+
+/// Options of the methods that have nothing else to set (get deleted,
+/// purge, backup, restore). Reserved for per-call settings.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct RequestOptions {}
+
+/// Options of [`SecretClient::send_request`](crate::SecretClient::send_request).
+#[derive(Clone, Debug, Default)]
+pub struct SendRequestOptions {
+    /// Extra request headers.
+    pub headers: keyvault_core::http::HeaderMap,
+    /// The request body, sent as given (`Content-Type: application/json`
+    /// unless `headers` sets another).
+    pub body: Option<Vec<u8>>,
+}

@@ -1,0 +1,85 @@
+//! Helpers shared by the tests: an emulator and a client that trusts it.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
+use keyvault_emulator::{Emulator, EmulatorBuilder, EmulatorHandle};
+use keyvault_secrets::{ApiVersion, ClientOptions, SecretClient, SecretClientOptions};
+
+/// A credential that returns a fixed token and counts its calls.
+#[derive(Debug, Default)]
+pub struct StaticToken {
+    pub calls: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for StaticToken {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Ok(AccessToken::new(
+            "test-token",
+            time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        ))
+    }
+}
+
+/// A running emulator and a client of it.
+pub struct Env {
+    pub emu: EmulatorHandle,
+    pub client: SecretClient,
+    pub credential: Arc<StaticToken>,
+}
+
+impl Env {
+    /// Another client of the same emulator, with another API version.
+    pub fn client_with(&self, api_version: ApiVersion) -> SecretClient {
+        client_for(&self.emu, self.credential.clone(), api_version)
+    }
+}
+
+pub fn client_for(
+    emu: &EmulatorHandle,
+    credential: Arc<StaticToken>,
+    api_version: ApiVersion,
+) -> SecretClient {
+    let options = SecretClientOptions {
+        api_version,
+        client_options: ClientOptions {
+            root_certificates_pem: vec![emu.ca_cert_pem().as_bytes().to_vec()],
+            verify_challenge_resource: false,
+            ..Default::default()
+        },
+    };
+    SecretClient::new(emu.vault_url(), credential, Some(options)).expect("client")
+}
+
+/// Starts an emulator with the library defaults.
+pub async fn start() -> Env {
+    start_with(Emulator::builder()).await
+}
+
+/// Starts an emulator from `builder`.
+pub async fn start_with(builder: EmulatorBuilder) -> Env {
+    let emu = builder.start().await.expect("emulator starts");
+    let credential = Arc::new(StaticToken::default());
+    let client = client_for(&emu, credential.clone(), ApiVersion::default());
+    Env {
+        emu,
+        client,
+        credential,
+    }
+}
+
+/// A poller option that polls fast.
+pub fn fast() -> Option<keyvault_secrets::PollerOptions> {
+    Some(keyvault_secrets::PollerOptions {
+        frequency: Some(std::time::Duration::from_millis(20)),
+    })
+}

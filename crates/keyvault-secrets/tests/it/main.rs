@@ -1,0 +1,10 @@
+//! Integration tests of `SecretClient`: every operation against the
+//! in-process emulator, and request shapes against recorded traffic.
+
+#![allow(clippy::print_stdout)]
+
+mod common;
+mod crud;
+mod errors;
+mod lists;
+mod pollers;
