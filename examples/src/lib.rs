@@ -1,1 +1,169 @@
-//! Shared helpers for the keyvault-rs examples.
+//! Shared helpers for the keyvault-rs examples: picking what to run against.
+//!
+//! Every example calls [`Target::from_env`]: with `AZURE_KEYVAULT_URL` set
+//! it talks to that vault with the developer tools credential (Azure CLI,
+//! then Azure Developer CLI); without it, it starts the embedded emulator
+//! in-process, trusts its CA, and authenticates with a static token.
+//!
+//! Layout: the target (this file's [`Target`]) is shared; each service has
+//! its client constructors here (`secret_client` for secrets; Managed HSM
+//! clients go beside it).
+
+use std::{
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
+use keyvault_emulator::{Emulator, EmulatorHandle};
+use keyvault_secrets::{ClientOptions, SecretClient, SecretClientOptions};
+
+/// The error type of the examples.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The environment variable that names a real vault.
+pub const VAULT_URL_VAR: &str = "AZURE_KEYVAULT_URL";
+
+/// A credential for the emulator, which accepts any bearer token: it hands
+/// out one fixed token that is valid for an hour.
+#[derive(Debug, Default)]
+pub struct StaticTokenCredential;
+
+#[async_trait::async_trait]
+impl TokenCredential for StaticTokenCredential {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        Ok(AccessToken::new(
+            "emulator-token",
+            time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        ))
+    }
+}
+
+/// Where an example runs: a real vault, or an emulator started for it.
+pub struct Target {
+    vault_url: String,
+    credential: Arc<dyn TokenCredential>,
+    client_options: ClientOptions,
+    emulator: Option<EmulatorHandle>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("vault_url", &self.vault_url)
+            .field("emulator", &self.emulator.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Target {
+    /// A real vault when `AZURE_KEYVAULT_URL` is set, else the emulator.
+    ///
+    /// # Errors
+    /// The credential cannot be built, or the emulator does not start.
+    pub async fn from_env() -> Result<Self, BoxError> {
+        match std::env::var(VAULT_URL_VAR) {
+            Ok(url) if !url.trim().is_empty() => Self::azure(url.trim()),
+            _ => Self::emulator().await,
+        }
+    }
+
+    /// The vault at `vault_url`, with the developer tools credential.
+    ///
+    /// # Errors
+    /// The credential cannot be built.
+    pub fn azure(vault_url: &str) -> Result<Self, BoxError> {
+        let credential = azure_identity::DeveloperToolsCredential::new(None)?;
+        Ok(Self {
+            vault_url: vault_url.to_owned(),
+            credential,
+            client_options: ClientOptions::default(),
+            emulator: None,
+        })
+    }
+
+    /// A new in-memory emulator on an ephemeral port, with its CA trusted
+    /// and challenge-resource verification off (its challenge names
+    /// `vault.azure.net`, not `localhost`).
+    ///
+    /// # Errors
+    /// The emulator does not start.
+    pub async fn emulator() -> Result<Self, BoxError> {
+        let emulator = Emulator::builder().start().await?;
+        let client_options = ClientOptions {
+            root_certificates_pem: vec![emulator.ca_cert_pem().as_bytes().to_vec()],
+            verify_challenge_resource: false,
+            ..Default::default()
+        };
+        Ok(Self {
+            vault_url: emulator.vault_url().to_owned(),
+            credential: Arc::new(StaticTokenCredential),
+            client_options,
+            emulator: Some(emulator),
+        })
+    }
+
+    /// Whether this is the embedded emulator.
+    pub fn is_emulator(&self) -> bool {
+        self.emulator.is_some()
+    }
+
+    /// The line each example prints first: what it runs against.
+    pub fn describe(&self) -> String {
+        if self.is_emulator() {
+            format!(
+                "Running against the embedded emulator at {} ({VAULT_URL_VAR} is not set)",
+                self.vault_url
+            )
+        } else {
+            format!("Running against {} ({VAULT_URL_VAR})", self.vault_url)
+        }
+    }
+
+    /// A secrets client of the target vault.
+    ///
+    /// # Errors
+    /// The vault URL is not valid.
+    pub fn secret_client(&self) -> Result<SecretClient, BoxError> {
+        let options = SecretClientOptions {
+            client_options: self.client_options.clone(),
+            ..Default::default()
+        };
+        Ok(SecretClient::new(
+            &self.vault_url,
+            self.credential.clone(),
+            Some(options),
+        )?)
+    }
+
+    /// Stops the emulator, if there is one.
+    pub async fn shutdown(self) {
+        if let Some(emulator) = self.emulator {
+            emulator.shutdown().await;
+        }
+    }
+}
+
+/// A date as RFC 3339 (`2026-01-31T12:00:00Z`), or `-` when there is none.
+pub fn date(value: Option<time::OffsetDateTime>) -> String {
+    value
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+/// `prefix` followed by a suffix that differs from run to run, so that an
+/// example run twice against a real vault does not meet its own deleted
+/// secrets.
+pub fn unique_name(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{prefix}-{:x}", nanos & 0xff_ffff_ffff)
+}
