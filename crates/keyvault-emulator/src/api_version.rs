@@ -34,6 +34,9 @@ impl ApiVersion {
     /// The version `7.1`, the first with `recoverableDays`.
     pub(crate) const V7_1: ApiVersion = ApiVersion(2);
 
+    /// The version `7.6-preview.2`, the first with pre-backup and pre-restore checks.
+    pub(crate) const V7_6_PREVIEW_2: ApiVersion = ApiVersion(11);
+
     /// The version `2025-07-01`, the first stable one with `previousVersion`.
     pub(crate) const V2025_07_01: ApiVersion = ApiVersion(14);
 
@@ -81,6 +84,7 @@ mod tests {
     fn constants_point_at_their_names() {
         assert_eq!(ApiVersion::V7_1.as_str(), "7.1");
         assert_eq!(ApiVersion::V2025_07_01.as_str(), "2025-07-01");
+        assert_eq!(ApiVersion::V7_6_PREVIEW_2.as_str(), "7.6-preview.2");
     }
 
     #[test]

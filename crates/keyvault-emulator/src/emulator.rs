@@ -14,10 +14,11 @@ use crate::admin::Admin;
 use crate::auth::{AuthMode, Authenticator};
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind};
+use crate::hsm::{Hsm, HsmConfig, RbacMode};
+use crate::server;
 use crate::store::{META, Op, Store};
 use crate::tls::{self, TlsSource};
 use crate::vault::{Vault, VaultSettings};
-use crate::{hsm, server};
 
 /// The default challenge resource of the vault endpoint.
 pub const VAULT_RESOURCE: &str = "https://vault.azure.net";
@@ -70,6 +71,9 @@ pub struct EmulatorBuilder {
     purge_protection: bool,
     clock: Clock,
     admin_routes: bool,
+    rbac: RbacMode,
+    hsm_admins: Vec<String>,
+    hsm_challenge_resource: String,
 }
 
 impl Default for EmulatorBuilder {
@@ -87,6 +91,9 @@ impl Default for EmulatorBuilder {
             purge_protection: false,
             clock: Clock::new(),
             admin_routes: true,
+            rbac: RbacMode::Off,
+            hsm_admins: Vec::new(),
+            hsm_challenge_resource: HSM_RESOURCE.into(),
         }
     }
 }
@@ -183,6 +190,28 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Whether the Managed HSM endpoint enforces role-based access control
+    /// (default [`RbacMode::Off`]). [`RbacMode::Enforce`] needs
+    /// [`AuthMode::Jwt`]: the caller is the token's `oid`.
+    pub fn rbac(mut self, mode: RbacMode) -> Self {
+        self.rbac = mode;
+        self
+    }
+
+    /// Makes the object id `oid` a Managed HSM Administrator at scope `/`
+    /// (repeatable), like the initial administrators of a new HSM.
+    pub fn hsm_admin(mut self, oid: impl Into<String>) -> Self {
+        self.hsm_admins.push(oid.into());
+        self
+    }
+
+    /// The `resource` of the HSM endpoint's 401 challenge (default
+    /// `https://managedhsm.azure.net`).
+    pub fn hsm_challenge_resource(mut self, resource: impl Into<String>) -> Self {
+        self.hsm_challenge_resource = resource.into();
+        self
+    }
+
     /// Starts the emulator on the current Tokio runtime.
     ///
     /// # Errors
@@ -199,6 +228,18 @@ impl EmulatorBuilder {
                     "soft-delete retention must be 7 to 90 days, not {}",
                     self.retention_days
                 ),
+            ));
+        }
+        if self.rbac == RbacMode::Enforce && self.auth != AuthMode::Jwt {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "RBAC enforcement needs JWT authentication (--auth jwt): the caller is the token's oid",
+            ));
+        }
+        if let Some(bad) = self.hsm_admins.iter().find(|a| a.trim().is_empty()) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("an HSM administrator must be a non-empty object id, not {bad:?}"),
             ));
         }
         let tls_source = self.tls.clone();
@@ -220,18 +261,35 @@ impl EmulatorBuilder {
             .tenant_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let soft_delete = VaultSettings {
+            retention_days: self.retention_days,
+            purge_protection: self.purge_protection,
+        };
         let vault = Vault::open(
+            store.clone(),
+            admin.clone(),
+            soft_delete,
+            backup_key,
+            Authenticator {
+                mode: self.auth,
+                tenant_id: tenant.clone(),
+                resource: self.challenge_resource.clone(),
+            },
+            self.admin_routes,
+        )?;
+        let hsm = Hsm::open(
             store,
             admin.clone(),
-            VaultSettings {
-                retention_days: self.retention_days,
-                purge_protection: self.purge_protection,
+            HsmConfig {
+                soft_delete,
+                rbac: self.rbac,
+                admins: crate::hsm::dedup(&self.hsm_admins),
             },
             backup_key,
             Authenticator {
                 mode: self.auth,
                 tenant_id: tenant,
-                resource: self.challenge_resource.clone(),
+                resource: self.hsm_challenge_resource.clone(),
             },
             self.admin_routes,
         )?;
@@ -273,7 +331,7 @@ impl EmulatorBuilder {
             "hsm",
             hsm_bound,
             tls.config.clone(),
-            hsm::handler(),
+            hsm.handler(),
             format!("{url_host}:{}", hsm_addr.port()),
             shutdown_rx.clone(),
         )));
@@ -300,6 +358,7 @@ impl EmulatorBuilder {
             ca_path: tls.ca_path,
             admin: Some(admin),
             vault: Some(vault),
+            hsm: Some(hsm),
             shutdown_tx,
             tasks,
         })
@@ -342,6 +401,7 @@ pub struct EmulatorHandle {
     ca_path: Option<PathBuf>,
     admin: Option<Arc<Admin>>,
     vault: Option<Arc<Vault>>,
+    hsm: Option<Arc<Hsm>>,
     shutdown_tx: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -444,6 +504,9 @@ impl EmulatorHandle {
             let _ = task.await;
         }
         self.vault.take();
+        if let Some(hsm) = self.hsm.take() {
+            hsm.stop_jobs().await;
+        }
         self.admin.take();
     }
 }

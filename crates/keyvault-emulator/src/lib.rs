@@ -1,4 +1,5 @@
-//! A local emulator of Azure Key Vault (secrets) and, later, Managed HSM.
+//! A local emulator of Azure Key Vault (secrets) and Managed HSM
+//! (role-based access control, settings, keys, full backup and restore).
 //!
 //! It speaks the secrets REST API over HTTPS closely enough that official
 //! SDKs work against it unchanged, apart from trusting its CA and turning off
@@ -34,6 +35,7 @@ pub use auth::AuthMode;
 pub use clock::Clock;
 pub use emulator::{Emulator, EmulatorBuilder, EmulatorHandle, HSM_RESOURCE, VAULT_RESOURCE};
 pub use error::{Error, ErrorKind};
+pub use hsm::RbacMode;
 pub use tls::TlsSource;
 
 /// The README's examples, compiled as doc tests.

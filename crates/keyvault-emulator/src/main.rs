@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use keyvault_emulator::{AuthMode, Emulator, EmulatorBuilder};
+use keyvault_emulator::{AuthMode, Emulator, EmulatorBuilder, RbacMode};
 
 const USAGE: &str = "\
 Usage: keyvault-emulator [OPTIONS]
@@ -21,7 +21,11 @@ Options:
                            (default: a per-user data directory)
   --cert FILE --key FILE   serve this PEM certificate chain and key instead
   --auth MODE              any (default), jwt or off
-  --challenge-resource URL resource of the 401 challenge (default https://vault.azure.net)
+  --challenge-resource URL resource of the vault's 401 challenge (default https://vault.azure.net)
+  --hsm-challenge-resource URL
+                           resource of the HSM's 401 challenge (default https://managedhsm.azure.net)
+  --rbac MODE              Managed HSM access control: off (default) or enforce (needs --auth jwt)
+  --hsm-admin OID          make this object id a Managed HSM Administrator (repeatable)
   --retention-days N       soft-delete retention, 7 to 90 (default 90)
   --purge-protection       refuse purges with 403
   -h, --help               print this help
@@ -78,6 +82,11 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
             "--key" => key = Some(PathBuf::from(value("--key")?)),
             "--auth" => b = b.auth(value("--auth")?.parse::<AuthMode>()?),
             "--challenge-resource" => b = b.challenge_resource(value("--challenge-resource")?),
+            "--hsm-challenge-resource" => {
+                b = b.hsm_challenge_resource(value("--hsm-challenge-resource")?)
+            }
+            "--rbac" => b = b.rbac(value("--rbac")?.parse::<RbacMode>()?),
+            "--hsm-admin" => b = b.hsm_admin(value("--hsm-admin")?),
             "--retention-days" => {
                 let v = value("--retention-days")?;
                 b = b.soft_delete_retention_days(

@@ -23,6 +23,16 @@ impl Table {
 
 /// The vault's secrets, one record per secret name (lower case).
 pub(crate) const VAULT_SECRETS: Table = Table("vault_secrets");
+/// The HSM's keys, one record per key name (lower case).
+pub(crate) const HSM_KEYS: Table = Table("hsm_keys");
+/// The HSM's custom role definitions, by GUID name (lower case).
+pub(crate) const HSM_ROLE_DEFINITIONS: Table = Table("hsm_role_definitions");
+/// The HSM's role assignments, by name (lower case).
+pub(crate) const HSM_ROLE_ASSIGNMENTS: Table = Table("hsm_role_assignments");
+/// The HSM's account settings that differ from their defaults, by name.
+pub(crate) const HSM_SETTINGS: Table = Table("hsm_settings");
+/// The HSM's backup and restore jobs, by job id.
+pub(crate) const HSM_JOBS: Table = Table("hsm_jobs");
 /// Emulator-wide settings: the backup key, the clock offset.
 pub(crate) const META: Table = Table("meta");
 

@@ -6,7 +6,7 @@
 
 mod backup;
 pub(crate) mod model;
-mod paging;
+pub(crate) mod paging;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -31,7 +31,7 @@ pub(crate) struct VaultSettings {
 }
 
 impl VaultSettings {
-    fn recovery_level(&self) -> &'static str {
+    pub(crate) fn recovery_level(&self) -> &'static str {
         match (self.retention_days >= 90, self.purge_protection) {
             (true, false) => "Recoverable+Purgeable",
             (false, false) => "CustomizedRecoverable+Purgeable",

@@ -202,7 +202,7 @@ pub(crate) struct SetRequest {
     pub(crate) props: Properties,
 }
 
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ServiceError> {
+pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ServiceError> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ServiceError::bad_parameter("The request body is missing."));
     }
@@ -242,7 +242,7 @@ fn opt_time(m: &Map<String, Value>, key: &str) -> Result<Option<i64>, ServiceErr
     }
 }
 
-fn parse_properties(m: &Map<String, Value>) -> Result<Properties, ServiceError> {
+pub(crate) fn parse_properties(m: &Map<String, Value>) -> Result<Properties, ServiceError> {
     let mut p = Properties {
         content_type: opt_string(m, "contentType")?,
         ..Properties::default()

@@ -15,6 +15,8 @@ pub struct Env {
     pub client: reqwest::Client,
     /// The vault URL without its trailing slash.
     pub base: String,
+    /// The HSM URL without its trailing slash.
+    pub hsm: String,
 }
 
 /// A response, read whole.
@@ -61,7 +63,13 @@ pub async fn start_with(builder: EmulatorBuilder) -> Env {
     let emu = builder.start().await.expect("emulator starts");
     let client = client_for(emu.ca_cert_pem());
     let base = emu.vault_url().trim_end_matches('/').to_owned();
-    Env { emu, client, base }
+    let hsm = emu.hsm_url().trim_end_matches('/').to_owned();
+    Env {
+        emu,
+        client,
+        base,
+        hsm,
+    }
 }
 
 /// Sends a request to `url` with a bearer token.
@@ -112,6 +120,35 @@ impl Env {
         send_to(&self.client, method, &self.url(path), body, Some("test")).await
     }
 
+    /// `path` relative to the HSM, with `api-version=7.6` added unless the
+    /// path already has one.
+    pub fn hsm_url(&self, path: &str) -> String {
+        with_api(&self.hsm, path)
+    }
+
+    /// An authenticated request to the HSM.
+    pub async fn hsm_call(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        send_to(
+            &self.client,
+            method,
+            &self.hsm_url(path),
+            body,
+            Some("test"),
+        )
+        .await
+    }
+
+    /// A request to the HSM with the bearer token `token`.
+    pub async fn hsm_call_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Resp {
+        send_to(&self.client, method, &self.hsm_url(path), body, Some(token)).await
+    }
+
     /// Sets a secret and returns the response body (asserting 200).
     pub async fn set(&self, name: &str, body: Value) -> Value {
         let r = self
@@ -135,6 +172,30 @@ impl Env {
             }
         }
     }
+}
+
+/// `base` + `path`, with `api-version=7.6` added unless present.
+pub fn with_api(base: &str, path: &str) -> String {
+    if path.contains("api-version=") {
+        format!("{base}{path}")
+    } else if path.contains('?') {
+        format!("{base}{path}&api-version={API}")
+    } else {
+        format!("{base}{path}?api-version={API}")
+    }
+}
+
+/// An unsigned JWT whose payload carries `oid`.
+pub fn jwt(oid: &str) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!(
+        "{}.{}.sig",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(
+            serde_json::json!({"oid": oid, "aud": "https://managedhsm.azure.net"}).to_string()
+        )
+    )
 }
 
 /// The name part of an item's id (`.../secrets/{name}[/{version}]`).

@@ -2,11 +2,17 @@
 //! and drives it over HTTPS with a plain HTTP client that trusts its CA.
 
 mod auth;
+#[path = "../support/azurite.rs"]
+mod azurite;
 mod clock;
 mod common;
 mod errors;
+mod hsm;
+mod hsm_backup;
+mod hsm_rbac;
 mod logging;
 mod paging;
 mod persistence;
 mod secrets;
+mod storage;
 mod tls;

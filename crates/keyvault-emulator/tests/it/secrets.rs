@@ -356,22 +356,6 @@ async fn ids_use_the_host_the_client_called() {
 }
 
 #[tokio::test]
-async fn hsm_endpoint_answers_not_implemented() {
-    let env = start().await;
-    let r = crate::common::send_to(
-        &env.client,
-        Method::GET,
-        &format!("{}roleDefinitions?api-version=7.6", env.emu.hsm_url()),
-        None,
-        Some("t"),
-    )
-    .await;
-    assert_eq!(r.status, 501);
-    assert_eq!(r.code(), "NotImplemented");
-    env.emu.shutdown().await;
-}
-
-#[tokio::test]
 async fn request_ids_are_sent_and_client_ids_echoed() {
     let env = start().await;
     let r = env

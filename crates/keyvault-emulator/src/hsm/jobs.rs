@@ -1,0 +1,406 @@
+//! Long-running jobs: full backup to a blob container, full and selective
+//! restore from one, and the pre-backup / pre-restore checks.
+//!
+//! A backup folder `mhsm-<name>-<yyyyMMddHHmmssff>` holds one blob per key
+//! (`keys/<name>`), `rbac` (custom roles and assignments), `settings`, each
+//! sealed with AES-256-GCM under the emulator's backup key (the blob's name
+//! is the associated data, so blobs cannot be swapped), and last
+//! `manifest.json` (plain JSON listing the keys), whose presence marks a
+//! complete backup.
+
+use std::collections::BTreeMap;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::State;
+use super::blob::{Container, StorageError};
+use super::keys::StoredKey;
+use super::rbac::{RoleAssignment, RoleDefinition};
+
+/// The `format` of a manifest.
+const FORMAT: &str = "keyvault-emulator-hsm-backup";
+const SEAL_VERSION: u8 = 1;
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum JobKind {
+    Backup,
+    PreBackup,
+    Restore,
+    PreRestore,
+    SelectiveRestore,
+}
+
+impl JobKind {
+    /// Whether its status is served under `/backup/` (else `/restore/`).
+    pub(crate) fn is_backup(self) -> bool {
+        matches!(self, JobKind::Backup | JobKind::PreBackup)
+    }
+}
+
+/// A job's state, as stored and served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Job {
+    pub(crate) id: String,
+    pub(crate) kind: JobKind,
+    /// `InProgress`, `Succeeded` or `Failed`.
+    pub(crate) status: String,
+    pub(crate) status_details: Option<String>,
+    /// `(code, message)` of a failed job.
+    pub(crate) error: Option<(String, String)>,
+    pub(crate) start: i64,
+    pub(crate) end: Option<i64>,
+    /// The backup folder's URL, once a backup succeeded.
+    pub(crate) folder_url: Option<String>,
+}
+
+impl Job {
+    pub(crate) fn new(kind: JobKind, start: i64) -> Self {
+        Self {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            kind,
+            status: "InProgress".into(),
+            status_details: None,
+            error: None,
+            start,
+            end: None,
+            folder_url: None,
+        }
+    }
+
+    /// The status body (`FullBackupOperation` or `RestoreOperation`).
+    pub(crate) fn render(&self) -> Value {
+        let error = match &self.error {
+            Some((code, message)) => json!({"code": code, "message": message}),
+            None => Value::Null,
+        };
+        let mut v = json!({
+            "status": self.status,
+            "statusDetails": self.status_details,
+            "error": error,
+            "startTime": self.start,
+            "endTime": self.end,
+            "jobId": self.id,
+        });
+        if self.kind.is_backup() {
+            v["azureStorageBlobContainerUri"] = json!(self.folder_url);
+        }
+        v
+    }
+
+    /// The status path, relative to the HSM URL.
+    pub(crate) fn status_path(&self) -> String {
+        let area = if self.kind.is_backup() {
+            "backup"
+        } else {
+            "restore"
+        };
+        format!("/{area}/{}/pending", self.id)
+    }
+}
+
+/// How a job ended.
+pub(crate) type Outcome = Result<Option<String>, (String, String)>;
+
+/// The backup folder's manifest.
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    format: String,
+    version: u32,
+    created: i64,
+    /// Stored key names (lower case).
+    keys: Vec<String>,
+}
+
+/// Custom roles and assignments, as backed up.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Rbac {
+    definitions: BTreeMap<String, RoleDefinition>,
+    assignments: BTreeMap<String, RoleAssignment>,
+}
+
+fn aad(name: &str) -> Vec<u8> {
+    format!("keyvault-emulator hsm backup v1:{name}").into_bytes()
+}
+
+fn seal(key: &[u8; 32], name: &str, plain: &[u8]) -> Result<Vec<u8>, (String, String)> {
+    let cipher = Aes256Gcm::new(key.into());
+    let mut nonce = [0u8; 12];
+    rand::rng().fill_bytes(&mut nonce);
+    let sealed = cipher
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plain,
+                aad: &aad(name),
+            },
+        )
+        .map_err(|_| internal("The backup could not be sealed."))?;
+    let mut out = Vec::with_capacity(13 + sealed.len());
+    out.push(SEAL_VERSION);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+fn open(key: &[u8; 32], name: &str, raw: &[u8]) -> Result<Vec<u8>, (String, String)> {
+    if raw.len() < 13 + 16 || raw[0] != SEAL_VERSION {
+        return Err(corrupt(name));
+    }
+    Aes256Gcm::new(key.into())
+        .decrypt(
+            Nonce::from_slice(&raw[1..13]),
+            Payload {
+                msg: &raw[13..],
+                aad: &aad(name),
+            },
+        )
+        .map_err(|_| corrupt(name))
+}
+
+fn internal(message: &str) -> (String, String) {
+    ("InternalError".into(), message.into())
+}
+
+fn corrupt(name: &str) -> (String, String) {
+    (
+        "InvalidBackup".into(),
+        format!(
+            "The backup blob '{name}' is corrupt or was not made by this emulator (its backup key differs)."
+        ),
+    )
+}
+
+fn storage(e: StorageError) -> (String, String) {
+    (e.code, e.message)
+}
+
+/// The folder name for a backup taken at `now` (Unix seconds) by `hsm`.
+pub(crate) fn folder_name(hsm: &str, now: i64) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let centis = rand::rng().next_u32() % 100;
+    format!(
+        "mhsm-{hsm}-{:04}{:02}{:02}{:02}{:02}{:02}{centis:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Writes `state` into `folder` of `container`.
+pub(crate) async fn backup(
+    client: &reqwest::Client,
+    container: &Container,
+    folder: &str,
+    key: &[u8; 32],
+    state: &State,
+    now: i64,
+) -> Outcome {
+    let mut names = Vec::new();
+    for (name, k) in &state.keys {
+        let blob = format!("keys/{name}");
+        let sealed = seal(key, &blob, &encode(k)?)?;
+        container
+            .put(client, &format!("{folder}/{blob}"), sealed)
+            .await
+            .map_err(storage)?;
+        names.push(name.clone());
+    }
+    let rbac = Rbac {
+        definitions: state.definitions.clone(),
+        assignments: state.assignments.clone(),
+    };
+    container
+        .put(
+            client,
+            &format!("{folder}/rbac"),
+            seal(key, "rbac", &encode(&rbac)?)?,
+        )
+        .await
+        .map_err(storage)?;
+    container
+        .put(
+            client,
+            &format!("{folder}/settings"),
+            seal(key, "settings", &encode(&state.settings)?)?,
+        )
+        .await
+        .map_err(storage)?;
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        version: 1,
+        created: now,
+        keys: names,
+    };
+    container
+        .put(
+            client,
+            &format!("{folder}/manifest.json"),
+            encode(&manifest)?,
+        )
+        .await
+        .map_err(storage)?;
+    Ok(None)
+}
+
+fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, (String, String)> {
+    serde_json::to_vec(v).map_err(|_| internal("The backup could not be encoded."))
+}
+
+async fn manifest(
+    client: &reqwest::Client,
+    container: &Container,
+    folder: &str,
+) -> Result<Manifest, (String, String)> {
+    let raw = container
+        .get(client, &format!("{folder}/manifest.json"))
+        .await
+        .map_err(storage)?
+        .ok_or_else(|| {
+            (
+                "BackupNotFound".to_owned(),
+                format!(
+                    "No backup was found in folder '{folder}' of {} (it has no manifest.json).",
+                    container.folder_url("").trim_end_matches('/')
+                ),
+            )
+        })?;
+    let m: Manifest = serde_json::from_slice(&raw).map_err(|_| corrupt("manifest.json"))?;
+    if m.format != FORMAT || m.version != 1 {
+        return Err(corrupt("manifest.json"));
+    }
+    Ok(m)
+}
+
+async fn sealed_json<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    container: &Container,
+    folder: &str,
+    key: &[u8; 32],
+    name: &str,
+) -> Result<T, (String, String)> {
+    let raw = container
+        .get(client, &format!("{folder}/{name}"))
+        .await
+        .map_err(storage)?
+        .ok_or_else(|| corrupt(name))?;
+    let plain = open(key, name, &raw)?;
+    serde_json::from_slice(&plain).map_err(|_| corrupt(name))
+}
+
+/// Reads a whole backup folder into a state.
+pub(crate) async fn read_state(
+    client: &reqwest::Client,
+    container: &Container,
+    folder: &str,
+    key: &[u8; 32],
+) -> Result<State, (String, String)> {
+    let m = manifest(client, container, folder).await?;
+    let mut state = State::default();
+    for name in &m.keys {
+        let k: StoredKey =
+            sealed_json(client, container, folder, key, &format!("keys/{name}")).await?;
+        if k.name.to_ascii_lowercase() != *name || k.latest().is_none() {
+            return Err(corrupt(&format!("keys/{name}")));
+        }
+        state.keys.insert(name.clone(), k);
+    }
+    let rbac: Rbac = sealed_json(client, container, folder, key, "rbac").await?;
+    state.definitions = rbac.definitions;
+    state.assignments = rbac.assignments;
+    state.settings = sealed_json(client, container, folder, key, "settings").await?;
+    Ok(state)
+}
+
+/// Reads one key of a backup folder.
+pub(crate) async fn read_key(
+    client: &reqwest::Client,
+    container: &Container,
+    folder: &str,
+    key: &[u8; 32],
+    name: &str,
+) -> Result<StoredKey, (String, String)> {
+    let m = manifest(client, container, folder).await?;
+    let lower = name.to_ascii_lowercase();
+    if !m.keys.contains(&lower) {
+        return Err((
+            "KeyNotFound".into(),
+            format!("The backup in folder '{folder}' has no key named '{name}'."),
+        ));
+    }
+    let blob = format!("keys/{lower}");
+    let k: StoredKey = sealed_json(client, container, folder, key, &blob).await?;
+    if k.name.to_ascii_lowercase() != lower || k.latest().is_none() {
+        return Err(corrupt(&blob));
+    }
+    Ok(k)
+}
+
+/// The pre-backup check: the container can be listed with these credentials.
+pub(crate) async fn pre_backup(client: &reqwest::Client, container: &Container) -> Outcome {
+    container.list(client, "mhsm-", 1).await.map_err(storage)?;
+    Ok(None)
+}
+
+/// The pre-restore check: the folder holds a backup this emulator can read.
+pub(crate) async fn pre_restore(
+    client: &reqwest::Client,
+    container: &Container,
+    folder: &str,
+    key: &[u8; 32],
+) -> Outcome {
+    let _m = manifest(client, container, folder).await?;
+    let _rbac: Rbac = sealed_json(client, container, folder, key, "rbac").await?;
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealing_binds_the_blob_name() {
+        let key = [3u8; 32];
+        let sealed = seal(&key, "keys/a", b"{}").unwrap();
+        assert_eq!(open(&key, "keys/a", &sealed).unwrap(), b"{}");
+        assert!(open(&key, "keys/b", &sealed).is_err());
+        assert!(open(&[4u8; 32], "keys/a", &sealed).is_err());
+        assert!(open(&key, "keys/a", b"short").is_err());
+    }
+
+    #[test]
+    fn folder_names_look_like_the_service() {
+        let f = folder_name("myhsm", 1_648_517_703);
+        assert!(f.starts_with("mhsm-myhsm-20220329013503"), "{f}");
+        assert_eq!(f.len(), "mhsm-myhsm-".len() + 16);
+    }
+
+    #[test]
+    fn status_bodies() {
+        let mut j = Job::new(JobKind::Backup, 5);
+        let v = j.render();
+        assert_eq!(v["status"], "InProgress");
+        assert!(v["azureStorageBlobContainerUri"].is_null());
+        assert!(
+            v.as_object()
+                .unwrap()
+                .contains_key("azureStorageBlobContainerUri")
+        );
+        j.kind = JobKind::Restore;
+        assert!(
+            !j.render()
+                .as_object()
+                .unwrap()
+                .contains_key("azureStorageBlobContainerUri")
+        );
+        assert_eq!(j.status_path(), format!("/restore/{}/pending", j.id));
+    }
+}

@@ -1,0 +1,434 @@
+//! HSM keys, the subset a backup needs: what is stored per key, key
+//! generation (RSA with the `rsa` crate, EC P-256/P-384 with ring, random
+//! symmetric keys), request validation and the wire shapes (JWK without
+//! private parts).
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::api_version::ApiVersion;
+use crate::error::ServiceError;
+use crate::vault::model::{self, Deletion};
+
+/// One version of a key. Its `Debug` never shows the private material.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) struct KeyVersion {
+    pub(crate) version: String,
+    /// `RSA-HSM`, `EC-HSM` or `oct-HSM`.
+    pub(crate) kty: String,
+    pub(crate) key_ops: Vec<String>,
+    /// Public JWK members (`n`, `e` or `crv`, `x`, `y`), base64url.
+    pub(crate) public: BTreeMap<String, String>,
+    /// Private material (PKCS#8 DER, or the raw symmetric key), base64.
+    pub(crate) private: String,
+    pub(crate) enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) exp: Option<i64>,
+    pub(crate) created: i64,
+    pub(crate) updated: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) tags: Option<BTreeMap<String, String>>,
+}
+
+impl std::fmt::Debug for KeyVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyVersion")
+            .field("version", &self.version)
+            .field("kty", &self.kty)
+            .field("private", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// A key: its name as first created, its versions, its deletion state.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) struct StoredKey {
+    pub(crate) name: String,
+    pub(crate) versions: BTreeMap<String, KeyVersion>,
+    pub(crate) latest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) deleted: Option<Deletion>,
+}
+
+impl StoredKey {
+    pub(crate) fn latest(&self) -> Option<&KeyVersion> {
+        self.versions.get(&self.latest)
+    }
+}
+
+/// What kind of key to make.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Spec {
+    Rsa(usize),
+    Ec(&'static str),
+    Oct(usize),
+}
+
+/// A validated create-key body.
+#[derive(Debug)]
+pub(crate) struct CreateRequest {
+    pub(crate) spec: Spec,
+    pub(crate) key_ops: Option<Vec<String>>,
+    pub(crate) props: model::Properties,
+}
+
+const KEY_OPS: &[&str] = &[
+    "encrypt",
+    "decrypt",
+    "sign",
+    "verify",
+    "wrapKey",
+    "unwrapKey",
+    "import",
+    "export",
+];
+
+/// Parses and validates a create-key body.
+pub(crate) fn parse_create(body: &[u8]) -> Result<CreateRequest, ServiceError> {
+    let m = model::parse_object(body)?;
+    let kty = match m.get("kty") {
+        Some(Value::String(s)) => s.clone(),
+        None | Some(Value::Null) => {
+            return Err(ServiceError::bad_parameter("Property 'kty' is required."));
+        }
+        Some(_) => {
+            return Err(ServiceError::bad_parameter(
+                "Property 'kty' must be a string.",
+            ));
+        }
+    };
+    let size = match m.get("key_size") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => Some(n.as_u64().ok_or_else(|| {
+            ServiceError::bad_parameter("Property 'key_size' must be a positive integer.")
+        })?),
+        Some(_) => {
+            return Err(ServiceError::bad_parameter(
+                "Property 'key_size' must be an integer.",
+            ));
+        }
+    };
+    let crv = match m.get("crv") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            return Err(ServiceError::bad_parameter(
+                "Property 'crv' must be a string.",
+            ));
+        }
+    };
+    if let Some(e) = m.get("public_exponent")
+        && !e.is_null()
+        && e.as_u64() != Some(65537)
+    {
+        return Err(ServiceError::bad_parameter(
+            "Only the public exponent 65537 is supported.",
+        ));
+    }
+    let spec = match kty.as_str() {
+        "RSA" | "RSA-HSM" => match size.unwrap_or(2048) {
+            s @ (2048 | 3072 | 4096) => Spec::Rsa(s as usize),
+            s => {
+                return Err(ServiceError::bad_parameter(format!(
+                    "Invalid key size {s} for RSA: use 2048, 3072 or 4096."
+                )));
+            }
+        },
+        "EC" | "EC-HSM" => match crv.as_deref().unwrap_or("P-256") {
+            "P-256" => Spec::Ec("P-256"),
+            "P-384" => Spec::Ec("P-384"),
+            other => {
+                return Err(ServiceError::bad_parameter(format!(
+                    "The curve '{other}' is not supported by this emulator: use P-256 or P-384."
+                )));
+            }
+        },
+        "oct" | "oct-HSM" => match size.unwrap_or(256) {
+            s @ (128 | 192 | 256) => Spec::Oct(s as usize),
+            s => {
+                return Err(ServiceError::bad_parameter(format!(
+                    "Invalid key size {s} for oct: use 128, 192 or 256."
+                )));
+            }
+        },
+        other => {
+            return Err(ServiceError::bad_parameter(format!(
+                "The key type '{other}' is not supported: use RSA-HSM, EC-HSM or oct-HSM."
+            )));
+        }
+    };
+    let key_ops = match m.get("key_ops") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(ops)) => {
+            let mut out = Vec::new();
+            for op in ops {
+                match op.as_str() {
+                    Some(o) if KEY_OPS.contains(&o) => out.push(o.to_owned()),
+                    _ => {
+                        return Err(ServiceError::bad_parameter(format!(
+                            "Invalid key operation {op}: use {}.",
+                            KEY_OPS.join(", ")
+                        )));
+                    }
+                }
+            }
+            Some(out)
+        }
+        Some(_) => {
+            return Err(ServiceError::bad_parameter(
+                "Property 'key_ops' must be an array of strings.",
+            ));
+        }
+    };
+    if let Some(Value::Object(a)) = m.get("attributes")
+        && a.get("exportable") == Some(&Value::Bool(true))
+    {
+        return Err(ServiceError::bad_parameter(
+            "Exportable keys need a release policy, which this emulator does not support.",
+        ));
+    }
+    Ok(CreateRequest {
+        spec,
+        key_ops,
+        props: model::parse_properties(&m)?,
+    })
+}
+
+/// Parses an update-key body (attributes, tags, key_ops).
+pub(crate) fn parse_update(
+    body: &[u8],
+) -> Result<(model::Properties, Option<Vec<String>>), ServiceError> {
+    let m = model::parse_object(body)?;
+    let ops = match m.get("key_ops") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(ops)) => Some(
+            ops.iter()
+                .map(|o| match o.as_str() {
+                    Some(o) if KEY_OPS.contains(&o) => Ok(o.to_owned()),
+                    _ => Err(ServiceError::bad_parameter(format!(
+                        "Invalid key operation {o}."
+                    ))),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        Some(_) => {
+            return Err(ServiceError::bad_parameter(
+                "Property 'key_ops' must be an array of strings.",
+            ));
+        }
+    };
+    Ok((model::parse_properties(&m)?, ops))
+}
+
+/// The generated material: `(kty, default key_ops, public JWK members, private)`.
+type Material = (&'static str, Vec<String>, BTreeMap<String, String>, String);
+
+/// Generates key material. RSA generation is CPU-bound (call it off the
+/// async runtime).
+pub(crate) fn generate(spec: &Spec) -> Result<Material, ServiceError> {
+    let failed = || ServiceError::internal("The key could not be generated.");
+    let ops = |o: &[&str]| o.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    match spec {
+        Spec::Rsa(bits) => {
+            use rsa::pkcs8::EncodePrivateKey;
+            use rsa::traits::PublicKeyParts;
+            let key =
+                rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, *bits).map_err(|_| failed())?;
+            let der = key.to_pkcs8_der().map_err(|_| failed())?;
+            let public = BTreeMap::from([
+                (
+                    "n".to_owned(),
+                    URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+                ),
+                (
+                    "e".to_owned(),
+                    URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+                ),
+            ]);
+            Ok((
+                "RSA-HSM",
+                ops(&[
+                    "wrapKey",
+                    "decrypt",
+                    "encrypt",
+                    "unwrapKey",
+                    "sign",
+                    "verify",
+                ]),
+                public,
+                STANDARD.encode(der.as_bytes()),
+            ))
+        }
+        Spec::Ec(crv) => {
+            use ring::signature::{self, EcdsaKeyPair, KeyPair};
+            let alg = if *crv == "P-256" {
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING
+            } else {
+                &signature::ECDSA_P384_SHA384_FIXED_SIGNING
+            };
+            let rng = ring::rand::SystemRandom::new();
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).map_err(|_| failed())?;
+            let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).map_err(|_| failed())?;
+            let point = pair.public_key().as_ref();
+            let n = (point.len() - 1) / 2;
+            let public = BTreeMap::from([
+                ("crv".to_owned(), (*crv).to_owned()),
+                ("x".to_owned(), URL_SAFE_NO_PAD.encode(&point[1..1 + n])),
+                ("y".to_owned(), URL_SAFE_NO_PAD.encode(&point[1 + n..])),
+            ]);
+            Ok((
+                "EC-HSM",
+                ops(&["sign", "verify"]),
+                public,
+                STANDARD.encode(pkcs8.as_ref()),
+            ))
+        }
+        Spec::Oct(bits) => {
+            use rand::RngCore;
+            let mut raw = vec![0u8; bits / 8];
+            rand::rng().fill_bytes(&mut raw);
+            Ok((
+                "oct-HSM",
+                ops(&["wrapKey", "unwrapKey", "encrypt", "decrypt"]),
+                BTreeMap::new(),
+                STANDARD.encode(raw),
+            ))
+        }
+    }
+}
+
+/// What a key response is rendered with.
+pub(crate) struct Render<'a> {
+    pub(crate) base: &'a str,
+    pub(crate) api: ApiVersion,
+    pub(crate) recovery_level: &'static str,
+    pub(crate) recoverable_days: u32,
+}
+
+impl Render<'_> {
+    fn attributes(&self, v: &KeyVersion) -> Value {
+        let mut a = Map::new();
+        a.insert("enabled".into(), json!(v.enabled));
+        if let Some(nbf) = v.nbf {
+            a.insert("nbf".into(), json!(nbf));
+        }
+        if let Some(exp) = v.exp {
+            a.insert("exp".into(), json!(exp));
+        }
+        a.insert("created".into(), json!(v.created));
+        a.insert("updated".into(), json!(v.updated));
+        a.insert("recoveryLevel".into(), json!(self.recovery_level));
+        if self.api.at_least(ApiVersion::V7_1) {
+            a.insert("recoverableDays".into(), json!(self.recoverable_days));
+        }
+        a.insert("exportable".into(), json!(false));
+        Value::Object(a)
+    }
+
+    /// `{base}/keys/{name}/{version}`.
+    pub(crate) fn kid(&self, name: &str, version: &str) -> String {
+        format!("{}/keys/{name}/{version}", self.base)
+    }
+
+    /// A KeyBundle: the public JWK, attributes and tags.
+    pub(crate) fn bundle(&self, name: &str, v: &KeyVersion) -> Value {
+        let mut key = Map::new();
+        key.insert("kid".into(), json!(self.kid(name, &v.version)));
+        key.insert("kty".into(), json!(v.kty));
+        key.insert("key_ops".into(), json!(v.key_ops));
+        for (k, val) in &v.public {
+            key.insert(k.clone(), json!(val));
+        }
+        let mut m = Map::new();
+        m.insert("key".into(), Value::Object(key));
+        m.insert("attributes".into(), self.attributes(v));
+        if let Some(tags) = &v.tags {
+            m.insert("tags".into(), json!(tags));
+        }
+        Value::Object(m)
+    }
+
+    fn deletion(&self, m: &mut Map<String, Value>, name: &str, d: &Deletion) {
+        m.insert(
+            "recoveryId".into(),
+            json!(format!("{}/deletedkeys/{name}", self.base)),
+        );
+        m.insert("deletedDate".into(), json!(d.deleted_date));
+        m.insert("scheduledPurgeDate".into(), json!(d.scheduled_purge_date));
+    }
+
+    /// A DeletedKeyBundle.
+    pub(crate) fn deleted_bundle(&self, k: &StoredKey, v: &KeyVersion, d: &Deletion) -> Value {
+        let mut out = self.bundle(&k.name, v);
+        if let Value::Object(m) = &mut out {
+            self.deletion(m, &k.name, d);
+        }
+        out
+    }
+
+    /// A KeyItem (`versioned` picks the kid with the version).
+    pub(crate) fn item(&self, name: &str, v: &KeyVersion, versioned: bool) -> Value {
+        let kid = if versioned {
+            self.kid(name, &v.version)
+        } else {
+            format!("{}/keys/{name}", self.base)
+        };
+        let mut m = Map::new();
+        m.insert("kid".into(), json!(kid));
+        m.insert("attributes".into(), self.attributes(v));
+        if let Some(tags) = &v.tags {
+            m.insert("tags".into(), json!(tags));
+        }
+        Value::Object(m)
+    }
+
+    /// A DeletedKeyItem.
+    pub(crate) fn deleted_item(&self, k: &StoredKey, v: &KeyVersion, d: &Deletion) -> Value {
+        let mut out = self.item(&k.name, v, false);
+        if let Value::Object(m) = &mut out {
+            self.deletion(m, &k.name, d);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_validation() {
+        assert_eq!(
+            parse_create(br#"{"kty":"RSA"}"#).unwrap().spec,
+            Spec::Rsa(2048)
+        );
+        assert_eq!(
+            parse_create(br#"{"kty":"EC-HSM","crv":"P-384"}"#)
+                .unwrap()
+                .spec,
+            Spec::Ec("P-384")
+        );
+        assert!(parse_create(br#"{"kty":"RSA","key_size":1024}"#).is_err());
+        assert!(parse_create(br#"{"kty":"EC","crv":"P-999"}"#).is_err());
+        assert!(parse_create(br#"{"kty":"nope"}"#).is_err());
+        assert!(parse_create(br#"{}"#).is_err());
+        assert!(parse_create(br#"{"kty":"oct","key_ops":["fly"]}"#).is_err());
+    }
+
+    #[test]
+    fn ec_and_oct_material() {
+        let (kty, _, public, private) = generate(&Spec::Ec("P-256")).unwrap();
+        assert_eq!(kty, "EC-HSM");
+        assert_eq!(URL_SAFE_NO_PAD.decode(&public["x"]).unwrap().len(), 32);
+        assert!(!private.is_empty());
+        let (kty, _, public, private) = generate(&Spec::Oct(256)).unwrap();
+        assert_eq!((kty, public.len()), ("oct-HSM", 0));
+        assert_eq!(STANDARD.decode(private).unwrap().len(), 32);
+    }
+}

@@ -1,0 +1,545 @@
+//! The Managed HSM endpoint without storage: challenge, role definitions,
+//! role assignments, settings and keys.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{send_to, start};
+
+const CRYPTO_USER: &str = "21dbd100-6940-42c2-9190-5d6cb909625b";
+const BACKUP_USER: &str = "7b127d3c-77bd-4e3e-bbe0-dbb8971fa7f8";
+const DEF_PREFIX: &str = "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/";
+
+fn ids(v: &Value) -> Vec<String> {
+    v["value"]
+        .as_array()
+        .expect("value")
+        .iter()
+        .map(|i| i["name"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn challenge_names_the_hsm_resource() {
+    let env = start().await;
+    let r = send_to(
+        &env.client,
+        Method::GET,
+        &env.hsm_url("/settings"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (401, "Unauthorized"));
+    let challenge = r.headers["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.ends_with("resource=\"https://managedhsm.azure.net\""),
+        "{challenge}"
+    );
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn built_in_roles_are_listed_and_immutable() {
+    let env = start().await;
+    for path in [
+        "/providers/Microsoft.Authorization/roleDefinitions",
+        "///providers/Microsoft.Authorization/roleDefinitions",
+        "/keys/providers/Microsoft.Authorization/roleDefinitions",
+    ] {
+        let r = env.hsm_call(Method::GET, path, None).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        let names = ids(&r.json);
+        assert_eq!(names.len(), 9, "{path}");
+        assert_eq!(names[0], BACKUP_USER);
+        assert!(names.contains(&CRYPTO_USER.to_owned()));
+    }
+    let r = env
+        .hsm_call(
+            Method::GET,
+            &format!("/providers/Microsoft.Authorization/roleDefinitions/{CRYPTO_USER}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json["id"], format!("{DEF_PREFIX}{CRYPTO_USER}"));
+    assert_eq!(r.json["type"], "Microsoft.Authorization/roleDefinitions");
+    assert_eq!(r.json["properties"]["roleName"], "Managed HSM Crypto User");
+    assert_eq!(r.json["properties"]["type"], "AKVBuiltInRole");
+    assert_eq!(r.json["properties"]["assignableScopes"], json!(["/"]));
+    let perms = &r.json["properties"]["permissions"][0];
+    assert!(
+        perms["dataActions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("Microsoft.KeyVault/managedHsm/keys/create"))
+    );
+    assert_eq!(perms["notDataActions"], json!([]));
+
+    // $filter by role name.
+    let r = env
+        .hsm_call(
+            Method::GET,
+            "/providers/Microsoft.Authorization/roleDefinitions?$filter=roleName%20eq%20'Managed%20HSM%20Administrator'",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(ids(&r.json), vec!["a290e904-7015-4bba-90c8-60543313cdb4"]);
+    let r = env
+        .hsm_call(
+            Method::GET,
+            "/providers/Microsoft.Authorization/roleDefinitions?$filter=bogus",
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"));
+
+    // Built-in roles cannot be written or deleted.
+    let body = json!({"properties": {"roleName": "mine", "permissions": []}});
+    let path = format!("/providers/Microsoft.Authorization/roleDefinitions/{CRYPTO_USER}");
+    let r = env.hsm_call(Method::PUT, &path, Some(body)).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = env.hsm_call(Method::DELETE, &path, None).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = env.hsm_call(Method::GET, &path, None).await;
+    assert_eq!(r.json["properties"]["roleName"], "Managed HSM Crypto User");
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn custom_roles_and_assignments_lifecycle() {
+    let env = start().await;
+    let role = "9d5b0a3e-3c4f-4f0e-8d3a-6b1f0c2d7e91";
+    let def_path = format!("/providers/Microsoft.Authorization/roleDefinitions/{role}");
+    let body = json!({"properties": {
+        "roleName": "key reader",
+        "description": "reads keys",
+        "permissions": [{"dataActions": ["Microsoft.KeyVault/managedHsm/keys/read/action"]}],
+        "assignableScopes": ["/"],
+    }});
+    let r = env.hsm_call(Method::PUT, &def_path, Some(body)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["id"], format!("{DEF_PREFIX}{role}"));
+    assert_eq!(r.json["properties"]["type"], "CustomRole");
+    assert_eq!(
+        r.json["properties"]["permissions"][0],
+        json!({"actions": [], "notActions": [], "dataActions": ["Microsoft.KeyVault/managedHsm/keys/read/action"], "notDataActions": []})
+    );
+    // Update in place (still 201, like the service).
+    let body = json!({"properties": {"roleName": "", "permissions": [{"notDataActions": ["Microsoft.KeyVault/managedHsm/keys/read/action"]}]}});
+    let r = env.hsm_call(Method::PUT, &def_path, Some(body)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["properties"]["description"], "");
+    let list = env
+        .hsm_call(
+            Method::GET,
+            "/providers/Microsoft.Authorization/roleDefinitions",
+            None,
+        )
+        .await;
+    assert_eq!(ids(&list.json).len(), 10);
+    assert_eq!(ids(&list.json)[9], role);
+
+    // Names must be GUIDs; bodies are validated.
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            "/providers/Microsoft.Authorization/roleDefinitions/not-a-guid",
+            Some(json!({"properties": {}})),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"));
+    let r = env
+        .hsm_call(Method::PUT, &def_path, Some(json!({"nope": 1})))
+        .await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"));
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            &def_path,
+            Some(json!({"properties": {"permissions": [{"dataActions": [1]}]}})),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"));
+
+    // Assignments: at "/" and at "/keys".
+    let a1 = "0c8a4a45-2a2b-4d2c-9c55-1e0b7e7c2f01";
+    let a2 = "0c8a4a45-2a2b-4d2c-9c55-1e0b7e7c2f02";
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            &format!("/providers/Microsoft.Authorization/roleAssignments/{a1}"),
+            Some(json!({"properties": {"roleDefinitionId": format!("{DEF_PREFIX}{role}"), "principalId": "p1"}})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        r.json,
+        json!({
+            "id": format!("/providers/Microsoft.Authorization/roleAssignments/{a1}"),
+            "name": a1,
+            "type": "Microsoft.Authorization/roleAssignments",
+            "properties": {"principalId": "p1", "roleDefinitionId": format!("{DEF_PREFIX}{role}"), "scope": "/"},
+        })
+    );
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            &format!("/keys/providers/Microsoft.Authorization/roleAssignments/{a2}"),
+            Some(json!({"properties": {"roleDefinitionId": format!("{DEF_PREFIX}{CRYPTO_USER}"), "principalId": "p2"}})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        r.json["id"],
+        format!("/keys/providers/Microsoft.Authorization/roleAssignments/{a2}")
+    );
+    assert_eq!(r.json["properties"]["scope"], "/keys");
+    // Same name again: conflict.
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            &format!("/providers/Microsoft.Authorization/roleAssignments/{a1}"),
+            Some(json!({"properties": {"roleDefinitionId": format!("{DEF_PREFIX}{role}"), "principalId": "p1"}})),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    // Unknown role definition: 400.
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            "/providers/Microsoft.Authorization/roleAssignments/0c8a4a45-2a2b-4d2c-9c55-1e0b7e7c2f03",
+            Some(json!({"properties": {"roleDefinitionId": format!("{DEF_PREFIX}00000000-0000-0000-0000-000000000000"), "principalId": "p3"}})),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"), "{}", r.text);
+
+    // Lists and filters.
+    let all = env
+        .hsm_call(
+            Method::GET,
+            "/providers/Microsoft.Authorization/roleAssignments",
+            None,
+        )
+        .await;
+    assert_eq!(ids(&all.json).len(), 2);
+    let at_root = env
+        .hsm_call(
+            Method::GET,
+            "/providers/Microsoft.Authorization/roleAssignments?$filter=atScope()",
+            None,
+        )
+        .await;
+    assert_eq!(ids(&at_root.json), vec![a1]);
+    let at_keys = env
+        .hsm_call(
+            Method::GET,
+            "/keys/providers/Microsoft.Authorization/roleAssignments?$filter=atScope()",
+            None,
+        )
+        .await;
+    assert_eq!(ids(&at_keys.json).len(), 2);
+    let by_principal = env
+        .hsm_call(
+            Method::GET,
+            "/providers/Microsoft.Authorization/roleAssignments?$filter=principalId%20eq%20'p2'",
+            None,
+        )
+        .await;
+    assert_eq!(ids(&by_principal.json), vec![a2]);
+    let r = env
+        .hsm_call(
+            Method::GET,
+            "/providers/Microsoft.Authorization/roleAssignments?$filter=roleName%20eq%20'x'",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 400);
+
+    // A role in use cannot be deleted.
+    let r = env.hsm_call(Method::DELETE, &def_path, None).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    let r = env
+        .hsm_call(
+            Method::GET,
+            &format!("/providers/Microsoft.Authorization/roleAssignments/{a1}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.json["properties"]["principalId"], "p1");
+    let r = env
+        .hsm_call(
+            Method::DELETE,
+            &format!("/providers/Microsoft.Authorization/roleAssignments/{a1}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["name"], a1);
+    let r = env
+        .hsm_call(
+            Method::DELETE,
+            &format!("/providers/Microsoft.Authorization/roleAssignments/{a1}"),
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (404, "RoleAssignmentNotFound"));
+    let r = env.hsm_call(Method::DELETE, &def_path, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = env.hsm_call(Method::GET, &def_path, None).await;
+    assert_eq!((r.status, r.code()), (404, "RoleDefinitionNotFound"));
+
+    // Bad scopes are 400, not 404 or 500.
+    let r = env
+        .hsm_call(
+            Method::GET,
+            "/secrets/providers/Microsoft.Authorization/roleAssignments",
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"));
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn settings_round_trip() {
+    let env = start().await;
+    let r = env.hsm_call(Method::GET, "/settings", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.json,
+        json!({"settings": [{"name": "AllowKeyManagementOperationsThroughARM", "type": "boolean", "value": "false"}]})
+    );
+    let path = "/settings/AllowKeyManagementOperationsThroughARM";
+    let r = env
+        .hsm_call(Method::PATCH, path, Some(json!({"value": "True"})))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["value"], "true");
+    let r = env.hsm_call(Method::GET, path, None).await;
+    assert_eq!(
+        r.json,
+        json!({"name": "AllowKeyManagementOperationsThroughARM", "type": "boolean", "value": "true"})
+    );
+    let r = env
+        .hsm_call(Method::PATCH, path, Some(json!({"value": "maybe"})))
+        .await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"));
+    let r = env
+        .hsm_call(Method::PATCH, path, Some(json!({"value": true})))
+        .await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"));
+    let r = env.hsm_call(Method::PATCH, path, None).await;
+    assert_eq!(r.status, 400);
+    let r = env
+        .hsm_call(Method::GET, "/settings/NoSuchSetting", None)
+        .await;
+    assert_eq!((r.status, r.code()), (404, "SettingNotFound"));
+    let r = env.hsm_call(Method::DELETE, path, None).await;
+    assert_eq!(r.status, 405);
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn keys_lifecycle() {
+    let env = start().await;
+    let r = env
+        .hsm_call(
+            Method::POST,
+            "/keys/rsa-key/create",
+            Some(json!({"kty": "RSA-HSM", "key_size": 2048, "tags": {"t": "1"}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let kid = r.json["key"]["kid"].as_str().unwrap().to_owned();
+    assert!(
+        kid.starts_with(&format!("{}/keys/rsa-key/", env.hsm)),
+        "{kid}"
+    );
+    assert_eq!(r.json["key"]["kty"], "RSA-HSM");
+    assert_eq!(r.json["key"]["e"], "AQAB");
+    assert!(r.json["key"]["n"].as_str().unwrap().len() > 300);
+    assert!(r.json["key"].get("d").is_none(), "no private parts");
+    assert_eq!(r.json["attributes"]["enabled"], true);
+    assert_eq!(r.json["attributes"]["exportable"], false);
+    assert_eq!(r.json["attributes"]["recoverableDays"], 90);
+    assert_eq!(r.json["tags"], json!({"t": "1"}));
+
+    let r = env
+        .hsm_call(
+            Method::POST,
+            "/keys/ec-key/create",
+            Some(json!({"kty": "EC-HSM", "crv": "P-384"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["key"]["crv"], "P-384");
+    assert!(r.json["key"]["x"].is_string() && r.json["key"]["y"].is_string());
+    let r = env
+        .hsm_call(
+            Method::POST,
+            "/keys/oct-key/create",
+            Some(json!({"kty": "oct-HSM"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["key"]["kty"], "oct-HSM");
+    assert!(r.json["key"].get("k").is_none());
+    // A second version.
+    let r = env
+        .hsm_call(
+            Method::POST,
+            "/keys/oct-key/create",
+            Some(json!({"kty": "oct"})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+
+    for (body, what) in [
+        (json!({"kty": "RSA", "key_size": 1000}), "size"),
+        (json!({"kty": "EC", "crv": "P-521"}), "curve"),
+        (json!({"kty": "nope"}), "kty"),
+        (json!({"key_size": 2048}), "no kty"),
+        (json!([1]), "not an object"),
+    ] {
+        let r = env
+            .hsm_call(Method::POST, "/keys/bad/create", Some(body))
+            .await;
+        assert_eq!((r.status, r.code()), (400, "BadParameter"), "{what}");
+    }
+    let r = env
+        .hsm_call(
+            Method::POST,
+            "/keys/bad_name/create",
+            Some(json!({"kty": "oct"})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+
+    let r = env.hsm_call(Method::GET, "/keys/rsa-key", None).await;
+    assert_eq!(r.json["key"]["kid"], kid.as_str());
+    let r = env.hsm_call(Method::GET, "/keys/rsa-key/", None).await;
+    assert_eq!(r.json["key"]["kid"], kid.as_str(), "empty version = latest");
+    let version = kid.rsplit('/').next().unwrap();
+    let r = env
+        .hsm_call(Method::GET, &format!("/keys/rsa-key/{version}"), None)
+        .await;
+    assert_eq!(r.status, 200);
+    let r = env.hsm_call(Method::GET, "/keys?maxresults=2", None).await;
+    assert_eq!(r.json["value"].as_array().unwrap().len(), 2);
+    assert!(r.json["nextLink"].is_string());
+    assert_eq!(
+        r.json["value"][0]["kid"],
+        format!("{}/keys/ec-key", env.hsm)
+    );
+    let r = env
+        .hsm_call(Method::GET, "/keys/oct-key/versions", None)
+        .await;
+    assert_eq!(r.json["value"].as_array().unwrap().len(), 2);
+    let r = env
+        .hsm_call(
+            Method::PATCH,
+            &format!("/keys/rsa-key/{version}"),
+            Some(json!({"attributes": {"enabled": false}})),
+        )
+        .await;
+    assert_eq!(r.json["attributes"]["enabled"], false, "{}", r.text);
+
+    // Soft delete, recover, delete, purge.
+    let r = env.hsm_call(Method::DELETE, "/keys/rsa-key", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.json["recoveryId"],
+        format!("{}/deletedkeys/rsa-key", env.hsm)
+    );
+    assert!(
+        r.json["scheduledPurgeDate"].as_i64().unwrap() > r.json["deletedDate"].as_i64().unwrap()
+    );
+    let r = env.hsm_call(Method::GET, "/keys/rsa-key", None).await;
+    assert_eq!((r.status, r.code()), (404, "KeyNotFound"));
+    let r = env
+        .hsm_call(
+            Method::POST,
+            "/keys/rsa-key/create",
+            Some(json!({"kty": "RSA"})),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    let r = env.hsm_call(Method::GET, "/deletedkeys", None).await;
+    assert_eq!(
+        r.json["value"][0]["kid"],
+        format!("{}/keys/rsa-key", env.hsm)
+    );
+    let r = env
+        .hsm_call(Method::GET, "/deletedkeys/rsa-key", None)
+        .await;
+    assert_eq!(r.status, 200);
+    let r = env
+        .hsm_call(Method::POST, "/deletedkeys/rsa-key/recover", None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["key"]["kid"], kid.as_str());
+    env.hsm_call(Method::DELETE, "/keys/rsa-key", None).await;
+    let r = env
+        .hsm_call(Method::DELETE, "/deletedkeys/rsa-key", None)
+        .await;
+    assert_eq!(r.status, 204);
+    let r = env
+        .hsm_call(Method::GET, "/deletedkeys/rsa-key", None)
+        .await;
+    assert_eq!(r.status, 404);
+    let r = env
+        .hsm_call(Method::DELETE, "/deletedkeys/ec-key", None)
+        .await;
+    assert_eq!(r.status, 404, "a live key cannot be purged");
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn odd_requests_get_service_errors() {
+    let env = start().await;
+    let r = env
+        .hsm_call(Method::GET, "/settings?api-version=1.0", None)
+        .await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"));
+    let r = env.hsm_call(Method::GET, "/nothing/here", None).await;
+    assert_eq!(r.status, 404);
+    for (method, path) in [
+        (Method::POST, "/backup"),
+        (Method::PUT, "/restore"),
+        (Method::PUT, "/keys/k/restore"),
+    ] {
+        for body in [
+            None,
+            Some(json!("x")),
+            Some(json!({})),
+            Some(json!({"storageResourceUri": "nope", "token": "t"})),
+            Some(json!({"storageResourceUri": "http://h/c", "token": 5})),
+            Some(
+                json!({"sasTokenParameters": {"storageResourceUri": "http://h/c"}, "folderToRestore": "f"}),
+            ),
+        ] {
+            let r = env.hsm_call(method.clone(), path, body.clone()).await;
+            assert_eq!(
+                (r.status, r.code()),
+                (400, "BadParameter"),
+                "{method} {path} {body:?}: {}",
+                r.text
+            );
+        }
+    }
+    let r = env
+        .hsm_call(
+            Method::POST,
+            "/prebackup?api-version=7.5",
+            Some(json!({"storageResourceUri": "http://127.0.0.1:1/c", "token": "t"})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "prebackup needs 7.6-preview.2");
+    let r = env
+        .hsm_call(Method::GET, "/backup/0123/pending", None)
+        .await;
+    assert_eq!((r.status, r.code()), (404, "JobNotFound"));
+    env.emu.shutdown().await;
+}

@@ -1,0 +1,409 @@
+//! Full backup, full restore and selective key restore against Azurite.
+
+use std::time::{Duration, Instant};
+
+use keyvault_emulator::Emulator;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::azurite::Azurite;
+use crate::common::{Env, Resp, send_to, start, start_with};
+use crate::storage::{account_sas, create_container, get_blob, list_blobs};
+
+const ROLE: &str = "3b0e2c1d-5a6f-4e7d-8c9b-0a1b2c3d4e5f";
+const ASSIGNMENT: &str = "4c1f3d2e-6b7a-4f8e-9d0c-1b2c3d4e5f60";
+const SETTING: &str = "/settings/AllowKeyManagementOperationsThroughARM";
+
+/// Polls the `Azure-AsyncOperation` URL of a 202 answer, as given (no
+/// api-version, like the Python SDK), until the job ends.
+async fn wait(env: &Env, started: &Resp) -> Value {
+    assert_eq!(started.status, 202, "{}", started.text);
+    assert_eq!(started.json["status"], "InProgress");
+    assert_eq!(started.headers["retry-after"], "1");
+    let url = started.headers["azure-asyncoperation"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let id = started.json["jobId"].as_str().unwrap();
+    assert!(
+        url.starts_with(&env.hsm) && url.ends_with(&format!("/{id}/pending")),
+        "{url}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = send_to(&env.client, Method::GET, &url, None, Some("t")).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        if r.json["status"] != "InProgress" {
+            assert!(r.json["endTime"].is_i64());
+            assert_eq!(r.json["jobId"], id);
+            return r.json;
+        }
+        assert!(Instant::now() < deadline, "job did not end: {}", r.text);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn sas_params(container: &str, sas: &str) -> Value {
+    json!({"storageResourceUri": container, "token": sas, "useManagedIdentity": false})
+}
+
+async fn backup(env: &Env, container: &str, sas: &str) -> Value {
+    let r = env
+        .hsm_call(Method::POST, "/backup", Some(sas_params(container, sas)))
+        .await;
+    assert!(r.json["azureStorageBlobContainerUri"].is_null());
+    wait(env, &r).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_and_restores_through_azurite() {
+    let az = Azurite::start();
+    let env = start().await;
+    let sas = account_sas("rwdlac");
+    create_container(&env.client, &az, "backups", &sas).await;
+    let container = az.container_url("backups");
+
+    // State to back up: two keys, a custom role and its assignment, a setting.
+    let r = env
+        .hsm_call(
+            Method::POST,
+            "/keys/k1/create",
+            Some(json!({"kty": "EC-HSM"})),
+        )
+        .await;
+    let k1 = r.json["key"].clone();
+    env.hsm_call(
+        Method::POST,
+        "/keys/k1/create",
+        Some(json!({"kty": "EC-HSM"})),
+    )
+    .await;
+    env.hsm_call(
+        Method::POST,
+        "/keys/k2/create",
+        Some(json!({"kty": "oct-HSM"})),
+    )
+    .await;
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            &format!("/providers/Microsoft.Authorization/roleDefinitions/{ROLE}"),
+            Some(json!({"properties": {"roleName": "r", "permissions": [{"dataActions": ["Microsoft.KeyVault/managedHsm/keys/read/action"]}]}})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            &format!("/providers/Microsoft.Authorization/roleAssignments/{ASSIGNMENT}"),
+            Some(json!({"properties": {"roleDefinitionId": format!("Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{ROLE}"), "principalId": "p"}})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    env.hsm_call(Method::PATCH, SETTING, Some(json!({"value": "true"})))
+        .await;
+
+    // Full backup.
+    let done = backup(&env, &container, &sas).await;
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    assert!(done["error"].is_null() && done["statusDetails"].is_null());
+    let folder_url = done["azureStorageBlobContainerUri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let folder = folder_url
+        .strip_prefix(&format!("{container}/"))
+        .expect("folder in the container")
+        .to_owned();
+    assert!(folder.starts_with("mhsm-localhost-"), "{folder}");
+    let mut blobs = list_blobs(&env.client, &az, "backups", &format!("{folder}/"), &sas).await;
+    blobs.sort();
+    let expected: Vec<String> = ["keys/k1", "keys/k2", "manifest.json", "rbac", "settings"]
+        .iter()
+        .map(|b| format!("{folder}/{b}"))
+        .collect();
+    assert_eq!(blobs, expected);
+    let sealed = get_blob(
+        &env.client,
+        &az,
+        "backups",
+        &format!("{folder}/keys/k1"),
+        &sas,
+    )
+    .await;
+    assert!(
+        !String::from_utf8_lossy(&sealed).contains("EC-HSM"),
+        "blobs are encrypted"
+    );
+
+    // Selective restore after the key was purged.
+    env.hsm_call(Method::DELETE, "/keys/k1", None).await;
+    let r = env.hsm_call(Method::DELETE, "/deletedkeys/k1", None).await;
+    assert_eq!(r.status, 204);
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            "/keys/k1/restore",
+            Some(json!({"sasTokenParameters": sas_params(&container, &sas), "folder": folder})),
+        )
+        .await;
+    assert!(r.json.get("azureStorageBlobContainerUri").is_none());
+    let done = wait(&env, &r).await;
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    assert_eq!(
+        done["statusDetails"],
+        "Number of successful key versions restored: 2, Number of key versions could not overwrite: 0"
+    );
+    let r = env
+        .hsm_call(
+            Method::GET,
+            &format!(
+                "/keys/k1/{}",
+                k1["kid"].as_str().unwrap().rsplit('/').next().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["key"], k1, "the same key material comes back");
+    // Again: nothing to overwrite.
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            "/keys/k1/restore",
+            Some(json!({"sasTokenParameters": sas_params(&container, &sas), "folder": folder})),
+        )
+        .await;
+    let done = wait(&env, &r).await;
+    assert_eq!(
+        done["statusDetails"],
+        "Number of successful key versions restored: 0, Number of key versions could not overwrite: 2"
+    );
+    // A key the backup does not have.
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            "/keys/nope/restore",
+            Some(json!({"sasTokenParameters": sas_params(&container, &sas), "folder": folder})),
+        )
+        .await;
+    let done = wait(&env, &r).await;
+    assert_eq!(done["status"], "Failed");
+    assert_eq!(done["error"]["code"], "KeyNotFound");
+
+    // Change everything, then a full restore brings the backup back.
+    env.hsm_call(Method::DELETE, "/keys/k2", None).await;
+    env.hsm_call(Method::DELETE, "/deletedkeys/k2", None).await;
+    env.hsm_call(Method::POST, "/keys/k3/create", Some(json!({"kty": "oct"})))
+        .await;
+    env.hsm_call(
+        Method::DELETE,
+        &format!("/providers/Microsoft.Authorization/roleAssignments/{ASSIGNMENT}"),
+        None,
+    )
+    .await;
+    env.hsm_call(Method::PATCH, SETTING, Some(json!({"value": "false"})))
+        .await;
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            "/restore",
+            Some(json!({"sasTokenParameters": sas_params(&container, &sas), "folderToRestore": folder})),
+        )
+        .await;
+    let done = wait(&env, &r).await;
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    assert_eq!(
+        env.hsm_call(Method::GET, "/keys/k2", None).await.status,
+        200
+    );
+    assert_eq!(
+        env.hsm_call(Method::GET, "/keys/k3", None).await.status,
+        404
+    );
+    let r = env
+        .hsm_call(
+            Method::GET,
+            &format!("/providers/Microsoft.Authorization/roleAssignments/{ASSIGNMENT}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        env.hsm_call(Method::GET, SETTING, None).await.json["value"],
+        "true"
+    );
+
+    // A missing folder fails the job and changes nothing.
+    env.hsm_call(Method::POST, "/keys/k4/create", Some(json!({"kty": "oct"})))
+        .await;
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            "/restore",
+            Some(json!({"sasTokenParameters": sas_params(&container, &sas), "folderToRestore": "mhsm-nothing-2020010100000000"})),
+        )
+        .await;
+    let done = wait(&env, &r).await;
+    assert_eq!(done["status"], "Failed", "{done}");
+    assert_eq!(done["error"]["code"], "BackupNotFound");
+    assert_eq!(
+        env.hsm_call(Method::GET, "/keys/k4", None).await.status,
+        200
+    );
+    assert_eq!(
+        env.hsm_call(Method::GET, "/keys/k2", None).await.status,
+        200
+    );
+
+    // A corrupt folder (a blob replaced by garbage) fails and changes nothing.
+    let put = format!("{container}/{folder}/rbac?{sas}");
+    let r = env
+        .client
+        .put(&put)
+        .header("x-ms-version", "2021-08-06")
+        .header("x-ms-blob-type", "BlockBlob")
+        .body("garbage")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            "/restore",
+            Some(json!({"sasTokenParameters": sas_params(&container, &sas), "folderToRestore": folder})),
+        )
+        .await;
+    let done = wait(&env, &r).await;
+    assert_eq!(done["status"], "Failed", "{done}");
+    assert_eq!(done["error"]["code"], "InvalidBackup");
+    assert_eq!(
+        env.hsm_call(Method::GET, "/keys/k4", None).await.status,
+        200
+    );
+
+    // Pre-backup and pre-restore checks (7.6-preview.2 and later).
+    let r = env
+        .hsm_call(
+            Method::POST,
+            "/prebackup?api-version=7.6",
+            Some(sas_params(&container, &sas)),
+        )
+        .await;
+    assert!(
+        r.headers["azure-asyncoperation"]
+            .to_str()
+            .unwrap()
+            .contains("/backup/")
+    );
+    let done = wait(&env, &r).await;
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    assert!(done["azureStorageBlobContainerUri"].is_null());
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            "/prerestore?api-version=2025-07-01",
+            Some(json!({"sasTokenParameters": sas_params(&container, &sas), "folderToRestore": "mhsm-missing"})),
+        )
+        .await;
+    assert!(
+        r.headers["azure-asyncoperation"]
+            .to_str()
+            .unwrap()
+            .contains("/restore/")
+    );
+    let done = wait(&env, &r).await;
+    assert_eq!(done["status"], "Failed", "{done}");
+
+    // The status route also answers with an api-version (resumed pollers).
+    let id = done["jobId"].as_str().unwrap();
+    let r = env
+        .hsm_call(Method::GET, &format!("/restore/{id}/pending"), None)
+        .await;
+    assert_eq!(r.json["status"], "Failed");
+    let r = env
+        .hsm_call(Method::GET, &format!("/backup/{id}/pending"), None)
+        .await;
+    assert_eq!(r.status, 404, "a restore job is not a backup job");
+    env.emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_failures_fail_the_job() {
+    let az = Azurite::start();
+    let env = start().await;
+    let sas = account_sas("rwdlac");
+    create_container(&env.client, &az, "okay", &sas).await;
+
+    // A SAS with a bad signature.
+    let bad = sas.replace("sig=", "sig=AAAA");
+    let done = backup(&env, &az.container_url("okay"), &bad).await;
+    assert_eq!(done["status"], "Failed", "{done}");
+    // Azurite says AuthorizationFailure where Azure says AuthenticationFailed.
+    let code = done["error"]["code"].as_str().unwrap();
+    assert!(
+        ["AuthenticationFailed", "AuthorizationFailure"].contains(&code),
+        "{done}"
+    );
+    assert!(
+        !done["error"]["message"].as_str().unwrap().contains("sig="),
+        "the SAS is not echoed"
+    );
+    assert!(done["azureStorageBlobContainerUri"].is_null());
+
+    // A read-only SAS cannot write.
+    let done = backup(&env, &az.container_url("okay"), &account_sas("rl")).await;
+    assert_eq!(done["status"], "Failed", "{done}");
+
+    // A container that does not exist.
+    let done = backup(&env, &az.container_url("missing"), &sas).await;
+    assert_eq!(done["status"], "Failed", "{done}");
+    assert_eq!(done["error"]["code"], "ContainerNotFound", "{done}");
+
+    // Nothing listening.
+    let done = backup(&env, "http://127.0.0.1:9/nothing", &sas).await;
+    assert_eq!(done["status"], "Failed", "{done}");
+    assert_eq!(done["error"]["code"], "StorageRequestFailed", "{done}");
+    env.emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_state_survives_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let az = Azurite::start();
+    let env = start_with(Emulator::builder().data_dir(data.path())).await;
+    let sas = account_sas("rwdlac");
+    create_container(&env.client, &az, "bkp", &sas).await;
+    let done = backup(&env, &az.container_url("bkp"), &sas).await;
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    let id = done["jobId"].as_str().unwrap().to_owned();
+
+    // A job that never ends: storage accepts the connection and says nothing.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let r = env
+        .hsm_call(
+            Method::POST,
+            "/backup",
+            Some(sas_params(&format!("http://127.0.0.1:{port}/c"), &sas)),
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    let stuck = r.json["jobId"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    env.emu.shutdown().await;
+    drop(silent);
+
+    let env = start_with(Emulator::builder().data_dir(data.path())).await;
+    let r = env
+        .hsm_call(Method::GET, &format!("/backup/{id}/pending"), None)
+        .await;
+    assert_eq!(r.json, done, "a finished job is kept as it was");
+    let r = env
+        .hsm_call(Method::GET, &format!("/backup/{stuck}/pending"), None)
+        .await;
+    assert_eq!(r.json["status"], "Failed", "{}", r.text);
+    assert_eq!(r.json["error"]["code"], "JobInterrupted");
+    env.emu.shutdown().await;
+}
