@@ -94,11 +94,7 @@ impl Target {
     /// The emulator does not start.
     pub async fn emulator() -> Result<Self, BoxError> {
         let emulator = Emulator::builder().start().await?;
-        let client_options = ClientOptions {
-            root_certificates_pem: vec![emulator.ca_cert_pem().as_bytes().to_vec()],
-            verify_challenge_resource: false,
-            ..Default::default()
-        };
+        let client_options = ClientOptions::emulator(Some(emulator.ca_cert_pem().as_bytes()));
         Ok(Self {
             vault_url: emulator.vault_url().to_owned(),
             credential: Arc::new(StaticTokenCredential),
