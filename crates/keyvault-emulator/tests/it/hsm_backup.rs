@@ -378,6 +378,26 @@ async fn job_state_survives_a_restart() {
     let done = backup(&env, &az.container_url("bkp"), &sas).await;
     assert_eq!(done["status"], "Succeeded", "{done}");
     let id = done["jobId"].as_str().unwrap().to_owned();
+    // HSM state written before the restart.
+    let key = env
+        .hsm_call(
+            Method::POST,
+            "/keys/kept/create",
+            Some(json!({"kty": "EC"})),
+        )
+        .await
+        .json["key"]
+        .clone();
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            &format!("/providers/Microsoft.Authorization/roleDefinitions/{ROLE}"),
+            Some(json!({"properties": {"roleName": "kept", "permissions": []}})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    env.hsm_call(Method::PATCH, SETTING, Some(json!({"value": "true"})))
+        .await;
 
     // A job that never ends: storage accepts the connection and says nothing.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -405,5 +425,19 @@ async fn job_state_survives_a_restart() {
         .await;
     assert_eq!(r.json["status"], "Failed", "{}", r.text);
     assert_eq!(r.json["error"]["code"], "JobInterrupted");
+    let r = env.hsm_call(Method::GET, "/keys/kept", None).await;
+    assert_eq!(r.json["key"]["x"], key["x"], "the same key (on a new port)");
+    let r = env
+        .hsm_call(
+            Method::GET,
+            &format!("/providers/Microsoft.Authorization/roleDefinitions/{ROLE}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.json["properties"]["roleName"], "kept");
+    assert_eq!(
+        env.hsm_call(Method::GET, SETTING, None).await.json["value"],
+        "true"
+    );
     env.emu.shutdown().await;
 }
