@@ -8,3 +8,4 @@ mod crud;
 mod errors;
 mod lists;
 mod pollers;
+mod requests;
