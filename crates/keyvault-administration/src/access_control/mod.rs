@@ -1,0 +1,422 @@
+//! [`KeyVaultAccessControlClient`]: role definitions and role assignments of
+//! a Managed HSM's local role-based access control.
+
+pub(crate) mod models;
+
+use std::sync::Arc;
+
+use keyvault_core::{Context, Result, TokenCredential, paging::Pager};
+
+use crate::{
+    AdministrationClientOptions, ApiVersion, CreateRoleAssignmentOptions, ItemPager,
+    KeyVaultRoleAssignment, KeyVaultRoleDefinition, KeyVaultRoleScope, ListOptions,
+    RequestOptions, SetRoleDefinitionOptions,
+    endpoint::{Endpoint, invalid},
+    generated::rbac as wire,
+};
+
+/// A client for the role definitions and role assignments of one Managed
+/// HSM.
+///
+/// Cheap to clone (an `Arc` inside) and `Send + Sync`.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use futures::TryStreamExt;
+/// use keyvault_administration::{KeyVaultAccessControlClient, KeyVaultRoleScope, TokenCredential};
+///
+/// # async fn demo(credential: Arc<dyn TokenCredential>) -> keyvault_administration::Result<()> {
+/// let client = KeyVaultAccessControlClient::new("https://myhsm.managedhsm.azure.net", credential, None)?;
+/// let roles: Vec<_> = client.list_role_definitions(KeyVaultRoleScope::Global, None).try_collect().await?;
+/// let crypto_user = roles
+///     .iter()
+///     .find(|r| r.role_name.as_deref() == Some("Managed HSM Crypto User"))
+///     .expect("a built-in role");
+/// let assignment = client
+///     .create_role_assignment(KeyVaultRoleScope::Keys, &crypto_user.id, "<principal object id>", None)
+///     .await?;
+/// client.delete_role_assignment(KeyVaultRoleScope::Keys, &assignment.name, None).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct KeyVaultAccessControlClient {
+    inner: Arc<Endpoint>,
+}
+
+fn check_name(what: &str, name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(invalid(format!("the {what} name must not be empty")));
+    }
+    Ok(())
+}
+
+impl KeyVaultAccessControlClient {
+    /// Creates a client for the Managed HSM at `hsm_url` (for example
+    /// `https://myhsm.managedhsm.azure.net`), authenticating with
+    /// `credential` (the token is for the resource the HSM's challenge
+    /// names, `https://managedhsm.azure.net`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when
+    /// `hsm_url` is empty, not `https` (plain `http` only to loopback with
+    /// `allow_loopback_http`), or a Key Vault vault rather than a Managed
+    /// HSM (`*.vault.azure.net` ...).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use keyvault_administration::{KeyVaultAccessControlClient, TokenCredential};
+    /// # fn demo(credential: Arc<dyn TokenCredential>) -> keyvault_administration::Result<()> {
+    /// let client = KeyVaultAccessControlClient::new("https://myhsm.managedhsm.azure.net", credential, None)?;
+    /// assert_eq!(client.vault_url(), "https://myhsm.managedhsm.azure.net");
+    /// # Ok(()) }
+    /// ```
+    pub fn new(
+        hsm_url: &str,
+        credential: Arc<dyn TokenCredential>,
+        options: Option<AdministrationClientOptions>,
+    ) -> Result<Self> {
+        Ok(Self {
+            inner: Arc::new(Endpoint::new(hsm_url, credential, options)?),
+        })
+    }
+
+    /// The Managed HSM URL, without a trailing slash.
+    pub fn vault_url(&self) -> &str {
+        &self.inner.hsm_url
+    }
+
+    /// The API version this client sends.
+    pub fn api_version(&self) -> &ApiVersion {
+        &self.inner.api_version
+    }
+
+    fn pager<P: keyvault_core::paging::Paged>(
+        &self,
+        operation: &'static str,
+        first: Result<keyvault_core::http::Request>,
+        options: ListOptions,
+    ) -> Result<Pager<P>> {
+        let first = first?;
+        let pipeline = self.inner.pipeline.clone();
+        let ctx = Context::new(operation);
+        match options.continuation_token.as_deref() {
+            Some(token) => Pager::resume(pipeline, ctx, first, token),
+            None => Ok(Pager::new(pipeline, ctx, first)),
+        }
+    }
+
+    /// Lists the role definitions (built-in and custom) at `scope`, lazily.
+    ///
+    /// Errors (for example a `403`) come out of the stream.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// use keyvault_administration::KeyVaultRoleScope;
+    /// # async fn demo(client: keyvault_administration::KeyVaultAccessControlClient) -> keyvault_administration::Result<()> {
+    /// let mut roles = client.list_role_definitions(KeyVaultRoleScope::Global, None);
+    /// while let Some(role) = roles.try_next().await? {
+    ///     println!("{} {:?}", role.name, role.role_name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn list_role_definitions(
+        &self,
+        scope: impl Into<KeyVaultRoleScope>,
+        options: Option<ListOptions>,
+    ) -> ItemPager<KeyVaultRoleDefinition> {
+        let scope = scope.into();
+        let o = options.unwrap_or_default();
+        let request =
+            wire::role_definitions_list_request(&self.inner.url, scope.as_str(), o.filter.as_deref());
+        let pager =
+            self.pager::<wire::RoleDefinitionListResult>(wire::ROLE_DEFINITIONS_LIST, request, o);
+        ItemPager::new(pager, KeyVaultRoleDefinition::from)
+    }
+
+    /// Gets one role definition.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an
+    /// empty name; the service's errors, for example `404
+    /// RoleDefinitionNotFound`.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use keyvault_administration::KeyVaultRoleScope;
+    /// # async fn demo(client: keyvault_administration::KeyVaultAccessControlClient) -> keyvault_administration::Result<()> {
+    /// let role = client
+    ///     .get_role_definition(KeyVaultRoleScope::Global, "7b127d3c-77bd-4e3e-bbe0-dbb8971fa7f8", None)
+    ///     .await?;
+    /// println!("{:?}", role.permissions);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_role_definition(
+        &self,
+        scope: impl Into<KeyVaultRoleScope>,
+        name: &str,
+        options: Option<RequestOptions>,
+    ) -> Result<KeyVaultRoleDefinition> {
+        let _ = options;
+        check_name("role definition", name)?;
+        let scope = scope.into();
+        let request = wire::role_definitions_get_request(&self.inner.url, scope.as_str(), name)?;
+        let response = self.inner.send(wire::ROLE_DEFINITIONS_GET, request).await?;
+        wire::role_definitions_get_response(&response).map(Into::into)
+    }
+
+    /// Creates a custom role definition, or replaces the one named in the
+    /// options. Without a name a new random GUID is used.
+    ///
+    /// # Errors
+    /// The service's errors, for example `400 BadParameter` for a name that
+    /// is not a GUID or a scope other than `/`.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use keyvault_administration::{
+    ///     KeyVaultDataAction, KeyVaultPermission, KeyVaultRoleScope, SetRoleDefinitionOptions,
+    /// };
+    /// # async fn demo(client: keyvault_administration::KeyVaultAccessControlClient) -> keyvault_administration::Result<()> {
+    /// let options = SetRoleDefinitionOptions {
+    ///     role_name: Some("key reader".into()),
+    ///     permissions: vec![KeyVaultPermission {
+    ///         data_actions: Some(vec![KeyVaultDataAction::ReadHsmKey]),
+    ///         ..Default::default()
+    ///     }],
+    ///     ..Default::default()
+    /// };
+    /// let role = client.set_role_definition(KeyVaultRoleScope::Global, Some(options)).await?;
+    /// println!("created {}", role.name);
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_role_definition(
+        &self,
+        scope: impl Into<KeyVaultRoleScope>,
+        options: Option<SetRoleDefinitionOptions>,
+    ) -> Result<KeyVaultRoleDefinition> {
+        let scope = scope.into();
+        let o = options.unwrap_or_default();
+        let name = o
+            .name
+            .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
+        check_name("role definition", &name)?;
+        let body = wire::RoleDefinitionCreateParameters {
+            properties: wire::RoleDefinitionProperties {
+                assignable_scopes: o
+                    .assignable_scopes
+                    .map(|s| s.iter().map(Into::into).collect()),
+                description: o.description,
+                permissions: Some(o.permissions.iter().map(Into::into).collect()),
+                role_name: o.role_name,
+                role_type: None,
+            },
+        };
+        let request = wire::role_definitions_create_or_update_request(
+            &self.inner.url,
+            scope.as_str(),
+            &name,
+            &body,
+        )?;
+        let response = self
+            .inner
+            .send(wire::ROLE_DEFINITIONS_CREATE_OR_UPDATE, request)
+            .await?;
+        wire::role_definitions_create_or_update_response(&response).map(Into::into)
+    }
+
+    /// Deletes a custom role definition. A definition that does not exist
+    /// is not an error (as in the Python client: the service's `404` is
+    /// ignored).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an
+    /// empty name; the service's errors other than `404`, for example `400`
+    /// for a built-in role or a role still assigned.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use keyvault_administration::KeyVaultRoleScope;
+    /// # async fn demo(client: keyvault_administration::KeyVaultAccessControlClient) -> keyvault_administration::Result<()> {
+    /// client
+    ///     .delete_role_definition(KeyVaultRoleScope::Global, "e4a3c4d3-8b4f-4c0e-a6a4-0d5f3c7b9a11", None)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_role_definition(
+        &self,
+        scope: impl Into<KeyVaultRoleScope>,
+        name: &str,
+        options: Option<RequestOptions>,
+    ) -> Result<()> {
+        let _ = options;
+        check_name("role definition", name)?;
+        let scope = scope.into();
+        let request =
+            wire::role_definitions_delete_request(&self.inner.url, scope.as_str(), name)?;
+        match self.inner.send(wire::ROLE_DEFINITIONS_DELETE, request).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Lists the role assignments at `scope`, lazily.
+    ///
+    /// Errors (for example a `403`) come out of the stream.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// use keyvault_administration::KeyVaultRoleScope;
+    /// # async fn demo(client: keyvault_administration::KeyVaultAccessControlClient) -> keyvault_administration::Result<()> {
+    /// let mut assignments = client.list_role_assignments(KeyVaultRoleScope::Global, None);
+    /// while let Some(a) = assignments.try_next().await? {
+    ///     println!("{} holds {:?}", a.properties.principal_id.unwrap_or_default(), a.properties.role_definition_id);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn list_role_assignments(
+        &self,
+        scope: impl Into<KeyVaultRoleScope>,
+        options: Option<ListOptions>,
+    ) -> ItemPager<KeyVaultRoleAssignment> {
+        let scope = scope.into();
+        let o = options.unwrap_or_default();
+        let request = wire::role_assignments_list_for_scope_request(
+            &self.inner.url,
+            scope.as_str(),
+            o.filter.as_deref(),
+        );
+        let pager = self.pager::<wire::RoleAssignmentListResult>(
+            wire::ROLE_ASSIGNMENTS_LIST_FOR_SCOPE,
+            request,
+            o,
+        );
+        ItemPager::new(pager, KeyVaultRoleAssignment::from)
+    }
+
+    /// Gets one role assignment.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an
+    /// empty name; the service's errors, for example `404
+    /// RoleAssignmentNotFound`.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use keyvault_administration::KeyVaultRoleScope;
+    /// # async fn demo(client: keyvault_administration::KeyVaultAccessControlClient, name: String) -> keyvault_administration::Result<()> {
+    /// let assignment = client.get_role_assignment(KeyVaultRoleScope::Keys, &name, None).await?;
+    /// println!("{:?}", assignment.properties.scope);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_role_assignment(
+        &self,
+        scope: impl Into<KeyVaultRoleScope>,
+        name: &str,
+        options: Option<RequestOptions>,
+    ) -> Result<KeyVaultRoleAssignment> {
+        let _ = options;
+        check_name("role assignment", name)?;
+        let scope = scope.into();
+        let request = wire::role_assignments_get_request(&self.inner.url, scope.as_str(), name)?;
+        let response = self.inner.send(wire::ROLE_ASSIGNMENTS_GET, request).await?;
+        wire::role_assignments_get_response(&response).map(Into::into)
+    }
+
+    /// Gives the principal `principal_id` (an object id in Microsoft Entra
+    /// ID) the role `definition_id` (a [`KeyVaultRoleDefinition::id`]) at
+    /// `scope`. Without a name in the options a new random GUID is used.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an
+    /// empty role definition id or principal id; the service's errors, for
+    /// example `400` for an unknown role, `409 RoleAssignmentExists` for a
+    /// name already in use.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use keyvault_administration::{KeyVaultRoleDefinition, KeyVaultRoleScope};
+    /// # async fn demo(client: keyvault_administration::KeyVaultAccessControlClient, role: KeyVaultRoleDefinition) -> keyvault_administration::Result<()> {
+    /// let assignment = client
+    ///     .create_role_assignment(KeyVaultRoleScope::Global, &role.id, "00000000-0000-0000-0000-000000000001", None)
+    ///     .await?;
+    /// println!("assigned as {}", assignment.name);
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_role_assignment(
+        &self,
+        scope: impl Into<KeyVaultRoleScope>,
+        definition_id: impl AsRef<str>,
+        principal_id: &str,
+        options: Option<CreateRoleAssignmentOptions>,
+    ) -> Result<KeyVaultRoleAssignment> {
+        let scope = scope.into();
+        let definition_id = definition_id.as_ref();
+        if definition_id.is_empty() {
+            return Err(invalid("the role definition id must not be empty"));
+        }
+        if principal_id.is_empty() {
+            return Err(invalid("the principal id must not be empty"));
+        }
+        let name = options
+            .and_then(|o| o.name)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
+        check_name("role assignment", &name)?;
+        let body = wire::RoleAssignmentCreateParameters {
+            properties: wire::RoleAssignmentProperties {
+                principal_id: principal_id.to_owned(),
+                role_definition_id: definition_id.to_owned(),
+            },
+        };
+        let request =
+            wire::role_assignments_create_request(&self.inner.url, scope.as_str(), &name, &body)?;
+        let response = self.inner.send(wire::ROLE_ASSIGNMENTS_CREATE, request).await?;
+        wire::role_assignments_create_response(&response).map(Into::into)
+    }
+
+    /// Deletes a role assignment. An assignment that does not exist is not
+    /// an error (as in the Python client: the service's `404` is ignored).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an
+    /// empty name; the service's errors other than `404`.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use keyvault_administration::KeyVaultRoleScope;
+    /// # async fn demo(client: keyvault_administration::KeyVaultAccessControlClient, name: String) -> keyvault_administration::Result<()> {
+    /// client.delete_role_assignment(KeyVaultRoleScope::Global, &name, None).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_role_assignment(
+        &self,
+        scope: impl Into<KeyVaultRoleScope>,
+        name: &str,
+        options: Option<RequestOptions>,
+    ) -> Result<()> {
+        let _ = options;
+        check_name("role assignment", name)?;
+        let scope = scope.into();
+        let request =
+            wire::role_assignments_delete_request(&self.inner.url, scope.as_str(), name)?;
+        match self.inner.send(wire::ROLE_ASSIGNMENTS_DELETE, request).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_is_send_sync_clone() {
+        fn assert<T: Send + Sync + Clone + 'static>() {}
+        assert::<KeyVaultAccessControlClient>();
+    }
+}

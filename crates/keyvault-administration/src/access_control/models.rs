@@ -1,0 +1,371 @@
+//! Role definitions, role assignments, scopes and permissions.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::generated::rbac as wire;
+use crate::{KeyVaultDataAction, KeyVaultRoleType};
+
+/// Where a role definition or assignment applies: the whole HSM
+/// ([`Global`](Self::Global), `/`), all its keys ([`Keys`](Self::Keys),
+/// `/keys`), or any other scope such as one key (`/keys/my-key`).
+///
+/// ```
+/// use keyvault_administration::KeyVaultRoleScope;
+///
+/// assert_eq!(KeyVaultRoleScope::Global.as_str(), "/");
+/// assert_eq!(KeyVaultRoleScope::from("/keys"), KeyVaultRoleScope::Keys);
+/// assert_eq!(KeyVaultRoleScope::key("my-key").as_str(), "/keys/my-key");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyVaultRoleScope {
+    /// `/`: the whole HSM (the default).
+    #[default]
+    Global,
+    /// `/keys`: every key of the HSM.
+    Keys,
+    /// Any other scope, kept as given (for example `/keys/my-key`).
+    Other(String),
+}
+
+impl KeyVaultRoleScope {
+    /// The scope of one key: `/keys/{name}`.
+    pub fn key(name: &str) -> Self {
+        Self::Other(format!("/keys/{name}"))
+    }
+
+    /// The scope as the service writes it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Global => "/",
+            Self::Keys => "/keys",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for KeyVaultRoleScope {
+    fn from(value: &str) -> Self {
+        match value {
+            "/" => Self::Global,
+            "/keys" => Self::Keys,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+impl From<String> for KeyVaultRoleScope {
+    fn from(value: String) -> Self {
+        Self::from(value.as_str())
+    }
+}
+
+impl From<&KeyVaultRoleScope> for KeyVaultRoleScope {
+    fn from(value: &KeyVaultRoleScope) -> Self {
+        value.clone()
+    }
+}
+
+impl From<wire::RoleScope> for KeyVaultRoleScope {
+    fn from(value: wire::RoleScope) -> Self {
+        Self::from(value.as_str())
+    }
+}
+
+impl From<&KeyVaultRoleScope> for wire::RoleScope {
+    fn from(value: &KeyVaultRoleScope) -> Self {
+        wire::RoleScope::from(value.as_str())
+    }
+}
+
+impl fmt::Display for KeyVaultRoleScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for KeyVaultRoleScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyVaultRoleScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::from)
+    }
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps an identifier as the service writes it.
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            /// The identifier as the service writes it.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The last segment of the identifier: the name (a GUID).
+            pub fn name(&self) -> &str {
+                self.0.rsplit('/').next().unwrap_or("")
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                Self(value)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                Self(value.to_owned())
+            }
+        }
+    };
+}
+
+id_type! {
+    /// The identifier of a role definition, for example
+    /// `Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/<guid>`.
+    /// Give it to
+    /// [`create_role_assignment`](crate::KeyVaultAccessControlClient::create_role_assignment).
+    ///
+    /// ```
+    /// use keyvault_administration::KeyVaultRoleDefinitionId;
+    ///
+    /// let id = KeyVaultRoleDefinitionId::new(
+    ///     "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/7b127d3c-77bd-4e3e-bbe0-dbb8971fa7f8",
+    /// );
+    /// assert_eq!(id.name(), "7b127d3c-77bd-4e3e-bbe0-dbb8971fa7f8");
+    /// ```
+    KeyVaultRoleDefinitionId
+}
+
+id_type! {
+    /// The identifier of a role assignment, for example
+    /// `/providers/Microsoft.Authorization/roleAssignments/<guid>`.
+    ///
+    /// ```
+    /// use keyvault_administration::KeyVaultRoleAssignmentId;
+    ///
+    /// let id = KeyVaultRoleAssignmentId::new("/providers/Microsoft.Authorization/roleAssignments/abc");
+    /// assert_eq!(id.name(), "abc");
+    /// ```
+    KeyVaultRoleAssignmentId
+}
+
+/// What a role allows (`actions`, `data_actions`) and leaves out
+/// (`not_actions`, `not_data_actions`). Fields left `None` are not sent.
+///
+/// ```
+/// use keyvault_administration::{KeyVaultDataAction, KeyVaultPermission};
+///
+/// let read_keys = KeyVaultPermission {
+///     data_actions: Some(vec![KeyVaultDataAction::ReadHsmKey]),
+///     not_data_actions: Some(vec![KeyVaultDataAction::ExportHsmKey]),
+///     ..Default::default()
+/// };
+/// # let _ = read_keys;
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyVaultPermission {
+    /// Control-plane actions granted (Managed HSM has none today).
+    pub actions: Option<Vec<String>>,
+    /// Control-plane actions left out.
+    pub not_actions: Option<Vec<String>>,
+    /// Data-plane actions granted.
+    pub data_actions: Option<Vec<KeyVaultDataAction>>,
+    /// Data-plane actions left out of the grant (another role may still
+    /// grant them).
+    pub not_data_actions: Option<Vec<KeyVaultDataAction>>,
+}
+
+impl From<wire::Permission> for KeyVaultPermission {
+    fn from(p: wire::Permission) -> Self {
+        Self {
+            actions: p.actions,
+            not_actions: p.not_actions,
+            data_actions: p.data_actions,
+            not_data_actions: p.not_data_actions,
+        }
+    }
+}
+
+impl From<&KeyVaultPermission> for wire::Permission {
+    fn from(p: &KeyVaultPermission) -> Self {
+        Self {
+            actions: p.actions.clone(),
+            not_actions: p.not_actions.clone(),
+            data_actions: p.data_actions.clone(),
+            not_data_actions: p.not_data_actions.clone(),
+        }
+    }
+}
+
+/// A role definition: a named set of permissions that can be assigned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyVaultRoleDefinition {
+    /// The full identifier, to give to
+    /// [`create_role_assignment`](crate::KeyVaultAccessControlClient::create_role_assignment).
+    pub id: KeyVaultRoleDefinitionId,
+    /// The name (a GUID).
+    pub name: String,
+    /// The resource type, `Microsoft.Authorization/roleDefinitions`.
+    pub resource_type: Option<String>,
+    /// The display name, for example `Managed HSM Crypto User`.
+    pub role_name: Option<String>,
+    /// Built-in or custom.
+    pub role_type: Option<KeyVaultRoleType>,
+    /// What the role is for.
+    pub description: Option<String>,
+    /// What the role allows and excludes.
+    pub permissions: Vec<KeyVaultPermission>,
+    /// The scopes the role can be assigned at.
+    pub assignable_scopes: Vec<KeyVaultRoleScope>,
+}
+
+impl From<wire::RoleDefinition> for KeyVaultRoleDefinition {
+    fn from(d: wire::RoleDefinition) -> Self {
+        let p = d.properties.unwrap_or_default();
+        Self {
+            id: d.id.unwrap_or_default().into(),
+            name: d.name.unwrap_or_default(),
+            resource_type: d.r#type.map(|t| t.as_str().to_owned()),
+            role_name: p.role_name,
+            role_type: p.role_type,
+            description: p.description,
+            permissions: p
+                .permissions
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            assignable_scopes: p
+                .assignable_scopes
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        }
+    }
+}
+
+/// Which role, which principal, which scope: the properties of a
+/// [`KeyVaultRoleAssignment`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyVaultRoleAssignmentProperties {
+    /// The object id (in Microsoft Entra ID) of the user, group or service
+    /// principal holding the role.
+    pub principal_id: Option<String>,
+    /// The assigned role definition.
+    pub role_definition_id: Option<KeyVaultRoleDefinitionId>,
+    /// Where the assignment applies.
+    pub scope: Option<KeyVaultRoleScope>,
+}
+
+/// A role held by a principal at a scope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyVaultRoleAssignment {
+    /// The full identifier.
+    pub id: KeyVaultRoleAssignmentId,
+    /// The name (a GUID), to give to
+    /// [`get_role_assignment`](crate::KeyVaultAccessControlClient::get_role_assignment)
+    /// and [`delete_role_assignment`](crate::KeyVaultAccessControlClient::delete_role_assignment).
+    pub name: String,
+    /// The resource type, `Microsoft.Authorization/roleAssignments`.
+    pub resource_type: Option<String>,
+    /// The role, the principal and the scope (empty when the service sent
+    /// none).
+    pub properties: KeyVaultRoleAssignmentProperties,
+}
+
+impl From<wire::RoleAssignment> for KeyVaultRoleAssignment {
+    fn from(a: wire::RoleAssignment) -> Self {
+        let p = a.properties.unwrap_or_default();
+        Self {
+            id: a.id.unwrap_or_default().into(),
+            name: a.name.unwrap_or_default(),
+            resource_type: a.r#type,
+            properties: KeyVaultRoleAssignmentProperties {
+                principal_id: p.principal_id,
+                role_definition_id: p.role_definition_id.map(Into::into),
+                scope: p.scope.map(Into::into),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_round_trip() {
+        for (s, scope) in [
+            ("/", KeyVaultRoleScope::Global),
+            ("/keys", KeyVaultRoleScope::Keys),
+            ("/keys/k1", KeyVaultRoleScope::key("k1")),
+        ] {
+            assert_eq!(KeyVaultRoleScope::from(s), scope);
+            assert_eq!(scope.as_str(), s);
+            assert_eq!(serde_json::to_value(&scope).unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn role_definition_from_the_wire() {
+        let json = r#"{"id":"Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/d1","name":"d1",
+            "type":"Microsoft.Authorization/roleDefinitions","properties":{"assignableScopes":["/","/keys"],
+            "description":"x","permissions":[{"actions":[],"dataActions":["Microsoft.KeyVault/managedHsm/keys/read/action",
+            "Microsoft.KeyVault/managedHsm/future/action"],"notActions":[],"notDataActions":[]}],
+            "roleName":"reader","type":"CustomRole"}}"#;
+        let d: KeyVaultRoleDefinition =
+            serde_json::from_str::<wire::RoleDefinition>(json).unwrap().into();
+        assert_eq!(d.id.name(), "d1");
+        assert_eq!(d.role_type, Some(KeyVaultRoleType::CustomRole));
+        assert_eq!(
+            d.assignable_scopes,
+            vec![KeyVaultRoleScope::Global, KeyVaultRoleScope::Keys]
+        );
+        assert_eq!(
+            d.permissions[0].data_actions.as_deref(),
+            Some(
+                &[
+                    KeyVaultDataAction::ReadHsmKey,
+                    KeyVaultDataAction::Unknown("Microsoft.KeyVault/managedHsm/future/action".into())
+                ][..]
+            )
+        );
+        assert_eq!(
+            d.resource_type.as_deref(),
+            Some("Microsoft.Authorization/roleDefinitions")
+        );
+    }
+}

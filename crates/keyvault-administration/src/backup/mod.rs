@@ -1,0 +1,468 @@
+//! [`KeyVaultBackupClient`]: full backups of a Managed HSM to Azure Blob
+//! Storage, full restores, selective key restores, and the checks that a
+//! backup or restore can run.
+
+pub(crate) mod models;
+pub(crate) mod poller;
+
+use std::{sync::Arc, time::Duration};
+
+use keyvault_core::{
+    Context, Error, ErrorKind, Result, TokenCredential, http::Response, poller::Poller,
+};
+use url::Url;
+
+use crate::{
+    AdministrationClientOptions, ApiVersion, BackupAuth, KeyVaultBackupPoller,
+    KeyVaultBackupResult, PollerOptions, RestoreOptions,
+    endpoint::{Endpoint, invalid},
+    generated::backuprestore as wire,
+};
+use models::{container_url, parse_folder_url};
+use poller::DEFAULT_FREQUENCY;
+
+/// The API version from which the pre-backup and pre-restore checks exist.
+const PRE_CHECKS_SINCE: &str = "7.6-preview.2";
+
+/// A client for the full backup and restore of one Managed HSM.
+///
+/// Cheap to clone (an `Arc` inside) and `Send + Sync`. Every operation
+/// returns a [`KeyVaultBackupPoller`]; `.await` it for the result.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use keyvault_administration::{BackupAuth, KeyVaultBackupClient, TokenCredential};
+///
+/// # async fn demo(credential: Arc<dyn TokenCredential>, sas: String) -> keyvault_administration::Result<()> {
+/// let client = KeyVaultBackupClient::new("https://myhsm.managedhsm.azure.net", credential, None)?;
+/// let container = "https://account.blob.core.windows.net/backup";
+/// let backup = client.begin_backup(container, BackupAuth::sas_token(sas.clone()), None).await?.await?;
+/// client.begin_restore(&backup.folder_url, BackupAuth::sas_token(sas), None).await?.await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct KeyVaultBackupClient {
+    inner: Arc<Endpoint>,
+}
+
+fn backup_result(op: wire::FullBackupOperation) -> Result<KeyVaultBackupResult> {
+    match op.azure_storage_blob_container_uri {
+        Some(folder_url) if !folder_url.is_empty() => Ok(KeyVaultBackupResult { folder_url }),
+        _ => Err(Error::new(
+            ErrorKind::Deserialize,
+            "the finished backup job names no folder (azureStorageBlobContainerUri)",
+        )),
+    }
+}
+
+fn nothing(_: wire::FullBackupOperation) -> Result<()> {
+    Ok(())
+}
+
+fn frequency(f: Option<Duration>) -> Duration {
+    f.unwrap_or(DEFAULT_FREQUENCY)
+}
+
+impl KeyVaultBackupClient {
+    /// Creates a client for the Managed HSM at `hsm_url`, authenticating
+    /// with `credential`.
+    ///
+    /// # Errors
+    /// As [`KeyVaultAccessControlClient::new`](crate::KeyVaultAccessControlClient::new):
+    /// an empty, non-`https` or Key Vault vault URL.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use keyvault_administration::{KeyVaultBackupClient, TokenCredential};
+    /// # fn demo(credential: Arc<dyn TokenCredential>) -> keyvault_administration::Result<()> {
+    /// let client = KeyVaultBackupClient::new("https://myhsm.managedhsm.azure.net", credential, None)?;
+    /// # let _ = client; Ok(()) }
+    /// ```
+    pub fn new(
+        hsm_url: &str,
+        credential: Arc<dyn TokenCredential>,
+        options: Option<AdministrationClientOptions>,
+    ) -> Result<Self> {
+        Ok(Self {
+            inner: Arc::new(Endpoint::new(hsm_url, credential, options)?),
+        })
+    }
+
+    /// The Managed HSM URL, without a trailing slash.
+    pub fn vault_url(&self) -> &str {
+        &self.inner.hsm_url
+    }
+
+    /// The API version this client sends.
+    pub fn api_version(&self) -> &ApiVersion {
+        &self.inner.api_version
+    }
+
+    fn check_pre(&self, method: &str) -> Result<()> {
+        if self.inner.api_version.at_least(PRE_CHECKS_SINCE) {
+            return Ok(());
+        }
+        Err(invalid(format!(
+            "{method} is not available in API version {}; use {PRE_CHECKS_SINCE} or newer",
+            self.inner.api_version
+        )))
+    }
+
+    fn start<T: Send + 'static>(
+        &self,
+        status_operation: &'static str,
+        initial: &Response,
+        frequency: Duration,
+        map: fn(wire::FullBackupOperation) -> Result<T>,
+    ) -> Result<KeyVaultBackupPoller<T>> {
+        let inner = Poller::from_async_operation(
+            self.inner.pipeline.clone(),
+            Context::new(status_operation),
+            initial,
+        )?;
+        Ok(KeyVaultBackupPoller::new(inner, frequency, map))
+    }
+
+    fn resume<T: Send + 'static>(
+        &self,
+        status_operation: &'static str,
+        token: &str,
+        options: Option<PollerOptions>,
+        map: fn(wire::FullBackupOperation) -> Result<T>,
+    ) -> Result<KeyVaultBackupPoller<T>> {
+        self.check_token_host(token)?;
+        let inner = Poller::resume(
+            self.inner.pipeline.clone(),
+            Context::new(status_operation),
+            token,
+        )?;
+        Ok(KeyVaultBackupPoller::new(
+            inner,
+            frequency(options.and_then(|o| o.frequency)),
+            map,
+        ))
+    }
+
+    /// Refuses a resume token whose status URL is not on this client's HSM.
+    fn check_token_host(&self, token: &str) -> Result<()> {
+        let bad = || invalid("the resume token is not one a backup poller made");
+        let value: serde_json::Value = serde_json::from_str(token).map_err(|_| bad())?;
+        let url = value
+            .get("url")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|u| Url::parse(u).ok())
+            .ok_or_else(bad)?;
+        let ours = &self.inner.url;
+        if url.scheme() != ours.scheme()
+            || url.host_str() != ours.host_str()
+            || url.port_or_known_default() != ours.port_or_known_default()
+        {
+            return Err(invalid(format!(
+                "the resume token is for a job of {}, not of {}",
+                url.host_str().unwrap_or(""),
+                ours.host_str().unwrap_or("")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Starts a full backup of the HSM (keys, roles, settings) to a new
+    /// folder of the blob container at `container_url`, which the HSM
+    /// reaches with `auth`.
+    ///
+    /// A query in `container_url` (such as a SAS token pasted with it) is
+    /// dropped: give the token in `auth`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] for a URL that names no container; the
+    /// service's errors for the start request. The job's own failure (for
+    /// example a SAS token the storage refuses) comes out of the poller.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use keyvault_administration::BackupAuth;
+    /// # async fn demo(client: keyvault_administration::KeyVaultBackupClient, sas: String) -> keyvault_administration::Result<()> {
+    /// let poller = client
+    ///     .begin_backup("https://account.blob.core.windows.net/backup", BackupAuth::sas_token(sas), None)
+    ///     .await?;
+    /// let backup = poller.await?;
+    /// println!("{}", backup.folder_url);
+    /// # Ok(()) }
+    /// ```
+    pub async fn begin_backup(
+        &self,
+        container_url: &str,
+        auth: BackupAuth,
+        options: Option<PollerOptions>,
+    ) -> Result<KeyVaultBackupPoller<KeyVaultBackupResult>> {
+        let body = auth.parameter(self::container_url(container_url)?);
+        let request = wire::full_backup_request(&self.inner.url, &body)?;
+        drop(body);
+        let response = self.inner.send(wire::FULL_BACKUP, request).await?;
+        self.start(
+            wire::FULL_BACKUP_STATUS,
+            &response,
+            frequency(options.and_then(|o| o.frequency)),
+            backup_result,
+        )
+    }
+
+    /// Starts a restore from the backup in the folder at `folder_url` (a
+    /// [`KeyVaultBackupResult::folder_url`]): the whole HSM, or only the key
+    /// named by [`RestoreOptions::key_name`] (a selective key restore, which
+    /// leaves everything else as it is).
+    ///
+    /// The folder URL is split as the service wants it: the first path
+    /// segment is the container (after the account name for path-style
+    /// emulator URLs such as Azurite's), the rest is the folder; a query is
+    /// dropped.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] for a folder URL that names no container
+    /// and folder, or an empty key name; the service's errors for the start
+    /// request.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use keyvault_administration::{BackupAuth, RestoreOptions};
+    /// # async fn demo(client: keyvault_administration::KeyVaultBackupClient, folder_url: String) -> keyvault_administration::Result<()> {
+    /// // Restore one key only.
+    /// let options = RestoreOptions { key_name: Some("my-key".into()), ..Default::default() };
+    /// client.begin_restore(&folder_url, BackupAuth::ManagedIdentity, Some(options)).await?.await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn begin_restore(
+        &self,
+        folder_url: &str,
+        auth: BackupAuth,
+        options: Option<RestoreOptions>,
+    ) -> Result<KeyVaultBackupPoller<()>> {
+        let o = options.unwrap_or_default();
+        let (container, folder) = parse_folder_url(folder_url)?;
+        let sas_token_parameters = auth.parameter(container);
+        let frequency = frequency(o.frequency);
+        match o.key_name.as_deref() {
+            Some("") => Err(invalid("the key name must not be empty")),
+            Some(key) => {
+                let body = wire::SelectiveKeyRestoreOperationParameters {
+                    folder,
+                    sas_token_parameters,
+                };
+                let request =
+                    wire::selective_key_restore_operation_request(&self.inner.url, key, &body)?;
+                drop(body);
+                let response = self
+                    .inner
+                    .send(wire::SELECTIVE_KEY_RESTORE_OPERATION, request)
+                    .await?;
+                self.start(
+                    wire::SELECTIVE_KEY_RESTORE_STATUS,
+                    &response,
+                    frequency,
+                    nothing,
+                )
+            }
+            None => {
+                let body = wire::RestoreOperationParameters {
+                    folder_to_restore: folder,
+                    sas_token_parameters,
+                };
+                let request = wire::full_restore_operation_request(&self.inner.url, &body)?;
+                drop(body);
+                let response = self
+                    .inner
+                    .send(wire::FULL_RESTORE_OPERATION, request)
+                    .await?;
+                self.start(wire::RESTORE_STATUS, &response, frequency, nothing)
+            }
+        }
+    }
+
+    /// Checks that a full backup to the container at `container_url` would
+    /// succeed, without writing a backup. The poller finishes with `()`
+    /// when it would, and fails with the reason otherwise.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] with an API version older than
+    /// `7.6-preview.2`, which has no such check, or for a URL that names no
+    /// container; the service's errors for the start request.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use keyvault_administration::BackupAuth;
+    /// # async fn demo(client: keyvault_administration::KeyVaultBackupClient) -> keyvault_administration::Result<()> {
+    /// client
+    ///     .begin_pre_backup("https://account.blob.core.windows.net/backup", BackupAuth::ManagedIdentity, None)
+    ///     .await?
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn begin_pre_backup(
+        &self,
+        container_url: &str,
+        auth: BackupAuth,
+        options: Option<PollerOptions>,
+    ) -> Result<KeyVaultBackupPoller<()>> {
+        self.check_pre("begin_pre_backup")?;
+        let (token, use_managed_identity) = auth.parts();
+        let body = wire::PreBackupOperationParameters {
+            storage_resource_uri: Some(self::container_url(container_url)?),
+            token,
+            use_managed_identity: Some(use_managed_identity),
+        };
+        let request = wire::pre_full_backup_request(&self.inner.url, &body)?;
+        drop(body);
+        let response = self.inner.send(wire::PRE_FULL_BACKUP, request).await?;
+        self.start(
+            wire::FULL_BACKUP_STATUS,
+            &response,
+            frequency(options.and_then(|o| o.frequency)),
+            nothing,
+        )
+    }
+
+    /// Checks that a full restore from the backup in the folder at
+    /// `folder_url` would succeed, without restoring anything.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] with an API version older than
+    /// `7.6-preview.2`, or for a folder URL that names no container and
+    /// folder; the service's errors for the start request.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use keyvault_administration::BackupAuth;
+    /// # async fn demo(client: keyvault_administration::KeyVaultBackupClient, folder_url: String) -> keyvault_administration::Result<()> {
+    /// client.begin_pre_restore(&folder_url, BackupAuth::ManagedIdentity, None).await?.await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn begin_pre_restore(
+        &self,
+        folder_url: &str,
+        auth: BackupAuth,
+        options: Option<PollerOptions>,
+    ) -> Result<KeyVaultBackupPoller<()>> {
+        self.check_pre("begin_pre_restore")?;
+        let (container, folder) = parse_folder_url(folder_url)?;
+        let body = wire::PreRestoreOperationParameters {
+            folder_to_restore: Some(folder),
+            sas_token_parameters: Some(auth.parameter(container)),
+        };
+        let request = wire::pre_full_restore_operation_request(&self.inner.url, &body)?;
+        drop(body);
+        let response = self
+            .inner
+            .send(wire::PRE_FULL_RESTORE_OPERATION, request)
+            .await?;
+        self.start(
+            wire::RESTORE_STATUS,
+            &response,
+            frequency(options.and_then(|o| o.frequency)),
+            nothing,
+        )
+    }
+
+    /// Continues a backup from a [`KeyVaultBackupPoller::resume_token`], in
+    /// this or another process. Nothing is sent until the poller is polled.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] for a token no backup poller made, or
+    /// one for a job of another HSM.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn demo(client: keyvault_administration::KeyVaultBackupClient, token: String) -> keyvault_administration::Result<()> {
+    /// let backup = client.resume_backup(&token, None)?.await?;
+    /// println!("{}", backup.folder_url);
+    /// # Ok(()) }
+    /// ```
+    pub fn resume_backup(
+        &self,
+        token: &str,
+        options: Option<PollerOptions>,
+    ) -> Result<KeyVaultBackupPoller<KeyVaultBackupResult>> {
+        self.resume(wire::FULL_BACKUP_STATUS, token, options, backup_result)
+    }
+
+    /// Continues a full or selective key restore from a
+    /// [`KeyVaultBackupPoller::resume_token`].
+    ///
+    /// # Errors
+    /// As [`resume_backup`](Self::resume_backup).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn demo(client: keyvault_administration::KeyVaultBackupClient, token: String) -> keyvault_administration::Result<()> {
+    /// client.resume_restore(&token, None)?.await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn resume_restore(
+        &self,
+        token: &str,
+        options: Option<PollerOptions>,
+    ) -> Result<KeyVaultBackupPoller<()>> {
+        self.resume(wire::RESTORE_STATUS, token, options, nothing)
+    }
+
+    /// Continues a pre-backup check from a
+    /// [`KeyVaultBackupPoller::resume_token`].
+    ///
+    /// # Errors
+    /// As [`resume_backup`](Self::resume_backup).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn demo(client: keyvault_administration::KeyVaultBackupClient, token: String) -> keyvault_administration::Result<()> {
+    /// client.resume_pre_backup(&token, None)?.await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn resume_pre_backup(
+        &self,
+        token: &str,
+        options: Option<PollerOptions>,
+    ) -> Result<KeyVaultBackupPoller<()>> {
+        self.resume(wire::FULL_BACKUP_STATUS, token, options, nothing)
+    }
+
+    /// Continues a pre-restore check from a
+    /// [`KeyVaultBackupPoller::resume_token`].
+    ///
+    /// # Errors
+    /// As [`resume_backup`](Self::resume_backup).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn demo(client: keyvault_administration::KeyVaultBackupClient, token: String) -> keyvault_administration::Result<()> {
+    /// client.resume_pre_restore(&token, None)?.await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn resume_pre_restore(
+        &self,
+        token: &str,
+        options: Option<PollerOptions>,
+    ) -> Result<KeyVaultBackupPoller<()>> {
+        self.resume(wire::RESTORE_STATUS, token, options, nothing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_is_send_sync_clone() {
+        fn assert<T: Send + Sync + Clone + 'static>() {}
+        assert::<KeyVaultBackupClient>();
+    }
+
+    #[test]
+    fn a_backup_result_needs_a_folder() {
+        let op = wire::FullBackupOperation {
+            azure_storage_blob_container_uri: Some("https://a/b/c".into()),
+            ..Default::default()
+        };
+        assert_eq!(backup_result(op).unwrap().folder_url, "https://a/b/c");
+        assert!(backup_result(wire::FullBackupOperation::default()).is_err());
+    }
+}
