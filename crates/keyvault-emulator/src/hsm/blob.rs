@@ -124,7 +124,7 @@ impl Container {
         if resp.status().is_success() {
             Ok(())
         } else {
-            Err(failure("PUT", &url, resp).await)
+            Err(failure("PUT", &url, resp, self.sas.is_none()).await)
         }
     }
 
@@ -153,7 +153,7 @@ impl Container {
         {
             Ok(None)
         } else {
-            Err(failure("GET", &url, resp).await)
+            Err(failure("GET", &url, resp, self.sas.is_none()).await)
         }
     }
 
@@ -175,7 +175,7 @@ impl Container {
             .await
             .map_err(|e| transport(&url, &e))?;
         if !resp.status().is_success() {
-            return Err(failure("GET", &url, resp).await);
+            return Err(failure("GET", &url, resp, self.sas.is_none()).await);
         }
         let text = resp.text().await.map_err(|e| transport(&url, &e))?;
         Ok(xml_values(&text, "Name"))
@@ -236,7 +236,12 @@ fn transport(url: &Url, e: &reqwest::Error) -> StorageError {
     }
 }
 
-async fn failure(method: &str, url: &Url, resp: reqwest::Response) -> StorageError {
+async fn failure(
+    method: &str,
+    url: &Url,
+    resp: reqwest::Response,
+    anonymous: bool,
+) -> StorageError {
     let status = resp.status().as_u16();
     let header_code = resp
         .headers()
@@ -252,10 +257,16 @@ async fn failure(method: &str, url: &Url, resp: reqwest::Response) -> StorageErr
         .next()
         .map(|m| format!(" {}", m.lines().next().unwrap_or_default()))
         .unwrap_or_default();
+    let note = if anonymous && matches!(status, 401 | 403 | 404) {
+        " The request carried no credentials: this emulator has no managed identity, so \
+         useManagedIdentity only works with containers that allow anonymous access; pass a SAS token instead."
+    } else {
+        ""
+    };
     StorageError {
         code,
         message: format!(
-            "Azure Storage answered {status} to {method} {}.{detail}",
+            "Azure Storage answered {status} to {method} {}.{detail}{note}",
             shown(url)
         ),
     }

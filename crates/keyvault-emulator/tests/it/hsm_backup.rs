@@ -361,6 +361,27 @@ async fn storage_failures_fail_the_job() {
     assert_eq!(done["status"], "Failed", "{done}");
     assert_eq!(done["error"]["code"], "ContainerNotFound", "{done}");
 
+    // Managed identity: the emulator has none, so the requests carry no
+    // credentials and storage refuses them.
+    let r = env
+        .hsm_call(
+            Method::POST,
+            "/backup",
+            Some(
+                json!({"storageResourceUri": az.container_url("okay"), "useManagedIdentity": true}),
+            ),
+        )
+        .await;
+    let done = wait(&env, &r).await;
+    assert_eq!(done["status"], "Failed", "{done}");
+    assert!(
+        done["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no managed identity"),
+        "{done}"
+    );
+
     // Nothing listening.
     let done = backup(&env, "http://127.0.0.1:9/nothing", &sas).await;
     assert_eq!(done["status"], "Failed", "{done}");
