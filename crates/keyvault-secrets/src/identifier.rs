@@ -25,6 +25,13 @@ use crate::{Error, ErrorKind};
 /// assert_eq!(id.vault_url(), "https://myvault.vault.azure.net");
 /// assert_eq!(id.name(), "db-password");
 /// assert_eq!(id.version(), Some("0123456789abcdef0123456789abcdef"));
+///
+/// let deleted: KeyVaultSecretIdentifier =
+///     "https://myvault.vault.azure.net/deletedsecrets/db-password".parse()?;
+/// assert!(deleted.is_deleted());
+/// assert_eq!(deleted.version(), None);
+///
+/// assert!("https://myvault.vault.azure.net/secrets".parse::<KeyVaultSecretIdentifier>().is_err());
 /// # Ok::<(), keyvault_secrets::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]

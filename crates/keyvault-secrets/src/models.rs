@@ -208,6 +208,18 @@ impl KeyVaultSecret {
 
 /// A soft-deleted secret: its last properties, and when it was deleted and
 /// will be purged.
+///
+/// ```
+/// # fn show(deleted: &keyvault_secrets::DeletedSecret) -> keyvault_secrets::Result<()> {
+/// use keyvault_secrets::KeyVaultSecretIdentifier;
+///
+/// if let Some(recovery_id) = &deleted.recovery_id {
+///     let id: KeyVaultSecretIdentifier = recovery_id.parse()?;
+///     assert!(id.is_deleted());
+///     println!("{} can be recovered until {:?}", id.name(), deleted.scheduled_purge_date);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DeletedSecret {

@@ -40,6 +40,19 @@ pub struct SecretClientOptions {
 ///
 /// `attributes` are sent only when one of `enabled`, `not_before` or
 /// `expires_on` is set; fields left `None` are not sent.
+///
+/// ```
+/// use keyvault_secrets::SetSecretOptions;
+/// use time::{Duration, OffsetDateTime};
+///
+/// let options = SetSecretOptions {
+///     content_type: Some("password".into()),
+///     expires_on: Some(OffsetDateTime::now_utc() + Duration::days(90)),
+///     tags: Some([("owner".to_owned(), "billing".to_owned())].into()),
+///     ..Default::default()
+/// };
+/// # let _ = options;
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct SetSecretOptions {
     /// Whether the new version can be read.
@@ -84,6 +97,18 @@ impl GetSecretOptions {
 /// [`SecretClient::update_secret_properties`](crate::SecretClient::update_secret_properties).
 ///
 /// Fields left `None` keep their value in the vault.
+///
+/// ```
+/// use keyvault_secrets::UpdateSecretPropertiesOptions;
+///
+/// // Disable one version; everything else stays as it is.
+/// let options = UpdateSecretPropertiesOptions {
+///     version: Some("0123456789abcdef0123456789abcdef".into()),
+///     enabled: Some(false),
+///     ..Default::default()
+/// };
+/// # let _ = options;
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct UpdateSecretPropertiesOptions {
     /// The version to update; `None` updates the latest version.
@@ -104,6 +129,16 @@ pub struct UpdateSecretPropertiesOptions {
 /// ([`list_properties_of_secrets`](crate::SecretClient::list_properties_of_secrets),
 /// [`list_properties_of_secret_versions`](crate::SecretClient::list_properties_of_secret_versions),
 /// [`list_deleted_secrets`](crate::SecretClient::list_deleted_secrets)).
+///
+/// ```no_run
+/// use futures::TryStreamExt;
+/// use keyvault_secrets::ListOptions;
+/// # async fn demo(client: keyvault_secrets::SecretClient, saved: String) -> keyvault_secrets::Result<()> {
+/// // Continue a listing where an earlier one stopped, 10 items a page.
+/// let options = ListOptions { max_page_size: Some(10), continuation_token: Some(saved) };
+/// let rest: Vec<_> = client.list_properties_of_secrets(Some(options)).try_collect().await?;
+/// # let _ = rest; Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct ListOptions {
     /// The most items per page (sent as `maxresults`; the service accepts 1
@@ -118,6 +153,12 @@ pub struct ListOptions {
 /// Options of
 /// [`begin_delete_secret`](crate::SecretClient::begin_delete_secret) and
 /// [`begin_recover_deleted_secret`](crate::SecretClient::begin_recover_deleted_secret).
+///
+/// ```
+/// use std::time::Duration;
+/// let options = keyvault_secrets::PollerOptions { frequency: Some(Duration::from_millis(500)) };
+/// # let _ = options;
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct PollerOptions {
     /// The delay between two status requests. Default 2 seconds.
@@ -131,6 +172,18 @@ pub struct PollerOptions {
 pub struct RequestOptions {}
 
 /// Options of [`SecretClient::send_request`](crate::SecretClient::send_request).
+///
+/// ```no_run
+/// use keyvault_secrets::{Method, SendRequestOptions};
+/// # async fn demo(client: keyvault_secrets::SecretClient) -> keyvault_secrets::Result<()> {
+/// let options = SendRequestOptions {
+///     body: Some(br#"{"value":"v"}"#.to_vec()),
+///     ..Default::default()
+/// };
+/// let response = client.send_request(Method::PUT, "secrets/raw", Some(options)).await?;
+/// assert!(response.status().is_success());
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct SendRequestOptions {
     /// Extra request headers.
