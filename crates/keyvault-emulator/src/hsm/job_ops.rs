@@ -1,0 +1,337 @@
+//! Starting backup and restore jobs, recording their end, and applying a
+//! restore to the HSM state.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use http::{HeaderValue, header};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::jobs::{self, Job, JobKind};
+use super::keys::StoredKey;
+use super::{Hsm, Result, State, blob, encode, hsm_name};
+use crate::error::{ServiceError, json_response};
+use crate::server::{HttpResponse, Request};
+use crate::store::{
+    HSM_JOBS, HSM_KEYS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Table,
+};
+
+impl Hsm {
+    pub(super) fn job_status(&self, id: &str, backup: bool) -> Result<HttpResponse> {
+        let jobs = self.lock_jobs();
+        let job = jobs
+            .get(&id.to_ascii_lowercase())
+            .filter(|j| j.kind.is_backup() == backup)
+            .ok_or_else(|| {
+                ServiceError::new(
+                    404,
+                    "JobNotFound",
+                    format!("No job with id {id} was found."),
+                )
+            })?;
+        let mut resp = json_response(200, &job.render());
+        if job.status == "InProgress" {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        Ok(resp)
+    }
+
+    /// Records a new job durably and answers 202 with its status URL.
+    pub(super) fn accept_job(&self, req: &Request, job: &Job) -> Result<HttpResponse> {
+        let mut jobs = self.lock_jobs();
+        self.commit(vec![Op::Put(HSM_JOBS, job.id.clone(), encode(job)?)])?;
+        jobs.insert(job.id.clone(), job.clone());
+        let mut resp = json_response(202, &job.render());
+        let url = format!("{}{}", req.base_url, job.status_path());
+        if let Ok(v) = HeaderValue::from_str(&url) {
+            resp.headers_mut().insert("azure-asyncoperation", v);
+        }
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        Ok(resp)
+    }
+
+    /// Ends a job: records the outcome durably.
+    pub(super) fn finish(&self, id: &str, outcome: jobs::Outcome) {
+        let now = self.admin.clock.now();
+        let mut jobs = self.lock_jobs();
+        let Some(job) = jobs.get_mut(id) else { return };
+        job.end = Some(now);
+        match outcome {
+            Ok(details) => {
+                job.status = "Succeeded".into();
+                job.status_details = details;
+            }
+            Err((code, message)) => {
+                job.status = "Failed".into();
+                job.error = Some((code, message));
+                if job.kind == JobKind::Backup {
+                    job.folder_url = None;
+                }
+            }
+        }
+        if job.status != "Succeeded" || job.kind != JobKind::Backup {
+            job.folder_url = None;
+        }
+        let raw = serde_json::to_vec(&*job).unwrap_or_default();
+        if let Err(e) = self
+            .store
+            .commit(vec![Op::Put(HSM_JOBS, id.to_owned(), raw)])
+        {
+            tracing::error!(error = %e, "cannot persist a job's end");
+        }
+        tracing::info!(job = id, kind = ?job.kind, status = %job.status, "HSM job ended");
+    }
+
+    pub(super) fn start_backup(self: &Arc<Self>, req: &Request, pre: bool) -> Result<HttpResponse> {
+        let m = crate::vault::model::parse_object(&req.body)?;
+        let (container, _) = parse_sas(&m)?;
+        let now = self.admin.clock.now();
+        let job = Job::new(
+            if pre {
+                JobKind::PreBackup
+            } else {
+                JobKind::Backup
+            },
+            now,
+        );
+        let folder = jobs::folder_name(&hsm_name(&req.base_url), now);
+        let folder_url = container.folder_url(&folder);
+        let resp = self.accept_job(req, &job)?;
+        let hsm = self.clone();
+        let snapshot = self.lock().clone();
+        self.spawn_job(async move {
+            let outcome = if pre {
+                jobs::pre_backup(&hsm.storage, &container).await
+            } else {
+                jobs::backup(
+                    &hsm.storage,
+                    &container,
+                    &folder,
+                    &hsm.backup_key,
+                    &snapshot,
+                    now,
+                )
+                .await
+            };
+            let id = job.id.clone();
+            let ok = outcome.is_ok();
+            let _ = tokio::task::spawn_blocking(move || {
+                if ok
+                    && !pre
+                    && let Some(j) = hsm.lock_jobs().get_mut(&id)
+                {
+                    j.folder_url = Some(folder_url);
+                }
+                hsm.finish(&id, outcome);
+            })
+            .await;
+        });
+        Ok(resp)
+    }
+
+    pub(super) fn start_restore(
+        self: &Arc<Self>,
+        req: &Request,
+        kind: JobKind,
+        key: Option<&str>,
+    ) -> Result<HttpResponse> {
+        let m = crate::vault::model::parse_object(&req.body)?;
+        let sas = match m.get("sasTokenParameters") {
+            Some(Value::Object(s)) => s.clone(),
+            _ => {
+                return Err(ServiceError::bad_parameter(
+                    "Property 'sasTokenParameters' is required and must be an object.",
+                ));
+            }
+        };
+        let (container, _) = parse_sas(&sas)?;
+        let folder_field = if kind == JobKind::SelectiveRestore {
+            "folder"
+        } else {
+            "folderToRestore"
+        };
+        let folder = match m.get(folder_field) {
+            Some(Value::String(f)) if !f.trim().trim_matches('/').is_empty() => {
+                f.trim().trim_matches('/').to_owned()
+            }
+            _ => {
+                return Err(ServiceError::bad_parameter(format!(
+                    "Property '{folder_field}' is required and must be a folder name."
+                )));
+            }
+        };
+        let job = Job::new(kind, self.admin.clock.now());
+        let resp = self.accept_job(req, &job)?;
+        let hsm = self.clone();
+        let key = key.map(str::to_owned);
+        self.spawn_job(async move {
+            let id = job.id.clone();
+            let outcome = match kind {
+                JobKind::PreRestore => {
+                    jobs::pre_restore(&hsm.storage, &container, &folder, &hsm.backup_key).await
+                }
+                JobKind::SelectiveRestore => {
+                    let name = key.unwrap_or_default();
+                    match jobs::read_key(&hsm.storage, &container, &folder, &hsm.backup_key, &name)
+                        .await
+                    {
+                        Ok(k) => {
+                            let h = hsm.clone();
+                            tokio::task::spawn_blocking(move || h.merge_key(k))
+                                .await
+                                .unwrap_or_else(|_| Err(job_internal()))
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                _ => match jobs::read_state(&hsm.storage, &container, &folder, &hsm.backup_key)
+                    .await
+                {
+                    Ok(state) => {
+                        let h = hsm.clone();
+                        tokio::task::spawn_blocking(move || h.replace_state(state))
+                            .await
+                            .unwrap_or_else(|_| Err(job_internal()))
+                    }
+                    Err(e) => Err(e),
+                },
+            };
+            let _ = tokio::task::spawn_blocking(move || hsm.finish(&id, outcome)).await;
+        });
+        Ok(resp)
+    }
+
+    /// A full restore: commits the whole new state in one transaction, then
+    /// swaps it in. On any failure nothing changes.
+    pub(super) fn replace_state(&self, new: State) -> jobs::Outcome {
+        let mut state = self.lock();
+        let mut ops = Vec::new();
+        fn diff<T: Serialize>(
+            ops: &mut Vec<Op>,
+            table: Table,
+            old: &BTreeMap<String, T>,
+            new: &BTreeMap<String, T>,
+        ) -> std::result::Result<(), (String, String)> {
+            for k in old.keys().filter(|k| !new.contains_key(*k)) {
+                ops.push(Op::Delete(table, k.clone()));
+            }
+            for (k, v) in new {
+                let raw = serde_json::to_vec(v).map_err(|_| job_internal())?;
+                ops.push(Op::Put(table, k.clone(), raw));
+            }
+            Ok(())
+        }
+        diff(&mut ops, HSM_KEYS, &state.keys, &new.keys)?;
+        diff(
+            &mut ops,
+            HSM_ROLE_DEFINITIONS,
+            &state.definitions,
+            &new.definitions,
+        )?;
+        diff(
+            &mut ops,
+            HSM_ROLE_ASSIGNMENTS,
+            &state.assignments,
+            &new.assignments,
+        )?;
+        diff(&mut ops, HSM_SETTINGS, &state.settings, &new.settings)?;
+        self.store.commit(ops).map_err(|e| {
+            tracing::error!(error = %e, "cannot commit a restore");
+            job_internal()
+        })?;
+        *state = new;
+        Ok(None)
+    }
+
+    /// A selective key restore: versions the HSM lacks are added; existing
+    /// versions are not overwritten.
+    pub(super) fn merge_key(&self, backup: StoredKey) -> jobs::Outcome {
+        let key = backup.name.to_ascii_lowercase();
+        let mut state = self.lock();
+        let (merged, restored, skipped) = match state.keys.get(&key) {
+            Some(existing) if existing.deleted.is_some() => {
+                return Err((
+                    "Conflict".into(),
+                    format!(
+                        "Key {} is deleted but not purged; recover or purge it before restoring it.",
+                        existing.name
+                    ),
+                ));
+            }
+            Some(existing) => {
+                let mut merged = existing.clone();
+                let mut restored = 0;
+                let mut skipped = 0;
+                for (id, v) in &backup.versions {
+                    if merged.versions.contains_key(id) {
+                        skipped += 1;
+                    } else {
+                        merged.versions.insert(id.clone(), v.clone());
+                        restored += 1;
+                    }
+                }
+                (merged, restored, skipped)
+            }
+            None => {
+                let mut k = backup.clone();
+                k.deleted = None;
+                let n = k.versions.len();
+                (k, n, 0)
+            }
+        };
+        let raw = serde_json::to_vec(&merged).map_err(|_| job_internal())?;
+        self.store
+            .commit(vec![Op::Put(HSM_KEYS, key.clone(), raw)])
+            .map_err(|_| job_internal())?;
+        state.keys.insert(key, merged);
+        Ok(Some(format!(
+            "Number of successful key versions restored: {restored}, Number of key versions could not overwrite: {skipped}"
+        )))
+    }
+}
+
+fn job_internal() -> (String, String) {
+    (
+        "InternalError".into(),
+        "The job could not be completed.".into(),
+    )
+}
+
+/// Reads `storageResourceUri`, `token` and `useManagedIdentity`.
+fn parse_sas(m: &serde_json::Map<String, Value>) -> Result<(blob::Container, bool)> {
+    let uri = match m.get("storageResourceUri") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        _ => {
+            return Err(ServiceError::bad_parameter(
+                "Property 'storageResourceUri' is required and must be a blob container URL.",
+            ));
+        }
+    };
+    let token = match m.get("token") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            return Err(ServiceError::bad_parameter(
+                "Property 'token' must be a string.",
+            ));
+        }
+    };
+    let managed = match m.get("useManagedIdentity") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(ServiceError::bad_parameter(
+                "Property 'useManagedIdentity' must be a boolean.",
+            ));
+        }
+    };
+    if token.as_deref().is_none_or(|t| t.trim().is_empty()) && !managed {
+        return Err(ServiceError::bad_parameter(
+            "Either a SAS 'token' or 'useManagedIdentity': true is required.",
+        ));
+    }
+    Ok((blob::Container::parse(&uri, token.as_deref())?, managed))
+}
