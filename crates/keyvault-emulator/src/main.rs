@@ -185,3 +185,34 @@ async fn wait_for_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Result<Command, String> {
+        parse(a.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn hsm_flags() {
+        assert!(matches!(
+            args(&[
+                "--rbac",
+                "enforce",
+                "--auth",
+                "jwt",
+                "--hsm-admin",
+                "a",
+                "--hsm-admin=b"
+            ]),
+            Ok(Command::Run(_))
+        ));
+        assert!(matches!(
+            args(&["--hsm-challenge-resource", "https://hsm.example"]),
+            Ok(Command::Run(_))
+        ));
+        assert!(args(&["--rbac", "on"]).is_err());
+        assert!(args(&["--hsm-admin"]).is_err());
+    }
+}

@@ -204,12 +204,21 @@ impl Hsm {
                 format!("The role assignment {name} already exists."),
             ));
         }
-        let known = rbac::built_in().iter().any(|d| d.name == new.role)
-            || state.definitions.contains_key(&new.role);
-        if !known {
+        let Ok(role) = find_definition(&state, &new.role) else {
             return Err(ServiceError::bad_parameter(format!(
                 "Requested role definition {} does not exist.",
                 new.role
+            )));
+        };
+        if !role
+            .assignable_scopes
+            .iter()
+            .any(|s| rbac::scope_covers(s, scope))
+        {
+            return Err(ServiceError::bad_parameter(format!(
+                "Role definition {} cannot be assigned at scope '{scope}': its assignable scopes are {}.",
+                role.name,
+                role.assignable_scopes.join(", ")
             )));
         }
         let a = RoleAssignment {

@@ -54,7 +54,7 @@ impl Hsm {
     }
 
     /// Ends a job: records the outcome durably.
-    pub(super) fn finish(&self, id: &str, outcome: jobs::Outcome) {
+    pub(super) fn finish(&self, id: &str, outcome: jobs::Outcome, folder_url: Option<String>) {
         let now = self.admin.clock.now();
         let mut jobs = self.lock_jobs();
         let Some(job) = jobs.get_mut(id) else { return };
@@ -63,17 +63,12 @@ impl Hsm {
             Ok(details) => {
                 job.status = "Succeeded".into();
                 job.status_details = details;
+                job.folder_url = folder_url.filter(|_| job.kind == JobKind::Backup);
             }
             Err((code, message)) => {
                 job.status = "Failed".into();
                 job.error = Some((code, message));
-                if job.kind == JobKind::Backup {
-                    job.folder_url = None;
-                }
             }
-        }
-        if job.status != "Succeeded" || job.kind != JobKind::Backup {
-            job.folder_url = None;
         }
         let raw = serde_json::to_vec(&*job).unwrap_or_default();
         if let Err(e) = self
@@ -117,17 +112,8 @@ impl Hsm {
                 .await
             };
             let id = job.id.clone();
-            let ok = outcome.is_ok();
-            let _ = tokio::task::spawn_blocking(move || {
-                if ok
-                    && !pre
-                    && let Some(j) = hsm.lock_jobs().get_mut(&id)
-                {
-                    j.folder_url = Some(folder_url);
-                }
-                hsm.finish(&id, outcome);
-            })
-            .await;
+            let _ = tokio::task::spawn_blocking(move || hsm.finish(&id, outcome, Some(folder_url)))
+                .await;
         });
         Ok(resp)
     }
@@ -199,7 +185,7 @@ impl Hsm {
                     Err(e) => Err(e),
                 },
             };
-            let _ = tokio::task::spawn_blocking(move || hsm.finish(&id, outcome)).await;
+            let _ = tokio::task::spawn_blocking(move || hsm.finish(&id, outcome, None)).await;
         });
         Ok(resp)
     }

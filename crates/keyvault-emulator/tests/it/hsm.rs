@@ -215,6 +215,33 @@ async fn custom_roles_and_assignments_lifecycle() {
         .await;
     assert_eq!((r.status, r.code()), (400, "BadParameter"), "{}", r.text);
 
+    // A role assignable only at /keys cannot be assigned at /.
+    let keys_role = "9d5b0a3e-3c4f-4f0e-8d3a-6b1f0c2d7e92";
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            &format!("/providers/Microsoft.Authorization/roleDefinitions/{keys_role}"),
+            Some(json!({"properties": {"roleName": "k", "permissions": [], "assignableScopes": ["/keys"]}})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = env
+        .hsm_call(
+            Method::PUT,
+            "/providers/Microsoft.Authorization/roleAssignments/0c8a4a45-2a2b-4d2c-9c55-1e0b7e7c2f04",
+            Some(json!({"properties": {"roleDefinitionId": format!("{DEF_PREFIX}{keys_role}"), "principalId": "p4"}})),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"), "{}", r.text);
+    let r = env
+        .hsm_call(
+            Method::DELETE,
+            &format!("/providers/Microsoft.Authorization/roleDefinitions/{keys_role}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+
     // Lists and filters.
     let all = env
         .hsm_call(
