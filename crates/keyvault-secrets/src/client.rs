@@ -677,6 +677,12 @@ mod tests {
     fn client_is_send_sync_clone() {
         fn assert<T: Send + Sync + Clone + 'static>() {}
         assert::<SecretClient>();
+        fn send<T: Send + 'static>() {}
+        send::<ItemPager<SecretProperties>>();
+        send::<ItemPager<DeletedSecret>>();
+        send::<SecretPoller<DeletedSecret>>();
+        send::<SecretPoller<SecretProperties>>();
+        send::<crate::PageStream<SecretProperties>>();
     }
 
     #[test]

@@ -7,5 +7,6 @@ mod common;
 mod crud;
 mod errors;
 mod lists;
+mod logging;
 mod pollers;
 mod requests;

@@ -1,0 +1,86 @@
+//! Secret values and tokens never reach the logs, even at trace level.
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+};
+
+use keyvault_secrets::{GetSecretOptions, SetSecretOptions};
+
+use crate::common::{fast, start};
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// One thread, so that the subscriber set for this thread sees everything.
+#[tokio::test(flavor = "current_thread")]
+async fn values_and_tokens_are_not_logged() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing_subscriber::util::SubscriberInitExt::set_default(subscriber);
+
+    let env = start().await;
+    let c = &env.client;
+    let secret = "VALUE-THAT-MUST-NOT-BE-LOGGED";
+    let options = SetSecretOptions {
+        content_type: Some("text/plain".into()),
+        ..Default::default()
+    };
+    let set = c.set_secret("logged", secret, Some(options)).await.unwrap();
+    let version = set.properties.version().unwrap().to_owned();
+    c.get_secret("logged", Some(GetSecretOptions::version(version)))
+        .await
+        .unwrap();
+    let backup = c.backup_secret("logged", None).await.unwrap();
+    c.begin_delete_secret("logged", fast())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    c.begin_recover_deleted_secret("logged", fast())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let err = c.set_secret("bad_name", secret, None).await.unwrap_err();
+    env.emu.shutdown().await;
+
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("KeyVault.SetSecret"),
+        "operation spans are logged:\n{logs}"
+    );
+    assert!(
+        logs.contains("REDACTED"),
+        "the authorization header is redacted"
+    );
+    assert!(!logs.contains(secret), "a value was logged:\n{logs}");
+    assert!(!logs.contains("test-token"), "a token was logged");
+    assert!(!err.to_string().contains(secret) && !format!("{err:?}").contains(secret));
+    let blob = keyvault_secrets_backup_prefix(&backup);
+    assert!(!logs.contains(&blob), "a backup blob was logged");
+}
+
+/// The start of the backup blob as it travels (base64url), long enough
+/// not to appear by chance.
+fn keyvault_secrets_backup_prefix(backup: &[u8]) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(backup);
+    encoded.chars().take(40).collect()
+}
