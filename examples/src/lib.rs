@@ -163,3 +163,8 @@ pub fn unique_name(prefix: &str) -> String {
         .map_or(0, |d| d.as_nanos());
     format!("{prefix}-{:x}", nanos & 0xff_ffff_ffff)
 }
+
+/// The workspace README's code, compiled as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

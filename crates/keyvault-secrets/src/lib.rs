@@ -52,8 +52,3 @@ pub use options::{
 pub use paging::{ItemPager, Page, PageStream};
 pub use poller::SecretPoller;
 pub use version::ApiVersion;
-
-/// The README's code, compiled as a doc test.
-#[doc = include_str!("docs/readme_snippet.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;
