@@ -192,7 +192,26 @@ impl EmulatorBuilder {
 
     /// Whether the Managed HSM endpoint enforces role-based access control
     /// (default [`RbacMode::Off`]). [`RbacMode::Enforce`] needs
-    /// [`AuthMode::Jwt`]: the caller is the token's `oid`.
+    /// [`AuthMode::Jwt`]: the caller is the token's `oid`, and a call its role
+    /// assignments do not allow gets `403 ForbiddenByRbac`.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), keyvault_emulator::Error> {
+    /// use keyvault_emulator::{AuthMode, Emulator, RbacMode};
+    ///
+    /// let emulator = Emulator::builder()
+    ///     .auth(AuthMode::Jwt)
+    ///     .rbac(RbacMode::Enforce)
+    ///     // This object id may manage roles and run backups from the start.
+    ///     .hsm_admin("00000000-0000-0000-0000-00000000a0a0")
+    ///     .start()
+    ///     .await?;
+    /// println!("Managed HSM at {}", emulator.hsm_url());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn rbac(mut self, mode: RbacMode) -> Self {
         self.rbac = mode;
         self

@@ -506,7 +506,7 @@ fn split_and(s: &str) -> Vec<&str> {
     while i < bytes.len() {
         if bytes[i] == b'\'' {
             in_quote = !in_quote;
-        } else if !in_quote && lower[i..].starts_with(" and ") {
+        } else if !in_quote && bytes[i..].starts_with(b" and ") {
             out.push(&s[start..i]);
             i += 5;
             start = i;
@@ -583,6 +583,14 @@ mod tests {
             }
         );
         assert!(parse_assignment_filter(Some("name eq 'x'")).is_err());
+        assert_eq!(
+            parse_assignment_filter(Some("principalId eq 'é' and atScope()"))
+                .unwrap()
+                .principal_id
+                .as_deref(),
+            Some("é")
+        );
+        assert!(parse_assignment_filter(Some("éé and ü")).is_err());
         assert_eq!(
             parse_definition_filter(Some("roleName eq 'Managed HSM Crypto User'")).unwrap(),
             Some("Managed HSM Crypto User".into())
