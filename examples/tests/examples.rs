@@ -29,3 +29,25 @@ example!(
     recover_purge_operations,
     "../examples/recover_purge_operations.rs"
 );
+
+#[test]
+fn a_real_vault_uses_the_developer_tools_credential() {
+    // Building the target sends nothing; the credential runs on first use.
+    let target = Target::azure("https://myvault.vault.azure.net").expect("target");
+    assert!(!target.is_emulator());
+    assert_eq!(
+        target.describe(),
+        "Running against https://myvault.vault.azure.net (AZURE_KEYVAULT_URL)"
+    );
+    let client = target.secret_client().expect("client");
+    assert_eq!(client.vault_url(), "https://myvault.vault.azure.net");
+}
+
+#[test]
+fn names_differ_from_run_to_run() {
+    let a = examples::unique_name("x");
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    let b = examples::unique_name("x");
+    assert!(a.starts_with("x-") && a != b, "{a} {b}");
+    assert!(a.len() <= 127 && a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
+}
