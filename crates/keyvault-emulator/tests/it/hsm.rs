@@ -570,3 +570,83 @@ async fn odd_requests_get_service_errors() {
     assert_eq!((r.status, r.code()), (404, "JobNotFound"));
     env.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn no_route_answers_500_to_odd_input() {
+    let env = start().await;
+    let routes = [
+        (
+            Method::PUT,
+            "/providers/Microsoft.Authorization/roleDefinitions/9d5b0a3e-3c4f-4f0e-8d3a-6b1f0c2d7e99",
+        ),
+        (
+            Method::PUT,
+            "/keys/k/providers/Microsoft.Authorization/roleAssignments/9d5b0a3e-3c4f-4f0e-8d3a-6b1f0c2d7e98",
+        ),
+        (
+            Method::GET,
+            "/providers/Microsoft.Authorization/roleAssignments?$filter=principalId%20eq%20'%C3%A9",
+        ),
+        (
+            Method::GET,
+            "/%FF/providers/Microsoft.Authorization/roleDefinitions",
+        ),
+        (
+            Method::GET,
+            "/providers/Microsoft.Authorization/roleDefinitions/a/b",
+        ),
+        (Method::GET, "/providers/Microsoft.Authorization/nothing"),
+        (
+            Method::PATCH,
+            "/settings/AllowKeyManagementOperationsThroughARM",
+        ),
+        (Method::POST, "/keys/k/create"),
+        (Method::PATCH, "/keys/k/v"),
+        (Method::POST, "/backup"),
+        (Method::PUT, "/restore"),
+        (Method::PUT, "/keys/k/restore"),
+        (Method::POST, "/prebackup"),
+        (Method::PUT, "/prerestore"),
+        (Method::GET, "/keys?maxresults=0"),
+        (Method::GET, "/keys?$skiptoken=%%%"),
+        (Method::GET, "/restore/%00/pending"),
+    ];
+    let bodies = [
+        None,
+        Some(json!(null)),
+        Some(json!([])),
+        Some(json!("text")),
+        Some(json!({"properties": null})),
+        Some(json!({"properties": {"permissions": "x", "roleDefinitionId": 1}})),
+        Some(json!({"kty": "RSA", "key_size": -1, "attributes": {"exp": "soon"}})),
+        Some(json!({"value": {"nested": true}})),
+        Some(json!({"sasTokenParameters": [], "folder": 1, "folderToRestore": null})),
+    ];
+    for (method, path) in &routes {
+        for body in &bodies {
+            let r = env.hsm_call(method.clone(), path, body.clone()).await;
+            assert!(
+                (400..500).contains(&r.status),
+                "{method} {path} {body:?}: {} {}",
+                r.status,
+                r.text
+            );
+            assert!(
+                r.json["error"]["code"].is_string(),
+                "{method} {path}: {}",
+                r.text
+            );
+        }
+    }
+    // Not JSON at all.
+    let r = env
+        .client
+        .post(env.hsm_url("/keys/k/create"))
+        .header("Authorization", "Bearer t")
+        .body(vec![0xff, 0xfe, 0x00])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    env.emu.shutdown().await;
+}
