@@ -650,3 +650,42 @@ async fn no_route_answers_500_to_odd_input() {
     assert_eq!(r.status().as_u16(), 400);
     env.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn deleted_keys_are_purged_when_the_clock_passes_their_date() {
+    let env = crate::common::start_with(
+        keyvault_emulator::Emulator::builder().soft_delete_retention_days(7),
+    )
+    .await;
+    env.hsm_call(
+        Method::POST,
+        "/keys/old/create",
+        Some(json!({"kty": "oct"})),
+    )
+    .await;
+    let r = env.hsm_call(Method::DELETE, "/keys/old", None).await;
+    assert_eq!(r.json["attributes"]["recoverableDays"], 7);
+    assert_eq!(
+        r.json["attributes"]["recoveryLevel"],
+        "CustomizedRecoverable+Purgeable"
+    );
+    env.emu
+        .advance_clock(std::time::Duration::from_secs(6 * 86_400))
+        .await;
+    assert_eq!(
+        env.hsm_call(Method::GET, "/deletedkeys/old", None)
+            .await
+            .status,
+        200
+    );
+    env.emu
+        .advance_clock(std::time::Duration::from_secs(2 * 86_400))
+        .await;
+    assert_eq!(
+        env.hsm_call(Method::GET, "/deletedkeys/old", None)
+            .await
+            .status,
+        404
+    );
+    env.emu.shutdown().await;
+}
