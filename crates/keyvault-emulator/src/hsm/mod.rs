@@ -509,7 +509,11 @@ impl Hsm {
             ["keys", name, "restore"] => match *m {
                 Method::PUT => {
                     check_key_name(name)?;
-                    self.authorize(caller, action::RESTORE_START, "/")?;
+                    // Either an HSM-wide restore right or the key's own.
+                    self.authorize(caller, action::RESTORE_START, "/")
+                        .or_else(|_| {
+                            self.authorize(caller, action::KEYS_RESTORE, &format!("/keys/{name}"))
+                        })?;
                     self.start_restore(req, JobKind::SelectiveRestore, Some(name))
                 }
                 _ => Ok(method_not_allowed("PUT")),

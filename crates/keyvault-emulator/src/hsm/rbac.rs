@@ -22,6 +22,7 @@ pub(crate) mod action {
     pub(crate) const KEYS_CREATE: &str = "Microsoft.KeyVault/managedHsm/keys/create";
     pub(crate) const KEYS_DELETE: &str = "Microsoft.KeyVault/managedHsm/keys/delete";
     pub(crate) const KEYS_WRITE: &str = "Microsoft.KeyVault/managedHsm/keys/write/action";
+    pub(crate) const KEYS_RESTORE: &str = "Microsoft.KeyVault/managedHsm/keys/restore/action";
     pub(crate) const DELETED_READ: &str =
         "Microsoft.KeyVault/managedHsm/keys/deletedKeys/read/action";
     pub(crate) const DELETED_RECOVER: &str =

@@ -120,6 +120,15 @@ async fn roles_allow_and_deny() {
         )
         .await;
     assert_eq!((r.status, r.code()), (403, "ForbiddenByRbac"));
+    // Crypto User may restore one of its keys (the bad body is then a 400).
+    let r = env
+        .hsm_call_as(&user, Method::PUT, "/keys/k1/restore", Some(json!({})))
+        .await;
+    assert_eq!((r.status, r.code()), (400, "BadParameter"), "{}", r.text);
+    let r = env
+        .hsm_call_as(&user, Method::PUT, "/restore", Some(json!({})))
+        .await;
+    assert_eq!(r.status, 403, "but not the whole HSM");
     // Crypto User cannot start a backup.
     let r = env
         .hsm_call_as(&user, Method::POST, "/backup", Some(json!({})))
