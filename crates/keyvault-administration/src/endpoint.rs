@@ -113,7 +113,10 @@ mod tests {
             "https://127.0.0.1:8443",
             "http://localhost:1234",
         ] {
-            assert!(check_not_a_vault(&Url::parse(hsm).unwrap()).is_ok(), "{hsm}");
+            assert!(
+                check_not_a_vault(&Url::parse(hsm).unwrap()).is_ok(),
+                "{hsm}"
+            );
         }
     }
 }

@@ -173,7 +173,13 @@ mod tests {
         for old in ["7.2", "7.3", "7.4", "7.5", "1.0", "7.6-preview.1"] {
             assert!(!ApiVersion::from(old).at_least(gate), "{old}");
         }
-        for new in ["7.6-preview.2", "7.6", "2025-06-01-preview", "2025-07-01", "2026-01-01"] {
+        for new in [
+            "7.6-preview.2",
+            "7.6",
+            "2025-06-01-preview",
+            "2025-07-01",
+            "2026-01-01",
+        ] {
             assert!(ApiVersion::from(new).at_least(gate), "{new}");
         }
     }

@@ -9,8 +9,8 @@ use keyvault_core::{Context, Result, TokenCredential, paging::Pager};
 
 use crate::{
     AdministrationClientOptions, ApiVersion, CreateRoleAssignmentOptions, ItemPager,
-    KeyVaultRoleAssignment, KeyVaultRoleDefinition, KeyVaultRoleScope, ListOptions,
-    RequestOptions, SetRoleDefinitionOptions,
+    KeyVaultRoleAssignment, KeyVaultRoleDefinition, KeyVaultRoleScope, ListOptions, RequestOptions,
+    SetRoleDefinitionOptions,
     endpoint::{Endpoint, invalid},
     generated::rbac as wire,
 };
@@ -128,8 +128,11 @@ impl KeyVaultAccessControlClient {
     ) -> ItemPager<KeyVaultRoleDefinition> {
         let scope = scope.into();
         let o = options.unwrap_or_default();
-        let request =
-            wire::role_definitions_list_request(&self.inner.url, scope.as_str(), o.filter.as_deref());
+        let request = wire::role_definitions_list_request(
+            &self.inner.url,
+            scope.as_str(),
+            o.filter.as_deref(),
+        );
         let pager =
             self.pager::<wire::RoleDefinitionListResult>(wire::ROLE_DEFINITIONS_LIST, request, o);
         ItemPager::new(pager, KeyVaultRoleDefinition::from)
@@ -253,9 +256,12 @@ impl KeyVaultAccessControlClient {
         let _ = options;
         check_name("role definition", name)?;
         let scope = scope.into();
-        let request =
-            wire::role_definitions_delete_request(&self.inner.url, scope.as_str(), name)?;
-        match self.inner.send(wire::ROLE_DEFINITIONS_DELETE, request).await {
+        let request = wire::role_definitions_delete_request(&self.inner.url, scope.as_str(), name)?;
+        match self
+            .inner
+            .send(wire::ROLE_DEFINITIONS_DELETE, request)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e),
@@ -373,7 +379,10 @@ impl KeyVaultAccessControlClient {
         };
         let request =
             wire::role_assignments_create_request(&self.inner.url, scope.as_str(), &name, &body)?;
-        let response = self.inner.send(wire::ROLE_ASSIGNMENTS_CREATE, request).await?;
+        let response = self
+            .inner
+            .send(wire::ROLE_ASSIGNMENTS_CREATE, request)
+            .await?;
         wire::role_assignments_create_response(&response).map(Into::into)
     }
 
@@ -400,9 +409,12 @@ impl KeyVaultAccessControlClient {
         let _ = options;
         check_name("role assignment", name)?;
         let scope = scope.into();
-        let request =
-            wire::role_assignments_delete_request(&self.inner.url, scope.as_str(), name)?;
-        match self.inner.send(wire::ROLE_ASSIGNMENTS_DELETE, request).await {
+        let request = wire::role_assignments_delete_request(&self.inner.url, scope.as_str(), name)?;
+        match self
+            .inner
+            .send(wire::ROLE_ASSIGNMENTS_DELETE, request)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e),

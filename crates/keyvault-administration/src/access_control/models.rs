@@ -346,8 +346,9 @@ mod tests {
             "description":"x","permissions":[{"actions":[],"dataActions":["Microsoft.KeyVault/managedHsm/keys/read/action",
             "Microsoft.KeyVault/managedHsm/future/action"],"notActions":[],"notDataActions":[]}],
             "roleName":"reader","type":"CustomRole"}}"#;
-        let d: KeyVaultRoleDefinition =
-            serde_json::from_str::<wire::RoleDefinition>(json).unwrap().into();
+        let d: KeyVaultRoleDefinition = serde_json::from_str::<wire::RoleDefinition>(json)
+            .unwrap()
+            .into();
         assert_eq!(d.id.name(), "d1");
         assert_eq!(d.role_type, Some(KeyVaultRoleType::CustomRole));
         assert_eq!(
@@ -359,7 +360,9 @@ mod tests {
             Some(
                 &[
                     KeyVaultDataAction::ReadHsmKey,
-                    KeyVaultDataAction::Unknown("Microsoft.KeyVault/managedHsm/future/action".into())
+                    KeyVaultDataAction::Unknown(
+                        "Microsoft.KeyVault/managedHsm/future/action".into()
+                    )
                 ][..]
             )
         );

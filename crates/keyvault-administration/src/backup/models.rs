@@ -106,7 +106,9 @@ fn parse(what: &str, text: &str) -> Result<Url> {
 /// in [`BackupAuth`]) and any trailing slash.
 pub(crate) fn container_url(text: &str) -> Result<String> {
     let url = parse("blob container URL", text)?;
-    let segments = url.path_segments().map_or(0, |s| s.filter(|s| !s.is_empty()).count());
+    let segments = url
+        .path_segments()
+        .map_or(0, |s| s.filter(|s| !s.is_empty()).count());
     let needed = if path_style(&url) { 2 } else { 1 };
     if segments < needed {
         return Err(invalid(format!(

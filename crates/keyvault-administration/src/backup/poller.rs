@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use futures::Stream;
+use futures::{StreamExt, stream::BoxStream};
 use keyvault_core::poller::{PollStatus, Poller};
 
 use crate::{Result, generated::backuprestore as wire};
@@ -93,8 +93,8 @@ impl<T: Send + 'static> KeyVaultBackupPoller<T> {
         self.inner.poll().await
     }
 
-    /// A stream of the status after each poll, waiting between polls; it
-    /// ends after the terminal status. Await the poller afterwards for the
+    /// A stream (boxed, so `Unpin`) of the status after each poll, waiting
+    /// between polls; it ends after the terminal status. Await the poller afterwards for the
     /// result.
     ///
     /// ```no_run
@@ -112,8 +112,8 @@ impl<T: Send + 'static> KeyVaultBackupPoller<T> {
     /// let result = poller.await?;
     /// # let _ = result; Ok(()) }
     /// ```
-    pub fn status_stream(&mut self) -> impl Stream<Item = Result<PollStatus>> + Send + '_ {
-        self.inner.status_stream()
+    pub fn status_stream(&mut self) -> BoxStream<'_, Result<PollStatus>> {
+        self.inner.status_stream().boxed()
     }
 
     /// Polls until the job finishes (the first poll at once, then as

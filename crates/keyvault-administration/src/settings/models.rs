@@ -115,8 +115,15 @@ mod tests {
         });
         assert_eq!(s.setting_type, Some(KeyVaultSettingType::Boolean));
         assert!(!s.as_bool().unwrap());
-        let t = KeyVaultSetting::new("B", "Xyz", Some(KeyVaultSettingType::Unknown("Text".into())));
-        assert_eq!(t.setting_type, Some(KeyVaultSettingType::Unknown("text".into())));
+        let t = KeyVaultSetting::new(
+            "B",
+            "Xyz",
+            Some(KeyVaultSettingType::Unknown("Text".into())),
+        );
+        assert_eq!(
+            t.setting_type,
+            Some(KeyVaultSettingType::Unknown("text".into()))
+        );
         assert_eq!(t.value, "Xyz");
         assert!(t.as_bool().is_err());
         let bad = KeyVaultSetting::new("C", "yes", Some(KeyVaultSettingType::Boolean));
