@@ -18,6 +18,8 @@ use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions}
 use keyvault_emulator::{Emulator, EmulatorHandle};
 use keyvault_secrets::{ClientOptions, SecretClient, SecretClientOptions};
 
+pub mod hsm;
+
 /// The error type of the examples.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -1,0 +1,322 @@
+//! Managed HSM helpers for the administration examples.
+//!
+//! [`HsmTarget::from_env`] picks the HSM: with `AZURE_MANAGEDHSM_URL` set it
+//! talks to that Managed HSM with the developer tools credential; without
+//! it, it starts the embedded emulator in-process. [`BlobStorage::from_env`]
+//! picks the blob container the backup example writes to: the container
+//! and SAS token in `AZURE_STORAGE_CONTAINER_URL` and
+//! `AZURE_STORAGE_SAS_TOKEN`, or a new container in the Azurite at
+//! `AZURITE_BLOB_URL`, or a new container in an Azurite started from the
+//! workspace's npm install (`node_modules/.bin/azurite-blob`).
+
+use std::{
+    io::{Read, Write},
+    path::PathBuf,
+    sync::Arc,
+};
+
+use azure_core::credentials::TokenCredential;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use keyvault_administration::{
+    AdministrationClientOptions, ClientOptions, KeyVaultAccessControlClient, KeyVaultBackupClient,
+    KeyVaultSettingsClient,
+};
+use keyvault_emulator::{Emulator, EmulatorHandle};
+
+use crate::{BoxError, StaticTokenCredential};
+
+#[path = "../../crates/keyvault-emulator/tests/support/azurite.rs"]
+mod azurite;
+
+/// The environment variable that names a real Managed HSM.
+pub const HSM_URL_VAR: &str = "AZURE_MANAGEDHSM_URL";
+/// The environment variable that names a running Azurite's blob endpoint,
+/// for example `http://127.0.0.1:10000/devstoreaccount1`.
+pub const AZURITE_BLOB_URL_VAR: &str = "AZURITE_BLOB_URL";
+/// The environment variable that names a real blob container (with
+/// [`SAS_TOKEN_VAR`]), for a backup of a real Managed HSM.
+pub const CONTAINER_URL_VAR: &str = "AZURE_STORAGE_CONTAINER_URL";
+/// The environment variable holding the SAS token of [`CONTAINER_URL_VAR`].
+pub const SAS_TOKEN_VAR: &str = "AZURE_STORAGE_SAS_TOKEN";
+
+/// Where an administration example runs: a real Managed HSM, or an
+/// emulator started for it.
+pub struct HsmTarget {
+    hsm_url: String,
+    credential: Arc<dyn TokenCredential>,
+    client_options: ClientOptions,
+    emulator: Option<EmulatorHandle>,
+}
+
+impl std::fmt::Debug for HsmTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HsmTarget")
+            .field("hsm_url", &self.hsm_url)
+            .field("emulator", &self.emulator.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl HsmTarget {
+    /// A real Managed HSM when `AZURE_MANAGEDHSM_URL` is set, else the
+    /// emulator.
+    ///
+    /// # Errors
+    /// The credential cannot be built, or the emulator does not start.
+    pub async fn from_env() -> Result<Self, BoxError> {
+        match std::env::var(HSM_URL_VAR) {
+            Ok(url) if !url.trim().is_empty() => Self::azure(url.trim()),
+            _ => Self::emulator().await,
+        }
+    }
+
+    /// The Managed HSM at `hsm_url`, with the developer tools credential.
+    ///
+    /// # Errors
+    /// The credential cannot be built.
+    pub fn azure(hsm_url: &str) -> Result<Self, BoxError> {
+        let credential = azure_identity::DeveloperToolsCredential::new(None)?;
+        Ok(Self {
+            hsm_url: hsm_url.to_owned(),
+            credential,
+            client_options: ClientOptions::default(),
+            emulator: None,
+        })
+    }
+
+    /// A new in-memory emulator on ephemeral ports, with its CA trusted.
+    ///
+    /// # Errors
+    /// The emulator does not start.
+    pub async fn emulator() -> Result<Self, BoxError> {
+        let emulator = Emulator::builder().start().await?;
+        let client_options = ClientOptions::emulator(Some(emulator.ca_cert_pem().as_bytes()));
+        Ok(Self {
+            hsm_url: emulator.hsm_url().to_owned(),
+            credential: Arc::new(StaticTokenCredential),
+            client_options,
+            emulator: Some(emulator),
+        })
+    }
+
+    /// Whether this is the embedded emulator.
+    pub fn is_emulator(&self) -> bool {
+        self.emulator.is_some()
+    }
+
+    /// The line each example prints first: what it runs against.
+    pub fn describe(&self) -> String {
+        if self.is_emulator() {
+            format!(
+                "Running against the embedded emulator's Managed HSM at {} ({HSM_URL_VAR} is not set)",
+                self.hsm_url
+            )
+        } else {
+            format!("Running against {} ({HSM_URL_VAR})", self.hsm_url)
+        }
+    }
+
+    fn options(&self) -> Option<AdministrationClientOptions> {
+        Some(AdministrationClientOptions {
+            client_options: self.client_options.clone(),
+            ..Default::default()
+        })
+    }
+
+    /// An access control client of the target HSM.
+    ///
+    /// # Errors
+    /// The HSM URL is not valid.
+    pub fn access_control_client(&self) -> Result<KeyVaultAccessControlClient, BoxError> {
+        Ok(KeyVaultAccessControlClient::new(
+            &self.hsm_url,
+            self.credential.clone(),
+            self.options(),
+        )?)
+    }
+
+    /// A backup client of the target HSM.
+    ///
+    /// # Errors
+    /// The HSM URL is not valid.
+    pub fn backup_client(&self) -> Result<KeyVaultBackupClient, BoxError> {
+        Ok(KeyVaultBackupClient::new(
+            &self.hsm_url,
+            self.credential.clone(),
+            self.options(),
+        )?)
+    }
+
+    /// A settings client of the target HSM.
+    ///
+    /// # Errors
+    /// The HSM URL is not valid.
+    pub fn settings_client(&self) -> Result<KeyVaultSettingsClient, BoxError> {
+        Ok(KeyVaultSettingsClient::new(
+            &self.hsm_url,
+            self.credential.clone(),
+            self.options(),
+        )?)
+    }
+
+    /// Stops the emulator, if there is one.
+    pub async fn shutdown(self) {
+        if let Some(emulator) = self.emulator {
+            emulator.shutdown().await;
+        }
+    }
+}
+
+/// A blob container a backup can be written to, with its SAS token.
+pub struct BlobStorage {
+    /// The container URL.
+    pub container_url: String,
+    /// A SAS token that lets the HSM read, write and list the container.
+    pub sas_token: String,
+    /// The Azurite started for the example, stopped on drop.
+    _azurite: Option<azurite::Azurite>,
+}
+
+impl std::fmt::Debug for BlobStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobStorage")
+            .field("container_url", &self.container_url)
+            .field("sas_token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl BlobStorage {
+    /// The container named by `AZURE_STORAGE_CONTAINER_URL` and
+    /// `AZURE_STORAGE_SAS_TOKEN`; else a new container in the Azurite at
+    /// `AZURITE_BLOB_URL`; else a new container in an Azurite started from
+    /// `node_modules/.bin/azurite-blob` on a free loopback port.
+    ///
+    /// # Errors
+    /// Azurite is not installed (the message says how to install it), does
+    /// not start, or refuses the new container.
+    pub fn from_env() -> Result<Self, BoxError> {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        if let (Some(container_url), Some(sas_token)) = (var(CONTAINER_URL_VAR), var(SAS_TOKEN_VAR))
+        {
+            return Ok(Self {
+                container_url,
+                sas_token: sas_token.trim_start_matches('?').to_owned(),
+                _azurite: None,
+            });
+        }
+        if let Some(blob_url) = var(AZURITE_BLOB_URL_VAR) {
+            return Self::azurite_container(blob_url.trim_end_matches('/'), None);
+        }
+        let bin = azurite_bin()?;
+        if !bin.exists() {
+            return Err(format!(
+                "Azurite (blob storage for the backup) is not installed: {} is missing. \
+                 Install it with `npm ci` at the workspace root (or run `cargo xtask test`, \
+                 which does it), or set {AZURITE_BLOB_URL_VAR} to a running Azurite's blob \
+                 endpoint such as http://127.0.0.1:10000/devstoreaccount1.",
+                bin.display()
+            )
+            .into());
+        }
+        let az = azurite::Azurite::start();
+        let blob_url = az.blob_url.clone();
+        Self::azurite_container(&blob_url, Some(az))
+    }
+
+    /// A new container in the Azurite whose account endpoint is `blob_url`.
+    fn azurite_container(
+        blob_url: &str,
+        azurite: Option<azurite::Azurite>,
+    ) -> Result<Self, BoxError> {
+        let sas_token = account_sas("rwdlac")?;
+        let name = crate::unique_name("hsm-backups");
+        let container_url = format!("{blob_url}/{name}");
+        create_container(&container_url, &sas_token)?;
+        Ok(Self {
+            container_url,
+            sas_token,
+            _azurite: azurite,
+        })
+    }
+}
+
+/// `node_modules/.bin/azurite-blob` at the workspace root.
+fn azurite_bin() -> Result<PathBuf, BoxError> {
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    while !dir.join("package.json").is_file() {
+        if !dir.pop() {
+            return Err("no package.json above the examples package".into());
+        }
+    }
+    let name = if cfg!(windows) {
+        "azurite-blob.cmd"
+    } else {
+        "azurite-blob"
+    };
+    Ok(dir.join("node_modules").join(".bin").join(name))
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An account SAS of Azurite's well-known development account.
+fn account_sas(permissions: &str) -> Result<String, BoxError> {
+    use hmac::{Hmac, Mac};
+    let (sv, ss, srt, se, spr) = (
+        "2019-12-12",
+        "b",
+        "sco",
+        "2099-01-01T00:00:00Z",
+        "https,http",
+    );
+    let to_sign = format!(
+        "{}\n{permissions}\n{ss}\n{srt}\n\n{se}\n\n{spr}\n{sv}\n",
+        azurite::ACCOUNT
+    );
+    let key = STANDARD.decode(azurite::ACCOUNT_KEY)?;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key)?;
+    mac.update(to_sign.as_bytes());
+    let sig = STANDARD.encode(mac.finalize().into_bytes());
+    Ok(format!(
+        "sv={sv}&ss={ss}&srt={srt}&sp={permissions}&se={}&spr={}&sig={}",
+        encode(se),
+        encode(spr),
+        encode(&sig)
+    ))
+}
+
+/// Creates a container in Azurite (plain HTTP/1.1 on loopback).
+fn create_container(container_url: &str, sas: &str) -> Result<(), BoxError> {
+    let rest = container_url
+        .strip_prefix("http://")
+        .ok_or("an Azurite blob URL starts with http://")?;
+    let (host, path) = rest.split_at(rest.find('/').ok_or("the blob URL has no account")?);
+    let mut stream = std::net::TcpStream::connect(host)
+        .map_err(|e| format!("cannot reach Azurite at {host}: {e}"))?;
+    write!(
+        stream,
+        "PUT {path}?restype=container&{sas} HTTP/1.1\r\nHost: {host}\r\nx-ms-version: 2021-08-06\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response.lines().next().unwrap_or("").to_owned();
+    if !status.starts_with("HTTP/1.1 201") {
+        return Err(format!("Azurite refused to create the container: {status}").into());
+    }
+    Ok(())
+}
