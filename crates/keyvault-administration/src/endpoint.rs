@@ -1,15 +1,18 @@
 //! What the three clients share: the pipeline, the checked Managed HSM URL
 //! and the API version.
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use keyvault_core::{
-    ClientInfo, Context, Error, ErrorKind, Pipeline, Result, TokenCredential,
-    http::{Request, Response},
+    ClientInfo, ClientOptions, Context, Error, ErrorKind, Pipeline, Result, TokenCredential,
+    http::{HeaderName, HeaderValue, Method, Request, Response},
 };
 use url::Url;
 
-use crate::{AdministrationClientOptions, ApiVersion};
+use crate::{AdministrationClientOptions, ApiVersion, SendRequestOptions};
 
 /// Host suffixes of Key Vault vaults (not Managed HSMs) in the Azure clouds.
 const VAULT_SUFFIXES: &[&str] = &[
@@ -29,6 +32,18 @@ pub(crate) struct Endpoint {
     pub(crate) url: Url,
     pub(crate) hsm_url: String,
     pub(crate) api_version: ApiVersion,
+    credential: Arc<dyn TokenCredential>,
+    client_options: ClientOptions,
+    /// Pipelines for raw requests that pin another API version.
+    other_versions: Mutex<HashMap<String, Pipeline>>,
+}
+
+fn client_info() -> ClientInfo {
+    ClientInfo {
+        name: "administration",
+        version: env!("CARGO_PKG_VERSION"),
+        default_api_version: crate::version::DEFAULT,
+    }
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -56,12 +71,7 @@ impl Endpoint {
         let options = options.unwrap_or_default();
         let mut client_options = options.client_options;
         client_options.api_version = Some(options.api_version.as_str().to_owned());
-        let info = ClientInfo {
-            name: "administration",
-            version: env!("CARGO_PKG_VERSION"),
-            default_api_version: crate::version::DEFAULT,
-        };
-        let pipeline = Pipeline::new(info, credential, client_options)?;
+        let pipeline = Pipeline::new(client_info(), credential.clone(), client_options.clone())?;
         let url = pipeline.parse_endpoint(hsm_url)?;
         check_not_a_vault(&url)?;
         Ok(Self {
@@ -69,7 +79,70 @@ impl Endpoint {
             url,
             hsm_url: hsm_url.to_owned(),
             api_version: options.api_version,
+            credential,
+            client_options,
+            other_versions: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// A raw request through the pipeline; see the clients' `send_request`.
+    pub(crate) async fn send_request(
+        &self,
+        method: Method,
+        url: &str,
+        options: Option<SendRequestOptions>,
+    ) -> Result<Response> {
+        let o = options.unwrap_or_default();
+        let base = Url::parse(&format!("{}/", self.hsm_url))
+            .map_err(|e| Error::with_source(ErrorKind::InvalidInput, "the HSM URL", e))?;
+        let url = base.join(url).map_err(|e| {
+            Error::with_source(
+                ErrorKind::InvalidInput,
+                format!("`{url}` is not a URL relative to the HSM"),
+                e,
+            )
+        })?;
+        let pinned = url
+            .query_pairs()
+            .find(|(k, _)| k == "api-version")
+            .map(|(_, v)| v.into_owned());
+        let pipeline = match pinned {
+            Some(v) if v != self.api_version.as_str() => self.pipeline_for(&v)?,
+            _ => self.pipeline.clone(),
+        };
+        let mut request = Request::new(method, url);
+        for (name, value) in &o.headers {
+            request.insert_header(name.clone(), value.clone());
+        }
+        if let Some(body) = o.body {
+            if !request.headers().contains_key("content-type") {
+                request.insert_header(
+                    HeaderName::from_static("content-type"),
+                    HeaderValue::from_static("application/json"),
+                );
+            }
+            request.set_body(body);
+        }
+        pipeline
+            .send_raw(&Context::new("SendRequest"), request)
+            .await
+    }
+
+    /// A pipeline that sends `api_version` (a pipeline always sets its own
+    /// version, so a raw request that pins another one needs its own).
+    fn pipeline_for(&self, api_version: &str) -> Result<Pipeline> {
+        let mut cache = self
+            .other_versions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = cache.get(api_version) {
+            return Ok(p.clone());
+        }
+        let mut options = self.client_options.clone();
+        options.api_version = Some(api_version.to_owned());
+        let pipeline = Pipeline::new(client_info(), self.credential.clone(), options)?;
+        cache.insert(api_version.to_owned(), pipeline.clone());
+        Ok(pipeline)
     }
 
     /// Sends `request` for the operation `operation`; a failure status is

@@ -69,11 +69,12 @@ pub use generated::rbac::RoleType as KeyVaultRoleType;
 pub use generated::settings::SettingTypeEnum as KeyVaultSettingType;
 pub use keyvault_core::{
     ClientOptions, Error, ErrorKind, Result, RetryOptions, ServiceError, TokenCredential,
+    http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode},
     poller::PollStatus,
 };
 pub use options::{
     AdministrationClientOptions, CreateRoleAssignmentOptions, ListOptions, PollerOptions,
-    RequestOptions, RestoreOptions, SetRoleDefinitionOptions,
+    RequestOptions, RestoreOptions, SendRequestOptions, SetRoleDefinitionOptions,
 };
 pub use paging::{ItemPager, Page, PageStream};
 pub use secrecy::SecretString;

@@ -129,3 +129,15 @@ pub struct RestoreOptions {
     /// (`Retry-After`). Default 5 seconds.
     pub frequency: Option<Duration>,
 }
+
+/// Options of the clients' `send_request`
+/// ([`KeyVaultAccessControlClient::send_request`](crate::KeyVaultAccessControlClient::send_request)
+/// and the same method of the other two clients).
+#[derive(Clone, Debug, Default)]
+pub struct SendRequestOptions {
+    /// Extra request headers.
+    pub headers: keyvault_core::http::HeaderMap,
+    /// The request body, sent as given (`Content-Type: application/json`
+    /// unless `headers` sets another).
+    pub body: Option<Vec<u8>>,
+}

@@ -99,6 +99,35 @@ impl KeyVaultBackupClient {
         &self.inner.api_version
     }
 
+    /// Sends a raw request through the client's pipeline (authentication,
+    /// retries, tracing) and returns the response whatever its status.
+    ///
+    /// `url` may be relative to the HSM URL (`backup/<job id>/pending`) or absolute.
+    /// `api-version` is added unless the URL has one.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a URL
+    /// that cannot be resolved or is not on an allowed scheme; transport,
+    /// credential and authentication errors. A failure status is not an
+    /// error.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use keyvault_administration::Method;
+    /// # async fn demo(client: keyvault_administration::KeyVaultBackupClient) -> keyvault_administration::Result<()> {
+    /// let response = client.send_request(Method::GET, "backup/<job id>/pending", None).await?;
+    /// println!("{} ({} bytes)", response.status(), response.body().len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_request(
+        &self,
+        method: keyvault_core::http::Method,
+        url: &str,
+        options: Option<crate::SendRequestOptions>,
+    ) -> Result<Response> {
+        self.inner.send_request(method, url, options).await
+    }
+
     fn check_pre(&self, method: &str) -> Result<()> {
         if self.inner.api_version.at_least(PRE_CHECKS_SINCE) {
             return Ok(());

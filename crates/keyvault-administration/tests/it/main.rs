@@ -11,3 +11,4 @@ mod backup;
 mod common;
 mod recorded;
 mod settings;
+mod tracing_spans;

@@ -58,3 +58,51 @@ async fn unknown_settings_and_bad_values_are_errors() {
     let e = client.get_setting("", None).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
 }
+
+#[tokio::test]
+async fn raw_requests_go_through_every_client() {
+    use keyvault_administration::{HeaderMap, Method, SendRequestOptions, StatusCode};
+    let env = start().await;
+
+    let r = env
+        .settings()
+        .send_request(Method::GET, "settings", None)
+        .await
+        .expect("raw GET");
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: serde_json::Value = r.json().unwrap();
+    assert!(
+        body["settings"].as_array().is_some_and(|s| !s.is_empty()),
+        "{body}"
+    );
+
+    // A pinned api-version is kept.
+    let r = env
+        .access()
+        .send_request(
+            Method::GET,
+            "providers/Microsoft.Authorization/roleDefinitions?api-version=7.5",
+            None,
+        )
+        .await
+        .expect("raw GET with a pinned version");
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // A failure status is returned, not an error; a body is sent as given.
+    let options = SendRequestOptions {
+        headers: HeaderMap::new(),
+        body: Some(br#"{"value":"maybe"}"#.to_vec()),
+    };
+    let r = env
+        .backup()
+        .send_request(Method::PATCH, &format!("settings/{ARM}"), Some(options))
+        .await
+        .expect("raw PATCH");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = env
+        .backup()
+        .send_request(Method::GET, "backup/no-such-job/pending", None)
+        .await
+        .expect("raw GET");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
