@@ -41,6 +41,14 @@ pub struct AdministrationClientOptions {
 /// Options of
 /// [`list_role_definitions`](crate::KeyVaultAccessControlClient::list_role_definitions) and
 /// [`list_role_assignments`](crate::KeyVaultAccessControlClient::list_role_assignments).
+///
+/// ```
+/// let options = keyvault_administration::ListOptions {
+///     filter: Some("atScopeAndBelow()".into()),
+///     ..Default::default()
+/// };
+/// # let _ = options;
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct ListOptions {
     /// An OData filter sent as `$filter`, for example `atScopeAndBelow()`
@@ -87,6 +95,13 @@ pub struct SetRoleDefinitionOptions {
 
 /// Options of
 /// [`create_role_assignment`](crate::KeyVaultAccessControlClient::create_role_assignment).
+///
+/// ```
+/// let options = keyvault_administration::CreateRoleAssignmentOptions {
+///     name: Some("6a1b0e2c-3d4f-4a5b-8c9d-0e1f2a3b4c5d".into()),
+/// };
+/// # let _ = options;
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct CreateRoleAssignmentOptions {
     /// The name (a GUID) of the new assignment. A new random one when `None`.
@@ -94,7 +109,12 @@ pub struct CreateRoleAssignmentOptions {
 }
 
 /// Options of the methods that have nothing else to set. Reserved for
-/// per-call settings.
+/// per-call settings: pass `None`.
+///
+/// ```
+/// let options = keyvault_administration::RequestOptions::default();
+/// # let _ = options;
+/// ```
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct RequestOptions {}
@@ -104,6 +124,13 @@ pub struct RequestOptions {}
 /// [`begin_pre_backup`](crate::KeyVaultBackupClient::begin_pre_backup),
 /// [`begin_pre_restore`](crate::KeyVaultBackupClient::begin_pre_restore) and
 /// the `resume_*` methods).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let options = keyvault_administration::PollerOptions { frequency: Some(Duration::from_secs(1)) };
+/// # let _ = options;
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct PollerOptions {
     /// The delay between two status requests when the service does not say
@@ -133,6 +160,15 @@ pub struct RestoreOptions {
 /// Options of the clients' `send_request`
 /// ([`KeyVaultAccessControlClient::send_request`](crate::KeyVaultAccessControlClient::send_request)
 /// and the same method of the other two clients).
+///
+/// ```
+/// use keyvault_administration::{HeaderMap, HeaderValue, SendRequestOptions};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-ms-client-request-id", HeaderValue::from_static("my-id"));
+/// let options = SendRequestOptions { headers, body: Some(br#"{"value":"true"}"#.to_vec()) };
+/// # let _ = options;
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct SendRequestOptions {
     /// Extra request headers.

@@ -11,7 +11,20 @@ use keyvault_core::paging::{Paged, Pager};
 
 use crate::Result;
 
-/// One page of a listing.
+/// One page of a listing; see [`ItemPager::into_pages`].
+///
+/// ```no_run
+/// use futures::TryStreamExt;
+/// use keyvault_administration::{KeyVaultRoleScope, ListOptions};
+/// # async fn demo(client: keyvault_administration::KeyVaultAccessControlClient, token: String) -> keyvault_administration::Result<()> {
+/// // Continue an earlier listing where its page left off.
+/// let options = ListOptions { continuation_token: Some(token), ..Default::default() };
+/// let mut pages = client.list_role_definitions(KeyVaultRoleScope::Global, Some(options)).into_pages();
+/// while let Some(page) = pages.try_next().await? {
+///     println!("{} items, next: {:?}", page.items.len(), page.continuation_token);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Page<T> {
@@ -119,7 +132,8 @@ impl<T> Stream for ItemPager<T> {
     }
 }
 
-/// A lazy [`Stream`] of the pages of a listing; see [`ItemPager::into_pages`].
+/// A lazy [`Stream`] of the pages of a listing; see [`ItemPager::into_pages`]
+/// and [`Page`] for an example.
 pub struct PageStream<T> {
     inner: BoxStream<'static, Result<Page<T>>>,
 }

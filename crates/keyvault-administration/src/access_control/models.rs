@@ -62,6 +62,12 @@ impl From<String> for KeyVaultRoleScope {
     }
 }
 
+impl From<&String> for KeyVaultRoleScope {
+    fn from(value: &String) -> Self {
+        Self::from(value.as_str())
+    }
+}
+
 impl From<&KeyVaultRoleScope> for KeyVaultRoleScope {
     fn from(value: &KeyVaultRoleScope) -> Self {
         value.clone()
@@ -227,6 +233,19 @@ impl From<&KeyVaultPermission> for wire::Permission {
 }
 
 /// A role definition: a named set of permissions that can be assigned.
+///
+/// ```no_run
+/// use keyvault_administration::{KeyVaultDataAction, KeyVaultRoleScope};
+/// # async fn demo(client: keyvault_administration::KeyVaultAccessControlClient) -> keyvault_administration::Result<()> {
+/// let role = client
+///     .get_role_definition(KeyVaultRoleScope::Global, "21dbd100-6940-42c2-9190-5d6cb909625b", None)
+///     .await?;
+/// let signs = role.permissions.iter().any(|p| {
+///     p.data_actions.iter().flatten().any(|a| *a == KeyVaultDataAction::SignHsmKey)
+/// });
+/// println!("{:?} ({:?}) may sign: {signs}", role.role_name, role.role_type);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct KeyVaultRoleDefinition {
@@ -277,6 +296,13 @@ impl From<wire::RoleDefinition> for KeyVaultRoleDefinition {
 
 /// Which role, which principal, which scope: the properties of a
 /// [`KeyVaultRoleAssignment`].
+///
+/// ```no_run
+/// # fn demo(assignment: keyvault_administration::KeyVaultRoleAssignment) {
+/// let p = &assignment.properties;
+/// println!("{:?} holds {:?} at {:?}", p.principal_id, p.role_definition_id, p.scope);
+/// # }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct KeyVaultRoleAssignmentProperties {
@@ -290,6 +316,17 @@ pub struct KeyVaultRoleAssignmentProperties {
 }
 
 /// A role held by a principal at a scope.
+///
+/// ```no_run
+/// use futures::TryStreamExt;
+/// use keyvault_administration::KeyVaultRoleScope;
+/// # async fn demo(client: keyvault_administration::KeyVaultAccessControlClient) -> keyvault_administration::Result<()> {
+/// let mut assignments = client.list_role_assignments(KeyVaultRoleScope::Global, None);
+/// while let Some(a) = assignments.try_next().await? {
+///     println!("{} ({})", a.name, a.id);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct KeyVaultRoleAssignment {

@@ -18,7 +18,7 @@ use crate::{
     endpoint::{Endpoint, invalid},
     generated::backuprestore as wire,
 };
-use models::{container_url, parse_folder_url};
+use models::{container_url, parse_folder_url, wipe};
 use poller::DEFAULT_FREQUENCY;
 
 /// The API version from which the pre-backup and pre-restore checks exist.
@@ -225,9 +225,10 @@ impl KeyVaultBackupClient {
         auth: BackupAuth,
         options: Option<PollerOptions>,
     ) -> Result<KeyVaultBackupPoller<KeyVaultBackupResult>> {
-        let body = auth.parameter(self::container_url(container_url)?);
-        let request = wire::full_backup_request(&self.inner.url, &body)?;
-        drop(body);
+        let mut body = auth.parameter(self::container_url(container_url)?);
+        let request = wire::full_backup_request(&self.inner.url, &body);
+        wipe(&mut body.token);
+        let request = request?;
         let response = self.inner.send(wire::FULL_BACKUP, request).await?;
         self.start(
             wire::FULL_BACKUP_STATUS,
@@ -268,19 +269,22 @@ impl KeyVaultBackupClient {
         options: Option<RestoreOptions>,
     ) -> Result<KeyVaultBackupPoller<()>> {
         let o = options.unwrap_or_default();
+        if o.key_name.as_deref() == Some("") {
+            return Err(invalid("the key name must not be empty"));
+        }
         let (container, folder) = parse_folder_url(folder_url)?;
         let sas_token_parameters = auth.parameter(container);
         let frequency = frequency(o.frequency);
         match o.key_name.as_deref() {
-            Some("") => Err(invalid("the key name must not be empty")),
             Some(key) => {
-                let body = wire::SelectiveKeyRestoreOperationParameters {
+                let mut body = wire::SelectiveKeyRestoreOperationParameters {
                     folder,
                     sas_token_parameters,
                 };
                 let request =
-                    wire::selective_key_restore_operation_request(&self.inner.url, key, &body)?;
-                drop(body);
+                    wire::selective_key_restore_operation_request(&self.inner.url, key, &body);
+                wipe(&mut body.sas_token_parameters.token);
+                let request = request?;
                 let response = self
                     .inner
                     .send(wire::SELECTIVE_KEY_RESTORE_OPERATION, request)
@@ -293,12 +297,13 @@ impl KeyVaultBackupClient {
                 )
             }
             None => {
-                let body = wire::RestoreOperationParameters {
+                let mut body = wire::RestoreOperationParameters {
                     folder_to_restore: folder,
                     sas_token_parameters,
                 };
-                let request = wire::full_restore_operation_request(&self.inner.url, &body)?;
-                drop(body);
+                let request = wire::full_restore_operation_request(&self.inner.url, &body);
+                wipe(&mut body.sas_token_parameters.token);
+                let request = request?;
                 let response = self
                     .inner
                     .send(wire::FULL_RESTORE_OPERATION, request)
@@ -335,13 +340,14 @@ impl KeyVaultBackupClient {
     ) -> Result<KeyVaultBackupPoller<()>> {
         self.check_pre("begin_pre_backup")?;
         let (token, use_managed_identity) = auth.parts();
-        let body = wire::PreBackupOperationParameters {
+        let mut body = wire::PreBackupOperationParameters {
             storage_resource_uri: Some(self::container_url(container_url)?),
             token,
             use_managed_identity: Some(use_managed_identity),
         };
-        let request = wire::pre_full_backup_request(&self.inner.url, &body)?;
-        drop(body);
+        let request = wire::pre_full_backup_request(&self.inner.url, &body);
+        wipe(&mut body.token);
+        let request = request?;
         let response = self.inner.send(wire::PRE_FULL_BACKUP, request).await?;
         self.start(
             wire::FULL_BACKUP_STATUS,
@@ -374,12 +380,15 @@ impl KeyVaultBackupClient {
     ) -> Result<KeyVaultBackupPoller<()>> {
         self.check_pre("begin_pre_restore")?;
         let (container, folder) = parse_folder_url(folder_url)?;
-        let body = wire::PreRestoreOperationParameters {
+        let mut body = wire::PreRestoreOperationParameters {
             folder_to_restore: Some(folder),
             sas_token_parameters: Some(auth.parameter(container)),
         };
-        let request = wire::pre_full_restore_operation_request(&self.inner.url, &body)?;
-        drop(body);
+        let request = wire::pre_full_restore_operation_request(&self.inner.url, &body);
+        if let Some(p) = body.sas_token_parameters.as_mut() {
+            wipe(&mut p.token);
+        }
+        let request = request?;
         let response = self
             .inner
             .send(wire::PRE_FULL_RESTORE_OPERATION, request)

@@ -2,6 +2,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
+use zeroize::Zeroize;
 
 use crate::{Result, endpoint::invalid, generated::backuprestore as wire};
 
@@ -55,6 +56,13 @@ impl BackupAuth {
     }
 }
 
+/// Wipes the copy of a SAS token a request body was built from.
+pub(crate) fn wipe(token: &mut Option<String>) {
+    if let Some(t) = token.as_mut() {
+        t.zeroize();
+    }
+}
+
 impl std::fmt::Debug for BackupAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -65,6 +73,17 @@ impl std::fmt::Debug for BackupAuth {
 }
 
 /// The outcome of a full backup.
+///
+/// ```no_run
+/// use keyvault_administration::BackupAuth;
+/// # async fn demo(client: keyvault_administration::KeyVaultBackupClient) -> keyvault_administration::Result<()> {
+/// let backup = client
+///     .begin_backup("https://account.blob.core.windows.net/backup", BackupAuth::ManagedIdentity, None)
+///     .await?
+///     .await?;
+/// client.begin_restore(&backup.folder_url, BackupAuth::ManagedIdentity, None).await?.await?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct KeyVaultBackupResult {

@@ -89,6 +89,20 @@ impl<T: Send + 'static> KeyVaultBackupPoller<T> {
     ///
     /// # Errors
     /// The status request failed.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use keyvault_administration::BackupAuth;
+    /// # async fn demo(client: keyvault_administration::KeyVaultBackupClient, folder_url: String) -> keyvault_administration::Result<()> {
+    /// let mut poller = client.begin_restore(&folder_url, BackupAuth::ManagedIdentity, None).await?;
+    /// while !poller.poll().await?.is_terminal() {
+    ///     println!("still {:?}", poller.status());
+    ///     tokio::time::sleep(Duration::from_secs(5)).await;
+    /// }
+    /// poller.await?; // the job's error, if it failed
+    /// # Ok(()) }
+    /// ```
     pub async fn poll(&mut self) -> Result<PollStatus> {
         self.inner.poll().await
     }
