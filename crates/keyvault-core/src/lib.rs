@@ -12,7 +12,8 @@
 //!   time budget, one tracing span per operation;
 //! - [`Error`]: one error type with [`ErrorKind`], status, service error code
 //!   and request id;
-//! - [`paging`]: a lazy item stream over `{value, nextLink}` pages;
+//! - [`paging`]: lazy item and page streams over `{value, nextLink}` pages,
+//!   mapped to client models by [`ItemPager`];
 //! - [`poller`]: long-running operations, `.await`-able and resumable;
 //! - [`ClientOptions`] and [`RetryOptions`].
 //!
@@ -32,6 +33,6 @@ mod transport;
 pub use azure_core::credentials::TokenCredential;
 pub use error::{Error, ErrorKind, Result, ServiceError};
 pub use options::{ClientOptions, RetryOptions};
-pub use paging::{Page, PageStream, Paged, Pager};
+pub use paging::{ItemPager, Page, PageStream, Paged, Pager};
 pub use pipeline::{ClientInfo, Context, Pipeline};
 pub use poller::{PollStatus, Poller};

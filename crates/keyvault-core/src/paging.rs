@@ -1,7 +1,14 @@
 //! Paging over Key Vault's `{ "value": [...], "nextLink": "..." }` list responses.
 //!
-//! [`Pager`] is a lazy stream of items; [`Pager::into_pages`] gives whole
-//! pages with their continuation tokens; [`Pager::resume`] continues from one.
+//! [`Pager`] is a lazy stream of the items of a generated list result;
+//! [`Pager::into_pages`] gives whole pages with their continuation tokens;
+//! [`Pager::resume`] continues from one.
+//!
+//! Client crates expose listings as an [`ItemPager`]: a [`Pager`] whose
+//! items are mapped to the models users see, and which also carries the
+//! error of a listing that could not start (an invalid argument, a bad
+//! continuation token) to the first poll. Its [`PageStream`] of [`Page`]s
+//! is the same type a [`Pager`] gives, generic over the item type only.
 
 use std::{
     collections::VecDeque,
@@ -31,7 +38,7 @@ pub trait Paged: serde::de::DeserializeOwned + Send + 'static {
     fn into_page(self) -> (Vec<Self::Item>, Option<String>);
 }
 
-/// One page of a list operation.
+/// One page of a listing.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Page<T> {
@@ -39,8 +46,28 @@ pub struct Page<T> {
     /// pages before the last one).
     pub items: Vec<T>,
     /// The token that resumes the listing at the next page, or `None` on the
-    /// last page. Give it to [`Pager::resume`].
+    /// last page. Client crates take it back as the `continuation_token` of
+    /// their list options; [`Pager::resume`] takes it directly.
     pub continuation_token: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A page of `items`, followed by the page at `continuation_token`
+    /// (`None` on the last page).
+    pub fn new(items: Vec<T>, continuation_token: Option<String>) -> Self {
+        Self {
+            items,
+            continuation_token,
+        }
+    }
+
+    /// The same page with each item converted by `f`.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            continuation_token: self.continuation_token,
+        }
+    }
 }
 
 enum Next {
@@ -49,23 +76,177 @@ enum Next {
     Done,
 }
 
-/// A lazy stream of the pages of a list operation. Nothing is sent until it
-/// is polled. Get one with [`Pager::into_pages`].
-pub struct PageStream<P: Paged> {
-    inner: BoxStream<'static, Result<Page<P::Item>>>,
+/// A lazy [`Stream`] of the pages of a listing, each a [`Page`] of `T`s
+/// with the token that resumes the listing after it. Nothing is sent until
+/// it is polled; it ends after the last page or after the first error. Get
+/// one with [`ItemPager::into_pages`] or [`Pager::into_pages`].
+pub struct PageStream<T> {
+    inner: BoxStream<'static, Result<Page<T>>>,
 }
 
-impl<P: Paged> std::fmt::Debug for PageStream<P> {
+impl<T> std::fmt::Debug for PageStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PageStream").finish_non_exhaustive()
     }
 }
 
-impl<P: Paged> Stream for PageStream<P> {
-    type Item = Result<Page<P::Item>>;
+impl<T> Stream for PageStream<T> {
+    type Item = Result<Page<T>>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
         self.inner.poll_next_unpin(cx)
+    }
+}
+
+impl<T: Send + 'static> PageStream<T> {
+    /// A stream that yields `error` once and ends: a listing that could not
+    /// start.
+    fn failed(error: Error) -> Self {
+        Self {
+            inner: futures::stream::once(async move { Err(error) }).boxed(),
+        }
+    }
+
+    /// The same pages with each item converted by `f`.
+    fn map_items<U: Send + 'static>(
+        self,
+        mut f: impl FnMut(T) -> U + Send + 'static,
+    ) -> PageStream<U> {
+        PageStream {
+            inner: self
+                .inner
+                .map(move |page| page.map(|p| p.map(&mut f)))
+                .boxed(),
+        }
+    }
+}
+
+/// The items of a [`PageStream`], one page read at a time.
+struct Items<T> {
+    pages: PageStream<T>,
+    buffered: VecDeque<T>,
+    done: bool,
+}
+
+impl<T> Items<T> {
+    fn new(pages: PageStream<T>) -> Self {
+        Self {
+            pages,
+            buffered: VecDeque::new(),
+            done: false,
+        }
+    }
+
+    fn poll_item(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Result<T>>> {
+        loop {
+            if let Some(item) = self.buffered.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            if self.done {
+                return Poll::Ready(None);
+            }
+            match self.pages.inner.poll_next_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    self.done = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(Some(Ok(page))) => self.buffered.extend(page.items),
+            }
+        }
+    }
+}
+
+/// A lazy [`Stream`] of the items of a listing, converted to the models a
+/// client crate shows: how client crates expose list operations.
+///
+/// Build one from the [`Pager`] of a generated list result and a function
+/// that converts one generated item into a model. Building the pager may
+/// fail (an invalid argument, a continuation token that is not a link to
+/// the vault); the error then comes out of the stream, once, at the first
+/// poll, so that list methods can return an `ItemPager` rather than a
+/// `Result`. Nothing is sent until the stream is polled, and each page is
+/// fetched when the previous one is used up.
+///
+/// ```no_run
+/// # use keyvault_core::{Context, Pipeline, Result, paging::{ItemPager, Paged, Pager}, http::{Method, Request}};
+/// # use futures::TryStreamExt;
+/// # #[derive(serde::Deserialize)] struct ListResult { value: Vec<String>, #[serde(rename = "nextLink")] next_link: Option<String> }
+/// # impl Paged for ListResult { type Item = String; fn into_page(self) -> (Vec<String>, Option<String>) { (self.value, self.next_link) } }
+/// /// The model users see.
+/// struct Name(String);
+///
+/// fn list_names(pipeline: Pipeline, first: Result<Request>, token: Option<&str>) -> ItemPager<Name> {
+///     let ctx = Context::new("GetSecrets");
+///     let pager = first.and_then(|first| match token {
+///         Some(token) => Pager::<ListResult>::resume(pipeline, ctx, first, token),
+///         None => Ok(Pager::new(pipeline, ctx, first)),
+///     });
+///     ItemPager::new(pager, Name)
+/// }
+///
+/// # async fn demo(pipeline: Pipeline, url: url::Url) -> Result<()> {
+/// let mut names = list_names(pipeline.clone(), Ok(Request::new(Method::GET, url.clone())), None);
+/// while let Some(Name(name)) = names.try_next().await? {
+///     println!("{name}");
+/// }
+/// // Or page by page, with the token that resumes after each page.
+/// let mut pages = list_names(pipeline, Ok(Request::new(Method::GET, url)), None).into_pages();
+/// if let Some(page) = pages.try_next().await? {
+///     println!("{} items; resume with {:?}", page.items.len(), page.continuation_token);
+/// }
+/// # Ok(()) }
+/// ```
+pub struct ItemPager<T> {
+    items: Items<T>,
+}
+
+impl<T: Send + 'static> ItemPager<T> {
+    /// A listing of the items of `pager`, each converted by `map`; when
+    /// `pager` is an error, a listing that yields that error once.
+    ///
+    /// Items the pager had already buffered (from a partly read page) are
+    /// not included: give it a pager that has not been polled.
+    pub fn new<P: Paged>(
+        pager: Result<Pager<P>>,
+        map: impl FnMut(P::Item) -> T + Send + 'static,
+    ) -> Self {
+        let pages = match pager {
+            Ok(pager) => pager.into_pages().map_items(map),
+            Err(e) => PageStream::failed(e),
+        };
+        Self {
+            items: Items::new(pages),
+        }
+    }
+
+    /// The listing as a stream of whole pages, each with the token that
+    /// resumes the listing after it. Items already read from a partly
+    /// consumed page are dropped: call it before reading any item.
+    pub fn into_pages(self) -> PageStream<T> {
+        self.items.pages
+    }
+}
+
+impl<T> std::fmt::Debug for ItemPager<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ItemPager")
+            .field("buffered", &self.items.buffered.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Unpin for ItemPager<T> {}
+
+impl<T> Stream for ItemPager<T> {
+    type Item = Result<T>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        self.items.poll_item(cx)
     }
 }
 
@@ -91,15 +272,13 @@ impl<P: Paged> Stream for PageStream<P> {
 /// # Ok(()) }
 /// ```
 pub struct Pager<P: Paged> {
-    pages: PageStream<P>,
-    buffered: VecDeque<P::Item>,
-    done: bool,
+    items: Items<P::Item>,
 }
 
 impl<P: Paged> std::fmt::Debug for Pager<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pager")
-            .field("buffered", &self.buffered.len())
+            .field("buffered", &self.items.buffered.len())
             .finish_non_exhaustive()
     }
 }
@@ -175,16 +354,14 @@ impl<P: Paged> Pager<P> {
         })
         .boxed();
         Self {
-            pages: PageStream { inner },
-            buffered: VecDeque::new(),
-            done: false,
+            items: Items::new(PageStream { inner }),
         }
     }
 
     /// The stream of whole pages instead of items. Items already buffered
     /// from a partly consumed page are dropped.
-    pub fn into_pages(self) -> PageStream<P> {
-        self.pages
+    pub fn into_pages(self) -> PageStream<P::Item> {
+        self.items.pages
     }
 }
 
@@ -194,26 +371,7 @@ impl<P: Paged> Stream for Pager<P> {
     type Item = Result<P::Item>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
-        loop {
-            if let Some(item) = self.buffered.pop_front() {
-                return Poll::Ready(Some(Ok(item)));
-            }
-            if self.done {
-                return Poll::Ready(None);
-            }
-            match self.pages.inner.poll_next_unpin(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => {
-                    self.done = true;
-                    return Poll::Ready(None);
-                }
-                Poll::Ready(Some(Err(e))) => {
-                    self.done = true;
-                    return Poll::Ready(Some(Err(e)));
-                }
-                Poll::Ready(Some(Ok(page))) => self.buffered.extend(page.items),
-            }
-        }
+        self.items.poll_item(cx)
     }
 }
 
@@ -280,7 +438,8 @@ mod tests {
     fn pager_is_send() {
         fn assert<T: Send + Unpin + 'static>() {}
         assert::<Pager<L>>();
-        assert::<PageStream<L>>();
+        assert::<PageStream<u8>>();
+        assert::<ItemPager<String>>();
     }
 
     #[test]

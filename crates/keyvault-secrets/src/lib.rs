@@ -21,14 +21,14 @@
 //!
 //! The crate's modules: `client` (the client and its methods), `models`
 //! (what the methods return), `identifier` (secret ids), `options`,
-//! `version` (API versions), `paging` and `poller`; `generated` holds the
+//! `version` (API versions) and `poller`; listings are keyvault-core's
+//! [`ItemPager`], re-exported; `generated` holds the
 //! request builders and decoders written by `cargo xtask codegen`.
 
 mod client;
 mod identifier;
 mod models;
 mod options;
-mod paging;
 mod poller;
 mod version;
 
@@ -39,6 +39,29 @@ mod generated_tests;
 pub use client::SecretClient;
 pub use generated::secrets::{ContentType, DeletionRecoveryLevel};
 pub use identifier::KeyVaultSecretIdentifier;
+/// A lazy listing of secrets: a [`Stream`](futures::Stream) of items; nothing
+/// is sent until it is polled, and each page is fetched when the previous one
+/// is used up. [`ItemPager::into_pages`] gives whole [`Page`]s, each with the
+/// token that resumes the listing after it (pass it as
+/// [`ListOptions::continuation_token`]).
+///
+/// ```no_run
+/// use futures::TryStreamExt;
+/// use keyvault_secrets::ListOptions;
+/// # async fn demo(client: keyvault_secrets::SecretClient) -> keyvault_secrets::Result<()> {
+/// let mut secrets = client.list_properties_of_secrets(None);
+/// while let Some(props) = secrets.try_next().await? {
+///     println!("{}", props.name());
+/// }
+/// let options = ListOptions { max_page_size: Some(10), ..Default::default() };
+/// let mut pages = client.list_properties_of_secrets(Some(options)).into_pages();
+/// if let Some(page) = pages.try_next().await? {
+///     println!("{} items; resume with {:?}", page.items.len(), page.continuation_token);
+/// }
+/// # Ok(()) }
+/// ```
+pub use keyvault_core::paging::ItemPager;
+pub use keyvault_core::paging::{Page, PageStream};
 pub use keyvault_core::{
     ClientOptions, Error, ErrorKind, Result, RetryOptions, ServiceError, TokenCredential,
     http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode},
@@ -49,6 +72,5 @@ pub use options::{
     GetSecretOptions, ListOptions, PollerOptions, RequestOptions, SecretClientOptions,
     SendRequestOptions, SetSecretOptions, UpdateSecretPropertiesOptions,
 };
-pub use paging::{ItemPager, Page, PageStream};
 pub use poller::SecretPoller;
 pub use version::ApiVersion;

@@ -6,7 +6,7 @@ use futures::{StreamExt, TryStreamExt};
 use keyvault_core::{
     Context, ErrorKind,
     http::{Method, Request},
-    paging::{Paged, Pager},
+    paging::{ItemPager, Page, Paged, Pager},
 };
 use serde::Deserialize;
 
@@ -145,4 +145,122 @@ async fn an_error_page_ends_the_stream_with_the_error() {
     assert_eq!(results.len(), 3);
     assert!(results[0].is_ok() && results[1].is_ok());
     assert!(results[2].as_ref().unwrap_err().is_forbidden());
+}
+
+/// The model a client crate would show for an [`Item`].
+#[derive(Debug, PartialEq)]
+struct Name(String);
+
+fn to_name(item: Item) -> Name {
+    Name(item.id.to_uppercase())
+}
+
+#[tokio::test]
+async fn item_pager_maps_items_across_pages() {
+    let srv = Server::http(three_pages).await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let pager = Pager::<NameList>::new(p, Context::new("GetSecrets"), first_request(&srv));
+    let items = ItemPager::new(Ok(pager), to_name);
+    assert!(
+        srv.seen().is_empty(),
+        "nothing is sent before the stream is polled"
+    );
+    let names: Vec<Name> = items.try_collect().await.unwrap();
+    assert_eq!(names, ["A", "B", "C", "D", "E"].map(|n| Name(n.to_owned())));
+    assert_eq!(srv.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn item_pager_pages_are_mapped_and_resumable() {
+    let srv = Server::http(three_pages).await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let pager = Pager::<NameList>::new(p.clone(), Context::new("GetSecrets"), first_request(&srv));
+    let mut pages = ItemPager::new(Ok(pager), to_name).into_pages();
+    let first = pages.try_next().await.unwrap().unwrap();
+    assert_eq!(first.items, [Name("A".into()), Name("B".into())]);
+    let token = first.continuation_token.unwrap();
+    drop(pages);
+
+    let resumed =
+        Pager::<NameList>::resume(p, Context::new("GetSecrets"), first_request(&srv), &token);
+    // A closure that captures state maps too.
+    let mut n = 0;
+    let pages: Vec<Page<(usize, String)>> = ItemPager::new(resumed, move |i: Item| {
+        n += 1;
+        (n, i.id)
+    })
+    .into_pages()
+    .try_collect()
+    .await
+    .unwrap();
+    assert_eq!(pages.len(), 2);
+    assert_eq!(pages[0].items, [(1, "c".into()), (2, "d".into())]);
+    assert_eq!(pages[1].items, [(3, "e".into())]);
+    assert!(pages[0].continuation_token.is_some());
+    assert!(pages[1].continuation_token.is_none());
+    assert_eq!(srv.seen().len(), 3, "one first page, then the two resumed");
+}
+
+#[tokio::test]
+async fn item_pager_that_could_not_start_yields_its_error_once() {
+    let srv = Server::http(three_pages).await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let bad = || {
+        Pager::<NameList>::resume(
+            p.clone(),
+            Context::new("GetSecrets"),
+            first_request(&srv),
+            "https://elsewhere.example.test/secrets?$skiptoken=p2",
+        )
+    };
+    let results: Vec<_> = ItemPager::new(bad(), to_name).collect().await;
+    assert_eq!(results.len(), 1);
+    assert_eq!(
+        results[0].as_ref().unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    let pages: Vec<_> = ItemPager::new(bad(), to_name).into_pages().collect().await;
+    assert_eq!(pages.len(), 1);
+    assert_eq!(
+        pages[0].as_ref().unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    assert!(srv.seen().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn item_pager_ends_after_an_error_page() {
+    let srv = Server::http(|seen, _| {
+        if seen.query_value("$skiptoken").is_some() {
+            Reply::json(
+                403,
+                r#"{"error":{"code":"Forbidden","message":"no list permission"}}"#,
+            )
+        } else {
+            three_pages(seen, 0)
+        }
+    })
+    .await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let pager = Pager::<NameList>::new(p, Context::new("GetSecrets"), first_request(&srv));
+    let mut items = ItemPager::new(Ok(pager), to_name);
+    assert_eq!(items.try_next().await.unwrap(), Some(Name("A".into())));
+    assert_eq!(items.try_next().await.unwrap(), Some(Name("B".into())));
+    assert!(items.try_next().await.unwrap_err().is_forbidden());
+    assert!(
+        items.next().await.is_none(),
+        "the stream ends after the error"
+    );
+    assert_eq!(srv.seen().len(), 2);
+}
+
+#[test]
+fn a_page_is_built_and_mapped() {
+    let page = Page::new(vec![1, 2], Some("next".to_owned())).map(|n| n * 10);
+    assert_eq!(page.items, [10, 20]);
+    assert_eq!(page.continuation_token.as_deref(), Some("next"));
 }
