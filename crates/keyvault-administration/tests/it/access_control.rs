@@ -322,3 +322,35 @@ async fn rbac_denial_is_a_typed_error() {
         .unwrap_err();
     assert!(write.is_forbidden(), "{write}");
 }
+
+#[tokio::test]
+async fn every_api_version_is_sent_and_served() {
+    use keyvault_administration::ApiVersion;
+    let env = start().await;
+    let mut versions = ApiVersion::ALL.to_vec();
+    versions.push(ApiVersion::Other("7.6-preview.2".into()));
+    for v in versions {
+        let client = KeyVaultAccessControlClient::new(
+            env.emu.hsm_url(),
+            env.credential.clone(),
+            Some(crate::common::options(&env.emu, v.clone())),
+        )
+        .unwrap();
+        assert_eq!(client.api_version(), &v);
+        let roles = definitions(&client, KeyVaultRoleScope::Global).await;
+        assert!(!roles.is_empty(), "{v}");
+    }
+    // A version the service does not know is sent as given, and refused.
+    let client = KeyVaultAccessControlClient::new(
+        env.emu.hsm_url(),
+        env.credential.clone(),
+        Some(crate::common::options(&env.emu, ApiVersion::Other("1.0".into()))),
+    )
+    .unwrap();
+    let e = client
+        .list_role_definitions(KeyVaultRoleScope::Global, None)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(400), "{e}");
+}
