@@ -344,7 +344,10 @@ async fn every_api_version_is_sent_and_served() {
     let client = KeyVaultAccessControlClient::new(
         env.emu.hsm_url(),
         env.credential.clone(),
-        Some(crate::common::options(&env.emu, ApiVersion::Other("1.0".into()))),
+        Some(crate::common::options(
+            &env.emu,
+            ApiVersion::Other("1.0".into()),
+        )),
     )
     .unwrap();
     let e = client
