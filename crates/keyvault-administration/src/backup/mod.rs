@@ -150,7 +150,10 @@ impl KeyVaultBackupClient {
             Context::new(status_operation),
             initial,
         )?;
-        Ok(KeyVaultBackupPoller::new(inner, frequency, map))
+        // The start response is a job status too; one that already says
+        // `Succeeded` needs no polling.
+        let now = wire::full_backup_response(initial).ok();
+        Ok(KeyVaultBackupPoller::new(inner, frequency, map).with_initial(now))
     }
 
     fn resume<T: Send + 'static>(

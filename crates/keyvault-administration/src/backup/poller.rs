@@ -42,6 +42,9 @@ pub(crate) const DEFAULT_FREQUENCY: Duration = Duration::from_secs(5);
 pub struct KeyVaultBackupPoller<T> {
     inner: Poller<wire::FullBackupOperation>,
     map: fn(wire::FullBackupOperation) -> Result<T>,
+    /// The job as the start response reported it, when it had already
+    /// succeeded: then nothing is polled.
+    succeeded: Option<wire::FullBackupOperation>,
 }
 
 impl<T> std::fmt::Debug for KeyVaultBackupPoller<T> {
@@ -61,18 +64,30 @@ impl<T: Send + 'static> KeyVaultBackupPoller<T> {
         Self {
             inner: inner.with_frequency(frequency),
             map,
+            succeeded: None,
         }
+    }
+
+    /// Marks the job as finished already when the start response says it
+    /// succeeded (as the Python client, no status request is sent then).
+    pub(crate) fn with_initial(mut self, initial: Option<wire::FullBackupOperation>) -> Self {
+        self.succeeded =
+            initial.filter(|op| op.status.as_ref() == Some(&wire::OperationStatus::Succeeded));
+        self
     }
 
     /// The status seen at the last poll ([`PollStatus::InProgress`] before
     /// the first).
     pub fn status(&self) -> PollStatus {
+        if self.succeeded.is_some() {
+            return PollStatus::Succeeded;
+        }
         self.inner.status()
     }
 
     /// Whether the job has finished.
     pub fn is_done(&self) -> bool {
-        self.inner.status().is_terminal()
+        self.status().is_terminal()
     }
 
     /// A token from which
@@ -104,6 +119,9 @@ impl<T: Send + 'static> KeyVaultBackupPoller<T> {
     /// # Ok(()) }
     /// ```
     pub async fn poll(&mut self) -> Result<PollStatus> {
+        if self.succeeded.is_some() {
+            return Ok(PollStatus::Succeeded);
+        }
         self.inner.poll().await
     }
 
@@ -127,6 +145,9 @@ impl<T: Send + 'static> KeyVaultBackupPoller<T> {
     /// # let _ = result; Ok(()) }
     /// ```
     pub fn status_stream(&mut self) -> BoxStream<'_, Result<PollStatus>> {
+        if self.succeeded.is_some() {
+            return futures::stream::iter([Ok(PollStatus::Succeeded)]).boxed();
+        }
         self.inner.status_stream().boxed()
     }
 
@@ -138,7 +159,10 @@ impl<T: Send + 'static> KeyVaultBackupPoller<T> {
     /// with the service's error code and message when the job failed or was
     /// canceled; the errors of [`poll`](Self::poll).
     pub async fn wait(self) -> Result<T> {
-        let last = self.inner.wait().await?;
+        let last = match self.succeeded {
+            Some(op) => op,
+            None => self.inner.wait().await?,
+        };
         (self.map)(last)
     }
 }

@@ -313,3 +313,75 @@ async fn version_gates_and_bad_tokens() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
 }
+
+#[tokio::test]
+async fn a_job_that_starts_finished_is_not_polled() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::{Router, http::StatusCode, response::IntoResponse, routing::post};
+    use keyvault_administration::{AdministrationClientOptions, RetryOptions};
+
+    let polls = Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let link = format!("{base}/backup/job1/pending");
+    let counter = polls.clone();
+    let app = Router::new()
+        .route(
+            "/backup",
+            post(move || {
+                let link = link.clone();
+                async move {
+                    let body = r#"{"status":"Succeeded","jobId":"job1","azureStorageBlobContainerUri":"https://a.blob.core.windows.net/c/mhsm-1"}"#;
+                    (
+                        StatusCode::ACCEPTED,
+                        [("azure-asyncoperation", link), ("content-type", "application/json".into())],
+                        body,
+                    )
+                        .into_response()
+                }
+            }),
+        )
+        .fallback(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { StatusCode::NOT_FOUND }
+        });
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let options = AdministrationClientOptions {
+        client_options: ClientOptions {
+            allow_loopback_http: true,
+            retry: RetryOptions {
+                max_retries: 0,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let client = KeyVaultBackupClient::new(
+        &base,
+        Arc::new(crate::common::StaticToken::default()),
+        Some(options),
+    )
+    .unwrap();
+    let mut poller = client
+        .begin_backup(
+            "https://a.blob.core.windows.net/c",
+            BackupAuth::ManagedIdentity,
+            None,
+        )
+        .await
+        .expect("starts");
+    assert!(poller.is_done());
+    assert_eq!(poller.poll().await.unwrap(), PollStatus::Succeeded);
+    let result = poller.await.expect("the start response's result");
+    assert_eq!(
+        result.folder_url,
+        "https://a.blob.core.windows.net/c/mhsm-1"
+    );
+    assert_eq!(polls.load(Ordering::SeqCst), 0, "no status request");
+    server.abort();
+}
