@@ -51,10 +51,13 @@ fn main() -> ExitCode {
 }
 
 /// The workspace root (the parent of the xtask folder).
+///
+/// `cargo run` sets `CARGO_MANIFEST_DIR` for the process it starts; that value
+/// wins over the one compiled in, so a binary built in a target directory
+/// shared between two checkouts works on the checkout it was run from.
 fn workspace_root() -> std::path::PathBuf {
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_else(|| manifest.to_path_buf())
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest.parent().map(std::path::Path::to_path_buf).unwrap_or(manifest)
 }
