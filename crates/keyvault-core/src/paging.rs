@@ -313,6 +313,8 @@ impl<P: Paged> Pager<P> {
     }
 
     fn start(pipeline: Pipeline, ctx: Context, first: Request, link: Option<String>) -> Self {
+        // Next links carry the version the service chose; ours replaces it.
+        let ctx = ctx.replacing_api_version();
         let template = first.clone();
         let state = match link {
             Some(l) => Next::Link(l),

@@ -48,12 +48,14 @@ pub struct ClientInfo {
 }
 
 /// Per-operation context: the operation id that names the tracing span
-/// (`KeyVault.<operation id>`) and, when the method alone does not tell,
-/// whether the operation is idempotent.
+/// (`KeyVault.<operation id>`), when the method alone does not tell, whether
+/// the operation is idempotent, and whether an `api-version` already in the
+/// URL is kept.
 #[derive(Clone, Copy, Debug)]
 pub struct Context {
     operation_id: &'static str,
     idempotent: Option<bool>,
+    keep_api_version: bool,
 }
 
 impl Context {
@@ -62,7 +64,40 @@ impl Context {
         Self {
             operation_id,
             idempotent: None,
+            keep_api_version: false,
         }
+    }
+
+    /// Keeps an `api-version` the request's URL already has, instead of
+    /// replacing it with the pipeline's; a URL without one still gets the
+    /// pipeline's. For raw requests where the caller pins a version.
+    ///
+    /// Honoured by [`Pipeline::send`] and [`Pipeline::send_raw`]. A
+    /// [`Pager`](crate::Pager) and a [`Poller`](crate::Poller) ignore it:
+    /// the links the service hands back carry whatever version it chose, and
+    /// the next requests must speak the pipeline's.
+    ///
+    /// ```
+    /// let ctx = keyvault_core::Context::new("SendRequest").keep_api_version();
+    /// assert!(ctx.keeps_api_version());
+    /// assert!(!keyvault_core::Context::new("GetSecret").keeps_api_version());
+    /// ```
+    #[must_use]
+    pub const fn keep_api_version(mut self) -> Self {
+        self.keep_api_version = true;
+        self
+    }
+
+    /// Whether an `api-version` already in the URL is kept; see
+    /// [`keep_api_version`](Self::keep_api_version).
+    pub const fn keeps_api_version(&self) -> bool {
+        self.keep_api_version
+    }
+
+    /// The same context, replacing any `api-version` in the URL.
+    pub(crate) const fn replacing_api_version(mut self) -> Self {
+        self.keep_api_version = false;
+        self
     }
 
     /// Declares whether the operation may be repeated safely. By default GET,
@@ -351,7 +386,9 @@ impl Pipeline {
 
     /// Sends `request` and returns the response whatever its status, after
     /// authentication and retries. For callers that interpret statuses
-    /// themselves (a poller waiting for a 404 to go away, an escape hatch).
+    /// themselves (a poller waiting for a 404 to go away, an escape hatch;
+    /// with [`Context::keep_api_version`], an escape hatch may pin its own
+    /// `api-version`).
     ///
     /// # Errors
     /// As [`send`](Self::send), except that no failure status is an error.
@@ -365,7 +402,7 @@ impl Pipeline {
         mut request: Request,
     ) -> Result<(Response, u32, Duration)> {
         self.check_url(request.url())?;
-        self.prepare(&mut request);
+        self.prepare(ctx, &mut request);
         let span = tracing::info_span!(
             "keyvault.operation",
             otel.name = %format_args!("KeyVault.{}", ctx.operation_id),
@@ -410,15 +447,15 @@ impl Pipeline {
         result
     }
 
-    /// Sets `api-version` (replacing one a `nextLink` may carry) and the
-    /// common headers.
-    fn prepare(&self, request: &mut Request) {
+    /// Sets `api-version` (replacing one a `nextLink` may carry, unless the
+    /// context keeps it) and the common headers.
+    fn prepare(&self, ctx: &Context, request: &mut Request) {
         let api_version = self.inner.api_version.as_str();
         let url = request.url_mut();
         if url.query().is_none() {
             url.query_pairs_mut()
                 .append_pair("api-version", api_version);
-        } else {
+        } else if !(ctx.keep_api_version && url.query_pairs().any(|(k, _)| k == "api-version")) {
             set_api_version(url, api_version);
         }
         let has_body = request.body().is_some();

@@ -110,7 +110,8 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
     fn with(pipeline: Pipeline, ctx: Context, style: Style, url: Url) -> Self {
         Self {
             pipeline,
-            ctx,
+            // Status URLs the service hands back may carry another version.
+            ctx: ctx.replacing_api_version(),
             style,
             url,
             frequency: Duration::from_secs(2),

@@ -1,12 +1,9 @@
 //! [`SecretClient`]: every secrets operation of a vault.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
 use keyvault_core::{
-    ClientInfo, ClientOptions, Context, Error, ErrorKind, Pipeline, Result, TokenCredential,
+    ClientInfo, Context, Error, ErrorKind, Pipeline, Result, TokenCredential,
     http::{HeaderValue, Method, Request, Response},
     paging::Pager,
     poller::Poller,
@@ -39,10 +36,6 @@ struct Inner {
     vault_url: String,
     endpoint: Url,
     api_version: ApiVersion,
-    credential: Arc<dyn TokenCredential>,
-    client_options: ClientOptions,
-    /// Pipelines for raw requests that pin another API version.
-    other_versions: Mutex<HashMap<String, Pipeline>>,
 }
 
 impl std::fmt::Debug for SecretClient {
@@ -124,8 +117,8 @@ impl SecretClient {
         client_options.api_version = Some(options.api_version.as_str().to_owned());
         let pipeline = Pipeline::new(
             client_info(crate::version::DEFAULT),
-            credential.clone(),
-            client_options.clone(),
+            credential,
+            client_options,
         )?;
         let endpoint = pipeline.parse_endpoint(vault_url)?;
         Ok(Self {
@@ -134,9 +127,6 @@ impl SecretClient {
                 vault_url: vault_url.to_owned(),
                 endpoint,
                 api_version: options.api_version,
-                credential,
-                client_options,
-                other_versions: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -620,14 +610,6 @@ impl SecretClient {
                 e,
             )
         })?;
-        let pinned = url
-            .query_pairs()
-            .find(|(k, _)| k == "api-version")
-            .map(|(_, v)| v.into_owned());
-        let pipeline = match pinned {
-            Some(v) if v != self.inner.api_version.as_str() => self.pipeline_for(&v)?,
-            _ => self.inner.pipeline.clone(),
-        };
         let mut request = Request::new(method, url);
         for (name, value) in &o.headers {
             request.insert_header(name.clone(), value.clone());
@@ -641,31 +623,9 @@ impl SecretClient {
             }
             request.set_body(body);
         }
-        pipeline
-            .send_raw(&Context::new("SendRequest"), request)
-            .await
-    }
-
-    /// A pipeline that sends `api_version` (the pipeline always sets its own
-    /// version, so a raw request that pins another one needs its own).
-    fn pipeline_for(&self, api_version: &str) -> Result<Pipeline> {
-        let mut cache = self
-            .inner
-            .other_versions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = cache.get(api_version) {
-            return Ok(p.clone());
-        }
-        let mut options = self.inner.client_options.clone();
-        options.api_version = Some(api_version.to_owned());
-        let pipeline = Pipeline::new(
-            client_info(crate::version::DEFAULT),
-            self.inner.credential.clone(),
-            options,
-        )?;
-        cache.insert(api_version.to_owned(), pipeline.clone());
-        Ok(pipeline)
+        // The pipeline adds the client's api-version unless the URL has one.
+        let ctx = Context::new("SendRequest").keep_api_version();
+        self.inner.pipeline.send_raw(&ctx, request).await
     }
 }
 

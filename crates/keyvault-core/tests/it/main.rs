@@ -1,6 +1,7 @@
 //! Integration tests of the keyvault-core runtime against real HTTP and HTTPS
 //! servers on loopback.
 
+mod api_version;
 mod challenge;
 mod errors;
 mod paging;
