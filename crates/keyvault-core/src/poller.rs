@@ -12,10 +12,15 @@
 //! [`Poller::poll`] or [`Poller::status_stream`] to watch progress, and
 //! [`Poller::resume_token`] / [`Poller::resume`] to continue in another
 //! process.
+//!
+//! Two hooks let client crates express their services' quirks without
+//! wrapping the poller: [`Poller::done_on_status`] names answers that end
+//! the poll (a `403` when the caller may delete but not read deleted
+//! secrets), and [`Poller::finished`] is an operation that needs no polling
+//! (a delete in a vault without soft-delete).
 
 use std::{
     future::{Future, IntoFuture},
-    marker::PhantomData,
     pin::Pin,
     time::Duration,
 };
@@ -85,23 +90,34 @@ struct ResumeToken {
 /// # let _ = (token, deleted); Ok(()) }
 /// ```
 pub struct Poller<T> {
+    /// What to poll; `None` for a poller made [`finished`](Poller::finished).
+    target: Option<Target>,
+    frequency: Duration,
+    next_delay: Option<Duration>,
+    status: PollStatus,
+    /// Statuses of a status response that end the poll as succeeded.
+    done_on: Vec<StatusCode>,
+    last: Option<Response>,
+    /// The final value of a poller made [`finished`](Poller::finished).
+    value: Option<T>,
+}
+
+/// The operation a poller watches.
+struct Target {
     pipeline: Pipeline,
     ctx: Context,
     style: Style,
     url: Url,
-    frequency: Duration,
-    next_delay: Option<Duration>,
-    status: PollStatus,
-    last: Option<Response>,
-    _value: PhantomData<fn() -> T>,
 }
 
 impl<T> std::fmt::Debug for Poller<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Poller")
-            .field("style", &self.style)
-            .field("url", &self.url.as_str())
-            .field("status", &self.status)
+        let mut d = f.debug_struct("Poller");
+        if let Some(t) = &self.target {
+            d.field("style", &t.style).field("url", &t.url.as_str());
+        }
+        d.field("status", &self.status)
+            .field("frequency", &self.frequency)
             .finish_non_exhaustive()
     }
 }
@@ -109,16 +125,51 @@ impl<T> std::fmt::Debug for Poller<T> {
 impl<T: DeserializeOwned + Send + 'static> Poller<T> {
     fn with(pipeline: Pipeline, ctx: Context, style: Style, url: Url) -> Self {
         Self {
-            pipeline,
-            // Status URLs the service hands back may carry another version.
-            ctx: ctx.replacing_api_version(),
-            style,
-            url,
+            target: Some(Target {
+                pipeline,
+                // Status URLs the service hands back may carry another version.
+                ctx: ctx.replacing_api_version(),
+                style,
+                url,
+            }),
             frequency: Duration::from_secs(2),
             next_delay: None,
             status: PollStatus::InProgress,
+            done_on: Vec::new(),
             last: None,
-            _value: PhantomData,
+            value: None,
+        }
+    }
+
+    /// A poller for an operation that has already finished with `value`:
+    /// it sends nothing, its status is [`PollStatus::Succeeded`], and
+    /// `.await` returns `value` at once. For an operation that, this time,
+    /// needs no polling (a delete in a vault without soft-delete), so that
+    /// the client method returns the same poller type either way.
+    ///
+    /// It has nothing to resume: its [`resume_token`](Self::resume_token)
+    /// is empty.
+    ///
+    /// ```
+    /// # async fn demo() -> keyvault_core::Result<()> {
+    /// use keyvault_core::poller::{PollStatus, Poller};
+    ///
+    /// let mut poller = Poller::finished(42_u32);
+    /// assert!(poller.is_done());
+    /// assert_eq!(poller.poll().await?, PollStatus::Succeeded);
+    /// assert_eq!(poller.await?, 42);
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn finished(value: T) -> Self {
+        Self {
+            target: None,
+            frequency: Duration::from_secs(2),
+            next_delay: None,
+            status: PollStatus::Succeeded,
+            done_on: Vec::new(),
+            last: None,
+            value: Some(value),
         }
     }
 
@@ -173,11 +224,18 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
         Ok(Self::with(pipeline, ctx, t.style, url))
     }
 
-    /// A token from which [`resume`](Self::resume) continues polling.
+    /// A token from which [`resume`](Self::resume) continues polling
+    /// (empty for a poller made [`finished`](Self::finished)). It holds the
+    /// style and the status URL only: set [`with_frequency`](Self::with_frequency)
+    /// and [`done_on_status`](Self::done_on_status) again on the resumed
+    /// poller.
     pub fn resume_token(&self) -> String {
+        let Some(t) = &self.target else {
+            return String::new();
+        };
         serde_json::to_string(&ResumeToken {
-            style: self.style,
-            url: self.url.to_string(),
+            style: t.style,
+            url: t.url.to_string(),
         })
         .unwrap_or_default()
     }
@@ -190,9 +248,50 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
         self
     }
 
+    /// The delay between polls when the service does not say
+    /// (`Retry-After`).
+    pub fn frequency(&self) -> Duration {
+        self.frequency
+    }
+
+    /// Ends the poll as [`PollStatus::Succeeded`] when a status request is
+    /// answered with `status`, instead of failing (or, for a `404` in the
+    /// until-found style, waiting). Call it once per status.
+    ///
+    /// For example, Key Vault answers `403` to a caller who may delete a
+    /// secret but not read deleted secrets: the delete has happened, and
+    /// there is nothing the caller could wait for. The final value is
+    /// decoded from that answer, so use it with a `T` that does not need the
+    /// status body, such as [`serde::de::IgnoredAny`].
+    ///
+    /// ```no_run
+    /// # use keyvault_core::{Context, Pipeline, http::StatusCode, poller::Poller};
+    /// # async fn demo(pipeline: Pipeline, deleted_secret_url: url::Url) -> keyvault_core::Result<()> {
+    /// let poller = Poller::<serde::de::IgnoredAny>::until_found(
+    ///     pipeline,
+    ///     Context::new("GetDeletedSecret"),
+    ///     deleted_secret_url,
+    /// )
+    /// .done_on_status(StatusCode::FORBIDDEN);
+    /// poller.await?;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn done_on_status(mut self, status: StatusCode) -> Self {
+        if !self.done_on.contains(&status) {
+            self.done_on.push(status);
+        }
+        self
+    }
+
     /// The status seen at the last poll.
     pub fn status(&self) -> PollStatus {
         self.status
+    }
+
+    /// Whether the operation has finished (succeeded, failed or canceled).
+    pub fn is_done(&self) -> bool {
+        self.status.is_terminal()
     }
 
     /// Sends one status request now and returns the status. After a
@@ -200,20 +299,25 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
     ///
     /// # Errors
     /// The pipeline's errors; a status request answered with a failure
-    /// status (other than 404 in the until-found style) is an
-    /// [`ErrorKind::Http`] error.
+    /// status (other than 404 in the until-found style, and those named by
+    /// [`done_on_status`](Self::done_on_status)) is an [`ErrorKind::Http`]
+    /// error.
     pub async fn poll(&mut self) -> Result<PollStatus> {
         if self.status.is_terminal() {
             return Ok(self.status);
         }
-        let request = Request::new(Method::GET, self.url.clone());
-        let response = self.pipeline.send_raw(&self.ctx, request).await?;
+        let Some(t) = &self.target else {
+            return Ok(self.status);
+        };
+        let request = Request::new(Method::GET, t.url.clone());
+        let response = t.pipeline.send_raw(&t.ctx, request).await?;
         self.next_delay = retry::retry_after(response.headers(), time::OffsetDateTime::now_utc());
         let status = response.status();
-        self.status = match self.style {
+        self.status = match t.style {
+            _ if self.done_on.contains(&status) => PollStatus::Succeeded,
             Style::UntilFound if status == StatusCode::NOT_FOUND => PollStatus::InProgress,
             _ if !status.is_success() => {
-                let what = format!("polling {}", self.url.path());
+                let what = format!("polling {}", t.url.path());
                 return Err(Error::from_response(&what, &response));
             }
             Style::UntilFound => PollStatus::Succeeded,
@@ -276,6 +380,11 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
             first = false;
             self.poll().await?;
         }
+        if self.status == PollStatus::Succeeded
+            && let Some(value) = self.value.take()
+        {
+            return Ok(value);
+        }
         let last = self.last.take().ok_or_else(|| {
             Error::new(
                 ErrorKind::OperationFailed,
@@ -286,9 +395,9 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
             PollStatus::Succeeded => last.json(),
             s => {
                 let service = ServiceError::from_body(last.body());
+                let operation = self.target.as_ref().map_or("", |t| t.ctx.operation_id());
                 let mut message = format!(
-                    "the operation {} {}",
-                    self.ctx.operation_id(),
+                    "the operation {operation} {}",
                     if s == PollStatus::Canceled {
                         "was canceled"
                     } else {

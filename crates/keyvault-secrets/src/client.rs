@@ -430,24 +430,20 @@ impl SecretClient {
         let request = wire::delete_secret_request(&self.inner.endpoint, name)?;
         let response = self.send(wire::DELETE_SECRET, request).await?;
         let deleted = DeletedSecret::from(wire::delete_secret_response(&response)?);
-        let inner = match deleted.recovery_id {
+        if deleted.recovery_id.is_none() {
             // No soft-delete: nothing to wait for.
-            None => None,
-            Some(_) => {
-                let url = wire::get_deleted_secret_request(&self.inner.endpoint, name)?
-                    .url()
-                    .clone();
-                Some(
-                    Poller::until_found(
-                        self.inner.pipeline.clone(),
-                        Context::new(wire::GET_DELETED_SECRET),
-                        url,
-                    )
-                    .with_frequency(frequency),
-                )
-            }
-        };
-        Ok(SecretPoller::new(inner, deleted, frequency))
+            return Ok(SecretPoller::finished(deleted));
+        }
+        let url = wire::get_deleted_secret_request(&self.inner.endpoint, name)?
+            .url()
+            .clone();
+        let inner = Poller::until_found(
+            self.inner.pipeline.clone(),
+            Context::new(wire::GET_DELETED_SECRET),
+            url,
+        )
+        .with_frequency(frequency);
+        Ok(SecretPoller::new(inner, deleted))
     }
 
     /// Recovers a deleted secret, with all its versions, and returns a
@@ -486,7 +482,7 @@ impl SecretClient {
             url,
         )
         .with_frequency(frequency);
-        Ok(SecretPoller::new(Some(inner), recovered, frequency))
+        Ok(SecretPoller::new(inner, recovered))
     }
 
     /// Purges a deleted secret for good. Only vaults with soft-delete have

@@ -6,7 +6,10 @@ use std::{
     time::Duration,
 };
 
-use keyvault_core::poller::{PollStatus, Poller};
+use keyvault_core::{
+    http::StatusCode,
+    poller::{PollStatus, Poller},
+};
 use serde::de::IgnoredAny;
 
 use crate::Result;
@@ -31,35 +34,34 @@ pub(crate) const DEFAULT_FREQUENCY: Duration = Duration::from_secs(2);
 /// (the caller may delete but not read deleted secrets) counts as done,
 /// as does a delete in a vault without soft-delete (nothing to wait for).
 pub struct SecretPoller<T> {
-    inner: Option<Poller<IgnoredAny>>,
+    inner: Poller<IgnoredAny>,
     result: T,
-    status: PollStatus,
-    frequency: Duration,
 }
 
 impl<T> std::fmt::Debug for SecretPoller<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretPoller")
-            .field("status", &self.status)
-            .field("frequency", &self.frequency)
+            .field("status", &self.inner.status())
+            .field("frequency", &self.inner.frequency())
             .finish_non_exhaustive()
     }
 }
 
 impl<T: Send + 'static> SecretPoller<T> {
-    /// A poller that waits for `inner`, or that is finished at once when
-    /// `inner` is `None`.
-    pub(crate) fn new(inner: Option<Poller<IgnoredAny>>, result: T, frequency: Duration) -> Self {
-        let status = if inner.is_some() {
-            PollStatus::InProgress
-        } else {
-            PollStatus::Succeeded
-        };
+    /// A poller that waits for `inner` (a `403` counts as done), then gives
+    /// `result`.
+    pub(crate) fn new(inner: Poller<IgnoredAny>, result: T) -> Self {
         Self {
-            inner,
+            inner: inner.done_on_status(StatusCode::FORBIDDEN),
             result,
-            status,
-            frequency,
+        }
+    }
+
+    /// A poller that is finished at once with `result`.
+    pub(crate) fn finished(result: T) -> Self {
+        Self {
+            inner: Poller::finished(IgnoredAny),
+            result,
         }
     }
 
@@ -71,12 +73,12 @@ impl<T: Send + 'static> SecretPoller<T> {
 
     /// The status seen at the last poll.
     pub fn status(&self) -> PollStatus {
-        self.status
+        self.inner.status()
     }
 
     /// Whether the operation has finished.
     pub fn is_done(&self) -> bool {
-        self.status.is_terminal()
+        self.inner.is_done()
     }
 
     /// Sends one status request now, unless the operation has finished,
@@ -85,18 +87,7 @@ impl<T: Send + 'static> SecretPoller<T> {
     /// # Errors
     /// The status request failed with something other than `404` or `403`.
     pub async fn poll(&mut self) -> Result<PollStatus> {
-        let Some(inner) = self.inner.as_mut() else {
-            return Ok(self.status);
-        };
-        self.status = match inner.poll().await {
-            Ok(s) => s,
-            Err(e) if e.is_forbidden() => PollStatus::Succeeded,
-            Err(e) => return Err(e),
-        };
-        if self.status.is_terminal() {
-            self.inner = None;
-        }
-        Ok(self.status)
+        self.inner.poll().await
     }
 
     /// Polls until the operation finishes (the first poll at once, then
@@ -104,15 +95,8 @@ impl<T: Send + 'static> SecretPoller<T> {
     ///
     /// # Errors
     /// As [`poll`](Self::poll).
-    pub async fn wait(mut self) -> Result<T> {
-        let mut first = true;
-        while !self.status.is_terminal() {
-            if !first {
-                tokio::time::sleep(self.frequency).await;
-            }
-            first = false;
-            self.poll().await?;
-        }
+    pub async fn wait(self) -> Result<T> {
+        self.inner.wait().await?;
         Ok(self.result)
     }
 }

@@ -5,10 +5,10 @@ use std::{sync::Arc, time::Duration};
 use futures::StreamExt;
 use keyvault_core::{
     Context, ErrorKind,
-    http::{Method, Request},
+    http::{Method, Request, StatusCode},
     poller::{PollStatus, Poller},
 };
-use serde::Deserialize;
+use serde::{Deserialize, de::IgnoredAny};
 
 use crate::server::{self, Reply, Server, TestCredential};
 
@@ -167,4 +167,104 @@ async fn async_operation_failure_is_an_error_with_the_service_code() {
         err.to_string().contains("The SAS token has expired."),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn done_on_status_ends_the_poll_on_that_answer() {
+    // 404 (not yet), then 403 (the caller may not read the result).
+    let srv = Server::http(|_, n| {
+        if n < 1 {
+            Reply::empty(404)
+        } else {
+            Reply::json(
+                403,
+                r#"{"error":{"code":"Forbidden","message":"no get permission on deleted secrets"}}"#,
+            )
+        }
+    })
+    .await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let mut poller = Poller::<IgnoredAny>::until_found(
+        p.clone(),
+        Context::new("GetDeletedSecret"),
+        srv.url("/deletedsecrets/s"),
+    )
+    .done_on_status(StatusCode::FORBIDDEN)
+    .with_frequency(Duration::from_millis(5));
+    assert_eq!(poller.frequency(), Duration::from_millis(5));
+    assert!(!poller.is_done());
+    assert_eq!(poller.poll().await.unwrap(), PollStatus::InProgress);
+    assert_eq!(poller.poll().await.unwrap(), PollStatus::Succeeded);
+    assert!(poller.is_done());
+    // Done: nothing more is sent.
+    assert_eq!(poller.poll().await.unwrap(), PollStatus::Succeeded);
+    poller.await.unwrap();
+    assert_eq!(srv.seen().len(), 2);
+
+    // Without the hook, the same 403 is an error.
+    let err = Poller::<IgnoredAny>::until_found(
+        p,
+        Context::new("GetDeletedSecret"),
+        srv.url("/deletedsecrets/s"),
+    )
+    .with_frequency(Duration::from_millis(5))
+    .await
+    .unwrap_err();
+    assert!(err.is_forbidden(), "{err}");
+    assert_eq!(srv.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn done_on_status_applies_to_async_operations_too() {
+    let srv = Server::http(|seen, _| {
+        let base = seen.base("http");
+        if seen.method == "POST" {
+            Reply::json(202, r#"{"status":"InProgress"}"#)
+                .header("azure-asyncoperation", format!("{base}/jobs/j3"))
+        } else {
+            Reply::json(
+                403,
+                r#"{"error":{"code":"ForbiddenByRbac","message":"no read permission on jobs"}}"#,
+            )
+        }
+    })
+    .await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let mut start = Request::new(Method::POST, srv.url("/start"));
+    start.set_body("{}");
+    let initial = p.send(&Context::new("Start"), start).await.unwrap();
+    let mut poller =
+        Poller::<IgnoredAny>::from_async_operation(p.clone(), Context::new("Job"), &initial)
+            .unwrap()
+            .done_on_status(StatusCode::FORBIDDEN);
+    assert_eq!(poller.poll().await.unwrap(), PollStatus::Succeeded);
+    poller.await.unwrap();
+    let gets = || srv.seen().iter().filter(|s| s.method == "GET").count();
+    assert_eq!(gets(), 1);
+    // Without the hook, the 403 is an error.
+    let mut plain =
+        Poller::<IgnoredAny>::from_async_operation(p, Context::new("Job"), &initial).unwrap();
+    assert!(plain.poll().await.unwrap_err().is_forbidden());
+    assert_eq!(plain.status(), PollStatus::InProgress);
+    assert_eq!(gets(), 2);
+}
+
+#[tokio::test]
+async fn a_finished_poller_sends_nothing_and_gives_its_value() {
+    let mut poller = Poller::<Deleted>::finished(Deleted {
+        recovery_id: "r-now".into(),
+    });
+    assert!(poller.is_done());
+    assert_eq!(poller.status(), PollStatus::Succeeded);
+    assert_eq!(poller.poll().await.unwrap(), PollStatus::Succeeded);
+    let statuses: Vec<_> = poller.status_stream().collect().await;
+    assert!(
+        statuses.is_empty(),
+        "a finished poller has nothing to report"
+    );
+    assert!(poller.resume_token().is_empty());
+    assert!(format!("{poller:?}").contains("Succeeded"));
+    assert_eq!(poller.await.unwrap().recovery_id, "r-now");
 }
