@@ -120,7 +120,7 @@ pub struct Server {
 impl Server {
     /// Starts a plain HTTP server on an ephemeral loopback port.
     pub async fn http(handler: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = bind().await;
         let addr = listener.local_addr().unwrap();
         let (router, seen) = router(Arc::new(handler));
         tokio::spawn(async move {
@@ -138,7 +138,7 @@ impl Server {
         handler: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static,
     ) -> (Self, String) {
         let (ca_pem, config) = tls_config();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = bind().await;
         let addr = listener.local_addr().unwrap();
         let (router, seen) = router(Arc::new(handler));
         let tls = TlsListener {
@@ -164,6 +164,19 @@ impl Server {
     pub fn url(&self, path: &str) -> Url {
         self.base.join(path).unwrap()
     }
+}
+
+/// Binds an ephemeral loopback port that no later server of this process
+/// gets again: the challenge cache is process-wide and keyed by
+/// `scheme://host:port`, so a server on a reused port would inherit what an
+/// earlier test's server taught the cache. A duplicate of the socket is kept
+/// open for the life of the process.
+async fn bind() -> TcpListener {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let keep = listener.try_clone().unwrap();
+    std::mem::forget(keep);
+    listener.set_nonblocking(true).unwrap();
+    TcpListener::from_std(listener).unwrap()
 }
 
 fn router(handler: Handler) -> (Router, Arc<Mutex<Vec<Seen>>>) {
