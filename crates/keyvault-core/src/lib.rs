@@ -15,10 +15,13 @@
 //! - [`paging`]: lazy item and page streams over `{value, nextLink}` pages,
 //!   mapped to client models by [`ItemPager`];
 //! - [`poller`]: long-running operations, `.await`-able and resumable;
+//! - [`api_version`]: what each client crate's `ApiVersion` enum is made of
+//!   ([`api_version_enum!`]) and version gates;
 //! - [`ClientOptions`] and [`RetryOptions`].
 //!
 //! Secret values and tokens never appear in logs, `Debug` output or errors.
 
+pub mod api_version;
 mod challenge;
 mod credential;
 pub mod error;

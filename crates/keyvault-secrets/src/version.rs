@@ -1,69 +1,51 @@
 //! The service API versions a [`SecretClient`](crate::SecretClient) can speak.
 
-use std::{fmt, str::FromStr};
-
-/// A Key Vault secrets API version, sent as `api-version` on every request.
-///
-/// The default is the newest stable version, [`ApiVersion::V2026_04_01`].
-/// Any other version, such as a preview, can be given with
-/// [`ApiVersion::Other`] or parsed from a string.
-///
-/// ```
-/// use keyvault_secrets::ApiVersion;
-///
-/// assert_eq!(ApiVersion::default(), ApiVersion::V2026_04_01);
-/// assert_eq!(ApiVersion::V7_4.as_str(), "7.4");
-/// let preview: ApiVersion = "2026-03-01-preview".parse().unwrap();
-/// assert_eq!(preview, ApiVersion::Other("2026-03-01-preview".into()));
-/// assert_eq!("7.6".parse::<ApiVersion>().unwrap(), ApiVersion::V7_6);
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ApiVersion {
-    /// `2016-10-01`.
-    V2016_10_01,
-    /// `7.0`.
-    V7_0,
-    /// `7.1`.
-    V7_1,
-    /// `7.2`.
-    V7_2,
-    /// `7.3`.
-    V7_3,
-    /// `7.4`.
-    V7_4,
-    /// `7.5`.
-    V7_5,
-    /// `7.6`.
-    V7_6,
-    /// `2025-07-01`.
-    V2025_07_01,
-    /// `2026-04-01`, the default.
-    #[default]
-    V2026_04_01,
-    /// Any other version string, sent as given (for example a preview).
-    Other(String),
+keyvault_core::api_version_enum! {
+    /// A Key Vault secrets API version, sent as `api-version` on every request.
+    ///
+    /// The default is the newest stable version, [`ApiVersion::V2026_04_01`].
+    /// Any other version, such as a preview, can be given with
+    /// [`ApiVersion::Other`] or parsed from a string.
+    ///
+    /// ```
+    /// use keyvault_secrets::ApiVersion;
+    ///
+    /// assert_eq!(ApiVersion::default(), ApiVersion::V2026_04_01);
+    /// assert_eq!(ApiVersion::V7_4.as_str(), "7.4");
+    /// let preview: ApiVersion = "2026-03-01-preview".parse().unwrap();
+    /// assert_eq!(preview, ApiVersion::Other("2026-03-01-preview".into()));
+    /// assert_eq!("7.6".parse::<ApiVersion>().unwrap(), ApiVersion::V7_6);
+    /// ```
+    pub enum ApiVersion {
+        /// `2016-10-01`.
+        V2016_10_01 => "2016-10-01",
+        /// `7.0`.
+        V7_0 => "7.0",
+        /// `7.1`.
+        V7_1 => "7.1",
+        /// `7.2`.
+        V7_2 => "7.2",
+        /// `7.3`.
+        V7_3 => "7.3",
+        /// `7.4`.
+        V7_4 => "7.4",
+        /// `7.5`.
+        V7_5 => "7.5",
+        /// `7.6`.
+        V7_6 => "7.6",
+        /// `2025-07-01`.
+        V2025_07_01 => "2025-07-01",
+        /// `2026-04-01`, the default.
+        #[default]
+        V2026_04_01 => "2026-04-01",
+    }
 }
 
 /// The wire value of the default version.
 pub(crate) const DEFAULT: &str = "2026-04-01";
 
-/// The named versions with their wire values, oldest first.
-const KNOWN: &[(ApiVersion, &str)] = &[
-    (ApiVersion::V2016_10_01, "2016-10-01"),
-    (ApiVersion::V7_0, "7.0"),
-    (ApiVersion::V7_1, "7.1"),
-    (ApiVersion::V7_2, "7.2"),
-    (ApiVersion::V7_3, "7.3"),
-    (ApiVersion::V7_4, "7.4"),
-    (ApiVersion::V7_5, "7.5"),
-    (ApiVersion::V7_6, "7.6"),
-    (ApiVersion::V2025_07_01, "2025-07-01"),
-    (ApiVersion::V2026_04_01, "2026-04-01"),
-];
-
 /// The versions, in service order, that version-gated features are checked
-/// against. A version not in this list counts as older than all of them.
+/// against (see [`keyvault_core::api_version::is_at_least`]).
 const ORDERED: &[&str] = &[
     "7.5",
     "7.6-preview.2",
@@ -76,100 +58,10 @@ const ORDERED: &[&str] = &[
 ];
 
 impl ApiVersion {
-    /// Every named version, oldest first.
-    pub const ALL: &'static [ApiVersion] = &[
-        Self::V2016_10_01,
-        Self::V7_0,
-        Self::V7_1,
-        Self::V7_2,
-        Self::V7_3,
-        Self::V7_4,
-        Self::V7_5,
-        Self::V7_6,
-        Self::V2025_07_01,
-        Self::V2026_04_01,
-    ];
-
-    /// The wire value, for example `7.6` or `2026-04-01`.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Other(s) => s,
-            known => KNOWN
-                .iter()
-                .find(|(v, _)| v == known)
-                .map_or("", |(_, s)| s),
-        }
-    }
-
     /// Whether this version is `minimum` or newer, by the service's order of
-    /// versions; a version the order does not list counts as the oldest.
+    /// versions.
     pub(crate) fn at_least(&self, minimum: &str) -> bool {
-        let rank = |v: &str| ORDERED.iter().position(|o| *o == v);
-        match (rank(self.as_str()), rank(minimum)) {
-            (Some(a), Some(b)) => a >= b,
-            // A dated version newer than the list (for example a future
-            // stable version) compares by its date.
-            (None, Some(_)) => is_dated(self.as_str()) && self.as_str() >= minimum,
-            _ => false,
-        }
-    }
-}
-
-/// `YYYY-MM-DD...`: a dated API version.
-fn is_dated(v: &str) -> bool {
-    let b = v.as_bytes();
-    b.len() >= 10
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[7] == b'-'
-        && b[8..10].iter().all(u8::is_ascii_digit)
-}
-
-impl fmt::Display for ApiVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl From<&str> for ApiVersion {
-    fn from(value: &str) -> Self {
-        let v = value.trim();
-        KNOWN
-            .iter()
-            .find(|(_, s)| s.eq_ignore_ascii_case(v))
-            .map_or_else(|| Self::Other(v.to_owned()), |(k, _)| k.clone())
-    }
-}
-
-impl From<String> for ApiVersion {
-    fn from(value: String) -> Self {
-        Self::from(value.as_str())
-    }
-}
-
-impl FromStr for ApiVersion {
-    type Err = crate::Error;
-
-    /// Parses a version; a named one gives its variant, anything else
-    /// [`ApiVersion::Other`].
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the
-    /// string is empty or holds characters that cannot be in a version.
-    fn from_str(s: &str) -> crate::Result<Self> {
-        let v = s.trim();
-        if v.is_empty()
-            || !v
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-        {
-            return Err(crate::Error::new(
-                crate::ErrorKind::InvalidInput,
-                format!("`{v}` is not an API version"),
-            ));
-        }
-        Ok(Self::from(v))
+        keyvault_core::api_version::is_at_least(self.as_str(), minimum, ORDERED)
     }
 }
 
@@ -179,13 +71,13 @@ mod tests {
 
     #[test]
     fn every_named_version_round_trips() {
-        assert_eq!(ApiVersion::ALL.len(), KNOWN.len());
+        assert_eq!(ApiVersion::ALL.len(), 10);
         for v in ApiVersion::ALL {
             assert!(!v.as_str().is_empty());
             assert_eq!(&ApiVersion::from(v.as_str()), v);
             assert_eq!(v.to_string().parse::<ApiVersion>().unwrap(), *v);
         }
-        assert_eq!(ApiVersion::default().as_str(), "2026-04-01");
+        assert_eq!(ApiVersion::default().as_str(), DEFAULT);
     }
 
     #[test]
@@ -202,6 +94,17 @@ mod tests {
             "2027-01-01",
         ] {
             assert!(ApiVersion::from(new).at_least(gate), "{new}");
+        }
+    }
+
+    #[test]
+    fn named_versions_are_the_ordered_ones_from_7_5() {
+        // Every named version the gates can see is in the service order.
+        for v in ApiVersion::ALL
+            .iter()
+            .skip_while(|v| **v != ApiVersion::V7_5)
+        {
+            assert!(ORDERED.contains(&v.as_str()), "{v}");
         }
     }
 
