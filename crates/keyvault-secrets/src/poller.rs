@@ -90,8 +90,8 @@ impl<T: Send + 'static> SecretPoller<T> {
         self.inner.poll().await
     }
 
-    /// Polls until the operation finishes (the first poll at once, then
-    /// every `frequency`) and returns the result.
+    /// Polls until the operation finishes (the first poll at once, then as
+    /// `Retry-After` says, or every `frequency`) and returns the result.
     ///
     /// # Errors
     /// As [`poll`](Self::poll).
