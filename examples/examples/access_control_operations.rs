@@ -6,7 +6,7 @@
 
 #![allow(clippy::print_stdout)]
 
-use examples::{BoxError, hsm::HsmTarget};
+use examples::{BoxError, Target};
 use futures::TryStreamExt;
 use keyvault_administration::{
     KeyVaultAccessControlClient, KeyVaultDataAction, KeyVaultPermission, KeyVaultRoleScope,
@@ -15,7 +15,7 @@ use keyvault_administration::{
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let target = HsmTarget::from_env().await?;
+    let target = Target::hsm_from_env().await?;
     println!("{}", target.describe());
     run(&target.access_control_client()?).await?;
     target.shutdown().await;

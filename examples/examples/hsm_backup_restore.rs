@@ -10,15 +10,12 @@
 
 #![allow(clippy::print_stdout)]
 
-use examples::{
-    BoxError,
-    hsm::{BlobStorage, HsmTarget},
-};
+use examples::{BoxError, Target, hsm::BlobStorage};
 use keyvault_administration::{BackupAuth, KeyVaultBackupClient};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let target = HsmTarget::from_env().await?;
+    let target = Target::hsm_from_env().await?;
     println!("{}", target.describe());
     let storage = BlobStorage::from_env()?;
     run(&target.backup_client()?, &storage).await?;

@@ -6,12 +6,12 @@
 
 #![allow(clippy::print_stdout)]
 
-use examples::{BoxError, hsm::HsmTarget};
+use examples::{BoxError, Target};
 use keyvault_administration::{KeyVaultSetting, KeyVaultSettingType, KeyVaultSettingsClient};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let target = HsmTarget::from_env().await?;
+    let target = Target::hsm_from_env().await?;
     println!("{}", target.describe());
     run(&target.settings_client()?).await?;
     target.shutdown().await;

@@ -1,8 +1,8 @@
 //! Managed HSM helpers for the administration examples.
 //!
-//! [`HsmTarget::from_env`] picks the HSM: with `AZURE_MANAGEDHSM_URL` set it
-//! talks to that Managed HSM with the developer tools credential; without
-//! it, it starts the embedded emulator in-process. [`BlobStorage::from_env`]
+//! [`Target::hsm_from_env`](crate::Target::hsm_from_env) picks the HSM: with
+//! `AZURE_MANAGEDHSM_URL` set it talks to that Managed HSM with the developer
+//! tools credential; without it, it starts the embedded emulator in-process. [`BlobStorage::from_env`]
 //! picks the blob container the backup example writes to: the container
 //! and SAS token in `AZURE_STORAGE_CONTAINER_URL` and
 //! `AZURE_STORAGE_SAS_TOKEN`, or a new container in the Azurite at
@@ -12,25 +12,20 @@
 use std::{
     io::{Read, Write},
     path::PathBuf,
-    sync::Arc,
 };
 
-use azure_core::credentials::TokenCredential;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keyvault_administration::{
-    AdministrationClientOptions, ClientOptions, KeyVaultAccessControlClient, KeyVaultBackupClient,
+    AdministrationClientOptions, KeyVaultAccessControlClient, KeyVaultBackupClient,
     KeyVaultSettingsClient,
 };
-use keyvault_emulator::{Emulator, EmulatorHandle};
 
-use crate::{BoxError, StaticTokenCredential};
+use crate::{BoxError, Target};
 
 #[path = "../../crates/keyvault-emulator/tests/support/azurite.rs"]
 mod azurite;
 
-/// The environment variable that names a real Managed HSM.
-pub const HSM_URL_VAR: &str = "AZURE_MANAGEDHSM_URL";
 /// The environment variable that names a running Azurite's blob endpoint,
 /// for example `http://127.0.0.1:10000/devstoreaccount1`.
 pub const AZURITE_BLOB_URL_VAR: &str = "AZURITE_BLOB_URL";
@@ -40,83 +35,9 @@ pub const CONTAINER_URL_VAR: &str = "AZURE_STORAGE_CONTAINER_URL";
 /// The environment variable holding the SAS token of [`CONTAINER_URL_VAR`].
 pub const SAS_TOKEN_VAR: &str = "AZURE_STORAGE_SAS_TOKEN";
 
-/// Where an administration example runs: a real Managed HSM, or an
-/// emulator started for it.
-pub struct HsmTarget {
-    hsm_url: String,
-    credential: Arc<dyn TokenCredential>,
-    client_options: ClientOptions,
-    emulator: Option<EmulatorHandle>,
-}
-
-impl std::fmt::Debug for HsmTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HsmTarget")
-            .field("hsm_url", &self.hsm_url)
-            .field("emulator", &self.emulator.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl HsmTarget {
-    /// A real Managed HSM when `AZURE_MANAGEDHSM_URL` is set, else the
-    /// emulator.
-    ///
-    /// # Errors
-    /// The credential cannot be built, or the emulator does not start.
-    pub async fn from_env() -> Result<Self, BoxError> {
-        match std::env::var(HSM_URL_VAR) {
-            Ok(url) if !url.trim().is_empty() => Self::azure(url.trim()),
-            _ => Self::emulator().await,
-        }
-    }
-
-    /// The Managed HSM at `hsm_url`, with the developer tools credential.
-    ///
-    /// # Errors
-    /// The credential cannot be built.
-    pub fn azure(hsm_url: &str) -> Result<Self, BoxError> {
-        let credential = azure_identity::DeveloperToolsCredential::new(None)?;
-        Ok(Self {
-            hsm_url: hsm_url.to_owned(),
-            credential,
-            client_options: ClientOptions::default(),
-            emulator: None,
-        })
-    }
-
-    /// A new in-memory emulator on ephemeral ports, with its CA trusted.
-    ///
-    /// # Errors
-    /// The emulator does not start.
-    pub async fn emulator() -> Result<Self, BoxError> {
-        let emulator = Emulator::builder().start().await?;
-        let client_options = ClientOptions::emulator(Some(emulator.ca_cert_pem().as_bytes()));
-        Ok(Self {
-            hsm_url: emulator.hsm_url().to_owned(),
-            credential: Arc::new(StaticTokenCredential),
-            client_options,
-            emulator: Some(emulator),
-        })
-    }
-
-    /// Whether this is the embedded emulator.
-    pub fn is_emulator(&self) -> bool {
-        self.emulator.is_some()
-    }
-
-    /// The line each example prints first: what it runs against.
-    pub fn describe(&self) -> String {
-        if self.is_emulator() {
-            format!(
-                "Running against the embedded emulator's Managed HSM at {} ({HSM_URL_VAR} is not set)",
-                self.hsm_url
-            )
-        } else {
-            format!("Running against {} ({HSM_URL_VAR})", self.hsm_url)
-        }
-    }
-
+/// The Managed HSM clients of a [`Target`] made with
+/// [`Target::hsm_from_env`] or `Target::emulator(Service::ManagedHsm)`.
+impl Target {
     fn options(&self) -> Option<AdministrationClientOptions> {
         Some(AdministrationClientOptions {
             client_options: self.client_options.clone(),
@@ -130,7 +51,7 @@ impl HsmTarget {
     /// The HSM URL is not valid.
     pub fn access_control_client(&self) -> Result<KeyVaultAccessControlClient, BoxError> {
         Ok(KeyVaultAccessControlClient::new(
-            &self.hsm_url,
+            &self.url,
             self.credential.clone(),
             self.options(),
         )?)
@@ -142,7 +63,7 @@ impl HsmTarget {
     /// The HSM URL is not valid.
     pub fn backup_client(&self) -> Result<KeyVaultBackupClient, BoxError> {
         Ok(KeyVaultBackupClient::new(
-            &self.hsm_url,
+            &self.url,
             self.credential.clone(),
             self.options(),
         )?)
@@ -154,17 +75,10 @@ impl HsmTarget {
     /// The HSM URL is not valid.
     pub fn settings_client(&self) -> Result<KeyVaultSettingsClient, BoxError> {
         Ok(KeyVaultSettingsClient::new(
-            &self.hsm_url,
+            &self.url,
             self.credential.clone(),
             self.options(),
         )?)
-    }
-
-    /// Stops the emulator, if there is one.
-    pub async fn shutdown(self) {
-        if let Some(emulator) = self.emulator {
-            emulator.shutdown().await;
-        }
     }
 }
 

@@ -1,13 +1,14 @@
 //! Shared helpers for the keyvault-rs examples: picking what to run against.
 //!
-//! Every example calls [`Target::from_env`]: with `AZURE_KEYVAULT_URL` set
-//! it talks to that vault with the developer tools credential (Azure CLI,
-//! then Azure Developer CLI); without it, it starts the embedded emulator
-//! in-process, trusts its CA, and authenticates with a static token.
+//! Every example calls [`Target::from_env`] (secrets) or
+//! [`Target::hsm_from_env`] (Managed HSM): with `AZURE_KEYVAULT_URL` /
+//! `AZURE_MANAGEDHSM_URL` set it talks to that vault or HSM with the
+//! developer tools credential (Azure CLI, then Azure Developer CLI); without
+//! it, it starts the embedded emulator in-process, trusts its CA, and
+//! authenticates with a static token.
 //!
-//! Layout: the target (this file's [`Target`]) is shared; each service has
-//! its client constructors here (`secret_client` for secrets; Managed HSM
-//! clients go beside it).
+//! Layout: the target (this file's [`Target`]) is shared; the secrets client
+//! is made here, the Managed HSM clients and blob storage in [`hsm`].
 
 use std::{
     sync::Arc,
@@ -25,6 +26,34 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The environment variable that names a real vault.
 pub const VAULT_URL_VAR: &str = "AZURE_KEYVAULT_URL";
+/// The environment variable that names a real Managed HSM.
+pub const HSM_URL_VAR: &str = "AZURE_MANAGEDHSM_URL";
+
+/// Which service an example talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    /// A Key Vault (secrets).
+    Vault,
+    /// A Managed HSM (administration).
+    ManagedHsm,
+}
+
+impl Service {
+    /// The environment variable that names a real endpoint of this service.
+    pub fn url_var(self) -> &'static str {
+        match self {
+            Self::Vault => VAULT_URL_VAR,
+            Self::ManagedHsm => HSM_URL_VAR,
+        }
+    }
+
+    fn emulator_name(self) -> &'static str {
+        match self {
+            Self::Vault => "the embedded emulator",
+            Self::ManagedHsm => "the embedded emulator's Managed HSM",
+        }
+    }
+}
 
 /// A credential for the emulator, which accepts any bearer token: it hands
 /// out one fixed token that is valid for an hour.
@@ -45,18 +74,21 @@ impl TokenCredential for StaticTokenCredential {
     }
 }
 
-/// Where an example runs: a real vault, or an emulator started for it.
+/// Where an example runs: a real vault or Managed HSM, or an emulator
+/// started for it.
 pub struct Target {
-    vault_url: String,
-    credential: Arc<dyn TokenCredential>,
-    client_options: ClientOptions,
+    service: Service,
+    pub(crate) url: String,
+    pub(crate) credential: Arc<dyn TokenCredential>,
+    pub(crate) client_options: ClientOptions,
     emulator: Option<EmulatorHandle>,
 }
 
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Target")
-            .field("vault_url", &self.vault_url)
+            .field("service", &self.service)
+            .field("url", &self.url)
             .field("emulator", &self.emulator.is_some())
             .finish_non_exhaustive()
     }
@@ -68,37 +100,56 @@ impl Target {
     /// # Errors
     /// The credential cannot be built, or the emulator does not start.
     pub async fn from_env() -> Result<Self, BoxError> {
-        match std::env::var(VAULT_URL_VAR) {
-            Ok(url) if !url.trim().is_empty() => Self::azure(url.trim()),
-            _ => Self::emulator().await,
+        Self::service_from_env(Service::Vault).await
+    }
+
+    /// A real Managed HSM when `AZURE_MANAGEDHSM_URL` is set, else the
+    /// emulator's Managed HSM.
+    ///
+    /// # Errors
+    /// The credential cannot be built, or the emulator does not start.
+    pub async fn hsm_from_env() -> Result<Self, BoxError> {
+        Self::service_from_env(Service::ManagedHsm).await
+    }
+
+    async fn service_from_env(service: Service) -> Result<Self, BoxError> {
+        match std::env::var(service.url_var()) {
+            Ok(url) if !url.trim().is_empty() => Self::azure(service, url.trim()),
+            _ => Self::emulator(service).await,
         }
     }
 
-    /// The vault at `vault_url`, with the developer tools credential.
+    /// The vault or Managed HSM at `url`, with the developer tools credential.
     ///
     /// # Errors
     /// The credential cannot be built.
-    pub fn azure(vault_url: &str) -> Result<Self, BoxError> {
+    pub fn azure(service: Service, url: &str) -> Result<Self, BoxError> {
         let credential = azure_identity::DeveloperToolsCredential::new(None)?;
         Ok(Self {
-            vault_url: vault_url.to_owned(),
+            service,
+            url: url.to_owned(),
             credential,
             client_options: ClientOptions::default(),
             emulator: None,
         })
     }
 
-    /// A new in-memory emulator on an ephemeral port, with its CA trusted
-    /// and challenge-resource verification off (its challenge names
-    /// `vault.azure.net`, not `localhost`).
+    /// A new in-memory emulator on ephemeral ports, with its CA trusted
+    /// and challenge-resource verification off (its challenges name
+    /// `vault.azure.net` and `managedhsm.azure.net`, not `localhost`).
     ///
     /// # Errors
     /// The emulator does not start.
-    pub async fn emulator() -> Result<Self, BoxError> {
+    pub async fn emulator(service: Service) -> Result<Self, BoxError> {
         let emulator = Emulator::builder().start().await?;
         let client_options = ClientOptions::emulator(Some(emulator.ca_cert_pem().as_bytes()));
+        let url = match service {
+            Service::Vault => emulator.vault_url(),
+            Service::ManagedHsm => emulator.hsm_url(),
+        };
         Ok(Self {
-            vault_url: emulator.vault_url().to_owned(),
+            service,
+            url: url.to_owned(),
             credential: Arc::new(StaticTokenCredential),
             client_options,
             emulator: Some(emulator),
@@ -112,13 +163,12 @@ impl Target {
 
     /// The line each example prints first: what it runs against.
     pub fn describe(&self) -> String {
+        let var = self.service.url_var();
         if self.is_emulator() {
-            format!(
-                "Running against the embedded emulator at {} ({VAULT_URL_VAR} is not set)",
-                self.vault_url
-            )
+            let name = self.service.emulator_name();
+            format!("Running against {name} at {} ({var} is not set)", self.url)
         } else {
-            format!("Running against {} ({VAULT_URL_VAR})", self.vault_url)
+            format!("Running against {} ({var})", self.url)
         }
     }
 
@@ -132,7 +182,7 @@ impl Target {
             ..Default::default()
         };
         Ok(SecretClient::new(
-            &self.vault_url,
+            &self.url,
             self.credential.clone(),
             Some(options),
         )?)

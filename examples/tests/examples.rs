@@ -1,6 +1,6 @@
 //! Runs the four examples against a fresh emulator each.
 
-use examples::Target;
+use examples::{Service, Target};
 
 macro_rules! example {
     ($name:ident, $file:literal) => {
@@ -10,7 +10,7 @@ macro_rules! example {
 
         #[tokio::test]
         async fn $name() {
-            let target = Target::emulator().await.expect("emulator");
+            let target = Target::emulator(Service::Vault).await.expect("emulator");
             assert!(target.describe().contains("embedded emulator"));
             let client = target.secret_client().expect("client");
             $name::run(&client).await.expect("the example runs");
@@ -33,7 +33,7 @@ example!(
 #[test]
 fn a_real_vault_uses_the_developer_tools_credential() {
     // Building the target sends nothing; the credential runs on first use.
-    let target = Target::azure("https://myvault.vault.azure.net").expect("target");
+    let target = Target::azure(Service::Vault, "https://myvault.vault.azure.net").expect("target");
     assert!(!target.is_emulator());
     assert_eq!(
         target.describe(),

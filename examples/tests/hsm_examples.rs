@@ -1,7 +1,7 @@
 //! Runs the three Managed HSM examples against a fresh emulator each (the
 //! backup example also against Azurite, from the workspace's npm install).
 
-use examples::hsm::{BlobStorage, HsmTarget};
+use examples::{Service, Target, hsm::BlobStorage};
 
 #[allow(dead_code)]
 #[path = "../examples/access_control_operations.rs"]
@@ -13,8 +13,10 @@ mod hsm_backup_restore;
 #[path = "../examples/settings_operations.rs"]
 mod settings_operations;
 
-async fn emulator() -> HsmTarget {
-    let target = HsmTarget::emulator().await.expect("emulator");
+async fn emulator() -> Target {
+    let target = Target::emulator(Service::ManagedHsm)
+        .await
+        .expect("emulator");
     assert!(target.describe().contains("embedded emulator"));
     target
 }
@@ -52,7 +54,8 @@ async fn hsm_backup_restore_runs() {
 
 #[test]
 fn a_real_hsm_uses_the_developer_tools_credential() {
-    let target = HsmTarget::azure("https://myhsm.managedhsm.azure.net").expect("target");
+    let target =
+        Target::azure(Service::ManagedHsm, "https://myhsm.managedhsm.azure.net").expect("target");
     assert!(!target.is_emulator());
     assert_eq!(
         target.describe(),
