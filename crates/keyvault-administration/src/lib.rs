@@ -33,15 +33,14 @@
 //! ```
 //!
 //! The crate's modules: `access_control`, `backup` and `settings` (one per
-//! client, with their models), `options`, `version` (API versions) and
-//! `paging`; `generated` holds the request builders and decoders written by
-//! `cargo xtask codegen`.
+//! client, with their models), `options` and `version` (API versions);
+//! listings are keyvault-core's [`ItemPager`], re-exported; `generated`
+//! holds the request builders and decoders written by `cargo xtask codegen`.
 
 mod access_control;
 mod backup;
 mod endpoint;
 mod options;
-mod paging;
 mod settings;
 mod version;
 
@@ -67,6 +66,30 @@ pub use generated::rbac::RoleType as KeyVaultRoleType;
 /// How a setting's text value is read (`Boolean`; other values are kept in
 /// `Unknown`).
 pub use generated::settings::SettingTypeEnum as KeyVaultSettingType;
+/// A lazy listing of role definitions or role assignments: a
+/// [`Stream`](futures::Stream) of items; nothing is sent until it is polled,
+/// and each page is fetched when the previous one is used up.
+/// [`ItemPager::into_pages`] gives whole [`Page`]s, each with the token that
+/// resumes the listing after it (pass it as [`ListOptions::continuation_token`]).
+///
+/// ```no_run
+/// use futures::TryStreamExt;
+/// use keyvault_administration::{KeyVaultRoleScope, ListOptions};
+/// # async fn demo(client: keyvault_administration::KeyVaultAccessControlClient, saved: String) -> keyvault_administration::Result<()> {
+/// let mut roles = client.list_role_definitions(KeyVaultRoleScope::Global, None);
+/// while let Some(role) = roles.try_next().await? {
+///     println!("{:?}", role.role_name);
+/// }
+/// // Continue an earlier listing, page by page.
+/// let options = ListOptions { continuation_token: Some(saved), ..Default::default() };
+/// let mut pages = client.list_role_assignments(KeyVaultRoleScope::Global, Some(options)).into_pages();
+/// while let Some(page) = pages.try_next().await? {
+///     println!("{} items; resume with {:?}", page.items.len(), page.continuation_token);
+/// }
+/// # Ok(()) }
+/// ```
+pub use keyvault_core::paging::ItemPager;
+pub use keyvault_core::paging::{Page, PageStream};
 pub use keyvault_core::{
     ClientOptions, Error, ErrorKind, Result, RetryOptions, ServiceError, TokenCredential,
     http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode},
@@ -76,7 +99,6 @@ pub use options::{
     AdministrationClientOptions, CreateRoleAssignmentOptions, ListOptions, PollerOptions,
     RequestOptions, RestoreOptions, SendRequestOptions, SetRoleDefinitionOptions,
 };
-pub use paging::{ItemPager, Page, PageStream};
 pub use secrecy::SecretString;
 pub use settings::KeyVaultSettingsClient;
 pub use settings::models::KeyVaultSetting;
