@@ -1,13 +1,10 @@
 //! What the three clients share: the pipeline, the checked Managed HSM URL
 //! and the API version.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
 use keyvault_core::{
-    ClientInfo, ClientOptions, Context, Error, ErrorKind, Pipeline, Result, TokenCredential,
+    ClientInfo, Context, Error, ErrorKind, Pipeline, Result, TokenCredential,
     http::{HeaderName, HeaderValue, Method, Request, Response},
 };
 use url::Url;
@@ -32,10 +29,6 @@ pub(crate) struct Endpoint {
     pub(crate) url: Url,
     pub(crate) hsm_url: String,
     pub(crate) api_version: ApiVersion,
-    credential: Arc<dyn TokenCredential>,
-    client_options: ClientOptions,
-    /// Pipelines for raw requests that pin another API version.
-    other_versions: Mutex<HashMap<String, Pipeline>>,
 }
 
 fn client_info() -> ClientInfo {
@@ -71,7 +64,7 @@ impl Endpoint {
         let options = options.unwrap_or_default();
         let mut client_options = options.client_options;
         client_options.api_version = Some(options.api_version.as_str().to_owned());
-        let pipeline = Pipeline::new(client_info(), credential.clone(), client_options.clone())?;
+        let pipeline = Pipeline::new(client_info(), credential, client_options)?;
         let url = pipeline.parse_endpoint(hsm_url)?;
         check_not_a_vault(&url)?;
         Ok(Self {
@@ -79,9 +72,6 @@ impl Endpoint {
             url,
             hsm_url: hsm_url.to_owned(),
             api_version: options.api_version,
-            credential,
-            client_options,
-            other_versions: Mutex::new(HashMap::new()),
         })
     }
 
@@ -102,14 +92,6 @@ impl Endpoint {
                 e,
             )
         })?;
-        let pinned = url
-            .query_pairs()
-            .find(|(k, _)| k == "api-version")
-            .map(|(_, v)| v.into_owned());
-        let pipeline = match pinned {
-            Some(v) if v != self.api_version.as_str() => self.pipeline_for(&v)?,
-            _ => self.pipeline.clone(),
-        };
         let mut request = Request::new(method, url);
         for (name, value) in &o.headers {
             request.insert_header(name.clone(), value.clone());
@@ -123,26 +105,9 @@ impl Endpoint {
             }
             request.set_body(body);
         }
-        pipeline
-            .send_raw(&Context::new("SendRequest"), request)
-            .await
-    }
-
-    /// A pipeline that sends `api_version` (a pipeline always sets its own
-    /// version, so a raw request that pins another one needs its own).
-    fn pipeline_for(&self, api_version: &str) -> Result<Pipeline> {
-        let mut cache = self
-            .other_versions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = cache.get(api_version) {
-            return Ok(p.clone());
-        }
-        let mut options = self.client_options.clone();
-        options.api_version = Some(api_version.to_owned());
-        let pipeline = Pipeline::new(client_info(), self.credential.clone(), options)?;
-        cache.insert(api_version.to_owned(), pipeline.clone());
-        Ok(pipeline)
+        // The pipeline adds the client's api-version unless the URL has one.
+        let ctx = Context::new("SendRequest").keep_api_version();
+        self.pipeline.send_raw(&ctx, request).await
     }
 
     /// Sends `request` for the operation `operation`; a failure status is

@@ -106,3 +106,47 @@ async fn raw_requests_go_through_every_client() {
         .expect("raw GET");
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn raw_requests_keep_a_pinned_api_version_and_add_ours_otherwise() {
+    use std::sync::{Arc, Mutex};
+
+    use axum::{Router, extract::RawQuery, http::StatusCode};
+    use keyvault_administration::{
+        AdministrationClientOptions, ApiVersion, ClientOptions, KeyVaultSettingsClient, Method,
+    };
+
+    let queries = Arc::new(Mutex::new(Vec::new()));
+    let seen = queries.clone();
+    let app = Router::new().fallback(move |RawQuery(q): RawQuery| {
+        seen.lock().unwrap().push(q.unwrap_or_default());
+        async { StatusCode::OK }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let options = AdministrationClientOptions {
+        api_version: ApiVersion::V7_6,
+        client_options: ClientOptions {
+            allow_loopback_http: true,
+            ..Default::default()
+        },
+    };
+    let client = KeyVaultSettingsClient::new(
+        &base,
+        Arc::new(crate::common::StaticToken::default()),
+        Some(options),
+    )
+    .unwrap();
+    for url in ["settings?api-version=7.5", "settings", "settings?x=1"] {
+        let r = client.send_request(Method::GET, url, None).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{url}");
+    }
+    assert_eq!(
+        *queries.lock().unwrap(),
+        ["api-version=7.5", "api-version=7.6", "x=1&api-version=7.6"]
+    );
+    server.abort();
+}
