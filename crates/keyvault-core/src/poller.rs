@@ -11,7 +11,8 @@
 //! A [`Poller`] is [`IntoFuture`]: `.await` it for the final value. Call
 //! [`Poller::poll`] or [`Poller::status_stream`] to watch progress, and
 //! [`Poller::resume_token`] / [`Poller::resume`] to continue in another
-//! process.
+//! process; [`resume_token_url`] tells which URL a token polls, without
+//! resuming it.
 //!
 //! Two hooks let client crates express their services' quirks without
 //! wrapping the poller: [`Poller::done_on_status`] names answers that end
@@ -71,6 +72,41 @@ enum Style {
 struct ResumeToken {
     style: Style,
     url: String,
+}
+
+/// The status URL that polling resumed from `token` (made by
+/// [`Poller::resume_token`]) would request.
+///
+/// The token's format is this crate's own; read its URL with this function
+/// rather than parsing the token. A client crate uses it to refuse a token
+/// for an operation on another vault or HSM before resuming.
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`] when the token is not one this crate made
+/// (including the empty token of a [`Poller::finished`]).
+///
+/// ```no_run
+/// use keyvault_core::{Context, Error, ErrorKind, Pipeline, Result, poller::{Poller, resume_token_url}};
+/// use url::Url;
+///
+/// /// Resumes polling only when the token's operation is on `hsm`.
+/// fn resume_on(pipeline: Pipeline, hsm: &Url, token: &str) -> Result<Poller<serde_json::Value>> {
+///     let url = resume_token_url(token)?;
+///     if url.origin() != hsm.origin() {
+///         return Err(Error::new(ErrorKind::InvalidInput, "the token is for another HSM"));
+///     }
+///     Poller::resume(pipeline, Context::new("FullBackupStatus"), token)
+/// }
+/// ```
+pub fn resume_token_url(token: &str) -> Result<Url> {
+    parse_resume_token(token).map(|(_, url)| url)
+}
+
+fn parse_resume_token(token: &str) -> Result<(Style, Url)> {
+    let bad = || Error::new(ErrorKind::InvalidInput, "the resume token is not valid");
+    let t: ResumeToken = serde_json::from_str(token).map_err(|_| bad())?;
+    let url = Url::parse(&t.url).map_err(|_| bad())?;
+    Ok((t.style, url))
 }
 
 /// A long-running operation whose final value is a `T` decoded from the last
@@ -215,13 +251,13 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
     /// [`resume_token`](Self::resume_token), in this or another process.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] when the token is not one this crate made.
+    /// [`ErrorKind::InvalidInput`] when the token is not one this crate made
+    /// or its URL is not one the pipeline may send to. Check its host with
+    /// [`resume_token_url`] to refuse a token of another vault.
     pub fn resume(pipeline: Pipeline, ctx: Context, token: &str) -> Result<Self> {
-        let bad = || Error::new(ErrorKind::InvalidInput, "the resume token is not valid");
-        let t: ResumeToken = serde_json::from_str(token).map_err(|_| bad())?;
-        let url = Url::parse(&t.url).map_err(|_| bad())?;
+        let (style, url) = parse_resume_token(token)?;
         pipeline.check_url(&url)?;
-        Ok(Self::with(pipeline, ctx, t.style, url))
+        Ok(Self::with(pipeline, ctx, style, url))
     }
 
     /// A token from which [`resume`](Self::resume) continues polling

@@ -6,7 +6,7 @@ use futures::StreamExt;
 use keyvault_core::{
     Context, ErrorKind,
     http::{Method, Request, StatusCode},
-    poller::{PollStatus, Poller},
+    poller::{PollStatus, Poller, resume_token_url},
 };
 use serde::{Deserialize, de::IgnoredAny};
 
@@ -267,4 +267,58 @@ async fn a_finished_poller_sends_nothing_and_gives_its_value() {
     assert!(poller.resume_token().is_empty());
     assert!(format!("{poller:?}").contains("Succeeded"));
     assert_eq!(poller.await.unwrap().recovery_id, "r-now");
+}
+
+#[tokio::test]
+async fn a_resume_token_names_the_status_url_it_polls() {
+    let srv = Server::http(|seen, _| {
+        let base = seen.base("http");
+        match (seen.method.as_str(), seen.path.as_str()) {
+            ("POST", "/backup") => Reply::json(202, r#"{"status":"InProgress"}"#)
+                .header("azure-asyncoperation", format!("{base}/backup/j7/pending")),
+            ("GET", "/backup/j7/pending") => Reply::json(200, r#"{"status":"Succeeded"}"#),
+            _ => Reply::empty(500),
+        }
+    })
+    .await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let initial = p
+        .send(
+            &Context::new("FullBackup"),
+            Request::new(Method::POST, srv.url("/backup")),
+        )
+        .await
+        .unwrap();
+    let poller =
+        Poller::<IgnoredAny>::from_async_operation(p.clone(), Context::new("S"), &initial).unwrap();
+    let token = poller.resume_token();
+    drop(poller);
+
+    let url = resume_token_url(&token).unwrap();
+    assert_eq!(url, srv.url("/backup/j7/pending"));
+    assert_eq!(url.origin(), srv.url("/").origin());
+
+    // Resuming polls that URL, and nothing else.
+    Poller::<IgnoredAny>::resume(p, Context::new("S"), &token)
+        .unwrap()
+        .await
+        .unwrap();
+    let seen = srv.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        (seen[1].method.as_str(), seen[1].path.as_str()),
+        ("GET", "/backup/j7/pending")
+    );
+
+    for bad in [
+        "",
+        "garbage",
+        r#"{"style":"async_operation"}"#,
+        r#"{"style":"async_operation","url":"not a url"}"#,
+        Poller::finished(IgnoredAny).resume_token().as_str(),
+    ] {
+        let e = resume_token_url(bad).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
+    }
 }
