@@ -8,9 +8,10 @@ pub(crate) mod poller;
 use std::{sync::Arc, time::Duration};
 
 use keyvault_core::{
-    Context, Error, ErrorKind, Result, TokenCredential, http::Response, poller::Poller,
+    Context, Error, ErrorKind, Result, TokenCredential,
+    http::Response,
+    poller::{Poller, resume_token_url},
 };
-use url::Url;
 
 use crate::{
     AdministrationClientOptions, ApiVersion, BackupAuth, KeyVaultBackupPoller,
@@ -152,8 +153,12 @@ impl KeyVaultBackupClient {
         )?;
         // The start response is a job status too; one that already says
         // `Succeeded` needs no polling.
-        let now = wire::full_backup_response(initial).ok();
-        Ok(KeyVaultBackupPoller::new(inner, frequency, map).with_initial(now))
+        Ok(match wire::full_backup_response(initial) {
+            Ok(job) if job.status == Some(wire::OperationStatus::Succeeded) => {
+                KeyVaultBackupPoller::succeeded(&inner, job, map)
+            }
+            _ => KeyVaultBackupPoller::new(inner, frequency, map),
+        })
     }
 
     fn resume<T: Send + 'static>(
@@ -178,22 +183,14 @@ impl KeyVaultBackupClient {
 
     /// Refuses a resume token whose status URL is not on this client's HSM.
     fn check_token_host(&self, token: &str) -> Result<()> {
-        let bad = || invalid("the resume token is not one a backup poller made");
-        let value: serde_json::Value = serde_json::from_str(token).map_err(|_| bad())?;
-        let url = value
-            .get("url")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|u| Url::parse(u).ok())
-            .ok_or_else(bad)?;
-        let ours = &self.inner.url;
-        if url.scheme() != ours.scheme()
-            || url.host_str() != ours.host_str()
-            || url.port_or_known_default() != ours.port_or_known_default()
-        {
+        let url = resume_token_url(token)
+            .map_err(|_| invalid("the resume token is not one a backup poller made"))?;
+        let (theirs, ours) = (url.origin(), self.inner.url.origin());
+        if theirs != ours {
             return Err(invalid(format!(
                 "the resume token is for a job of {}, not of {}",
-                url.host_str().unwrap_or(""),
-                ours.host_str().unwrap_or("")
+                theirs.ascii_serialization(),
+                ours.ascii_serialization()
             )));
         }
         Ok(())

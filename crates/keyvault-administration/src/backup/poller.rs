@@ -42,9 +42,9 @@ pub(crate) const DEFAULT_FREQUENCY: Duration = Duration::from_secs(5);
 pub struct KeyVaultBackupPoller<T> {
     inner: Poller<wire::FullBackupOperation>,
     map: fn(wire::FullBackupOperation) -> Result<T>,
-    /// The job as the start response reported it, when it had already
-    /// succeeded: then nothing is polled.
-    succeeded: Option<wire::FullBackupOperation>,
+    /// The resume token of a job whose start response said it had
+    /// succeeded: `inner` is then [`Poller::finished`], which has none.
+    token: Option<String>,
 }
 
 impl<T> std::fmt::Debug for KeyVaultBackupPoller<T> {
@@ -64,30 +64,34 @@ impl<T: Send + 'static> KeyVaultBackupPoller<T> {
         Self {
             inner: inner.with_frequency(frequency),
             map,
-            succeeded: None,
+            token: None,
         }
     }
 
-    /// Marks the job as finished already when the start response says it
-    /// succeeded (as the Python client, no status request is sent then).
-    pub(crate) fn with_initial(mut self, initial: Option<wire::FullBackupOperation>) -> Self {
-        self.succeeded =
-            initial.filter(|op| op.status.as_ref() == Some(&wire::OperationStatus::Succeeded));
-        self
+    /// A poller for a job whose start response already says it succeeded
+    /// (as the Python client, no status request is sent then); its resume
+    /// token is still that of `started`.
+    pub(crate) fn succeeded(
+        started: &Poller<wire::FullBackupOperation>,
+        job: wire::FullBackupOperation,
+        map: fn(wire::FullBackupOperation) -> Result<T>,
+    ) -> Self {
+        Self {
+            inner: Poller::finished(job),
+            map,
+            token: Some(started.resume_token()),
+        }
     }
 
     /// The status seen at the last poll ([`PollStatus::InProgress`] before
     /// the first).
     pub fn status(&self) -> PollStatus {
-        if self.succeeded.is_some() {
-            return PollStatus::Succeeded;
-        }
         self.inner.status()
     }
 
     /// Whether the job has finished.
     pub fn is_done(&self) -> bool {
-        self.status().is_terminal()
+        self.inner.is_done()
     }
 
     /// A token from which
@@ -96,7 +100,9 @@ impl<T: Send + 'static> KeyVaultBackupPoller<T> {
     /// continues polling, in this or another process. It holds the job's
     /// status URL, nothing secret.
     pub fn resume_token(&self) -> String {
-        self.inner.resume_token()
+        self.token
+            .clone()
+            .unwrap_or_else(|| self.inner.resume_token())
     }
 
     /// Sends one status request now and returns the status; after a
@@ -119,15 +125,13 @@ impl<T: Send + 'static> KeyVaultBackupPoller<T> {
     /// # Ok(()) }
     /// ```
     pub async fn poll(&mut self) -> Result<PollStatus> {
-        if self.succeeded.is_some() {
-            return Ok(PollStatus::Succeeded);
-        }
         self.inner.poll().await
     }
 
     /// A stream (boxed, so `Unpin`) of the status after each poll, waiting
-    /// between polls; it ends after the terminal status. Await the poller afterwards for the
-    /// result.
+    /// between polls; it ends after the terminal status (at once, empty,
+    /// when the job had finished already). Await the poller afterwards for
+    /// the result.
     ///
     /// ```no_run
     /// use futures::TryStreamExt;
@@ -145,9 +149,6 @@ impl<T: Send + 'static> KeyVaultBackupPoller<T> {
     /// # let _ = result; Ok(()) }
     /// ```
     pub fn status_stream(&mut self) -> BoxStream<'_, Result<PollStatus>> {
-        if self.succeeded.is_some() {
-            return futures::stream::iter([Ok(PollStatus::Succeeded)]).boxed();
-        }
         self.inner.status_stream().boxed()
     }
 
@@ -159,11 +160,7 @@ impl<T: Send + 'static> KeyVaultBackupPoller<T> {
     /// with the service's error code and message when the job failed or was
     /// canceled; the errors of [`poll`](Self::poll).
     pub async fn wait(self) -> Result<T> {
-        let last = match self.succeeded {
-            Some(op) => op,
-            None => self.inner.wait().await?,
-        };
-        (self.map)(last)
+        (self.map)(self.inner.wait().await?)
     }
 }
 

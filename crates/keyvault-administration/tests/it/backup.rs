@@ -319,7 +319,12 @@ async fn a_job_that_starts_finished_is_not_polled() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use axum::{Router, http::StatusCode, response::IntoResponse, routing::post};
+    use axum::{
+        Router,
+        http::StatusCode,
+        response::IntoResponse,
+        routing::{get, post},
+    };
     use keyvault_administration::{AdministrationClientOptions, RetryOptions};
 
     let polls = Arc::new(AtomicUsize::new(0));
@@ -343,10 +348,17 @@ async fn a_job_that_starts_finished_is_not_polled() {
                 }
             }),
         )
-        .fallback(move || {
-            counter.fetch_add(1, Ordering::SeqCst);
-            async { StatusCode::NOT_FOUND }
-        });
+        .route(
+            "/backup/job1/pending",
+            get(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async {
+                    let body = r#"{"status":"Succeeded","jobId":"job1","azureStorageBlobContainerUri":"https://a.blob.core.windows.net/c/mhsm-1"}"#;
+                    ([("content-type", "application/json")], body).into_response()
+                }
+            }),
+        )
+        .fallback(|| async { StatusCode::NOT_FOUND });
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -376,12 +388,33 @@ async fn a_job_that_starts_finished_is_not_polled() {
         .await
         .expect("starts");
     assert!(poller.is_done());
+    assert_eq!(poller.status(), PollStatus::Succeeded);
     assert_eq!(poller.poll().await.unwrap(), PollStatus::Succeeded);
+    // It still has a resume token, for the job's status URL.
+    let token = poller.resume_token();
     let result = poller.await.expect("the start response's result");
     assert_eq!(
         result.folder_url,
         "https://a.blob.core.windows.net/c/mhsm-1"
     );
     assert_eq!(polls.load(Ordering::SeqCst), 0, "no status request");
+
+    let resumed = client
+        .resume_backup(&token, None)
+        .expect("a token of this HSM")
+        .await
+        .expect("the job's status");
+    assert_eq!(resumed.folder_url, result.folder_url);
+    assert_eq!(polls.load(Ordering::SeqCst), 1, "the resumed poller polls");
+
+    // A client of another HSM refuses the token before sending anything.
+    let env = start().await;
+    let e = env.backup().resume_backup(&token, None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(
+        e.to_string()
+            .contains(&format!("a job of {base}, not of https://")),
+        "{e}"
+    );
     server.abort();
 }
