@@ -66,6 +66,22 @@ pub use generated::rbac::RoleType as KeyVaultRoleType;
 /// How a setting's text value is read (`Boolean`; other values are kept in
 /// `Unknown`).
 pub use generated::settings::SettingTypeEnum as KeyVaultSettingType;
+/// Options of the clients' `send_request`
+/// ([`KeyVaultAccessControlClient::send_request`] and the same method of
+/// the other two clients): extra headers and a body.
+///
+/// ```no_run
+/// use keyvault_administration::{HeaderMap, HeaderValue, Method, SendRequestOptions};
+/// # async fn demo(client: keyvault_administration::KeyVaultSettingsClient) -> keyvault_administration::Result<()> {
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-ms-client-request-id", HeaderValue::from_static("my-id"));
+/// let options = SendRequestOptions { headers, body: Some(br#"{"value":"true"}"#.to_vec()) };
+/// let url = "settings/AllowKeyManagementOperationsThroughARM";
+/// let response = client.send_request(Method::PATCH, url, Some(options)).await?;
+/// println!("{}", response.status());
+/// # Ok(()) }
+/// ```
+pub use keyvault_core::SendRequestOptions;
 /// A lazy listing of role definitions or role assignments: a
 /// [`Stream`](futures::Stream) of items; nothing is sent until it is polled,
 /// and each page is fetched when the previous one is used up.
@@ -97,7 +113,7 @@ pub use keyvault_core::{
 };
 pub use options::{
     AdministrationClientOptions, CreateRoleAssignmentOptions, ListOptions, PollerOptions,
-    RequestOptions, RestoreOptions, SendRequestOptions, SetRoleDefinitionOptions,
+    RequestOptions, RestoreOptions, SetRoleDefinitionOptions,
 };
 pub use secrecy::SecretString;
 pub use settings::KeyVaultSettingsClient;

@@ -156,24 +156,3 @@ pub struct RestoreOptions {
     /// (`Retry-After`). Default 5 seconds.
     pub frequency: Option<Duration>,
 }
-
-/// Options of the clients' `send_request`
-/// ([`KeyVaultAccessControlClient::send_request`](crate::KeyVaultAccessControlClient::send_request)
-/// and the same method of the other two clients).
-///
-/// ```
-/// use keyvault_administration::{HeaderMap, HeaderValue, SendRequestOptions};
-///
-/// let mut headers = HeaderMap::new();
-/// headers.insert("x-ms-client-request-id", HeaderValue::from_static("my-id"));
-/// let options = SendRequestOptions { headers, body: Some(br#"{"value":"true"}"#.to_vec()) };
-/// # let _ = options;
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct SendRequestOptions {
-    /// Extra request headers.
-    pub headers: keyvault_core::http::HeaderMap,
-    /// The request body, sent as given (`Content-Type: application/json`
-    /// unless `headers` sets another).
-    pub body: Option<Vec<u8>>,
-}

@@ -17,7 +17,8 @@
 //! - [`poller`]: long-running operations, `.await`-able and resumable;
 //! - [`api_version`]: what each client crate's `ApiVersion` enum is made of
 //!   ([`api_version_enum!`]) and version gates;
-//! - [`ClientOptions`] and [`RetryOptions`].
+//! - [`ClientOptions`] and [`RetryOptions`]; [`SendRequestOptions`] for
+//!   requests written by hand ([`Pipeline::send_request`]).
 //!
 //! Secret values and tokens never appear in logs, `Debug` output or errors.
 
@@ -35,7 +36,7 @@ mod transport;
 
 pub use azure_core::credentials::TokenCredential;
 pub use error::{Error, ErrorKind, Result, ServiceError};
-pub use options::{ClientOptions, RetryOptions};
+pub use options::{ClientOptions, RetryOptions, SendRequestOptions};
 pub use paging::{ItemPager, Page, PageStream, Paged, Pager};
 pub use pipeline::{ClientInfo, Context, Pipeline};
 pub use poller::{PollStatus, Poller};

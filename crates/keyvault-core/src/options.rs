@@ -1,6 +1,9 @@
-//! Options shared by every client: retries, transport, TLS roots, user agent.
+//! Options shared by every client: retries, transport, TLS roots, user
+//! agent; and those of a request written by hand.
 
 use std::time::Duration;
+
+use http::HeaderMap;
 
 /// Options every keyvault-rs client accepts. The client crates re-export this
 /// type (usually inside their own options struct).
@@ -118,4 +121,26 @@ impl Default for RetryOptions {
             budget: Duration::from_secs(120),
         }
     }
+}
+
+/// Options of a request written by hand, sent with
+/// [`Pipeline::send_request`](crate::Pipeline::send_request): the escape
+/// hatch every client offers as `send_request`. The client crates re-export
+/// this type.
+///
+/// ```
+/// use keyvault_core::{SendRequestOptions, http::{HeaderMap, HeaderValue}};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-ms-client-request-id", HeaderValue::from_static("my-id"));
+/// let options = SendRequestOptions { headers, body: Some(br#"{"value":"v"}"#.to_vec()) };
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SendRequestOptions {
+    /// Extra request headers.
+    pub headers: HeaderMap,
+    /// The request body, sent as given (`Content-Type: application/json`
+    /// unless `headers` sets another).
+    pub body: Option<Vec<u8>>,
 }

@@ -19,7 +19,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::{
-    ClientOptions, Error, ErrorKind, Result, RetryOptions,
+    ClientOptions, Error, ErrorKind, Result, RetryOptions, SendRequestOptions,
     challenge::{self, Challenge, Known, Parsed},
     credential::TokenCache,
     http::{Request, Response},
@@ -394,6 +394,68 @@ impl Pipeline {
     /// As [`send`](Self::send), except that no failure status is an error.
     pub async fn send_raw(&self, ctx: &Context, request: Request) -> Result<Response> {
         self.execute(ctx, request).await.map(|(r, _, _)| r)
+    }
+
+    /// Sends a request written by hand, as the clients' `send_request` do:
+    /// `url` is a path relative to `endpoint` (the vault or HSM URL, taken
+    /// as a folder: `secrets` under `https://v.vault.azure.net` is
+    /// `https://v.vault.azure.net/secrets`) or an absolute URL; the options'
+    /// headers are added and their body sent as given, as JSON unless the
+    /// headers name another content type. An `api-version` in `url` is
+    /// kept; a URL without one gets the pipeline's. The operation is named
+    /// `SendRequest`, and the response is returned whatever its status.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] for a `url` that cannot be resolved, and
+    /// the errors of [`send_raw`](Self::send_raw) (a URL on a scheme the
+    /// pipeline may not use, transport, credential and authentication
+    /// errors). A failure status is not an error.
+    ///
+    /// ```no_run
+    /// use keyvault_core::{Pipeline, SendRequestOptions, http::Method};
+    /// # async fn demo(pipeline: Pipeline) -> keyvault_core::Result<()> {
+    /// let vault = pipeline.parse_endpoint("https://myvault.vault.azure.net")?;
+    /// let options = SendRequestOptions { body: Some(br#"{"value":"v"}"#.to_vec()), ..Default::default() };
+    /// let response = pipeline
+    ///     .send_request(&vault, Method::PUT, "secrets/raw?api-version=7.5", Some(options))
+    ///     .await?;
+    /// println!("{}", response.status());
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_request(
+        &self,
+        endpoint: &Url,
+        method: Method,
+        url: &str,
+        options: Option<SendRequestOptions>,
+    ) -> Result<Response> {
+        let o = options.unwrap_or_default();
+        let mut base = endpoint.clone();
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let resolved = base.join(url).map_err(|e| {
+            Error::with_source(
+                ErrorKind::InvalidInput,
+                format!("`{url}` is neither a URL nor a path relative to {endpoint}"),
+                e,
+            )
+        })?;
+        let mut request = Request::new(method, resolved);
+        for (name, value) in &o.headers {
+            request.insert_header(name.clone(), value.clone());
+        }
+        if let Some(body) = o.body {
+            if !request.headers().contains_key(header::CONTENT_TYPE) {
+                request.insert_header(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+            }
+            request.set_body(body);
+        }
+        let ctx = Context::new("SendRequest").keep_api_version();
+        self.send_raw(&ctx, request).await
     }
 
     async fn execute(

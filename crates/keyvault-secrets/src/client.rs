@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use keyvault_core::{
     ClientInfo, Context, Error, ErrorKind, Pipeline, Result, TokenCredential,
-    http::{HeaderValue, Method, Request, Response},
+    http::{Method, Request, Response},
     paging::Pager,
     poller::Poller,
 };
@@ -596,32 +596,10 @@ impl SecretClient {
         url: &str,
         options: Option<SendRequestOptions>,
     ) -> Result<Response> {
-        let o = options.unwrap_or_default();
-        let base = Url::parse(&format!("{}/", self.inner.vault_url))
-            .map_err(|e| Error::with_source(ErrorKind::InvalidInput, "the vault URL", e))?;
-        let url = base.join(url).map_err(|e| {
-            Error::with_source(
-                ErrorKind::InvalidInput,
-                format!("`{url}` is not a URL relative to the vault"),
-                e,
-            )
-        })?;
-        let mut request = Request::new(method, url);
-        for (name, value) in &o.headers {
-            request.insert_header(name.clone(), value.clone());
-        }
-        if let Some(body) = o.body {
-            if !request.headers().contains_key("content-type") {
-                request.insert_header(
-                    keyvault_core::http::HeaderName::from_static("content-type"),
-                    HeaderValue::from_static("application/json"),
-                );
-            }
-            request.set_body(body);
-        }
-        // The pipeline adds the client's api-version unless the URL has one.
-        let ctx = Context::new("SendRequest").keep_api_version();
-        self.inner.pipeline.send_raw(&ctx, request).await
+        self.inner
+            .pipeline
+            .send_request(&self.inner.endpoint, method, url, options)
+            .await
     }
 }
 

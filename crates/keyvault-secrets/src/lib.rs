@@ -39,6 +39,20 @@ mod generated_tests;
 pub use client::SecretClient;
 pub use generated::secrets::{ContentType, DeletionRecoveryLevel};
 pub use identifier::KeyVaultSecretIdentifier;
+/// Options of [`SecretClient::send_request`]: extra headers and a body.
+///
+/// ```no_run
+/// use keyvault_secrets::{Method, SendRequestOptions};
+/// # async fn demo(client: keyvault_secrets::SecretClient) -> keyvault_secrets::Result<()> {
+/// let options = SendRequestOptions {
+///     body: Some(br#"{"value":"v"}"#.to_vec()),
+///     ..Default::default()
+/// };
+/// let response = client.send_request(Method::PUT, "secrets/raw", Some(options)).await?;
+/// assert!(response.status().is_success());
+/// # Ok(()) }
+/// ```
+pub use keyvault_core::SendRequestOptions;
 /// A lazy listing of secrets: a [`Stream`](futures::Stream) of items; nothing
 /// is sent until it is polled, and each page is fetched when the previous one
 /// is used up. [`ItemPager::into_pages`] gives whole [`Page`]s, each with the
@@ -70,7 +84,7 @@ pub use keyvault_core::{
 pub use models::{DeletedSecret, KeyVaultSecret, SecretProperties, SecretValue};
 pub use options::{
     GetSecretOptions, ListOptions, PollerOptions, RequestOptions, SecretClientOptions,
-    SendRequestOptions, SetSecretOptions, UpdateSecretPropertiesOptions,
+    SetSecretOptions, UpdateSecretPropertiesOptions,
 };
 pub use poller::SecretPoller;
 pub use version::ApiVersion;

@@ -170,25 +170,3 @@ pub struct PollerOptions {
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct RequestOptions {}
-
-/// Options of [`SecretClient::send_request`](crate::SecretClient::send_request).
-///
-/// ```no_run
-/// use keyvault_secrets::{Method, SendRequestOptions};
-/// # async fn demo(client: keyvault_secrets::SecretClient) -> keyvault_secrets::Result<()> {
-/// let options = SendRequestOptions {
-///     body: Some(br#"{"value":"v"}"#.to_vec()),
-///     ..Default::default()
-/// };
-/// let response = client.send_request(Method::PUT, "secrets/raw", Some(options)).await?;
-/// assert!(response.status().is_success());
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct SendRequestOptions {
-    /// Extra request headers.
-    pub headers: keyvault_core::http::HeaderMap,
-    /// The request body, sent as given (`Content-Type: application/json`
-    /// unless `headers` sets another).
-    pub body: Option<Vec<u8>>,
-}

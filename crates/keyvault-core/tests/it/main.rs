@@ -6,6 +6,7 @@ mod challenge;
 mod errors;
 mod paging;
 mod poller;
+mod raw;
 mod redaction;
 mod retry;
 mod server;
