@@ -182,10 +182,7 @@ impl<T> Items<T> {
 ///
 /// fn list_names(pipeline: Pipeline, first: Result<Request>, token: Option<&str>) -> ItemPager<Name> {
 ///     let ctx = Context::new("GetSecrets");
-///     let pager = first.and_then(|first| match token {
-///         Some(token) => Pager::<ListResult>::resume(pipeline, ctx, first, token),
-///         None => Ok(Pager::new(pipeline, ctx, first)),
-///     });
+///     let pager = first.and_then(|first| Pager::<ListResult>::start_at(pipeline, ctx, first, token));
 ///     ItemPager::new(pager, Name)
 /// }
 ///
@@ -310,6 +307,24 @@ impl<P: Paged> Pager<P> {
             first,
             Some(continuation_token.to_owned()),
         ))
+    }
+
+    /// [`resume`](Self::resume) at `continuation_token` when there is one,
+    /// else [`new`](Self::new): for list methods whose options carry an
+    /// optional continuation token.
+    ///
+    /// # Errors
+    /// As [`resume`](Self::resume).
+    pub fn start_at(
+        pipeline: Pipeline,
+        ctx: Context,
+        first: Request,
+        continuation_token: Option<&str>,
+    ) -> Result<Self> {
+        match continuation_token {
+            Some(token) => Self::resume(pipeline, ctx, first, token),
+            None => Ok(Self::new(pipeline, ctx, first)),
+        }
     }
 
     fn start(pipeline: Pipeline, ctx: Context, first: Request, link: Option<String>) -> Self {

@@ -274,13 +274,12 @@ impl SecretClient {
         first: Result<Request>,
         options: ListOptions,
     ) -> Result<Pager<P>> {
-        let first = first?;
-        let pipeline = self.inner.pipeline.clone();
-        let ctx = Context::new(operation);
-        match options.continuation_token.as_deref() {
-            Some(token) => Pager::resume(pipeline, ctx, first, token),
-            None => Ok(Pager::new(pipeline, ctx, first)),
-        }
+        Pager::start_at(
+            self.inner.pipeline.clone(),
+            Context::new(operation),
+            first?,
+            options.continuation_token.as_deref(),
+        )
     }
 
     fn max_results(options: &ListOptions) -> Result<Option<i32>> {

@@ -126,13 +126,12 @@ impl KeyVaultAccessControlClient {
         first: Result<keyvault_core::http::Request>,
         options: ListOptions,
     ) -> Result<Pager<P>> {
-        let first = first?;
-        let pipeline = self.inner.pipeline.clone();
-        let ctx = Context::new(operation);
-        match options.continuation_token.as_deref() {
-            Some(token) => Pager::resume(pipeline, ctx, first, token),
-            None => Ok(Pager::new(pipeline, ctx, first)),
-        }
+        Pager::start_at(
+            self.inner.pipeline.clone(),
+            Context::new(operation),
+            first?,
+            options.continuation_token.as_deref(),
+        )
     }
 
     /// Lists the role definitions (built-in and custom) at `scope`, lazily.

@@ -124,6 +124,36 @@ async fn pages_carry_continuation_tokens_to_resume_from() {
 }
 
 #[tokio::test]
+async fn start_at_begins_at_the_first_page_or_at_the_token() {
+    let srv = Server::http(three_pages).await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let ctx = Context::new("GetSecrets");
+    let ids = |pager: Pager<NameList>| pager.map_ok(|i| i.id).try_collect::<Vec<_>>();
+
+    let all = Pager::<NameList>::start_at(p.clone(), ctx, first_request(&srv), None).unwrap();
+    assert_eq!(ids(all).await.unwrap(), ["a", "b", "c", "d", "e"]);
+    let token = srv.url("/secrets?$skiptoken=p3");
+    let rest =
+        Pager::<NameList>::start_at(p.clone(), ctx, first_request(&srv), Some(token.as_str()))
+            .unwrap();
+    assert_eq!(ids(rest).await.unwrap(), ["e"]);
+    let seen = srv.seen();
+    assert_eq!(seen.len(), 4, "three pages, then the one the token names");
+    assert_eq!(seen[3].query_value("$skiptoken").as_deref(), Some("p3"));
+    assert_eq!(seen[3].query_value("maxresults").as_deref(), Some("2"));
+
+    let err = Pager::<NameList>::start_at(
+        p,
+        ctx,
+        first_request(&srv),
+        Some("https://elsewhere.example.test/secrets?$skiptoken=p2"),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
 async fn an_error_page_ends_the_stream_with_the_error() {
     let srv = Server::http(|seen, _| {
         if seen.query_value("$skiptoken").is_some() {
