@@ -382,12 +382,15 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
     }
 
     /// A stream of the status after each poll, waiting between polls; it
-    /// ends after the terminal status. Await the poller afterwards for the
-    /// final value.
+    /// ends after the terminal status. A poller that is already finished
+    /// yields its terminal status once, without sending anything. Await the
+    /// poller afterwards for the final value.
     pub fn status_stream(&mut self) -> impl Stream<Item = Result<PollStatus>> + Send + '_ {
-        futures::stream::unfold((self, false), |(p, waited)| async move {
+        // State: the poller, whether a poll was made (wait before the next
+        // one), whether anything was yielded.
+        futures::stream::unfold((self, false, false), |(p, waited, yielded)| async move {
             if p.status.is_terminal() {
-                return None;
+                return (!yielded).then(|| (Ok(p.status), (p, waited, true)));
             }
             if waited {
                 tokio::time::sleep(p.delay()).await;
@@ -396,7 +399,7 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
             if r.is_err() {
                 p.status = PollStatus::Failed;
             }
-            Some((r, (p, true)))
+            Some((r, (p, true, true)))
         })
     }
 

@@ -129,9 +129,9 @@ impl<T: Send + 'static> KeyVaultBackupPoller<T> {
     }
 
     /// A stream (boxed, so `Unpin`) of the status after each poll, waiting
-    /// between polls; it ends after the terminal status (at once, empty,
-    /// when the job had finished already). Await the poller afterwards for
-    /// the result.
+    /// between polls; it ends after the terminal status (which it yields at
+    /// once, without polling, when the job had finished already). Await the
+    /// poller afterwards for the result.
     ///
     /// ```no_run
     /// use futures::TryStreamExt;

@@ -260,10 +260,12 @@ async fn a_finished_poller_sends_nothing_and_gives_its_value() {
     assert_eq!(poller.status(), PollStatus::Succeeded);
     assert_eq!(poller.poll().await.unwrap(), PollStatus::Succeeded);
     let statuses: Vec<_> = poller.status_stream().collect().await;
-    assert!(
-        statuses.is_empty(),
-        "a finished poller has nothing to report"
+    assert_eq!(
+        statuses.len(),
+        1,
+        "a finished poller reports its status once"
     );
+    assert_eq!(statuses[0].as_ref().unwrap(), &PollStatus::Succeeded);
     assert!(poller.resume_token().is_empty());
     assert!(format!("{poller:?}").contains("Succeeded"));
     assert_eq!(poller.await.unwrap().recovery_id, "r-now");
