@@ -10,8 +10,6 @@
 
 use std::collections::BTreeMap;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -20,6 +18,7 @@ use super::State;
 use super::blob::{Container, StorageError};
 use super::keys::StoredKey;
 use super::rbac::{RoleAssignment, RoleDefinition};
+use crate::objects;
 
 /// The `format` of a manifest.
 const FORMAT: &str = "keyvault-emulator-hsm-backup";
@@ -128,38 +127,12 @@ fn aad(name: &str) -> Vec<u8> {
 }
 
 fn seal(key: &[u8; 32], name: &str, plain: &[u8]) -> Result<Vec<u8>, (String, String)> {
-    let cipher = Aes256Gcm::new(key.into());
-    let mut nonce = [0u8; 12];
-    rand::rng().fill_bytes(&mut nonce);
-    let sealed = cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plain,
-                aad: &aad(name),
-            },
-        )
-        .map_err(|_| internal("The backup could not be sealed."))?;
-    let mut out = Vec::with_capacity(13 + sealed.len());
-    out.push(SEAL_VERSION);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&sealed);
-    Ok(out)
+    objects::seal(key, SEAL_VERSION, &aad(name), plain)
+        .ok_or_else(|| internal("The backup could not be sealed."))
 }
 
 fn open(key: &[u8; 32], name: &str, raw: &[u8]) -> Result<Vec<u8>, (String, String)> {
-    if raw.len() < 13 + 16 || raw[0] != SEAL_VERSION {
-        return Err(corrupt(name));
-    }
-    Aes256Gcm::new(key.into())
-        .decrypt(
-            Nonce::from_slice(&raw[1..13]),
-            Payload {
-                msg: &raw[13..],
-                aad: &aad(name),
-            },
-        )
-        .map_err(|_| corrupt(name))
+    objects::open(key, SEAL_VERSION, &aad(name), raw).ok_or_else(|| corrupt(name))
 }
 
 fn internal(message: &str) -> (String, String) {

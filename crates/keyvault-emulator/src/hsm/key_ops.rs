@@ -2,25 +2,24 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::keys::{self, KeyVersion, StoredKey};
 use super::{Hsm, Result, State, encode};
 use crate::api_version::ApiVersion;
 use crate::error::ServiceError;
+use crate::objects::{self, Deletion, Updatable};
 use crate::server::Request;
 use crate::store::{HSM_KEYS, Op};
-use crate::vault::model::Deletion;
 use crate::vault::paging;
 
 impl Hsm {
     pub(super) fn render<'a>(&self, req: &'a Request, api: ApiVersion) -> keys::Render<'a> {
-        keys::Render {
-            base: &req.base_url,
+        keys::Render(objects::Render::new(
+            &req.base_url,
             api,
-            recovery_level: self.config.soft_delete.recovery_level(),
-            recoverable_days: self.config.soft_delete.retention_days,
-        }
+            &self.config.soft_delete,
+        ))
     }
 
     pub(super) fn persist_key(&self, key: &str, k: Option<&StoredKey>) -> Result<()> {
@@ -121,22 +120,20 @@ impl Hsm {
         let (k, v) = Self::find(&state, name, version)?;
         let mut k = k.clone();
         let mut v = v.clone();
-        if let Some(tags) = props.tags {
-            v.tags = Some(tags);
-        }
-        if let Some(e) = props.enabled {
-            v.enabled = e;
-        }
-        if let Some(nbf) = props.nbf {
-            v.nbf = Some(nbf);
-        }
-        if let Some(exp) = props.exp {
-            v.exp = Some(exp);
-        }
         if let Some(ops) = ops {
             v.key_ops = ops;
         }
-        v.updated = now;
+        objects::apply_update(
+            props,
+            Updatable {
+                tags: &mut v.tags,
+                enabled: &mut v.enabled,
+                nbf: &mut v.nbf,
+                exp: &mut v.exp,
+                updated: &mut v.updated,
+            },
+            now,
+        );
         k.versions.insert(v.version.clone(), v.clone());
         let key = name.to_ascii_lowercase();
         self.persist_key(&key, Some(&k))?;
@@ -150,10 +147,7 @@ impl Hsm {
         let mut state = self.lock();
         let (k, v) = Self::find(&state, name, "")?;
         let (mut k, v) = (k.clone(), v.clone());
-        let d = Deletion {
-            deleted_date: now,
-            scheduled_purge_date: now + i64::from(self.config.soft_delete.retention_days) * 86_400,
-        };
+        let d = Deletion::at(now, &self.config.soft_delete);
         k.deleted = Some(d);
         let key = name.to_ascii_lowercase();
         self.persist_key(&key, Some(&k))?;
@@ -171,7 +165,7 @@ impl Hsm {
             .iter()
             .filter(|(_, k)| k.deleted.is_none())
             .filter_map(|(n, k)| k.latest().map(|v| (n.clone(), r.item(&k.name, v, false))));
-        Ok(page_of(req, api, "/keys", &page, items))
+        Ok(paging::page_of(req, api, "/keys", &page, items))
     }
 
     pub(super) fn list_key_versions(
@@ -194,7 +188,7 @@ impl Hsm {
             .versions
             .iter()
             .map(|(id, v)| (id.clone(), r.item(&k.name, v, true)));
-        Ok(page_of(
+        Ok(paging::page_of(
             req,
             api,
             &format!("/keys/{}/versions", k.name),
@@ -211,7 +205,7 @@ impl Hsm {
             let (d, v) = (k.deleted?, k.latest()?);
             Some((n.clone(), r.deleted_item(k, v, &d)))
         });
-        Ok(page_of(req, api, "/deletedkeys", &page, items))
+        Ok(paging::page_of(req, api, "/deletedkeys", &page, items))
     }
 
     pub(super) fn find_deleted<'s>(
@@ -278,26 +272,4 @@ fn deleted_conflict(name: &str) -> ServiceError {
     ServiceError::conflict(format!(
         "Key {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the key can only be recovered or purged."
     ))
-}
-
-/// One page of `items` (in key order), with a `nextLink` when more remain.
-fn page_of(
-    req: &Request,
-    api: ApiVersion,
-    path: &str,
-    page: &paging::Page,
-    items: impl Iterator<Item = (String, Value)>,
-) -> Value {
-    let mut value = Vec::new();
-    let mut last = String::new();
-    let mut next = Value::Null;
-    for (k, v) in items.filter(|(k, _)| page.after.as_deref().is_none_or(|a| k.as_str() > a)) {
-        if value.len() == page.max {
-            next = json!(paging::next_link(req, path, page, api.as_str(), &last));
-            break;
-        }
-        last = k;
-        value.push(v);
-    }
-    json!({"value": value, "nextLink": next})
 }

@@ -10,9 +10,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::api_version::ApiVersion;
 use crate::error::ServiceError;
-use crate::vault::model::{self, Deletion};
+use crate::objects::{self, Deletion, Lifetime};
+use crate::vault::model;
 
 /// One version of a key. Its `Debug` never shows the private material.
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -304,29 +304,26 @@ pub(crate) fn generate(spec: &Spec) -> Result<Material, ServiceError> {
 }
 
 /// What a key response is rendered with.
-pub(crate) struct Render<'a> {
-    pub(crate) base: &'a str,
-    pub(crate) api: ApiVersion,
-    pub(crate) recovery_level: &'static str,
-    pub(crate) recoverable_days: u32,
+pub(crate) struct Render<'a>(pub(crate) objects::Render<'a>);
+
+impl<'a> std::ops::Deref for Render<'a> {
+    type Target = objects::Render<'a>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Render<'_> {
-    fn attributes(&self, v: &KeyVersion) -> Value {
-        let mut a = Map::new();
-        a.insert("enabled".into(), json!(v.enabled));
-        if let Some(nbf) = v.nbf {
-            a.insert("nbf".into(), json!(nbf));
-        }
-        if let Some(exp) = v.exp {
-            a.insert("exp".into(), json!(exp));
-        }
-        a.insert("created".into(), json!(v.created));
-        a.insert("updated".into(), json!(v.updated));
-        a.insert("recoveryLevel".into(), json!(self.recovery_level));
-        if self.api.at_least(ApiVersion::V7_1) {
-            a.insert("recoverableDays".into(), json!(self.recoverable_days));
-        }
+    /// The key's `attributes`: the common ones and `exportable: false`.
+    fn key_attributes(&self, v: &KeyVersion) -> Value {
+        let mut a = self.attributes(Lifetime {
+            enabled: v.enabled,
+            nbf: v.nbf,
+            exp: v.exp,
+            created: v.created,
+            updated: v.updated,
+        });
         a.insert("exportable".into(), json!(false));
         Value::Object(a)
     }
@@ -347,27 +344,18 @@ impl Render<'_> {
         }
         let mut m = Map::new();
         m.insert("key".into(), Value::Object(key));
-        m.insert("attributes".into(), self.attributes(v));
+        m.insert("attributes".into(), self.key_attributes(v));
         if let Some(tags) = &v.tags {
             m.insert("tags".into(), json!(tags));
         }
         Value::Object(m)
     }
 
-    fn deletion(&self, m: &mut Map<String, Value>, name: &str, d: &Deletion) {
-        m.insert(
-            "recoveryId".into(),
-            json!(format!("{}/deletedkeys/{name}", self.base)),
-        );
-        m.insert("deletedDate".into(), json!(d.deleted_date));
-        m.insert("scheduledPurgeDate".into(), json!(d.scheduled_purge_date));
-    }
-
     /// A DeletedKeyBundle.
     pub(crate) fn deleted_bundle(&self, k: &StoredKey, v: &KeyVersion, d: &Deletion) -> Value {
         let mut out = self.bundle(&k.name, v);
         if let Value::Object(m) = &mut out {
-            self.deletion(m, &k.name, d);
+            self.deletion(m, "deletedkeys", &k.name, d);
         }
         out
     }
@@ -381,7 +369,7 @@ impl Render<'_> {
         };
         let mut m = Map::new();
         m.insert("kid".into(), json!(kid));
-        m.insert("attributes".into(), self.attributes(v));
+        m.insert("attributes".into(), self.key_attributes(v));
         if let Some(tags) = &v.tags {
             m.insert("tags".into(), json!(tags));
         }
@@ -392,7 +380,7 @@ impl Render<'_> {
     pub(crate) fn deleted_item(&self, k: &StoredKey, v: &KeyVersion, d: &Deletion) -> Value {
         let mut out = self.item(&k.name, v, false);
         if let Value::Object(m) = &mut out {
-            self.deletion(m, &k.name, d);
+            self.deletion(m, "deletedkeys", &k.name, d);
         }
         out
     }

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use http::{HeaderValue, Method, header};
+use http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -29,12 +29,13 @@ use crate::admin::{self, Admin};
 use crate::api_version::ApiVersion;
 use crate::auth::Authenticator;
 use crate::error::{ServiceError, empty_response, json_response};
-use crate::server::{Caller, Handler, HttpResponse, Request, percent_decode};
+use crate::server::{Handler, HttpResponse, Request, percent_decode};
+use crate::service::{self, check_name, load};
+pub(super) use crate::service::{encode, method_not_allowed};
 use crate::store::{
-    HSM_JOBS, HSM_KEYS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Store, Table,
+    HSM_JOBS, HSM_KEYS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Store,
 };
 use crate::vault::VaultSettings;
-use crate::vault::model::valid_name;
 use jobs::{Job, JobKind};
 use keys::StoredKey;
 use rbac::{RoleAssignment, RoleDefinition, action};
@@ -110,46 +111,8 @@ impl std::fmt::Debug for Hsm {
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
-fn load<T: serde::de::DeserializeOwned>(
-    store: &Store,
-    table: Table,
-) -> std::result::Result<BTreeMap<String, T>, crate::Error> {
-    let mut out = BTreeMap::new();
-    for (key, raw) in store.load(table)? {
-        match serde_json::from_slice::<T>(&raw) {
-            Ok(v) => {
-                out.insert(key, v);
-            }
-            Err(e) => tracing::error!(key, error = %e, "skipping an unreadable HSM record"),
-        }
-    }
-    Ok(out)
-}
-
-fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec(v).map_err(|_| ServiceError::internal("Cannot encode."))
-}
-
-fn method_not_allowed(allow: &'static str) -> HttpResponse {
-    let mut resp = ServiceError::new(
-        405,
-        "MethodNotAllowed",
-        format!("The requested method is not allowed on this resource. Allowed: {allow}."),
-    )
-    .into_response();
-    resp.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    resp
-}
-
 fn check_key_name(name: &str) -> Result<()> {
-    if valid_name(name) {
-        Ok(())
-    } else {
-        Err(ServiceError::bad_parameter(format!(
-            "The key name '{name}' is invalid: names are 1 to 127 characters of 0-9, a-z, A-Z and '-'."
-        )))
-    }
+    check_name("key", name)
 }
 
 /// The HSM's name as it appears in backup folder names: the first label of
@@ -260,19 +223,9 @@ impl Hsm {
         Ok(())
     }
 
-    /// The endpoint handler: runs each request on the blocking pool, since
-    /// durable commits and key generation block.
+    /// The endpoint handler (requests run on the blocking pool).
     pub(crate) fn handler(self: &Arc<Self>) -> Handler {
-        let hsm = self.clone();
-        Arc::new(move |req: Request| {
-            let hsm = hsm.clone();
-            Box::pin(async move {
-                match tokio::task::spawn_blocking(move || hsm.handle(req)).await {
-                    Ok(resp) => resp,
-                    Err(_) => ServiceError::internal("The request failed.").into_response(),
-                }
-            })
-        })
+        service::blocking_handler(self, Self::handle)
     }
 
     /// Runs a job task in the background (stopped by [`Hsm::stop_jobs`]).
@@ -302,10 +255,7 @@ impl Hsm {
     }
 
     fn commit(&self, ops: Vec<Op>) -> Result<()> {
-        self.store.commit(ops).map_err(|e| {
-            tracing::error!(error = %e, "durable commit failed");
-            ServiceError::internal("The change could not be stored.")
-        })
+        service::commit(&self.store, ops)
     }
 
     /// Purges deleted keys whose scheduled purge date has passed.
@@ -340,23 +290,15 @@ impl Hsm {
         if self.admin_routes && req.path.starts_with(admin::PREFIX) {
             return self.admin.handle(&req);
         }
-        let caller = match self.auth.check(&req.headers) {
+        let caller = match service::authenticate(&self.auth, &req) {
             Ok(caller) => caller,
-            Err(challenge) => {
-                let mut resp = challenge.error.into_response();
-                resp.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, challenge.www_authenticate);
-                return resp;
-            }
+            Err(resp) => return *resp,
         };
         self.sweep();
-        let mut resp = self
+        let resp = self
             .route(&req, caller.as_deref())
             .unwrap_or_else(|e| e.into_response());
-        if let Some(oid) = caller {
-            resp.extensions_mut().insert(Caller(oid));
-        }
-        resp
+        service::with_caller(resp, caller)
     }
 
     /// Checks that `caller` may perform `action` at `scope`.
@@ -409,11 +351,7 @@ impl Hsm {
         let raw_path = req.path.as_str();
         // Job status: Python polls the Azure-AsyncOperation URL as given,
         // without an api-version.
-        let segs: Vec<String> = raw_path
-            .trim_start_matches('/')
-            .split('/')
-            .map(|s| percent_decode(s, false))
-            .collect();
+        let segs = service::segments(raw_path);
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
         if let [area @ ("backup" | "restore"), id, "pending"] = segs.as_slice() {
             if req.method != Method::GET {
@@ -526,40 +464,8 @@ impl Hsm {
                 }
                 _ => Ok(method_not_allowed("GET")),
             },
-            ["keys", name] => {
-                check_key_name(name)?;
-                let scope = format!("/keys/{name}");
-                match *m {
-                    Method::GET => {
-                        self.authorize(caller, action::KEYS_READ, &scope)?;
-                        ok(self.get_key(req, api, name, "")?)
-                    }
-                    Method::PATCH => {
-                        self.authorize(caller, action::KEYS_WRITE, &scope)?;
-                        ok(self.update_key(req, api, name, "")?)
-                    }
-                    Method::DELETE => {
-                        self.authorize(caller, action::KEYS_DELETE, &scope)?;
-                        ok(self.delete_key(req, api, name)?)
-                    }
-                    _ => Ok(method_not_allowed("GET, PATCH, DELETE")),
-                }
-            }
-            ["keys", name, version] => {
-                check_key_name(name)?;
-                let scope = format!("/keys/{name}");
-                match *m {
-                    Method::GET => {
-                        self.authorize(caller, action::KEYS_READ, &scope)?;
-                        ok(self.get_key(req, api, name, version)?)
-                    }
-                    Method::PATCH => {
-                        self.authorize(caller, action::KEYS_WRITE, &scope)?;
-                        ok(self.update_key(req, api, name, version)?)
-                    }
-                    _ => Ok(method_not_allowed("GET, PATCH")),
-                }
-            }
+            ["keys", name] => self.route_key(req, api, caller, name, None),
+            ["keys", name, version] => self.route_key(req, api, caller, name, Some(version)),
             ["deletedkeys"] | ["deletedkeys", ""] => match *m {
                 Method::GET => {
                     self.authorize(caller, action::DELETED_READ, "/keys")?;
@@ -591,11 +497,40 @@ impl Hsm {
                 }
                 _ => Ok(method_not_allowed("POST")),
             },
-            _ => Err(ServiceError::not_found(format!(
-                "The requested resource '{}' was not found.",
-                req.path
-            ))),
+            _ => Err(service::no_route(req)),
         }
+    }
+
+    /// `/keys/{name}` (get, update, delete) and `/keys/{name}/{version}`
+    /// (get, update).
+    fn route_key(
+        &self,
+        req: &Request,
+        api: ApiVersion,
+        caller: Option<&str>,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<HttpResponse> {
+        check_key_name(name)?;
+        let scope = format!("/keys/{name}");
+        let v = version.unwrap_or_default();
+        let value = match req.method {
+            Method::GET => {
+                self.authorize(caller, action::KEYS_READ, &scope)?;
+                self.get_key(req, api, name, v)?
+            }
+            Method::PATCH => {
+                self.authorize(caller, action::KEYS_WRITE, &scope)?;
+                self.update_key(req, api, name, v)?
+            }
+            Method::DELETE if version.is_none() => {
+                self.authorize(caller, action::KEYS_DELETE, &scope)?;
+                self.delete_key(req, api, name)?
+            }
+            _ if version.is_none() => return Ok(method_not_allowed("GET, PATCH, DELETE")),
+            _ => return Ok(method_not_allowed("GET, PATCH")),
+        };
+        Ok(json_response(200, &value))
     }
 
     fn require(&self, api: ApiVersion, min: ApiVersion, what: &str) -> Result<()> {

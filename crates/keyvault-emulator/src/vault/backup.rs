@@ -2,14 +2,12 @@
 //! under a key that belongs to one emulator (persisted with its data
 //! directory). Opaque to clients and restorable only into that emulator.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
-use rand::RngCore;
 
 use super::model::StoredSecret;
 use crate::error::ServiceError;
+use crate::objects;
 
 const FORMAT: u8 = 1;
 const AAD: &[u8] = b"keyvault-emulator secret backup v1";
@@ -20,22 +18,8 @@ pub(crate) fn seal(key: &[u8; 32], secret: &StoredSecret) -> Result<String, Serv
     plain.deleted = None;
     let json = serde_json::to_vec(&plain)
         .map_err(|_| ServiceError::internal("The backup could not be encoded."))?;
-    let cipher = Aes256Gcm::new(key.into());
-    let mut nonce = [0u8; 12];
-    rand::rng().fill_bytes(&mut nonce);
-    let sealed = cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: &json,
-                aad: AAD,
-            },
-        )
-        .map_err(|_| ServiceError::internal("The backup could not be sealed."))?;
-    let mut blob = Vec::with_capacity(1 + 12 + sealed.len());
-    blob.push(FORMAT);
-    blob.extend_from_slice(&nonce);
-    blob.extend_from_slice(&sealed);
+    let blob = objects::seal(key, FORMAT, AAD, &json)
+        .ok_or_else(|| ServiceError::internal("The backup could not be sealed."))?;
     Ok(URL_SAFE_NO_PAD.encode(blob))
 }
 
@@ -49,19 +33,7 @@ pub(crate) fn open(key: &[u8; 32], blob: &str) -> Result<StoredSecret, ServiceEr
         .or_else(|_| URL_SAFE.decode(trimmed))
         .or_else(|_| base64::engine::general_purpose::STANDARD.decode(trimmed))
         .map_err(|_| corrupt())?;
-    if raw.len() < 1 + 12 + 16 || raw[0] != FORMAT {
-        return Err(corrupt());
-    }
-    let cipher = Aes256Gcm::new(key.into());
-    let plain = cipher
-        .decrypt(
-            Nonce::from_slice(&raw[1..13]),
-            Payload {
-                msg: &raw[13..],
-                aad: AAD,
-            },
-        )
-        .map_err(|_| corrupt())?;
+    let plain = objects::open(key, FORMAT, AAD, &raw).ok_or_else(corrupt)?;
     let secret: StoredSecret = serde_json::from_slice(&plain).map_err(|_| corrupt())?;
     if secret.latest().is_none() {
         return Err(corrupt());

@@ -12,16 +12,18 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use http::{HeaderValue, Method, header};
+use http::Method;
 use serde_json::{Value, json};
 
 use crate::admin::{self, Admin};
 use crate::api_version::ApiVersion;
 use crate::auth::Authenticator;
 use crate::error::{ServiceError, empty_response, json_response};
-use crate::server::{Caller, Handler, HttpResponse, Request, percent_decode};
+use crate::objects::{self, Deletion, Updatable};
+use crate::server::{Handler, HttpResponse, Request};
+use crate::service::{self, check_name, method_not_allowed};
 use crate::store::{Op, Store, VAULT_SECRETS};
-use model::{Deletion, Properties, Render, StoredSecret, StoredVersion};
+use model::{Properties, Render, StoredSecret, StoredVersion};
 
 /// Soft-delete settings of the vault.
 #[derive(Debug, Clone, Copy)]
@@ -75,28 +77,6 @@ fn deleted_not_found(name: &str) -> ServiceError {
     )
 }
 
-fn method_not_allowed(allow: &'static str) -> HttpResponse {
-    let mut resp = ServiceError::new(
-        405,
-        "MethodNotAllowed",
-        format!("The requested method is not allowed on this resource. Allowed: {allow}."),
-    )
-    .into_response();
-    resp.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    resp
-}
-
-fn check_name(name: &str) -> Result<()> {
-    if model::valid_name(name) {
-        Ok(())
-    } else {
-        Err(ServiceError::bad_parameter(format!(
-            "The secret name '{name}' is invalid: names are 1 to 127 characters of 0-9, a-z, A-Z and '-'."
-        )))
-    }
-}
-
 impl Vault {
     /// Loads the vault's secrets from `store`.
     pub(crate) fn open(
@@ -107,15 +87,7 @@ impl Vault {
         auth: Authenticator,
         admin_routes: bool,
     ) -> std::result::Result<Arc<Self>, crate::Error> {
-        let mut secrets = BTreeMap::new();
-        for (key, raw) in store.load(VAULT_SECRETS)? {
-            match serde_json::from_slice::<StoredSecret>(&raw) {
-                Ok(s) => {
-                    secrets.insert(key, s);
-                }
-                Err(e) => tracing::error!(key, error = %e, "skipping an unreadable stored secret"),
-            }
-        }
+        let secrets = service::load(&store, VAULT_SECRETS)?;
         let vault = Arc::new(Self {
             secrets: Mutex::new(secrets),
             next_due: AtomicI64::new(i64::MIN),
@@ -136,19 +108,9 @@ impl Vault {
         Ok(vault)
     }
 
-    /// The endpoint handler: runs each request on the blocking pool, since
-    /// durable commits block.
+    /// The endpoint handler (requests run on the blocking pool).
     pub(crate) fn handler(self: &Arc<Self>) -> Handler {
-        let vault = self.clone();
-        Arc::new(move |req: Request| {
-            let vault = vault.clone();
-            Box::pin(async move {
-                match tokio::task::spawn_blocking(move || vault.handle(req)).await {
-                    Ok(resp) => resp,
-                    Err(_) => ServiceError::internal("The request failed.").into_response(),
-                }
-            })
-        })
+        service::blocking_handler(self, |vault, req| vault.handle(req))
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, StoredSecret>> {
@@ -157,17 +119,10 @@ impl Vault {
 
     fn persist(&self, key: &str, secret: Option<&StoredSecret>) -> Result<()> {
         let op = match secret {
-            Some(s) => Op::Put(
-                VAULT_SECRETS,
-                key.to_owned(),
-                serde_json::to_vec(s).map_err(|_| ServiceError::internal("Cannot encode."))?,
-            ),
+            Some(s) => Op::Put(VAULT_SECRETS, key.to_owned(), service::encode(s)?),
             None => Op::Delete(VAULT_SECRETS, key.to_owned()),
         };
-        self.store.commit(vec![op]).map_err(|e| {
-            tracing::error!(error = %e, "durable commit failed");
-            ServiceError::internal("The change could not be stored.")
-        })
+        service::commit(&self.store, vec![op])
     }
 
     /// Purges deleted secrets whose scheduled purge date has passed.
@@ -213,12 +168,7 @@ impl Vault {
     }
 
     fn render<'a>(&self, req: &'a Request, api: ApiVersion) -> Render<'a> {
-        Render {
-            base: &req.base_url,
-            api,
-            recovery_level: self.settings.recovery_level(),
-            recoverable_days: self.settings.retention_days,
-        }
+        Render(objects::Render::new(&req.base_url, api, &self.settings))
     }
 
     /// Serves one request.
@@ -226,35 +176,22 @@ impl Vault {
         if self.admin_routes && req.path.starts_with(admin::PREFIX) {
             return self.admin.handle(&req);
         }
-        let caller = match self.auth.check(&req.headers) {
+        let caller = match service::authenticate(&self.auth, &req) {
             Ok(caller) => caller,
-            Err(challenge) => {
-                let mut resp = challenge.error.into_response();
-                resp.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, challenge.www_authenticate);
-                return resp;
-            }
+            Err(resp) => return *resp,
         };
-        let mut resp = match ApiVersion::parse(req.query("api-version")) {
+        let resp = match ApiVersion::parse(req.query("api-version")) {
             Ok(api) => {
                 self.sweep();
                 self.route(&req, api).unwrap_or_else(|e| e.into_response())
             }
             Err(e) => e.into_response(),
         };
-        if let Some(oid) = caller {
-            resp.extensions_mut().insert(Caller(oid));
-        }
-        resp
+        service::with_caller(resp, caller)
     }
 
     fn route(&self, req: &Request, api: ApiVersion) -> Result<HttpResponse> {
-        let segs: Vec<String> = req
-            .path
-            .trim_start_matches('/')
-            .split('/')
-            .map(|s| percent_decode(s, false))
-            .collect();
+        let segs = service::segments(&req.path);
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
         let m = &req.method;
         let ok = |v: Value| Ok(json_response(200, &v));
@@ -270,7 +207,7 @@ impl Vault {
                     Method::GET | Method::PUT | Method::PATCH | Method::DELETE => {}
                     _ => return Ok(method_not_allowed(allow)),
                 }
-                check_name(name)?;
+                check_name("secret", name)?;
                 match *m {
                     Method::PUT => ok(self.set(req, api, name)?),
                     Method::GET => ok(self.get(req, api, name, "")?),
@@ -279,11 +216,11 @@ impl Vault {
                 }
             }
             ["secrets", name, "backup"] if *m == Method::POST => {
-                check_name(name)?;
+                check_name("secret", name)?;
                 ok(self.backup(name)?)
             }
             ["secrets", name, "versions"] if *m == Method::GET => {
-                check_name(name)?;
+                check_name("secret", name)?;
                 ok(self.list_versions(req, api, name)?)
             }
             ["secrets", name, version] => {
@@ -291,7 +228,7 @@ impl Vault {
                     Method::GET | Method::PATCH => {}
                     _ => return Ok(method_not_allowed("GET, PATCH")),
                 }
-                check_name(name)?;
+                check_name("secret", name)?;
                 if *m == Method::GET {
                     ok(self.get(req, api, name, version)?)
                 } else {
@@ -304,11 +241,11 @@ impl Vault {
             },
             ["deletedsecrets", name] => match *m {
                 Method::GET => {
-                    check_name(name)?;
+                    check_name("secret", name)?;
                     ok(self.get_deleted(req, api, name)?)
                 }
                 Method::DELETE => {
-                    check_name(name)?;
+                    check_name("secret", name)?;
                     self.purge(name)?;
                     Ok(empty_response(204))
                 }
@@ -316,15 +253,12 @@ impl Vault {
             },
             ["deletedsecrets", name, "recover"] => match *m {
                 Method::POST => {
-                    check_name(name)?;
+                    check_name("secret", name)?;
                     ok(self.recover(req, api, name)?)
                 }
                 _ => Ok(method_not_allowed("POST")),
             },
-            _ => Err(ServiceError::not_found(format!(
-                "The requested resource '{}' was not found.",
-                req.path
-            ))),
+            _ => Err(service::no_route(req)),
         }
     }
 
@@ -421,28 +355,26 @@ impl Vault {
     }
 
     fn update(&self, req: &Request, api: ApiVersion, name: &str, version: &str) -> Result<Value> {
-        let props = model::parse_update(&req.body)?;
+        let mut props = model::parse_update(&req.body)?;
         let now = self.admin.clock.now();
         let mut secrets = self.lock();
         let (secret, v) = Self::find(&secrets, name, version)?;
         let mut secret = secret.clone();
         let mut v = v.clone();
-        if let Some(ct) = props.content_type {
+        if let Some(ct) = props.content_type.take() {
             v.content_type = Some(ct);
         }
-        if let Some(tags) = props.tags {
-            v.tags = Some(tags);
-        }
-        if let Some(enabled) = props.enabled {
-            v.enabled = enabled;
-        }
-        if let Some(nbf) = props.nbf {
-            v.nbf = Some(nbf);
-        }
-        if let Some(exp) = props.exp {
-            v.exp = Some(exp);
-        }
-        v.updated = now;
+        objects::apply_update(
+            props,
+            Updatable {
+                tags: &mut v.tags,
+                enabled: &mut v.enabled,
+                nbf: &mut v.nbf,
+                exp: &mut v.exp,
+                updated: &mut v.updated,
+            },
+            now,
+        );
         secret.versions.insert(v.version.clone(), v.clone());
         let key = name.to_ascii_lowercase();
         self.persist(&key, Some(&secret))?;
@@ -456,10 +388,7 @@ impl Vault {
         let mut secrets = self.lock();
         let (secret, _) = Self::find(&secrets, name, "")?;
         let mut secret = secret.clone();
-        let deletion = Deletion {
-            deleted_date: now,
-            scheduled_purge_date: now + i64::from(self.settings.retention_days) * 86_400,
-        };
+        let deletion = Deletion::at(now, &self.settings);
         secret.deleted = Some(deletion);
         let key = name.to_ascii_lowercase();
         self.persist(&key, Some(&secret))?;
@@ -480,90 +409,39 @@ impl Vault {
         let page = paging::page(req)?;
         let r = self.render(req, api);
         let secrets = self.lock();
-        let live = secrets
+        let items = secrets
             .iter()
-            .filter(|(k, _)| page.after.as_deref().is_none_or(|a| k.as_str() > a))
             .filter(|(_, s)| s.deleted.is_none())
-            .filter_map(|(k, s)| s.latest().map(|v| (k, s, v)));
-        let mut value = Vec::new();
-        let mut next = Value::Null;
-        for (k, s, v) in live {
-            if value.len() == page.max {
-                let last = last_key(&value);
-                next = json!(paging::next_link(
-                    req,
-                    "/secrets",
-                    &page,
-                    api.as_str(),
-                    &last
-                ));
-                break;
-            }
-            value.push((k.clone(), r.item(&s.name, v, false)));
-        }
-        Ok(
-            json!({"value": value.into_iter().map(|(_, v)| v).collect::<Vec<_>>(), "nextLink": next}),
-        )
+            .filter_map(|(k, s)| s.latest().map(|v| (k.clone(), r.item(&s.name, v, false))));
+        Ok(paging::page_of(req, api, "/secrets", &page, items))
     }
 
     fn list_versions(&self, req: &Request, api: ApiVersion, name: &str) -> Result<Value> {
         let page = paging::page(req)?;
         let r = self.render(req, api);
         let secrets = self.lock();
-        let mut value = Vec::new();
-        let mut next = Value::Null;
-        if let Some(secret) = secrets
+        // A missing or deleted secret has no versions (an empty list).
+        let secret = secrets
             .get(&name.to_ascii_lowercase())
-            .filter(|s| s.deleted.is_none())
-        {
-            for (k, v) in secret
-                .versions
+            .filter(|s| s.deleted.is_none());
+        let path = secret.map_or_else(String::new, |s| format!("/secrets/{}/versions", s.name));
+        let items = secret.into_iter().flat_map(|s| {
+            s.versions
                 .iter()
-                .filter(|(k, _)| page.after.as_deref().is_none_or(|a| k.as_str() > a))
-            {
-                if value.len() == page.max {
-                    let last = last_key(&value);
-                    let path = format!("/secrets/{}/versions", secret.name);
-                    next = json!(paging::next_link(req, &path, &page, api.as_str(), &last));
-                    break;
-                }
-                value.push((k.clone(), r.item(&secret.name, v, true)));
-            }
-        }
-        Ok(
-            json!({"value": value.into_iter().map(|(_, v)| v).collect::<Vec<_>>(), "nextLink": next}),
-        )
+                .map(|(k, v)| (k.clone(), r.item(&s.name, v, true)))
+        });
+        Ok(paging::page_of(req, api, &path, &page, items))
     }
 
     fn list_deleted(&self, req: &Request, api: ApiVersion) -> Result<Value> {
         let page = paging::page(req)?;
         let r = self.render(req, api);
         let secrets = self.lock();
-        let mut value = Vec::new();
-        let mut next = Value::Null;
-        for (k, s) in secrets
-            .iter()
-            .filter(|(k, _)| page.after.as_deref().is_none_or(|a| k.as_str() > a))
-        {
-            let (Some(d), Some(v)) = (s.deleted, s.latest()) else {
-                continue;
-            };
-            if value.len() == page.max {
-                let last = last_key(&value);
-                next = json!(paging::next_link(
-                    req,
-                    "/deletedsecrets",
-                    &page,
-                    api.as_str(),
-                    &last
-                ));
-                break;
-            }
-            value.push((k.clone(), r.deleted_item(s, v, &d)));
-        }
-        Ok(
-            json!({"value": value.into_iter().map(|(_, v)| v).collect::<Vec<_>>(), "nextLink": next}),
-        )
+        let items = secrets.iter().filter_map(|(k, s)| {
+            let (d, v) = (s.deleted?, s.latest()?);
+            Some((k.clone(), r.deleted_item(s, v, &d)))
+        });
+        Ok(paging::page_of(req, api, "/deletedsecrets", &page, items))
     }
 
     fn find_deleted<'s>(
@@ -646,11 +524,6 @@ impl Vault {
         secrets.insert(key, secret);
         Ok(out)
     }
-}
-
-/// The key of the last item on a full page.
-fn last_key(value: &[(String, Value)]) -> String {
-    value.last().map(|(k, _)| k.clone()).unwrap_or_default()
 }
 
 #[cfg(test)]

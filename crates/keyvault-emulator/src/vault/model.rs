@@ -9,6 +9,8 @@ use serde_json::{Map, Value, json};
 
 use crate::api_version::ApiVersion;
 use crate::error::ServiceError;
+pub(crate) use crate::objects::Deletion;
+use crate::objects::{self, Lifetime};
 
 /// The largest secret value, in bytes.
 pub(crate) const MAX_VALUE_BYTES: usize = 25 * 1024;
@@ -55,13 +57,6 @@ impl std::fmt::Debug for StoredVersion {
     }
 }
 
-/// When a deleted secret was deleted and will be purged.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
-pub(crate) struct Deletion {
-    pub(crate) deleted_date: i64,
-    pub(crate) scheduled_purge_date: i64,
-}
-
 /// A secret: its name as first created, its versions, and its deletion state.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub(crate) struct StoredSecret {
@@ -80,37 +75,37 @@ impl StoredSecret {
     }
 }
 
-/// What a response is rendered with.
-pub(crate) struct Render<'a> {
-    pub(crate) base: &'a str,
-    pub(crate) api: ApiVersion,
-    pub(crate) recovery_level: &'static str,
-    pub(crate) recoverable_days: u32,
+/// What a secret response is rendered with.
+pub(crate) struct Render<'a>(pub(crate) objects::Render<'a>);
+
+impl<'a> std::ops::Deref for Render<'a> {
+    type Target = objects::Render<'a>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl StoredVersion {
+    fn lifetime(&self) -> Lifetime {
+        Lifetime {
+            enabled: self.enabled,
+            nbf: self.nbf,
+            exp: self.exp,
+            created: self.created,
+            updated: self.updated,
+        }
+    }
 }
 
 impl Render<'_> {
-    fn attributes(&self, v: &StoredVersion) -> Value {
-        let mut a = Map::new();
-        a.insert("enabled".into(), json!(v.enabled));
-        if let Some(nbf) = v.nbf {
-            a.insert("nbf".into(), json!(nbf));
-        }
-        if let Some(exp) = v.exp {
-            a.insert("exp".into(), json!(exp));
-        }
-        a.insert("created".into(), json!(v.created));
-        a.insert("updated".into(), json!(v.updated));
-        a.insert("recoveryLevel".into(), json!(self.recovery_level));
-        if self.api.at_least(ApiVersion::V7_1) {
-            a.insert("recoverableDays".into(), json!(self.recoverable_days));
-        }
-        Value::Object(a)
-    }
-
     fn common(&self, v: &StoredVersion, id: String, item: bool) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("id".into(), json!(id));
-        m.insert("attributes".into(), self.attributes(v));
+        m.insert(
+            "attributes".into(),
+            Value::Object(self.attributes(v.lifetime())),
+        );
         if let Some(ct) = &v.content_type {
             m.insert("contentType".into(), json!(ct));
         }
@@ -137,15 +132,6 @@ impl Render<'_> {
         format!("{}/secrets/{name}/{version}", self.base)
     }
 
-    fn deletion(&self, m: &mut Map<String, Value>, name: &str, d: &Deletion) {
-        m.insert(
-            "recoveryId".into(),
-            json!(format!("{}/deletedsecrets/{name}", self.base)),
-        );
-        m.insert("deletedDate".into(), json!(d.deleted_date));
-        m.insert("scheduledPurgeDate".into(), json!(d.scheduled_purge_date));
-    }
-
     /// A SecretBundle, with or without the value.
     pub(crate) fn bundle(&self, name: &str, v: &StoredVersion, with_value: bool) -> Value {
         let mut m = self.common(v, self.version_id(name, &v.version), false);
@@ -163,7 +149,7 @@ impl Render<'_> {
         d: &Deletion,
     ) -> Value {
         let mut m = self.common(v, self.version_id(&s.name, &v.version), false);
-        self.deletion(&mut m, &s.name, d);
+        self.deletion(&mut m, "deletedsecrets", &s.name, d);
         Value::Object(m)
     }
 
@@ -180,7 +166,7 @@ impl Render<'_> {
     /// A DeletedSecretItem.
     pub(crate) fn deleted_item(&self, s: &StoredSecret, v: &StoredVersion, d: &Deletion) -> Value {
         let mut m = self.common(v, format!("{}/secrets/{}", self.base, s.name), true);
-        self.deletion(&mut m, &s.name, d);
+        self.deletion(&mut m, "deletedsecrets", &s.name, d);
         Value::Object(m)
     }
 }

@@ -5,6 +5,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use serde_json::{Value, json};
+
+use crate::api_version::ApiVersion;
 use crate::error::ServiceError;
 use crate::server::Request;
 
@@ -54,7 +57,7 @@ fn encode(after: &str) -> String {
 
 fn decode(token: &str) -> Option<String> {
     let raw = URL_SAFE_NO_PAD.decode(token.trim_end_matches('=')).ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&raw).ok()?;
+    let v: Value = serde_json::from_slice(&raw).ok()?;
     v.get("after")?.as_str().map(str::to_owned)
 }
 
@@ -69,6 +72,28 @@ pub(crate) fn next_link(req: &Request, path: &str, page: &Page, api: &str, last:
         link.push_str(&format!("&maxresults={}", page.max));
     }
     link
+}
+
+/// One page of `items` (in key order), with a `nextLink` when more remain.
+pub(crate) fn page_of(
+    req: &Request,
+    api: ApiVersion,
+    path: &str,
+    page: &Page,
+    items: impl Iterator<Item = (String, Value)>,
+) -> Value {
+    let mut value = Vec::new();
+    let mut last = String::new();
+    let mut next = Value::Null;
+    for (k, v) in items.filter(|(k, _)| page.after.as_deref().is_none_or(|a| k.as_str() > a)) {
+        if value.len() == page.max {
+            next = json!(next_link(req, path, page, api.as_str(), &last));
+            break;
+        }
+        last = k;
+        value.push(v);
+    }
+    json!({"value": value, "nextLink": next})
 }
 
 #[cfg(test)]

@@ -98,3 +98,35 @@ async fn admin_routes_can_be_turned_off() {
     assert_eq!(r.status, 401);
     env.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn deleting_at_the_end_of_time_keeps_the_object() {
+    // Near the largest time a clock can show, the purge date used to
+    // overflow (a 500, or a date in the past that purged the object at once);
+    // it now stops at the largest time.
+    let env = start().await;
+    let now = env.emu.clock().now();
+    let by = u64::try_from(i64::MAX - now - 1000).unwrap();
+    env.emu.advance_clock(Duration::from_secs(by)).await;
+    env.set("late", json!({"value": "v"})).await;
+    let r = env.call(Method::DELETE, "/secrets/late", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["scheduledPurgeDate"], i64::MAX);
+    let r = env.call(Method::GET, "/deletedsecrets/late", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let r = env
+        .hsm_call(
+            Method::POST,
+            "/keys/late/create",
+            Some(json!({"kty": "EC"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = env.hsm_call(Method::DELETE, "/keys/late", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["scheduledPurgeDate"], i64::MAX);
+    let r = env.hsm_call(Method::GET, "/deletedkeys/late", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    env.emu.shutdown().await;
+}

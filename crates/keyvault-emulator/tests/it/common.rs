@@ -106,13 +106,7 @@ impl Env {
     /// `path` relative to the vault, with `api-version=7.6` added unless the
     /// path already has one.
     pub fn url(&self, path: &str) -> String {
-        if path.contains("api-version=") {
-            format!("{}{path}", self.base)
-        } else if path.contains('?') {
-            format!("{}{path}&api-version={API}", self.base)
-        } else {
-            format!("{}{path}?api-version={API}", self.base)
-        }
+        with_api(&self.base, path)
     }
 
     /// An authenticated request.
