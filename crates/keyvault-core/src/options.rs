@@ -136,11 +136,52 @@ impl Default for RetryOptions {
 /// let options = SendRequestOptions { headers, body: Some(br#"{"value":"v"}"#.to_vec()) };
 /// # let _ = options;
 /// ```
-#[derive(Clone, Debug, Default)]
+///
+/// `Debug` shows the body's length only, and the values of the headers the
+/// pipeline logs (others as `REDACTED`): a body may carry a secret value and a
+/// header a token.
+#[derive(Clone, Default)]
 pub struct SendRequestOptions {
     /// Extra request headers.
     pub headers: HeaderMap,
     /// The request body, sent as given (`Content-Type: application/json`
     /// unless `headers` sets another).
     pub body: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for SendRequestOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendRequestOptions")
+            .field("headers", &crate::pipeline::SafeHeaders(&self.headers))
+            .field("body_len", &self.body.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn send_request_options_debug_hides_the_body_and_tokens() {
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", HeaderValue::from_static("Bearer tok-123"));
+        headers.insert("x-ms-client-request-id", HeaderValue::from_static("my-id"));
+        let options = SendRequestOptions {
+            headers,
+            body: Some(br#"{"value":"hunter2"}"#.to_vec()),
+        };
+        let text = format!("{options:?}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("tok-123"),
+            "{text}"
+        );
+        assert!(
+            text.contains("REDACTED") && text.contains("my-id"),
+            "{text}"
+        );
+        assert!(text.contains("body_len: Some(19)"), "{text}");
+    }
 }

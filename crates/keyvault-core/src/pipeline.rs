@@ -206,7 +206,7 @@ const LOGGABLE_HEADERS: &[&str] = &[
 
 /// Debug-prints a header map with the values of non-allow-listed headers
 /// replaced by `REDACTED`.
-struct SafeHeaders<'a>(&'a HeaderMap);
+pub(crate) struct SafeHeaders<'a>(pub(crate) &'a HeaderMap);
 
 impl std::fmt::Debug for SafeHeaders<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -233,6 +233,18 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 /// `METHOD scheme://host[:port]/path`, without the query string.
+/// Whether waiting `delay` from `now` ends after `deadline` (a delay too
+/// large to add to `now`, from a `Retry-After` of centuries, does).
+fn past(now: Instant, delay: Duration, deadline: Instant) -> bool {
+    now.checked_add(delay).is_none_or(|at| at > deadline)
+}
+
+/// A URL as given, up to its query or fragment (which may hold a SAS
+/// token): what an error may quote.
+fn before_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
+}
+
 fn describe(method: &Method, url: &Url) -> String {
     let mut u = url.clone();
     u.set_query(None);
@@ -309,14 +321,20 @@ impl Pipeline {
         let url = Url::parse(endpoint).map_err(|e| {
             Error::with_source(
                 ErrorKind::InvalidInput,
-                format!("`{endpoint}` is not a valid vault URL ({e})"),
+                format!(
+                    "`{}` is not a valid vault URL ({e})",
+                    before_query(endpoint)
+                ),
                 e,
             )
         })?;
         if url.query().is_some() || url.fragment().is_some() {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
-                format!("the vault URL `{endpoint}` must not have a query or fragment"),
+                format!(
+                    "the vault URL `{}` must not have a query or fragment",
+                    before_query(endpoint)
+                ),
             ));
         }
         self.check_url(&url)?;
@@ -328,12 +346,15 @@ impl Pipeline {
     /// [`ClientOptions::allow_loopback_http`] is set.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] naming the URL and the rule it breaks.
+    /// [`ErrorKind::InvalidInput`] naming the URL (without its query) and
+    /// the rule it breaks.
     pub fn check_url(&self, url: &Url) -> Result<()> {
+        // Quoted without its query, which may hold a SAS token.
+        let shown = before_query(url.as_str());
         if url.host_str().is_none_or(str::is_empty) {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
-                format!("the URL `{url}` has no host"),
+                format!("the URL `{shown}` has no host"),
             ));
         }
         match url.scheme() {
@@ -342,13 +363,13 @@ impl Pipeline {
             "http" if is_loopback(url) => Err(Error::new(
                 ErrorKind::InvalidInput,
                 format!(
-                    "`{url}` uses plain http; set allow_loopback_http in the client options \
+                    "`{shown}` uses plain http; set allow_loopback_http in the client options \
                      to use a local emulator over http"
                 ),
             )),
             other => Err(Error::new(
                 ErrorKind::InvalidInput,
-                format!("`{url}` uses the scheme `{other}`; only https is allowed"),
+                format!("`{shown}` uses the scheme `{other}`; only https is allowed"),
             )),
         }
     }
@@ -437,7 +458,10 @@ impl Pipeline {
         let resolved = base.join(url).map_err(|e| {
             Error::with_source(
                 ErrorKind::InvalidInput,
-                format!("`{url}` is neither a URL nor a path relative to {endpoint}"),
+                format!(
+                    "`{}` is neither a URL nor a path relative to {endpoint}",
+                    before_query(url)
+                ),
                 e,
             )
         })?;
@@ -547,7 +571,10 @@ impl Pipeline {
     ) -> Result<(Response, u32, Duration)> {
         let opts = &self.inner.retry;
         let start = Instant::now();
-        let deadline = start + opts.budget;
+        // A budget too large to add to `start` (`Duration::MAX`) is a century.
+        let deadline = start
+            .checked_add(opts.budget)
+            .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 24 * 3600));
         let idempotent = ctx.is_idempotent(request.method());
         let authority = challenge::authority(request.url());
         let mut attempts: u32 = 0;
@@ -569,7 +596,7 @@ impl Pipeline {
                     }
                     let delay = retry::retry_after(resp.headers(), time::OffsetDateTime::now_utc())
                         .unwrap_or_else(|| retry::backoff(opts, attempts));
-                    if now + delay > deadline {
+                    if past(now, delay, deadline) {
                         tracing::debug!(
                             status = status.as_u16(),
                             attempts,
@@ -588,7 +615,7 @@ impl Pipeline {
                 }
                 Err(f) => {
                     let delay = retry::backoff(opts, attempts);
-                    if !f.retriable || attempts > opts.max_retries || now + delay > deadline {
+                    if !f.retriable || attempts > opts.max_retries || past(now, delay, deadline) {
                         let budget_ran_out = f.error.kind() == ErrorKind::Timeout;
                         if budget_ran_out && let Some(resp) = last_status.take() {
                             return Ok((resp, attempts, now - start));

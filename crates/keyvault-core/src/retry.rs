@@ -19,7 +19,8 @@ pub(crate) fn not_processed(status: StatusCode) -> bool {
 }
 
 /// Exponential backoff with jitter: `initial * 2^(attempt-1)`, capped at
-/// `max_delay`, multiplied by a random factor in `[0.8, 1.2)`.
+/// `max_delay`, multiplied by a random factor in `[0.8, 1.2)` (still capped,
+/// so a `max_delay` of [`Duration::MAX`] cannot overflow).
 pub(crate) fn backoff(opts: &RetryOptions, attempt: u32) -> Duration {
     let exp = attempt.saturating_sub(1).min(20);
     let base = opts
@@ -30,11 +31,18 @@ pub(crate) fn backoff(opts: &RetryOptions, attempt: u32) -> Duration {
     // jitter needs no extra dependency.
     let bits = (uuid::Uuid::new_v4().as_u128() >> 64) as u64;
     let factor = 0.8 + 0.4 * (bits as f64 / u64::MAX as f64);
-    base.mul_f64(factor).min(opts.max_delay)
+    seconds(base.as_secs_f64() * factor).min(opts.max_delay)
+}
+
+/// `secs` seconds (finite and not negative), saturating at [`Duration::MAX`]
+/// where [`Duration::from_secs_f64`] would panic.
+fn seconds(secs: f64) -> Duration {
+    Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
 }
 
 /// The delay the service asked for: `x-ms-retry-after-ms`, `retry-after-ms`,
-/// then `Retry-After` in seconds or as an HTTP date.
+/// then `Retry-After` in seconds or as an HTTP date. A delay too large for a
+/// [`Duration`] is [`Duration::MAX`]: longer than any budget.
 pub(crate) fn retry_after(headers: &HeaderMap, now: OffsetDateTime) -> Option<Duration> {
     let text = |name: &str| {
         headers
@@ -47,12 +55,12 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: OffsetDateTime) -> Option<Du
             && ms.is_finite()
             && ms >= 0.0
         {
-            return Some(Duration::from_secs_f64(ms / 1000.0));
+            return Some(seconds(ms / 1000.0));
         }
     }
     let v = text("retry-after")?;
     if let Ok(secs) = v.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return (secs.is_finite() && secs >= 0.0).then(|| seconds(secs));
     }
     let at = OffsetDateTime::parse(v, &Rfc2822).ok()?;
     let wait = at - now;
@@ -87,6 +95,36 @@ mod tests {
         assert_eq!(retry_after(&bad, now), None);
         bad.insert("retry-after", HeaderValue::from_static("-1"));
         assert_eq!(retry_after(&bad, now), None);
+    }
+
+    #[test]
+    fn huge_retry_after_saturates_instead_of_panicking() {
+        let now = datetime!(2015-10-21 07:28:00 UTC);
+        for (name, value) in [
+            ("retry-after", "1e300"),
+            ("retry-after", "18446744073709551616"),
+            ("x-ms-retry-after-ms", "1e300"),
+            ("retry-after-ms", "1e30"),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_static(value));
+            assert_eq!(retry_after(&h, now), Some(Duration::MAX), "{name}: {value}");
+        }
+    }
+
+    #[test]
+    fn backoff_with_an_unbounded_maximum_does_not_overflow() {
+        let o = RetryOptions {
+            initial_delay: Duration::MAX,
+            max_delay: Duration::MAX,
+            ..Default::default()
+        };
+        for attempt in [1, 2, 40] {
+            assert!(
+                backoff(&o, attempt) >= Duration::MAX.mul_f64(0.5),
+                "{attempt}"
+            );
+        }
     }
 
     #[test]

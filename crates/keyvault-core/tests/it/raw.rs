@@ -96,4 +96,21 @@ async fn send_request_resolves_under_the_endpoint_and_keeps_a_pinned_version() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+
+    // Such an error quotes the URL without its query, which may hold a SAS.
+    for bad in ["http://[::1?sig=s3cret", "http://example.com/x?sig=s3cret"] {
+        let e = p
+            .send_request(&endpoint, Method::GET, bad, None)
+            .await
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            !text.contains("s3cret") && text.contains("http://"),
+            "{text}"
+        );
+    }
+    let e = p
+        .parse_endpoint("https://myhsm.managedhsm.azure.net/?sig=s3cret")
+        .unwrap_err();
+    assert!(!e.to_string().contains("s3cret"), "{e}");
 }

@@ -113,6 +113,34 @@ async fn post_is_not_retried_after_a_500() {
 }
 
 #[tokio::test]
+async fn a_retry_after_of_centuries_ends_the_retries_without_a_panic() {
+    for (name, value) in [("retry-after", "1e300"), ("x-ms-retry-after-ms", "1e25")] {
+        let srv = Server::http(move |_, _| Reply::empty(503).header(name, value)).await;
+        let cred = Arc::new(TestCredential::default());
+        let p = server::pipeline(
+            &cred,
+            no_auth_options(RetryOptions {
+                max_retries: 3,
+                budget: Duration::MAX,
+                ..server::options().retry
+            }),
+        );
+        let err = tokio::time::timeout(
+            Duration::from_secs(30),
+            p.send(
+                &Context::new("GetSecret"),
+                Request::new(Method::GET, srv.url("/secrets/a")),
+            ),
+        )
+        .await
+        .expect("the delay is past any deadline: no wait")
+        .unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(503), "{name}");
+        assert_eq!(srv.seen().len(), 1, "{name}: no retry");
+    }
+}
+
+#[tokio::test]
 async fn a_5xx_storm_ends_in_one_clear_error_within_the_budget() {
     let srv = Server::http(|_, _| {
         Reply::json(
