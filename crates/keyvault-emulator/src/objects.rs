@@ -1,6 +1,7 @@
-//! What the vault's secrets and the HSM's keys share: soft-delete state,
-//! the `attributes` object and deletion fields of their wire shapes, applying
-//! an update's properties, and sealing backups with AES-256-GCM.
+//! What the vault's secrets and the HSM's keys share: objects with versions
+//! and soft-delete state, version attributes, the `attributes` object and
+//! deletion fields of their wire shapes, and sealing backups with
+//! AES-256-GCM.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::api_version::ApiVersion;
+use crate::error::ServiceError;
 use crate::vault::VaultSettings;
 use crate::vault::model::Properties;
 
@@ -32,14 +34,104 @@ impl Deletion {
     }
 }
 
-/// The fields of a version that its `attributes` show.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Lifetime {
+/// The attributes every version has (stored inline with its other fields).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub(crate) struct Attributes {
     pub(crate) enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) exp: Option<i64>,
     pub(crate) created: i64,
     pub(crate) updated: i64,
+}
+
+impl Attributes {
+    /// A new version's attributes: enabled unless `props` say otherwise.
+    pub(crate) fn new(props: &Properties, now: i64) -> Self {
+        Self {
+            enabled: props.enabled.unwrap_or(true),
+            nbf: props.nbf,
+            exp: props.exp,
+            created: now,
+            updated: now,
+        }
+    }
+
+    /// Applies an update's attributes (what it leaves out stays) and sets
+    /// `updated` to `now`.
+    pub(crate) fn update(&mut self, props: &Properties, now: i64) {
+        if let Some(enabled) = props.enabled {
+            self.enabled = enabled;
+        }
+        if let Some(nbf) = props.nbf {
+            self.nbf = Some(nbf);
+        }
+        if let Some(exp) = props.exp {
+            self.exp = Some(exp);
+        }
+        self.updated = now;
+    }
+}
+
+/// A secret or a key: its name as first created, its versions by id, the id
+/// of the latest, and its deletion state.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) struct Stored<V> {
+    pub(crate) name: String,
+    pub(crate) versions: BTreeMap<String, V>,
+    pub(crate) latest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) deleted: Option<Deletion>,
+}
+
+impl<V> Stored<V> {
+    /// An object without versions yet.
+    pub(crate) fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            versions: BTreeMap::new(),
+            latest: String::new(),
+            deleted: None,
+        }
+    }
+
+    pub(crate) fn latest(&self) -> Option<&V> {
+        self.versions.get(&self.latest)
+    }
+}
+
+/// A live object's version by name (any case) and version id (`""` for the
+/// latest); `not_found` names what is missing.
+pub(crate) fn find_live<'s, V>(
+    objects: &'s BTreeMap<String, Stored<V>>,
+    name: &str,
+    version: &str,
+    not_found: fn(&str) -> ServiceError,
+) -> Result<(&'s Stored<V>, &'s V), ServiceError> {
+    let o = objects
+        .get(&name.to_ascii_lowercase())
+        .filter(|o| o.deleted.is_none())
+        .ok_or_else(|| not_found(name))?;
+    let v = if version.is_empty() {
+        o.latest()
+    } else {
+        o.versions.get(&version.to_ascii_lowercase())
+    };
+    let v = v.ok_or_else(|| not_found(&format!("{name}/{version}")))?;
+    Ok((o, v))
+}
+
+/// A deleted object by name (any case) and its deletion.
+pub(crate) fn find_deleted<'s, V>(
+    objects: &'s BTreeMap<String, Stored<V>>,
+    name: &str,
+    not_found: fn(&str) -> ServiceError,
+) -> Result<(&'s Stored<V>, Deletion), ServiceError> {
+    objects
+        .get(&name.to_ascii_lowercase())
+        .and_then(|o| o.deleted.map(|d| (o, d)))
+        .ok_or_else(|| not_found(name))
 }
 
 /// What a response is rendered with.
@@ -62,7 +154,7 @@ impl<'a> Render<'a> {
     }
 
     /// The `attributes` object (`recoverableDays` from `7.1` on).
-    pub(crate) fn attributes(&self, t: Lifetime) -> Map<String, Value> {
+    pub(crate) fn attributes(&self, t: &Attributes) -> Map<String, Value> {
         let mut a = Map::new();
         a.insert("enabled".into(), json!(t.enabled));
         if let Some(nbf) = t.nbf {
@@ -96,33 +188,6 @@ impl<'a> Render<'a> {
         m.insert("deletedDate".into(), json!(d.deleted_date));
         m.insert("scheduledPurgeDate".into(), json!(d.scheduled_purge_date));
     }
-}
-
-/// The fields of a version an update may change.
-pub(crate) struct Updatable<'v> {
-    pub(crate) tags: &'v mut Option<BTreeMap<String, String>>,
-    pub(crate) enabled: &'v mut bool,
-    pub(crate) nbf: &'v mut Option<i64>,
-    pub(crate) exp: &'v mut Option<i64>,
-    pub(crate) updated: &'v mut i64,
-}
-
-/// Applies an update's tags and attributes (what it leaves out stays) and
-/// sets `updated` to `now`. The content type is the caller's business.
-pub(crate) fn apply_update(props: Properties, v: Updatable<'_>, now: i64) {
-    if let Some(tags) = props.tags {
-        *v.tags = Some(tags);
-    }
-    if let Some(enabled) = props.enabled {
-        *v.enabled = enabled;
-    }
-    if let Some(nbf) = props.nbf {
-        *v.nbf = Some(nbf);
-    }
-    if let Some(exp) = props.exp {
-        *v.exp = Some(exp);
-    }
-    *v.updated = now;
 }
 
 /// The length of a sealed blob's header: a format byte and a 12-byte nonce.

@@ -1,14 +1,12 @@
 //! The key routes: create, get, update, list, delete, recover, purge.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use super::keys::{self, KeyVersion, StoredKey};
 use super::{Hsm, Result, State, encode};
 use crate::api_version::ApiVersion;
 use crate::error::ServiceError;
-use crate::objects::{self, Deletion, Updatable};
+use crate::objects::{self, Attributes, Deletion};
 use crate::server::Request;
 use crate::store::{HSM_KEYS, Op};
 use crate::vault::paging;
@@ -48,12 +46,7 @@ impl Hsm {
         let mut k = match state.keys.get(&key) {
             Some(k) if k.deleted.is_some() => return Err(deleted_conflict(name)),
             Some(k) => k.clone(),
-            None => StoredKey {
-                name: name.to_owned(),
-                versions: BTreeMap::new(),
-                latest: String::new(),
-                deleted: None,
-            },
+            None => StoredKey::new(name),
         };
         let v = KeyVersion {
             version: uuid::Uuid::new_v4().simple().to_string(),
@@ -61,11 +54,7 @@ impl Hsm {
             key_ops: body.key_ops.unwrap_or(default_ops),
             public,
             private,
-            enabled: body.props.enabled.unwrap_or(true),
-            nbf: body.props.nbf,
-            exp: body.props.exp,
-            created: now,
-            updated: now,
+            attributes: Attributes::new(&body.props, now),
             tags: body.props.tags,
         };
         k.latest = v.version.clone();
@@ -81,18 +70,7 @@ impl Hsm {
         name: &str,
         version: &str,
     ) -> Result<(&'s StoredKey, &'s KeyVersion)> {
-        let k = state
-            .keys
-            .get(&name.to_ascii_lowercase())
-            .filter(|k| k.deleted.is_none())
-            .ok_or_else(|| key_not_found(name))?;
-        let v = if version.is_empty() {
-            k.latest()
-        } else {
-            k.versions.get(&version.to_ascii_lowercase())
-        };
-        let v = v.ok_or_else(|| key_not_found(&format!("{name}/{version}")))?;
-        Ok((k, v))
+        objects::find_live(&state.keys, name, version, key_not_found)
     }
 
     pub(super) fn get_key(
@@ -123,17 +101,10 @@ impl Hsm {
         if let Some(ops) = ops {
             v.key_ops = ops;
         }
-        objects::apply_update(
-            props,
-            Updatable {
-                tags: &mut v.tags,
-                enabled: &mut v.enabled,
-                nbf: &mut v.nbf,
-                exp: &mut v.exp,
-                updated: &mut v.updated,
-            },
-            now,
-        );
+        v.attributes.update(&props, now);
+        if let Some(tags) = props.tags {
+            v.tags = Some(tags);
+        }
         k.versions.insert(v.version.clone(), v.clone());
         let key = name.to_ascii_lowercase();
         self.persist_key(&key, Some(&k))?;
@@ -212,11 +183,7 @@ impl Hsm {
         state: &'s State,
         name: &str,
     ) -> Result<(&'s StoredKey, Deletion)> {
-        state
-            .keys
-            .get(&name.to_ascii_lowercase())
-            .and_then(|k| k.deleted.map(|d| (k, d)))
-            .ok_or_else(|| deleted_key_not_found(name))
+        objects::find_deleted(&state.keys, name, deleted_key_not_found)
     }
 
     pub(super) fn get_deleted(&self, req: &Request, api: ApiVersion, name: &str) -> Result<Value> {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::ServiceError;
-use crate::objects::{self, Deletion, Lifetime};
+use crate::objects::{self, Attributes, Deletion, Stored};
 use crate::vault::model;
 
 /// One version of a key. Its `Debug` never shows the private material.
@@ -25,13 +25,8 @@ pub(crate) struct KeyVersion {
     pub(crate) public: BTreeMap<String, String>,
     /// Private material (PKCS#8 DER, or the raw symmetric key), base64.
     pub(crate) private: String,
-    pub(crate) enabled: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) nbf: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) exp: Option<i64>,
-    pub(crate) created: i64,
-    pub(crate) updated: i64,
+    #[serde(flatten)]
+    pub(crate) attributes: Attributes,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) tags: Option<BTreeMap<String, String>>,
 }
@@ -47,20 +42,7 @@ impl std::fmt::Debug for KeyVersion {
 }
 
 /// A key: its name as first created, its versions, its deletion state.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub(crate) struct StoredKey {
-    pub(crate) name: String,
-    pub(crate) versions: BTreeMap<String, KeyVersion>,
-    pub(crate) latest: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) deleted: Option<Deletion>,
-}
-
-impl StoredKey {
-    pub(crate) fn latest(&self) -> Option<&KeyVersion> {
-        self.versions.get(&self.latest)
-    }
-}
+pub(crate) type StoredKey = Stored<KeyVersion>;
 
 /// What kind of key to make.
 #[derive(Debug, Clone, PartialEq)]
@@ -317,13 +299,7 @@ impl<'a> std::ops::Deref for Render<'a> {
 impl Render<'_> {
     /// The key's `attributes`: the common ones and `exportable: false`.
     fn key_attributes(&self, v: &KeyVersion) -> Value {
-        let mut a = self.attributes(Lifetime {
-            enabled: v.enabled,
-            nbf: v.nbf,
-            exp: v.exp,
-            created: v.created,
-            updated: v.updated,
-        });
+        let mut a = self.attributes(&v.attributes);
         a.insert("exportable".into(), json!(false));
         Value::Object(a)
     }

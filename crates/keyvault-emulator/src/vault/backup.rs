@@ -46,7 +46,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::vault::model::StoredVersion;
+    use crate::objects::Attributes;
+    use crate::vault::model::{Properties, StoredVersion};
 
     fn secret() -> StoredSecret {
         let v = StoredVersion {
@@ -54,11 +55,7 @@ mod tests {
             value: "hunter2".into(),
             content_type: None,
             tags: None,
-            enabled: true,
-            nbf: None,
-            exp: None,
-            created: 1,
-            updated: 1,
+            attributes: Attributes::new(&Properties::default(), 1),
             kid: None,
             managed: None,
             previous_version: None,

@@ -19,11 +19,11 @@ use crate::admin::{self, Admin};
 use crate::api_version::ApiVersion;
 use crate::auth::Authenticator;
 use crate::error::{ServiceError, empty_response, json_response};
-use crate::objects::{self, Deletion, Updatable};
+use crate::objects::{self, Attributes, Deletion};
 use crate::server::{Handler, HttpResponse, Request};
 use crate::service::{self, check_name, method_not_allowed};
 use crate::store::{Op, Store, VAULT_SECRETS};
-use model::{Properties, Render, StoredSecret, StoredVersion};
+use model::{Render, StoredSecret, StoredVersion};
 
 /// Soft-delete settings of the vault.
 #[derive(Debug, Clone, Copy)]
@@ -278,30 +278,15 @@ impl Vault {
                 )));
             }
             Some(s) => s.clone(),
-            None => StoredSecret {
-                name: name.to_owned(),
-                versions: BTreeMap::new(),
-                latest: String::new(),
-                deleted: None,
-            },
+            None => StoredSecret::new(name),
         };
-        let Properties {
-            content_type,
-            tags,
-            enabled,
-            nbf,
-            exp,
-        } = body.props;
+        let attributes = Attributes::new(&body.props, now);
         let version = StoredVersion {
             version: Self::new_version(),
             value: body.value,
-            content_type,
-            tags,
-            enabled: enabled.unwrap_or(true),
-            nbf,
-            exp,
-            created: now,
-            updated: now,
+            content_type: body.props.content_type,
+            tags: body.props.tags,
+            attributes,
             kid: None,
             managed: None,
             previous_version: (!secret.latest.is_empty()).then(|| secret.latest.clone()),
@@ -322,17 +307,7 @@ impl Vault {
         name: &str,
         version: &str,
     ) -> Result<(&'s StoredSecret, &'s StoredVersion)> {
-        let secret = secrets
-            .get(&name.to_ascii_lowercase())
-            .filter(|s| s.deleted.is_none())
-            .ok_or_else(|| secret_not_found(name))?;
-        let v = if version.is_empty() {
-            secret.latest()
-        } else {
-            secret.versions.get(&version.to_ascii_lowercase())
-        };
-        let v = v.ok_or_else(|| secret_not_found(&format!("{name}/{version}")))?;
-        Ok((secret, v))
+        objects::find_live(secrets, name, version, secret_not_found)
     }
 
     fn get(&self, req: &Request, api: ApiVersion, name: &str, version: &str) -> Result<Value> {
@@ -346,7 +321,7 @@ impl Vault {
         }
         let secrets = self.lock();
         let (secret, v) = Self::find(&secrets, name, version)?;
-        if !v.enabled {
+        if !v.attributes.enabled {
             return Err(ServiceError::forbidden(
                 "Operation get is not allowed on a disabled secret.",
             ));
@@ -355,26 +330,19 @@ impl Vault {
     }
 
     fn update(&self, req: &Request, api: ApiVersion, name: &str, version: &str) -> Result<Value> {
-        let mut props = model::parse_update(&req.body)?;
+        let props = model::parse_update(&req.body)?;
         let now = self.admin.clock.now();
         let mut secrets = self.lock();
         let (secret, v) = Self::find(&secrets, name, version)?;
         let mut secret = secret.clone();
         let mut v = v.clone();
-        if let Some(ct) = props.content_type.take() {
+        v.attributes.update(&props, now);
+        if let Some(ct) = props.content_type {
             v.content_type = Some(ct);
         }
-        objects::apply_update(
-            props,
-            Updatable {
-                tags: &mut v.tags,
-                enabled: &mut v.enabled,
-                nbf: &mut v.nbf,
-                exp: &mut v.exp,
-                updated: &mut v.updated,
-            },
-            now,
-        );
+        if let Some(tags) = props.tags {
+            v.tags = Some(tags);
+        }
         secret.versions.insert(v.version.clone(), v.clone());
         let key = name.to_ascii_lowercase();
         self.persist(&key, Some(&secret))?;
@@ -448,10 +416,7 @@ impl Vault {
         secrets: &'s BTreeMap<String, StoredSecret>,
         name: &str,
     ) -> Result<(&'s StoredSecret, Deletion)> {
-        secrets
-            .get(&name.to_ascii_lowercase())
-            .and_then(|s| s.deleted.map(|d| (s, d)))
-            .ok_or_else(|| deleted_not_found(name))
+        objects::find_deleted(secrets, name, deleted_not_found)
     }
 
     fn get_deleted(&self, req: &Request, api: ApiVersion, name: &str) -> Result<Value> {

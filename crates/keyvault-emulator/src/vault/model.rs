@@ -9,8 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::api_version::ApiVersion;
 use crate::error::ServiceError;
-pub(crate) use crate::objects::Deletion;
-use crate::objects::{self, Lifetime};
+use crate::objects::{self, Attributes, Deletion, Stored};
 
 /// The largest secret value, in bytes.
 pub(crate) const MAX_VALUE_BYTES: usize = 25 * 1024;
@@ -30,13 +29,8 @@ pub(crate) struct StoredVersion {
     pub(crate) content_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) tags: Option<BTreeMap<String, String>>,
-    pub(crate) enabled: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) nbf: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) exp: Option<i64>,
-    pub(crate) created: i64,
-    pub(crate) updated: i64,
+    #[serde(flatten)]
+    pub(crate) attributes: Attributes,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) kid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,30 +44,13 @@ impl std::fmt::Debug for StoredVersion {
         f.debug_struct("StoredVersion")
             .field("version", &self.version)
             .field("value", &"<redacted>")
-            .field("enabled", &self.enabled)
-            .field("created", &self.created)
-            .field("updated", &self.updated)
+            .field("attributes", &self.attributes)
             .finish_non_exhaustive()
     }
 }
 
 /// A secret: its name as first created, its versions, and its deletion state.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub(crate) struct StoredSecret {
-    pub(crate) name: String,
-    /// Versions by id.
-    pub(crate) versions: BTreeMap<String, StoredVersion>,
-    /// The id of the latest version.
-    pub(crate) latest: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) deleted: Option<Deletion>,
-}
-
-impl StoredSecret {
-    pub(crate) fn latest(&self) -> Option<&StoredVersion> {
-        self.versions.get(&self.latest)
-    }
-}
+pub(crate) type StoredSecret = Stored<StoredVersion>;
 
 /// What a secret response is rendered with.
 pub(crate) struct Render<'a>(pub(crate) objects::Render<'a>);
@@ -86,25 +63,13 @@ impl<'a> std::ops::Deref for Render<'a> {
     }
 }
 
-impl StoredVersion {
-    fn lifetime(&self) -> Lifetime {
-        Lifetime {
-            enabled: self.enabled,
-            nbf: self.nbf,
-            exp: self.exp,
-            created: self.created,
-            updated: self.updated,
-        }
-    }
-}
-
 impl Render<'_> {
     fn common(&self, v: &StoredVersion, id: String, item: bool) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("id".into(), json!(id));
         m.insert(
             "attributes".into(),
-            Value::Object(self.attributes(v.lifetime())),
+            Value::Object(self.attributes(&v.attributes)),
         );
         if let Some(ct) = &v.content_type {
             m.insert("contentType".into(), json!(ct));
@@ -356,17 +321,29 @@ mod tests {
             value: "hunter2".into(),
             content_type: None,
             tags: None,
-            enabled: true,
-            nbf: None,
-            exp: None,
-            created: 0,
-            updated: 0,
+            attributes: Attributes::new(&Properties::default(), 0),
             kid: None,
             managed: None,
             previous_version: None,
         };
         let shown = format!("{v:?}");
         assert!(!shown.contains("hunter2") && shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn stored_records_keep_their_shape() {
+        // Records written before the attributes had their own type still load,
+        // and new ones are written the same way.
+        let old = json!({
+            "version": "v1", "value": "x", "enabled": false, "exp": 9,
+            "created": 1, "updated": 2, "previous_version": "v0"
+        });
+        let v: StoredVersion = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(
+            (v.attributes.enabled, v.attributes.exp, v.attributes.nbf),
+            (false, Some(9), None)
+        );
+        assert_eq!(serde_json::to_value(&v).unwrap(), old);
     }
 
     #[test]
