@@ -48,6 +48,9 @@ pub(crate) enum Op {
 /// The durable store (or its in-memory stand-in, which keeps nothing).
 pub(crate) struct Store {
     db: Option<Database>,
+    /// Unit tests make commits fail with this.
+    #[cfg(test)]
+    fail_commits: std::sync::atomic::AtomicBool,
 }
 
 fn store_err(message: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
@@ -57,7 +60,22 @@ fn store_err(message: &str, e: impl std::error::Error + Send + Sync + 'static) -
 impl Store {
     /// A store that persists nothing.
     pub(crate) fn in_memory() -> Self {
-        Self { db: None }
+        Self::with_db(None)
+    }
+
+    fn with_db(db: Option<Database>) -> Self {
+        Self {
+            db,
+            #[cfg(test)]
+            fail_commits: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Makes every later commit fail (or succeed again).
+    #[cfg(test)]
+    pub(crate) fn fail_commits(&self, fail: bool) {
+        self.fail_commits
+            .store(fail, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Opens (or creates) `emulator.redb` in `dir`.
@@ -68,11 +86,15 @@ impl Store {
         let path = dir.join("emulator.redb");
         let db = Database::create(&path)
             .map_err(|e| store_err(&format!("cannot open the database {}", path.display()), e))?;
-        Ok(Self { db: Some(db) })
+        Ok(Self::with_db(Some(db)))
     }
 
     /// Commits `ops` atomically and durably. Does nothing in memory.
     pub(crate) fn commit(&self, ops: Vec<Op>) -> Result<(), Error> {
+        #[cfg(test)]
+        if self.fail_commits.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::new(ErrorKind::Store, "commits fail in this test"));
+        }
         let Some(db) = &self.db else { return Ok(()) };
         if ops.is_empty() {
             return Ok(());

@@ -58,9 +58,11 @@ impl std::fmt::Debug for Container {
 impl Container {
     /// Validates `storageResourceUri` (an http(s) container URL) and the token.
     pub(crate) fn parse(uri: &str, token: Option<&str>) -> Result<Self, ServiceError> {
+        // A query may hold a SAS: never echo it.
         let bad = || {
+            let shown = uri.split(['?', '#']).next().unwrap_or_default();
             ServiceError::bad_parameter(format!(
-                "The storageResourceUri '{uri}' is not a valid blob container URL."
+                "The storageResourceUri '{shown}' is not a valid blob container URL."
             ))
         };
         let mut url = Url::parse(uri.trim()).map_err(|_| bad())?;
@@ -297,6 +299,13 @@ mod tests {
         assert!(Container::parse("ftp://x/y", None).is_err());
         assert!(Container::parse("https://acct.blob.core.windows.net", None).is_err());
         assert!(Container::parse("not a url", None).is_err());
+        let e = Container::parse("https://acct.blob.core.windows.net/?sv=1&sig=hidden", None)
+            .unwrap_err();
+        let shown = format!("{e:?}");
+        assert!(
+            shown.contains("acct.blob") && !shown.contains("hidden"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -53,11 +53,15 @@ impl Hsm {
         Ok(resp)
     }
 
-    /// Ends a job: records the outcome durably.
+    /// Ends a job: records the outcome durably, then shows it. When the end
+    /// cannot be stored the job is shown as failed, which is what it will
+    /// be after a restart too (`JobInterrupted`): a succeeded status is
+    /// never shown unless it is stored.
     pub(super) fn finish(&self, id: &str, outcome: jobs::Outcome, folder_url: Option<String>) {
         let now = self.admin.clock.now();
         let mut jobs = self.lock_jobs();
-        let Some(job) = jobs.get_mut(id) else { return };
+        let Some(current) = jobs.get(id) else { return };
+        let mut job = current.clone();
         job.end = Some(now);
         match outcome {
             Ok(details) => {
@@ -70,14 +74,20 @@ impl Hsm {
                 job.error = Some((code, message));
             }
         }
-        let raw = serde_json::to_vec(&*job).unwrap_or_default();
-        if let Err(e) = self
-            .store
-            .commit(vec![Op::Put(HSM_JOBS, id.to_owned(), raw)])
-        {
-            tracing::error!(error = %e, "cannot persist a job's end");
+        let stored =
+            encode(&job).and_then(|raw| self.commit(vec![Op::Put(HSM_JOBS, id.to_owned(), raw)]));
+        if stored.is_err() {
+            tracing::error!(job = id, "cannot persist a job's end");
+            job.status = "Failed".into();
+            job.status_details = None;
+            job.folder_url = None;
+            job.error = Some((
+                "JobStatusNotStored".into(),
+                "The job's outcome could not be stored; start it again.".into(),
+            ));
         }
         tracing::info!(job = id, kind = ?job.kind, status = %job.status, "HSM job ended");
+        jobs.insert(id.to_owned(), job);
     }
 
     pub(super) fn start_backup(self: &Arc<Self>, req: &Request, pre: bool) -> Result<HttpResponse> {
@@ -320,4 +330,58 @@ fn parse_sas(m: &serde_json::Map<String, Value>) -> Result<(blob::Container, boo
         ));
     }
     Ok((blob::Container::parse(&uri, token.as_deref())?, managed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::Admin;
+    use crate::auth::{AuthMode, Authenticator};
+    use crate::clock::Clock;
+    use crate::hsm::{HsmConfig, RbacMode};
+    use crate::store::Store;
+    use crate::vault::VaultSettings;
+
+    fn hsm() -> Arc<Hsm> {
+        let store = Arc::new(Store::in_memory());
+        let admin = Arc::new(Admin::new(Clock::new(), store.clone()).unwrap());
+        let config = HsmConfig {
+            soft_delete: VaultSettings {
+                retention_days: 7,
+                purge_protection: false,
+            },
+            rbac: RbacMode::Off,
+            admins: Vec::new(),
+        };
+        let auth = Authenticator {
+            mode: AuthMode::Off,
+            tenant_id: "t".into(),
+            resource: "r".into(),
+        };
+        Hsm::open(store, admin, config, [0; 32], auth, false).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_job_end_that_cannot_be_stored_is_not_shown_as_succeeded() {
+        let hsm = hsm();
+        let job = Job::new(JobKind::Backup, 1);
+        hsm.lock_jobs().insert(job.id.clone(), job.clone());
+        hsm.store.fail_commits(true);
+        hsm.finish(&job.id, Ok(None), Some("http://storage/c/folder".into()));
+        let shown = hsm.lock_jobs()[&job.id].clone();
+        assert_eq!(shown.status, "Failed");
+        assert_eq!(shown.folder_url, None);
+        assert_eq!(
+            shown.error.map(|(code, _)| code).as_deref(),
+            Some("JobStatusNotStored")
+        );
+
+        let job = Job::new(JobKind::Backup, 1);
+        hsm.lock_jobs().insert(job.id.clone(), job.clone());
+        hsm.store.fail_commits(false);
+        hsm.finish(&job.id, Ok(None), Some("http://storage/c/folder".into()));
+        let shown = hsm.lock_jobs()[&job.id].clone();
+        assert_eq!(shown.status, "Succeeded");
+        assert_eq!(shown.folder_url.as_deref(), Some("http://storage/c/folder"));
+    }
 }
