@@ -7,59 +7,20 @@
 //! builder. The recordings sit beside the workspace in
 //! `../shared/reference/recordings`; without them the test says so and passes.
 
-#![allow(clippy::print_stdout)]
-
 #[path = "../../../xtask/tests/support/recordings.rs"]
 mod recordings;
 
-use keyvault_core::http::{HeaderMap, Request, Response, StatusCode};
-use serde::{Serialize, de::DeserializeOwned};
-use serde_json::Value;
+#[path = "../../../xtask/tests/support/bindings.rs"]
+mod bindings;
+
+use bindings::{Route, Service, ok, parse, round_trip};
 
 use crate::generated::common::KeyVaultError;
 use crate::generated::secrets::*;
 
-/// Rebuilds a request from the base URL and the recorded body.
-type Build = Box<dyn Fn(&url::Url, Option<&str>) -> Result<Request, String>>;
-/// Decodes and re-encodes a request body, listing the differences.
-type RoundTrip = fn(&str) -> Result<Vec<String>, String>;
-
-/// What the test does with one recorded call of a generated operation.
-struct Route {
-    /// The operation id.
-    id: &'static str,
-    /// Status codes meaning success.
-    success: &'static [StatusCode],
-    /// Rebuilds the request from the recorded path and body.
-    build: Build,
-    /// Decodes a successful response body.
-    decode: fn(&Response) -> keyvault_core::Result<()>,
-    /// Decodes and re-encodes a request body.
-    request: Option<RoundTrip>,
-}
-
-fn ok<T>(r: keyvault_core::Result<T>) -> keyvault_core::Result<()> {
-    r.map(drop)
-}
-
-/// Decodes `body` into `T`, re-encodes it and lists the differences.
-fn round_trip<T: DeserializeOwned + Serialize>(body: &str) -> Result<Vec<String>, String> {
-    let recorded: Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
-    let model: T = serde_json::from_value(recorded.clone()).map_err(|e| e.to_string())?;
-    let ours = serde_json::to_value(&model).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    recordings::compare("$", &recorded, &ours, &mut out);
-    Ok(out)
-}
-
-fn parse<T: DeserializeOwned + Default>(body: Option<&str>) -> Result<T, String> {
-    body.map(|b| serde_json::from_str(b).map_err(|e| e.to_string()))
-        .unwrap_or_else(|| Ok(T::default()))
-}
-
-/// The generated operation a recorded call belongs to, if any.
-fn route(method: &str, segments: &[String]) -> Option<Route> {
-    let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+/// The generated operation a recorded call to `path` belongs to, if any.
+fn route(method: &str, path: &str) -> Option<Route> {
+    let s: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let owned = |v: &str| v.to_string();
     let e = |e: keyvault_core::Error| e.to_string();
     Some(match (method, s.as_slice()) {
@@ -200,102 +161,19 @@ fn route(method: &str, segments: &[String]) -> Option<Route> {
 
 #[test]
 fn recorded_traffic_goes_through_the_generated_bindings() {
-    let Some(dir) = recordings::recordings_dir(env!("CARGO_MANIFEST_DIR")) else {
-        println!("note: ../shared/reference/recordings is absent; skipping");
+    let service = Service {
+        // Only vaults: Managed HSM traffic belongs to the administration crate.
+        other_host: |host| host.contains("managedhsm"),
+        route,
+        // The latest version may be asked for with or without a trailing
+        // slash.
+        same_path: |built, recorded| built.trim_end_matches('/') == recorded.trim_end_matches('/'),
+    };
+    let Some(seen) = bindings::replay::<KeyVaultError>(env!("CARGO_MANIFEST_DIR"), &service) else {
         return;
     };
-    let calls = recordings::load(&dir).unwrap();
-    let (mut responses, mut errors, mut requests, mut urls) = (0, 0, 0, 0);
-    let mut failures = Vec::new();
-    for call in &calls {
-        let Ok(url) = url::Url::parse(&call.url) else {
-            continue;
-        };
-        // Only vaults: Managed HSM traffic belongs to the administration crate.
-        if url.host_str().is_some_and(|h| h.contains("managedhsm")) {
-            continue;
-        }
-        let segments: Vec<String> = url
-            .path()
-            .trim_start_matches('/')
-            .split('/')
-            .map(str::to_string)
-            .collect();
-        let Some(route) = route(&call.method, &segments) else {
-            continue;
-        };
-        let base = url::Url::parse(&format!(
-            "{}://{}",
-            url.scheme(),
-            url.host_str().unwrap_or("")
-        ))
-        .unwrap();
-        let fail = |failures: &mut Vec<String>, what: String| {
-            failures.push(format!("{} ({}): {what}", call.source, route.id))
-        };
-
-        // The URL the generated builder makes is the recorded one (the
-        // latest version may be asked for with or without a trailing slash).
-        match (route.build)(&base, call.request_body.as_deref()) {
-            Ok(request) => {
-                urls += 1;
-                if request.url().path().trim_end_matches('/') != url.path().trim_end_matches('/') {
-                    fail(
-                        &mut failures,
-                        format!("built {}, recorded {}", request.url().path(), url.path()),
-                    );
-                }
-                let query: Vec<_> = request.url().query_pairs().collect();
-                assert!(
-                    query.iter().all(|(k, _)| k != "api-version"),
-                    "the pipeline adds api-version"
-                );
-            }
-            Err(e) => fail(&mut failures, format!("cannot build the request: {e}")),
-        }
-        if let (Some(check), Some(body)) = (route.request, &call.request_body) {
-            requests += 1;
-            match check(body) {
-                Ok(diffs) if diffs.is_empty() => {}
-                Ok(diffs) => fail(
-                    &mut failures,
-                    format!("request body re-encodes differently: {diffs:?}"),
-                ),
-                Err(e) => fail(&mut failures, format!("request body does not decode: {e}")),
-            }
-        }
-        let Some(body) = &call.response_body else {
-            continue;
-        };
-        let status = StatusCode::from_u16(call.status).unwrap();
-        let response = Response::new(
-            status,
-            HeaderMap::new(),
-            bytes::Bytes::from(body.clone().into_bytes()),
-        );
-        if route.success.contains(&status) {
-            responses += 1;
-            if let Err(e) = (route.decode)(&response) {
-                fail(&mut failures, format!("response does not decode: {e}"));
-            }
-        } else if body.starts_with('{') {
-            errors += 1;
-            if let Err(e) = response.json::<KeyVaultError>() {
-                fail(&mut failures, format!("error body does not decode: {e}"));
-            }
-        }
-    }
-    println!(
-        "decoded {responses} responses and {errors} error bodies, re-encoded {requests} request bodies, rebuilt {urls} URLs"
-    );
     assert!(
-        failures.is_empty(),
-        "{} failure(s):\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(
-        responses > 50 && requests > 5 && errors > 5,
+        seen.responses > 50 && seen.requests > 5 && seen.errors > 5,
         "too little traffic matched"
     );
 }
