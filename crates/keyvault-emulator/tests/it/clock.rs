@@ -19,20 +19,10 @@ async fn advancing_past_the_purge_date_purges() {
     // Six days later it is still recoverable.
     let now = env.emu.advance_clock(Duration::from_secs(6 * 86_400)).await;
     assert!(now >= before + 6 * 86_400);
-    assert_eq!(
-        env.call(Method::GET, "/deletedsecrets/short", None)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(env.get("/deletedsecrets/short").await.status, 200);
     // Past the scheduled purge date it is gone, and the name is free.
     env.emu.advance_clock(Duration::from_secs(2 * 86_400)).await;
-    assert_eq!(
-        env.call(Method::GET, "/deletedsecrets/short", None)
-            .await
-            .status,
-        404
-    );
+    assert_eq!(env.get("/deletedsecrets/short").await.status, 404);
     assert!(env.list_all("/deletedsecrets").await.is_empty());
     env.set("short", json!({"value": "again"})).await;
     // Timestamps follow the virtual clock.
@@ -64,12 +54,7 @@ async fn admin_route_moves_the_clock() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["offsetSeconds"], 91 * 86_400);
     assert!(r.json["now"].as_i64().unwrap() >= start_now + 91 * 86_400);
-    assert_eq!(
-        env.call(Method::GET, "/deletedsecrets/a", None)
-            .await
-            .status,
-        404
-    );
+    assert_eq!(env.get("/deletedsecrets/a").await.status, 404);
     let r = send_to(
         &env.client,
         Method::POST,
@@ -112,21 +97,15 @@ async fn deleting_at_the_end_of_time_keeps_the_object() {
     let r = env.call(Method::DELETE, "/secrets/late", None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["scheduledPurgeDate"], i64::MAX);
-    let r = env.call(Method::GET, "/deletedsecrets/late", None).await;
+    let r = env.get("/deletedsecrets/late").await;
     assert_eq!(r.status, 200, "{}", r.text);
 
-    let r = env
-        .hsm_call(
-            Method::POST,
-            "/keys/late/create",
-            Some(json!({"kty": "EC"})),
-        )
-        .await;
+    let r = env.create_key("late", "EC").await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = env.hsm_call(Method::DELETE, "/keys/late", None).await;
+    let r = env.hsm_delete("/keys/late").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["scheduledPurgeDate"], i64::MAX);
-    let r = env.hsm_call(Method::GET, "/deletedkeys/late", None).await;
+    let r = env.hsm_get("/deletedkeys/late").await;
     assert_eq!(r.status, 200, "{}", r.text);
     env.emu.shutdown().await;
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use keyvault_emulator::{Emulator, EmulatorBuilder, EmulatorHandle};
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The API version tests use unless they say otherwise.
 pub const API: &str = "7.6";
@@ -132,6 +132,46 @@ impl Env {
         .await
     }
 
+    /// An authenticated GET from the HSM.
+    pub async fn hsm_get(&self, path: &str) -> Resp {
+        self.hsm_call(Method::GET, path, None).await
+    }
+
+    /// An authenticated DELETE on the HSM.
+    pub async fn hsm_delete(&self, path: &str) -> Resp {
+        self.hsm_call(Method::DELETE, path, None).await
+    }
+
+    /// Creates an HSM key of type `kty` (the answer is not checked).
+    pub async fn create_key(&self, name: &str, kty: &str) -> Resp {
+        let path = format!("/keys/{name}/create");
+        self.hsm_call(Method::POST, &path, Some(json!({ "kty": kty })))
+            .await
+    }
+
+    /// PUTs a role assignment `name` at `scope` (`""` for `/`) of the role
+    /// with GUID `role` to `principal` (the answer is not checked).
+    pub async fn put_assignment(
+        &self,
+        scope: &str,
+        name: &str,
+        role: &str,
+        principal: &str,
+    ) -> Resp {
+        let body = json!({"properties": {"roleDefinitionId": definition_id(role), "principalId": principal}});
+        self.hsm_call(
+            Method::PUT,
+            &format!("{scope}{ROLE_ASSIGNMENTS}/{name}"),
+            Some(body),
+        )
+        .await
+    }
+
+    /// An authenticated GET from the vault.
+    pub async fn get(&self, path: &str) -> Resp {
+        self.call(Method::GET, path, None).await
+    }
+
     /// A request to the HSM with the bearer token `token`.
     pub async fn hsm_call_as(
         &self,
@@ -166,6 +206,16 @@ impl Env {
             }
         }
     }
+}
+
+/// The role definitions collection at `/`.
+pub const ROLE_DEFINITIONS: &str = "/providers/Microsoft.Authorization/roleDefinitions";
+/// The role assignments collection at `/`.
+pub const ROLE_ASSIGNMENTS: &str = "/providers/Microsoft.Authorization/roleAssignments";
+
+/// A role definition's `roleDefinitionId`.
+pub fn definition_id(guid: &str) -> String {
+    format!("Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{guid}")
 }
 
 /// `base` + `path`, with `api-version=7.6` added unless present.

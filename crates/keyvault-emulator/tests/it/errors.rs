@@ -127,9 +127,9 @@ async fn names_routes_and_methods() {
         assert_eq!((r.status, r.code()), (400, "BadParameter"), "{name}");
     }
     env.set(&"a".repeat(127), json!({"value": "v"})).await;
-    let r = env.call(Method::GET, "/nope", None).await;
+    let r = env.get("/nope").await;
     assert_eq!((r.status, r.code()), (404, "NotFound"));
-    let r = env.call(Method::GET, "/secrets/a/b/c/d", None).await;
+    let r = env.get("/secrets/a/b/c/d").await;
     assert_eq!(r.status, 404);
     let r = env.call(Method::POST, "/secrets/x", None).await;
     assert_eq!(r.status, 405);
@@ -137,7 +137,7 @@ async fn names_routes_and_methods() {
     assert!(r.json["error"]["code"].is_string());
     let r = env.call(Method::PUT, "/deletedsecrets/x", None).await;
     assert_eq!(r.status, 405);
-    let r = env.call(Method::GET, "/secrets?maxresults=abc", None).await;
+    let r = env.get("/secrets?maxresults=abc").await;
     assert_eq!(r.status, 400);
     env.emu.shutdown().await;
 }
@@ -145,7 +145,7 @@ async fn names_routes_and_methods() {
 #[tokio::test]
 async fn not_found_conflict_and_forbidden() {
     let env = start().await;
-    let r = env.call(Method::GET, "/secrets/missing", None).await;
+    let r = env.get("/secrets/missing").await;
     assert_eq!((r.status, r.code()), (404, "SecretNotFound"));
     let r = env
         .call(
@@ -197,7 +197,7 @@ async fn not_found_conflict_and_forbidden() {
         )
         .await;
     assert!(created.get("value").is_some());
-    let r = env.call(Method::GET, "/secrets/off", None).await;
+    let r = env.get("/secrets/off").await;
     assert_eq!((r.status, r.code()), (403, "Forbidden"));
     let version = created["id"].as_str().unwrap().rsplit('/').next().unwrap();
     let r = env
@@ -212,27 +212,18 @@ async fn not_found_conflict_and_forbidden() {
         )
         .await;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        env.call(Method::GET, "/secrets/off", None).await.status,
-        200
-    );
+    assert_eq!(env.get("/secrets/off").await.status, 200);
 
     // Expired and not-yet-valid secrets are returned normally.
     env.set("old", json!({"value": "v", "attributes": {"exp": 1000}}))
         .await;
-    assert_eq!(
-        env.call(Method::GET, "/secrets/old", None).await.status,
-        200
-    );
+    assert_eq!(env.get("/secrets/old").await.status, 200);
     env.set(
         "future",
         json!({"value": "v", "attributes": {"nbf": 4_000_000_000_i64}}),
     )
     .await;
-    assert_eq!(
-        env.call(Method::GET, "/secrets/future", None).await.status,
-        200
-    );
+    assert_eq!(env.get("/secrets/future").await.status, 200);
 
     // Deleted but not purged: setting the name conflicts.
     env.call(Method::DELETE, "/secrets/live", None).await;
@@ -261,12 +252,7 @@ async fn purge_protection_refuses_purge() {
     );
     let r = env.call(Method::DELETE, "/deletedsecrets/p", None).await;
     assert_eq!((r.status, r.code()), (403, "Forbidden"));
-    assert_eq!(
-        env.call(Method::GET, "/deletedsecrets/p", None)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(env.get("/deletedsecrets/p").await.status, 200);
     env.emu.shutdown().await;
 
     let err = keyvault_emulator::Emulator::builder()

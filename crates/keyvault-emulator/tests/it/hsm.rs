@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{send_to, start};
+use crate::common::{ROLE_ASSIGNMENTS, ROLE_DEFINITIONS, send_to, start};
 
 const CRYPTO_USER: &str = "21dbd100-6940-42c2-9190-5d6cb909625b";
 const BACKUP_USER: &str = "7b127d3c-77bd-4e3e-bbe0-dbb8971fa7f8";
@@ -47,7 +47,7 @@ async fn built_in_roles_are_listed_and_immutable() {
         "///providers/Microsoft.Authorization/roleDefinitions",
         "/keys/providers/Microsoft.Authorization/roleDefinitions",
     ] {
-        let r = env.hsm_call(Method::GET, path, None).await;
+        let r = env.hsm_get(path).await;
         assert_eq!(r.status, 200, "{path}: {}", r.text);
         let names = ids(&r.json);
         assert_eq!(names.len(), 9, "{path}");
@@ -55,11 +55,7 @@ async fn built_in_roles_are_listed_and_immutable() {
         assert!(names.contains(&CRYPTO_USER.to_owned()));
     }
     let r = env
-        .hsm_call(
-            Method::GET,
-            &format!("/providers/Microsoft.Authorization/roleDefinitions/{CRYPTO_USER}"),
-            None,
-        )
+        .hsm_get(&format!("{ROLE_DEFINITIONS}/{CRYPTO_USER}"))
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json["id"], format!("{DEF_PREFIX}{CRYPTO_USER}"));
@@ -78,31 +74,23 @@ async fn built_in_roles_are_listed_and_immutable() {
 
     // $filter by role name.
     let r = env
-        .hsm_call(
-            Method::GET,
-            "/providers/Microsoft.Authorization/roleDefinitions?$filter=roleName%20eq%20'Managed%20HSM%20Administrator'",
-            None,
-        )
+        .hsm_get("/providers/Microsoft.Authorization/roleDefinitions?$filter=roleName%20eq%20'Managed%20HSM%20Administrator'")
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(ids(&r.json), vec!["a290e904-7015-4bba-90c8-60543313cdb4"]);
     let r = env
-        .hsm_call(
-            Method::GET,
-            "/providers/Microsoft.Authorization/roleDefinitions?$filter=bogus",
-            None,
-        )
+        .hsm_get("/providers/Microsoft.Authorization/roleDefinitions?$filter=bogus")
         .await;
     assert_eq!((r.status, r.code()), (400, "BadParameter"));
 
     // Built-in roles cannot be written or deleted.
     let body = json!({"properties": {"roleName": "mine", "permissions": []}});
-    let path = format!("/providers/Microsoft.Authorization/roleDefinitions/{CRYPTO_USER}");
+    let path = format!("{ROLE_DEFINITIONS}/{CRYPTO_USER}");
     let r = env.hsm_call(Method::PUT, &path, Some(body)).await;
     assert_eq!(r.status, 403, "{}", r.text);
-    let r = env.hsm_call(Method::DELETE, &path, None).await;
+    let r = env.hsm_delete(&path).await;
     assert_eq!(r.status, 403, "{}", r.text);
-    let r = env.hsm_call(Method::GET, &path, None).await;
+    let r = env.hsm_get(&path).await;
     assert_eq!(r.json["properties"]["roleName"], "Managed HSM Crypto User");
     env.emu.shutdown().await;
 }
@@ -111,7 +99,7 @@ async fn built_in_roles_are_listed_and_immutable() {
 async fn custom_roles_and_assignments_lifecycle() {
     let env = start().await;
     let role = "9d5b0a3e-3c4f-4f0e-8d3a-6b1f0c2d7e91";
-    let def_path = format!("/providers/Microsoft.Authorization/roleDefinitions/{role}");
+    let def_path = format!("{ROLE_DEFINITIONS}/{role}");
     let body = json!({"properties": {
         "roleName": "key reader",
         "description": "reads keys",
@@ -132,11 +120,7 @@ async fn custom_roles_and_assignments_lifecycle() {
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.json["properties"]["description"], "");
     let list = env
-        .hsm_call(
-            Method::GET,
-            "/providers/Microsoft.Authorization/roleDefinitions",
-            None,
-        )
+        .hsm_get("/providers/Microsoft.Authorization/roleDefinitions")
         .await;
     assert_eq!(ids(&list.json).len(), 10);
     assert_eq!(ids(&list.json)[9], role);
@@ -166,13 +150,7 @@ async fn custom_roles_and_assignments_lifecycle() {
     // Assignments: at "/" and at "/keys".
     let a1 = "0c8a4a45-2a2b-4d2c-9c55-1e0b7e7c2f01";
     let a2 = "0c8a4a45-2a2b-4d2c-9c55-1e0b7e7c2f02";
-    let r = env
-        .hsm_call(
-            Method::PUT,
-            &format!("/providers/Microsoft.Authorization/roleAssignments/{a1}"),
-            Some(json!({"properties": {"roleDefinitionId": format!("{DEF_PREFIX}{role}"), "principalId": "p1"}})),
-        )
-        .await;
+    let r = env.put_assignment("", a1, role, "p1").await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(
         r.json,
@@ -183,13 +161,7 @@ async fn custom_roles_and_assignments_lifecycle() {
             "properties": {"principalId": "p1", "roleDefinitionId": format!("{DEF_PREFIX}{role}"), "scope": "/"},
         })
     );
-    let r = env
-        .hsm_call(
-            Method::PUT,
-            &format!("/keys/providers/Microsoft.Authorization/roleAssignments/{a2}"),
-            Some(json!({"properties": {"roleDefinitionId": format!("{DEF_PREFIX}{CRYPTO_USER}"), "principalId": "p2"}})),
-        )
-        .await;
+    let r = env.put_assignment("/keys", a2, CRYPTO_USER, "p2").await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(
         r.json["id"],
@@ -197,13 +169,7 @@ async fn custom_roles_and_assignments_lifecycle() {
     );
     assert_eq!(r.json["properties"]["scope"], "/keys");
     // Same name again: conflict.
-    let r = env
-        .hsm_call(
-            Method::PUT,
-            &format!("/providers/Microsoft.Authorization/roleAssignments/{a1}"),
-            Some(json!({"properties": {"roleDefinitionId": format!("{DEF_PREFIX}{role}"), "principalId": "p1"}})),
-        )
-        .await;
+    let r = env.put_assignment("", a1, role, "p1").await;
     assert_eq!(r.status, 409, "{}", r.text);
     // Unknown role definition: 400.
     let r = env
@@ -220,110 +186,62 @@ async fn custom_roles_and_assignments_lifecycle() {
     let r = env
         .hsm_call(
             Method::PUT,
-            &format!("/providers/Microsoft.Authorization/roleDefinitions/{keys_role}"),
+            &format!("{ROLE_DEFINITIONS}/{keys_role}"),
             Some(json!({"properties": {"roleName": "k", "permissions": [], "assignableScopes": ["/keys"]}})),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let r = env
-        .hsm_call(
-            Method::PUT,
-            "/providers/Microsoft.Authorization/roleAssignments/0c8a4a45-2a2b-4d2c-9c55-1e0b7e7c2f04",
-            Some(json!({"properties": {"roleDefinitionId": format!("{DEF_PREFIX}{keys_role}"), "principalId": "p4"}})),
-        )
+        .put_assignment("", "0c8a4a45-2a2b-4d2c-9c55-1e0b7e7c2f04", keys_role, "p4")
         .await;
     assert_eq!((r.status, r.code()), (400, "BadParameter"), "{}", r.text);
     let r = env
-        .hsm_call(
-            Method::DELETE,
-            &format!("/providers/Microsoft.Authorization/roleDefinitions/{keys_role}"),
-            None,
-        )
+        .hsm_delete(&format!("{ROLE_DEFINITIONS}/{keys_role}"))
         .await;
     assert_eq!(r.status, 200);
 
     // Lists and filters.
     let all = env
-        .hsm_call(
-            Method::GET,
-            "/providers/Microsoft.Authorization/roleAssignments",
-            None,
-        )
+        .hsm_get("/providers/Microsoft.Authorization/roleAssignments")
         .await;
     assert_eq!(ids(&all.json).len(), 2);
     let at_root = env
-        .hsm_call(
-            Method::GET,
-            "/providers/Microsoft.Authorization/roleAssignments?$filter=atScope()",
-            None,
-        )
+        .hsm_get("/providers/Microsoft.Authorization/roleAssignments?$filter=atScope()")
         .await;
     assert_eq!(ids(&at_root.json), vec![a1]);
     let at_keys = env
-        .hsm_call(
-            Method::GET,
-            "/keys/providers/Microsoft.Authorization/roleAssignments?$filter=atScope()",
-            None,
-        )
+        .hsm_get("/keys/providers/Microsoft.Authorization/roleAssignments?$filter=atScope()")
         .await;
     assert_eq!(ids(&at_keys.json).len(), 2);
     let by_principal = env
-        .hsm_call(
-            Method::GET,
+        .hsm_get(
             "/providers/Microsoft.Authorization/roleAssignments?$filter=principalId%20eq%20'p2'",
-            None,
         )
         .await;
     assert_eq!(ids(&by_principal.json), vec![a2]);
     let r = env
-        .hsm_call(
-            Method::GET,
-            "/providers/Microsoft.Authorization/roleAssignments?$filter=roleName%20eq%20'x'",
-            None,
-        )
+        .hsm_get("/providers/Microsoft.Authorization/roleAssignments?$filter=roleName%20eq%20'x'")
         .await;
     assert_eq!(r.status, 400);
 
     // A role in use cannot be deleted.
-    let r = env.hsm_call(Method::DELETE, &def_path, None).await;
+    let r = env.hsm_delete(&def_path).await;
     assert_eq!(r.status, 409, "{}", r.text);
-    let r = env
-        .hsm_call(
-            Method::GET,
-            &format!("/providers/Microsoft.Authorization/roleAssignments/{a1}"),
-            None,
-        )
-        .await;
+    let r = env.hsm_get(&format!("{ROLE_ASSIGNMENTS}/{a1}")).await;
     assert_eq!(r.json["properties"]["principalId"], "p1");
-    let r = env
-        .hsm_call(
-            Method::DELETE,
-            &format!("/providers/Microsoft.Authorization/roleAssignments/{a1}"),
-            None,
-        )
-        .await;
+    let r = env.hsm_delete(&format!("{ROLE_ASSIGNMENTS}/{a1}")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["name"], a1);
-    let r = env
-        .hsm_call(
-            Method::DELETE,
-            &format!("/providers/Microsoft.Authorization/roleAssignments/{a1}"),
-            None,
-        )
-        .await;
+    let r = env.hsm_delete(&format!("{ROLE_ASSIGNMENTS}/{a1}")).await;
     assert_eq!((r.status, r.code()), (404, "RoleAssignmentNotFound"));
-    let r = env.hsm_call(Method::DELETE, &def_path, None).await;
+    let r = env.hsm_delete(&def_path).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = env.hsm_call(Method::GET, &def_path, None).await;
+    let r = env.hsm_get(&def_path).await;
     assert_eq!((r.status, r.code()), (404, "RoleDefinitionNotFound"));
 
     // Bad scopes are 400, not 404 or 500.
     let r = env
-        .hsm_call(
-            Method::GET,
-            "/secrets/providers/Microsoft.Authorization/roleAssignments",
-            None,
-        )
+        .hsm_get("/secrets/providers/Microsoft.Authorization/roleAssignments")
         .await;
     assert_eq!((r.status, r.code()), (400, "BadParameter"));
     env.emu.shutdown().await;
@@ -332,7 +250,7 @@ async fn custom_roles_and_assignments_lifecycle() {
 #[tokio::test]
 async fn settings_round_trip() {
     let env = start().await;
-    let r = env.hsm_call(Method::GET, "/settings", None).await;
+    let r = env.hsm_get("/settings").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         r.json,
@@ -344,7 +262,7 @@ async fn settings_round_trip() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["value"], "true");
-    let r = env.hsm_call(Method::GET, path, None).await;
+    let r = env.hsm_get(path).await;
     assert_eq!(
         r.json,
         json!({"name": "AllowKeyManagementOperationsThroughARM", "type": "boolean", "value": "true"})
@@ -359,11 +277,9 @@ async fn settings_round_trip() {
     assert_eq!((r.status, r.code()), (400, "BadParameter"));
     let r = env.hsm_call(Method::PATCH, path, None).await;
     assert_eq!(r.status, 400);
-    let r = env
-        .hsm_call(Method::GET, "/settings/NoSuchSetting", None)
-        .await;
+    let r = env.hsm_get("/settings/NoSuchSetting").await;
     assert_eq!((r.status, r.code()), (404, "SettingNotFound"));
-    let r = env.hsm_call(Method::DELETE, path, None).await;
+    let r = env.hsm_delete(path).await;
     assert_eq!(r.status, 405);
     env.emu.shutdown().await;
 }
@@ -403,24 +319,12 @@ async fn keys_lifecycle() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["key"]["crv"], "P-384");
     assert!(r.json["key"]["x"].is_string() && r.json["key"]["y"].is_string());
-    let r = env
-        .hsm_call(
-            Method::POST,
-            "/keys/oct-key/create",
-            Some(json!({"kty": "oct-HSM"})),
-        )
-        .await;
+    let r = env.create_key("oct-key", "oct-HSM").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["key"]["kty"], "oct-HSM");
     assert!(r.json["key"].get("k").is_none());
     // A second version.
-    let r = env
-        .hsm_call(
-            Method::POST,
-            "/keys/oct-key/create",
-            Some(json!({"kty": "oct"})),
-        )
-        .await;
+    let r = env.create_key("oct-key", "oct").await;
     assert_eq!(r.status, 200);
 
     for (body, what) in [
@@ -444,25 +348,21 @@ async fn keys_lifecycle() {
         .await;
     assert_eq!(r.status, 400);
 
-    let r = env.hsm_call(Method::GET, "/keys/rsa-key", None).await;
+    let r = env.hsm_get("/keys/rsa-key").await;
     assert_eq!(r.json["key"]["kid"], kid.as_str());
-    let r = env.hsm_call(Method::GET, "/keys/rsa-key/", None).await;
+    let r = env.hsm_get("/keys/rsa-key/").await;
     assert_eq!(r.json["key"]["kid"], kid.as_str(), "empty version = latest");
     let version = kid.rsplit('/').next().unwrap();
-    let r = env
-        .hsm_call(Method::GET, &format!("/keys/rsa-key/{version}"), None)
-        .await;
+    let r = env.hsm_get(&format!("/keys/rsa-key/{version}")).await;
     assert_eq!(r.status, 200);
-    let r = env.hsm_call(Method::GET, "/keys?maxresults=2", None).await;
+    let r = env.hsm_get("/keys?maxresults=2").await;
     assert_eq!(r.json["value"].as_array().unwrap().len(), 2);
     assert!(r.json["nextLink"].is_string());
     assert_eq!(
         r.json["value"][0]["kid"],
         format!("{}/keys/ec-key", env.hsm)
     );
-    let r = env
-        .hsm_call(Method::GET, "/keys/oct-key/versions", None)
-        .await;
+    let r = env.hsm_get("/keys/oct-key/versions").await;
     assert_eq!(r.json["value"].as_array().unwrap().len(), 2);
     let r = env
         .hsm_call(
@@ -474,7 +374,7 @@ async fn keys_lifecycle() {
     assert_eq!(r.json["attributes"]["enabled"], false, "{}", r.text);
 
     // Soft delete, recover, delete, purge.
-    let r = env.hsm_call(Method::DELETE, "/keys/rsa-key", None).await;
+    let r = env.hsm_delete("/keys/rsa-key").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         r.json["recoveryId"],
@@ -483,42 +383,28 @@ async fn keys_lifecycle() {
     assert!(
         r.json["scheduledPurgeDate"].as_i64().unwrap() > r.json["deletedDate"].as_i64().unwrap()
     );
-    let r = env.hsm_call(Method::GET, "/keys/rsa-key", None).await;
+    let r = env.hsm_get("/keys/rsa-key").await;
     assert_eq!((r.status, r.code()), (404, "KeyNotFound"));
-    let r = env
-        .hsm_call(
-            Method::POST,
-            "/keys/rsa-key/create",
-            Some(json!({"kty": "RSA"})),
-        )
-        .await;
+    let r = env.create_key("rsa-key", "RSA").await;
     assert_eq!(r.status, 409);
-    let r = env.hsm_call(Method::GET, "/deletedkeys", None).await;
+    let r = env.hsm_get("/deletedkeys").await;
     assert_eq!(
         r.json["value"][0]["kid"],
         format!("{}/keys/rsa-key", env.hsm)
     );
-    let r = env
-        .hsm_call(Method::GET, "/deletedkeys/rsa-key", None)
-        .await;
+    let r = env.hsm_get("/deletedkeys/rsa-key").await;
     assert_eq!(r.status, 200);
     let r = env
         .hsm_call(Method::POST, "/deletedkeys/rsa-key/recover", None)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["key"]["kid"], kid.as_str());
-    env.hsm_call(Method::DELETE, "/keys/rsa-key", None).await;
-    let r = env
-        .hsm_call(Method::DELETE, "/deletedkeys/rsa-key", None)
-        .await;
+    env.hsm_delete("/keys/rsa-key").await;
+    let r = env.hsm_delete("/deletedkeys/rsa-key").await;
     assert_eq!(r.status, 204);
-    let r = env
-        .hsm_call(Method::GET, "/deletedkeys/rsa-key", None)
-        .await;
+    let r = env.hsm_get("/deletedkeys/rsa-key").await;
     assert_eq!(r.status, 404);
-    let r = env
-        .hsm_call(Method::DELETE, "/deletedkeys/ec-key", None)
-        .await;
+    let r = env.hsm_delete("/deletedkeys/ec-key").await;
     assert_eq!(r.status, 404, "a live key cannot be purged");
     env.emu.shutdown().await;
 }
@@ -526,11 +412,9 @@ async fn keys_lifecycle() {
 #[tokio::test]
 async fn odd_requests_get_service_errors() {
     let env = start().await;
-    let r = env
-        .hsm_call(Method::GET, "/settings?api-version=1.0", None)
-        .await;
+    let r = env.hsm_get("/settings?api-version=1.0").await;
     assert_eq!((r.status, r.code()), (400, "BadParameter"));
-    let r = env.hsm_call(Method::GET, "/nothing/here", None).await;
+    let r = env.hsm_get("/nothing/here").await;
     assert_eq!(r.status, 404);
     for (method, path) in [
         (Method::POST, "/backup"),
@@ -564,9 +448,7 @@ async fn odd_requests_get_service_errors() {
         )
         .await;
     assert_eq!(r.status, 400, "prebackup needs 7.6-preview.2");
-    let r = env
-        .hsm_call(Method::GET, "/backup/0123/pending", None)
-        .await;
+    let r = env.hsm_get("/backup/0123/pending").await;
     assert_eq!((r.status, r.code()), (404, "JobNotFound"));
     env.emu.shutdown().await;
 }
@@ -657,13 +539,8 @@ async fn deleted_keys_are_purged_when_the_clock_passes_their_date() {
         keyvault_emulator::Emulator::builder().soft_delete_retention_days(7),
     )
     .await;
-    env.hsm_call(
-        Method::POST,
-        "/keys/old/create",
-        Some(json!({"kty": "oct"})),
-    )
-    .await;
-    let r = env.hsm_call(Method::DELETE, "/keys/old", None).await;
+    env.create_key("old", "oct").await;
+    let r = env.hsm_delete("/keys/old").await;
     assert_eq!(r.json["attributes"]["recoverableDays"], 7);
     assert_eq!(
         r.json["attributes"]["recoveryLevel"],
@@ -672,20 +549,10 @@ async fn deleted_keys_are_purged_when_the_clock_passes_their_date() {
     env.emu
         .advance_clock(std::time::Duration::from_secs(6 * 86_400))
         .await;
-    assert_eq!(
-        env.hsm_call(Method::GET, "/deletedkeys/old", None)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(env.hsm_get("/deletedkeys/old").await.status, 200);
     env.emu
         .advance_clock(std::time::Duration::from_secs(2 * 86_400))
         .await;
-    assert_eq!(
-        env.hsm_call(Method::GET, "/deletedkeys/old", None)
-            .await
-            .status,
-        404
-    );
+    assert_eq!(env.hsm_get("/deletedkeys/old").await.status, 404);
     env.emu.shutdown().await;
 }

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::azurite::Azurite;
-use crate::common::{Env, Resp, send_to, start, start_with};
+use crate::common::{Env, ROLE_ASSIGNMENTS, ROLE_DEFINITIONS, Resp, send_to, start, start_with};
 use crate::storage::{account_sas, create_container, get_blob, list_blobs};
 
 const ROLE: &str = "3b0e2c1d-5a6f-4e7d-8c9b-0a1b2c3d4e5f";
@@ -64,41 +64,19 @@ async fn backup_and_restores_through_azurite() {
     let container = az.container_url("backups");
 
     // State to back up: two keys, a custom role and its assignment, a setting.
-    let r = env
-        .hsm_call(
-            Method::POST,
-            "/keys/k1/create",
-            Some(json!({"kty": "EC-HSM"})),
-        )
-        .await;
+    let r = env.create_key("k1", "EC-HSM").await;
     let k1 = r.json["key"].clone();
-    env.hsm_call(
-        Method::POST,
-        "/keys/k1/create",
-        Some(json!({"kty": "EC-HSM"})),
-    )
-    .await;
-    env.hsm_call(
-        Method::POST,
-        "/keys/k2/create",
-        Some(json!({"kty": "oct-HSM"})),
-    )
-    .await;
+    env.create_key("k1", "EC-HSM").await;
+    env.create_key("k2", "oct-HSM").await;
     let r = env
         .hsm_call(
             Method::PUT,
-            &format!("/providers/Microsoft.Authorization/roleDefinitions/{ROLE}"),
+            &format!("{ROLE_DEFINITIONS}/{ROLE}"),
             Some(json!({"properties": {"roleName": "r", "permissions": [{"dataActions": ["Microsoft.KeyVault/managedHsm/keys/read/action"]}]}})),
         )
         .await;
     assert_eq!(r.status, 201);
-    let r = env
-        .hsm_call(
-            Method::PUT,
-            &format!("/providers/Microsoft.Authorization/roleAssignments/{ASSIGNMENT}"),
-            Some(json!({"properties": {"roleDefinitionId": format!("Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{ROLE}"), "principalId": "p"}})),
-        )
-        .await;
+    let r = env.put_assignment("", ASSIGNMENT, ROLE, "p").await;
     assert_eq!(r.status, 201);
     env.hsm_call(Method::PATCH, SETTING, Some(json!({"value": "true"})))
         .await;
@@ -137,8 +115,8 @@ async fn backup_and_restores_through_azurite() {
     );
 
     // Selective restore after the key was purged.
-    env.hsm_call(Method::DELETE, "/keys/k1", None).await;
-    let r = env.hsm_call(Method::DELETE, "/deletedkeys/k1", None).await;
+    env.hsm_delete("/keys/k1").await;
+    let r = env.hsm_delete("/deletedkeys/k1").await;
     assert_eq!(r.status, 204);
     let r = env
         .hsm_call(
@@ -192,16 +170,11 @@ async fn backup_and_restores_through_azurite() {
     assert_eq!(done["error"]["code"], "KeyNotFound");
 
     // Change everything, then a full restore brings the backup back.
-    env.hsm_call(Method::DELETE, "/keys/k2", None).await;
-    env.hsm_call(Method::DELETE, "/deletedkeys/k2", None).await;
-    env.hsm_call(Method::POST, "/keys/k3/create", Some(json!({"kty": "oct"})))
+    env.hsm_delete("/keys/k2").await;
+    env.hsm_delete("/deletedkeys/k2").await;
+    env.create_key("k3", "oct").await;
+    env.hsm_delete(&format!("{ROLE_ASSIGNMENTS}/{ASSIGNMENT}"))
         .await;
-    env.hsm_call(
-        Method::DELETE,
-        &format!("/providers/Microsoft.Authorization/roleAssignments/{ASSIGNMENT}"),
-        None,
-    )
-    .await;
     env.hsm_call(Method::PATCH, SETTING, Some(json!({"value": "false"})))
         .await;
     let r = env
@@ -213,30 +186,16 @@ async fn backup_and_restores_through_azurite() {
         .await;
     let done = wait(&env, &r).await;
     assert_eq!(done["status"], "Succeeded", "{done}");
-    assert_eq!(
-        env.hsm_call(Method::GET, "/keys/k2", None).await.status,
-        200
-    );
-    assert_eq!(
-        env.hsm_call(Method::GET, "/keys/k3", None).await.status,
-        404
-    );
+    assert_eq!(env.hsm_get("/keys/k2").await.status, 200);
+    assert_eq!(env.hsm_get("/keys/k3").await.status, 404);
     let r = env
-        .hsm_call(
-            Method::GET,
-            &format!("/providers/Microsoft.Authorization/roleAssignments/{ASSIGNMENT}"),
-            None,
-        )
+        .hsm_get(&format!("{ROLE_ASSIGNMENTS}/{ASSIGNMENT}"))
         .await;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        env.hsm_call(Method::GET, SETTING, None).await.json["value"],
-        "true"
-    );
+    assert_eq!(env.hsm_get(SETTING).await.json["value"], "true");
 
     // A missing folder fails the job and changes nothing.
-    env.hsm_call(Method::POST, "/keys/k4/create", Some(json!({"kty": "oct"})))
-        .await;
+    env.create_key("k4", "oct").await;
     let r = env
         .hsm_call(
             Method::PUT,
@@ -247,14 +206,8 @@ async fn backup_and_restores_through_azurite() {
     let done = wait(&env, &r).await;
     assert_eq!(done["status"], "Failed", "{done}");
     assert_eq!(done["error"]["code"], "BackupNotFound");
-    assert_eq!(
-        env.hsm_call(Method::GET, "/keys/k4", None).await.status,
-        200
-    );
-    assert_eq!(
-        env.hsm_call(Method::GET, "/keys/k2", None).await.status,
-        200
-    );
+    assert_eq!(env.hsm_get("/keys/k4").await.status, 200);
+    assert_eq!(env.hsm_get("/keys/k2").await.status, 200);
 
     // A corrupt folder (a blob replaced by garbage) fails and changes nothing.
     let put = format!("{container}/{folder}/rbac?{sas}");
@@ -278,10 +231,7 @@ async fn backup_and_restores_through_azurite() {
     let done = wait(&env, &r).await;
     assert_eq!(done["status"], "Failed", "{done}");
     assert_eq!(done["error"]["code"], "InvalidBackup");
-    assert_eq!(
-        env.hsm_call(Method::GET, "/keys/k4", None).await.status,
-        200
-    );
+    assert_eq!(env.hsm_get("/keys/k4").await.status, 200);
 
     // Pre-backup and pre-restore checks (7.6-preview.2 and later).
     let r = env
@@ -318,13 +268,9 @@ async fn backup_and_restores_through_azurite() {
 
     // The status route also answers with an api-version (resumed pollers).
     let id = done["jobId"].as_str().unwrap();
-    let r = env
-        .hsm_call(Method::GET, &format!("/restore/{id}/pending"), None)
-        .await;
+    let r = env.hsm_get(&format!("/restore/{id}/pending")).await;
     assert_eq!(r.json["status"], "Failed");
-    let r = env
-        .hsm_call(Method::GET, &format!("/backup/{id}/pending"), None)
-        .await;
+    let r = env.hsm_get(&format!("/backup/{id}/pending")).await;
     assert_eq!(r.status, 404, "a restore job is not a backup job");
     env.emu.shutdown().await;
 }
@@ -400,19 +346,11 @@ async fn job_state_survives_a_restart() {
     assert_eq!(done["status"], "Succeeded", "{done}");
     let id = done["jobId"].as_str().unwrap().to_owned();
     // HSM state written before the restart.
-    let key = env
-        .hsm_call(
-            Method::POST,
-            "/keys/kept/create",
-            Some(json!({"kty": "EC"})),
-        )
-        .await
-        .json["key"]
-        .clone();
+    let key = env.create_key("kept", "EC").await.json["key"].clone();
     let r = env
         .hsm_call(
             Method::PUT,
-            &format!("/providers/Microsoft.Authorization/roleDefinitions/{ROLE}"),
+            &format!("{ROLE_DEFINITIONS}/{ROLE}"),
             Some(json!({"properties": {"roleName": "kept", "permissions": []}})),
         )
         .await;
@@ -437,28 +375,15 @@ async fn job_state_survives_a_restart() {
     drop(silent);
 
     let env = start_with(Emulator::builder().data_dir(data.path())).await;
-    let r = env
-        .hsm_call(Method::GET, &format!("/backup/{id}/pending"), None)
-        .await;
+    let r = env.hsm_get(&format!("/backup/{id}/pending")).await;
     assert_eq!(r.json, done, "a finished job is kept as it was");
-    let r = env
-        .hsm_call(Method::GET, &format!("/backup/{stuck}/pending"), None)
-        .await;
+    let r = env.hsm_get(&format!("/backup/{stuck}/pending")).await;
     assert_eq!(r.json["status"], "Failed", "{}", r.text);
     assert_eq!(r.json["error"]["code"], "JobInterrupted");
-    let r = env.hsm_call(Method::GET, "/keys/kept", None).await;
+    let r = env.hsm_get("/keys/kept").await;
     assert_eq!(r.json["key"]["x"], key["x"], "the same key (on a new port)");
-    let r = env
-        .hsm_call(
-            Method::GET,
-            &format!("/providers/Microsoft.Authorization/roleDefinitions/{ROLE}"),
-            None,
-        )
-        .await;
+    let r = env.hsm_get(&format!("{ROLE_DEFINITIONS}/{ROLE}")).await;
     assert_eq!(r.json["properties"]["roleName"], "kept");
-    assert_eq!(
-        env.hsm_call(Method::GET, SETTING, None).await.json["value"],
-        "true"
-    );
+    assert_eq!(env.hsm_get(SETTING).await.json["value"], "true");
     env.emu.shutdown().await;
 }

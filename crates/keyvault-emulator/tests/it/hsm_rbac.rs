@@ -4,7 +4,7 @@ use keyvault_emulator::{AuthMode, Emulator, RbacMode};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{Env, jwt, start_with};
+use crate::common::{Env, ROLE_DEFINITIONS, jwt, start_with};
 
 const DEF: &str = "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/";
 const CRYPTO_USER: &str = "21dbd100-6940-42c2-9190-5d6cb909625b";
@@ -181,7 +181,7 @@ async fn roles_allow_and_deny() {
         .hsm_call_as(
             &admin,
             Method::PUT,
-            &format!("/providers/Microsoft.Authorization/roleDefinitions/{role}"),
+            &format!("{ROLE_DEFINITIONS}/{role}"),
             Some(
                 json!({"properties": {"roleName": "no delete", "permissions": [{
                     "dataActions": ["Microsoft.KeyVault/managedHsm/keys/*"],

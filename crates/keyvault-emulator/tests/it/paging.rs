@@ -17,7 +17,7 @@ async fn pages_follow_next_link() {
         env.set("versioned", json!({"value": format!("v{i}")}))
             .await;
     }
-    let r = env.call(Method::GET, "/secrets", None).await;
+    let r = env.get("/secrets").await;
     assert_eq!(
         r.json["value"].as_array().unwrap().len(),
         25,
@@ -28,7 +28,7 @@ async fn pages_follow_next_link() {
     assert!(next.contains("api-version=7.6"));
     assert!(next.contains("$skiptoken="));
 
-    let r = env.call(Method::GET, "/secrets?maxresults=7", None).await;
+    let r = env.get("/secrets?maxresults=7").await;
     assert_eq!(r.json["value"].as_array().unwrap().len(), 7);
     assert!(
         r.json["nextLink"]

@@ -39,23 +39,10 @@ async fn restart_with_data_dir_keeps_everything() {
         offset,
         "the virtual clock is kept"
     );
-    assert_eq!(
-        env.call(Method::GET, "/secrets/keep", None).await.json["value"],
-        "two"
-    );
+    assert_eq!(env.get("/secrets/keep").await.json["value"], "two");
     assert_eq!(env.list_all("/secrets/keep/versions").await.len(), 2);
-    assert_eq!(
-        env.call(Method::GET, "/deletedsecrets/trash", None)
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        env.call(Method::GET, "/deletedsecrets/purged", None)
-            .await
-            .status,
-        404
-    );
+    assert_eq!(env.get("/deletedsecrets/trash").await.status, 200);
+    assert_eq!(env.get("/deletedsecrets/purged").await.status, 404);
     // The backup key is kept too: an old blob restores after a restart.
     env.call(Method::DELETE, "/secrets/keep", None).await;
     env.call(Method::DELETE, "/deletedsecrets/keep", None).await;
@@ -71,10 +58,7 @@ async fn restart_with_data_dir_keeps_everything() {
 
     // Without a data dir nothing is kept.
     let env = start_with(Emulator::builder()).await;
-    assert_eq!(
-        env.call(Method::GET, "/secrets/keep", None).await.status,
-        404
-    );
+    assert_eq!(env.get("/secrets/keep").await.status, 404);
     env.emu.shutdown().await;
 }
 

@@ -63,7 +63,7 @@ async fn set_get_update_and_versions() {
         "/secrets/my-secret/",
         "/secrets/MY-SECRET/",
     ] {
-        let r = env.call(Method::GET, path, None).await;
+        let r = env.get(path).await;
         assert_eq!(r.status, 200, "{path}");
         assert_eq!(r.json["value"], "two", "{path}");
     }
@@ -140,14 +140,11 @@ async fn delete_get_deleted_recover_and_purge() {
         deleted_date + 90 * 86_400
     );
 
-    assert_eq!(
-        env.call(Method::GET, "/secrets/gone", None).await.status,
-        404
-    );
+    assert_eq!(env.get("/secrets/gone").await.status, 404);
     let listed = env.list_all("/secrets").await;
     assert!(listed.is_empty());
 
-    let r = env.call(Method::GET, "/deletedsecrets/gone", None).await;
+    let r = env.get("/deletedsecrets/gone").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json["recoveryId"], d["recoveryId"]);
     let deleted = env.list_all("/deletedsecrets").await;
@@ -162,14 +159,9 @@ async fn delete_get_deleted_recover_and_purge() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["id"], created["id"]);
     assert!(r.json.get("value").is_none());
-    let r = env.call(Method::GET, "/secrets/gone", None).await;
+    let r = env.get("/secrets/gone").await;
     assert_eq!(r.json["value"], "v");
-    assert_eq!(
-        env.call(Method::GET, "/deletedsecrets/gone", None)
-            .await
-            .status,
-        404
-    );
+    assert_eq!(env.get("/deletedsecrets/gone").await.status, 404);
 
     // Delete again and purge: 204 with no body, then nothing is left.
     assert_eq!(
@@ -179,12 +171,7 @@ async fn delete_get_deleted_recover_and_purge() {
     let r = env.call(Method::DELETE, "/deletedsecrets/gone", None).await;
     assert_eq!(r.status, 204);
     assert!(r.text.is_empty());
-    assert_eq!(
-        env.call(Method::GET, "/deletedsecrets/gone", None)
-            .await
-            .status,
-        404
-    );
+    assert_eq!(env.get("/deletedsecrets/gone").await.status, 404);
     // The name is free again.
     env.set("gone", json!({"value": "new"})).await;
     env.emu.shutdown().await;
@@ -236,10 +223,7 @@ async fn backup_and_restore() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.json.get("value").is_none());
-    assert_eq!(
-        env.call(Method::GET, "/secrets/bk", None).await.json["value"],
-        "second-value"
-    );
+    assert_eq!(env.get("/secrets/bk").await.json["value"], "second-value");
     let version1 = v1["id"].as_str().unwrap().rsplit('/').next().unwrap();
     let r = env
         .call(Method::GET, &format!("/secrets/bk/{version1}"), None)
@@ -312,7 +296,7 @@ async fn ids_use_the_host_the_client_called() {
             .unwrap()
             .starts_with(&format!("{via_ip}/secrets/host-test/"))
     );
-    let r = env.call(Method::GET, "/secrets/host-test", None).await;
+    let r = env.get("/secrets/host-test").await;
     assert!(
         r.json["id"]
             .as_str()
