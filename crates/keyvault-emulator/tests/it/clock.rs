@@ -13,7 +13,7 @@ async fn advancing_past_the_purge_date_purges() {
     let env = start_with(Emulator::builder().soft_delete_retention_days(7)).await;
     env.set("short", json!({"value": "v"})).await;
     env.set("kept", json!({"value": "v"})).await;
-    env.call(Method::DELETE, "/secrets/short", None).await;
+    env.delete("/secrets/short").await;
     let before = env.emu.clock().now();
 
     // Six days later it is still recoverable.
@@ -35,7 +35,7 @@ async fn advancing_past_the_purge_date_purges() {
 async fn admin_route_moves_the_clock() {
     let env = start().await;
     env.set("a", json!({"value": "v"})).await;
-    env.call(Method::DELETE, "/secrets/a", None).await;
+    env.delete("/secrets/a").await;
     let url = format!("{}/_emulator/clock", env.base);
     let r = send_to(&env.client, Method::GET, &url, None, None).await;
     assert_eq!(r.status, 200);
@@ -94,7 +94,7 @@ async fn deleting_at_the_end_of_time_keeps_the_object() {
     let by = u64::try_from(i64::MAX - now - 1000).unwrap();
     env.emu.advance_clock(Duration::from_secs(by)).await;
     env.set("late", json!({"value": "v"})).await;
-    let r = env.call(Method::DELETE, "/secrets/late", None).await;
+    let r = env.delete("/secrets/late").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["scheduledPurgeDate"], i64::MAX);
     let r = env.get("/deletedsecrets/late").await;

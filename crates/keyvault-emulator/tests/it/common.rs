@@ -167,6 +167,18 @@ impl Env {
         .await
     }
 
+    /// An authenticated DELETE on the vault.
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Restores a secret from a backup blob (the answer is not checked).
+    pub async fn restore_secret(&self, blob: &str) -> Resp {
+        let body = json!({ "value": blob });
+        self.call(Method::POST, "/secrets/restore", Some(body))
+            .await
+    }
+
     /// An authenticated GET from the vault.
     pub async fn get(&self, path: &str) -> Resp {
         self.call(Method::GET, path, None).await

@@ -148,11 +148,7 @@ async fn not_found_conflict_and_forbidden() {
     let r = env.get("/secrets/missing").await;
     assert_eq!((r.status, r.code()), (404, "SecretNotFound"));
     let r = env
-        .call(
-            Method::GET,
-            "/secrets/missing/0123456789abcdef0123456789abcdef",
-            None,
-        )
+        .get("/secrets/missing/0123456789abcdef0123456789abcdef")
         .await;
     assert_eq!((r.status, r.code()), (404, "SecretNotFound"));
     for (m, p) in [
@@ -176,16 +172,12 @@ async fn not_found_conflict_and_forbidden() {
 
     // Purge of a live secret: 404.
     env.set("live", json!({"value": "v"})).await;
-    let r = env.call(Method::DELETE, "/deletedsecrets/live", None).await;
+    let r = env.delete("/deletedsecrets/live").await;
     assert_eq!((r.status, r.code()), (404, "SecretNotFound"));
 
     // A version of a real secret that does not exist.
     let r = env
-        .call(
-            Method::GET,
-            "/secrets/live/0123456789abcdef0123456789abcdef",
-            None,
-        )
+        .get("/secrets/live/0123456789abcdef0123456789abcdef")
         .await;
     assert_eq!(r.status, 404);
 
@@ -200,9 +192,7 @@ async fn not_found_conflict_and_forbidden() {
     let r = env.get("/secrets/off").await;
     assert_eq!((r.status, r.code()), (403, "Forbidden"));
     let version = created["id"].as_str().unwrap().rsplit('/').next().unwrap();
-    let r = env
-        .call(Method::GET, &format!("/secrets/off/{version}"), None)
-        .await;
+    let r = env.get(&format!("/secrets/off/{version}")).await;
     assert_eq!(r.status, 403);
     let r = env
         .call(
@@ -226,7 +216,7 @@ async fn not_found_conflict_and_forbidden() {
     assert_eq!(env.get("/secrets/future").await.status, 200);
 
     // Deleted but not purged: setting the name conflicts.
-    env.call(Method::DELETE, "/secrets/live", None).await;
+    env.delete("/secrets/live").await;
     let r = env
         .call(Method::PUT, "/secrets/LIVE", Some(json!({"value": "v"})))
         .await;
@@ -245,12 +235,12 @@ async fn purge_protection_refuses_purge() {
     let s = env.set("p", json!({"value": "v"})).await;
     assert_eq!(s["attributes"]["recoveryLevel"], "CustomizedRecoverable");
     assert_eq!(s["attributes"]["recoverableDays"], 7);
-    let d = env.call(Method::DELETE, "/secrets/p", None).await.json;
+    let d = env.delete("/secrets/p").await.json;
     assert_eq!(
         d["scheduledPurgeDate"].as_i64().unwrap() - d["deletedDate"].as_i64().unwrap(),
         7 * 86_400
     );
-    let r = env.call(Method::DELETE, "/deletedsecrets/p", None).await;
+    let r = env.delete("/deletedsecrets/p").await;
     assert_eq!((r.status, r.code()), (403, "Forbidden"));
     assert_eq!(env.get("/deletedsecrets/p").await.status, 200);
     env.emu.shutdown().await;

@@ -47,6 +47,12 @@ fn sas_params(container: &str, sas: &str) -> Value {
     json!({"storageResourceUri": container, "token": sas, "useManagedIdentity": false})
 }
 
+async fn restore(env: &Env, container: &str, sas: &str, folder: &str) -> Value {
+    let body = json!({"sasTokenParameters": sas_params(container, sas), "folderToRestore": folder});
+    let r = env.hsm_call(Method::PUT, "/restore", Some(body)).await;
+    wait(env, &r).await
+}
+
 async fn backup(env: &Env, container: &str, sas: &str) -> Value {
     let r = env
         .hsm_call(Method::POST, "/backup", Some(sas_params(container, sas)))
@@ -177,14 +183,7 @@ async fn backup_and_restores_through_azurite() {
         .await;
     env.hsm_call(Method::PATCH, SETTING, Some(json!({"value": "false"})))
         .await;
-    let r = env
-        .hsm_call(
-            Method::PUT,
-            "/restore",
-            Some(json!({"sasTokenParameters": sas_params(&container, &sas), "folderToRestore": folder})),
-        )
-        .await;
-    let done = wait(&env, &r).await;
+    let done = restore(&env, &container, &sas, &folder).await;
     assert_eq!(done["status"], "Succeeded", "{done}");
     assert_eq!(env.hsm_get("/keys/k2").await.status, 200);
     assert_eq!(env.hsm_get("/keys/k3").await.status, 404);
@@ -196,14 +195,7 @@ async fn backup_and_restores_through_azurite() {
 
     // A missing folder fails the job and changes nothing.
     env.create_key("k4", "oct").await;
-    let r = env
-        .hsm_call(
-            Method::PUT,
-            "/restore",
-            Some(json!({"sasTokenParameters": sas_params(&container, &sas), "folderToRestore": "mhsm-nothing-2020010100000000"})),
-        )
-        .await;
-    let done = wait(&env, &r).await;
+    let done = restore(&env, &container, &sas, "mhsm-nothing-2020010100000000").await;
     assert_eq!(done["status"], "Failed", "{done}");
     assert_eq!(done["error"]["code"], "BackupNotFound");
     assert_eq!(env.hsm_get("/keys/k4").await.status, 200);
@@ -221,14 +213,7 @@ async fn backup_and_restores_through_azurite() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
-    let r = env
-        .hsm_call(
-            Method::PUT,
-            "/restore",
-            Some(json!({"sasTokenParameters": sas_params(&container, &sas), "folderToRestore": folder})),
-        )
-        .await;
-    let done = wait(&env, &r).await;
+    let done = restore(&env, &container, &sas, &folder).await;
     assert_eq!(done["status"], "Failed", "{done}");
     assert_eq!(done["error"]["code"], "InvalidBackup");
     assert_eq!(env.hsm_get("/keys/k4").await.status, 200);

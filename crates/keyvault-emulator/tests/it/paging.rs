@@ -50,21 +50,16 @@ async fn pages_follow_next_link() {
     assert_eq!(versions.len(), 3);
 
     for i in 0..5 {
-        env.call(Method::DELETE, &format!("/secrets/s{i:02}"), None)
-            .await;
+        env.delete(&format!("/secrets/s{i:02}")).await;
     }
     let deleted = env.list_all("/deletedsecrets?maxresults=2").await;
     assert_eq!(deleted.len(), 5);
 
     for bad in ["0", "26", "-1", "x"] {
-        let r = env
-            .call(Method::GET, &format!("/secrets?maxresults={bad}"), None)
-            .await;
+        let r = env.get(&format!("/secrets?maxresults={bad}")).await;
         assert_eq!(r.status, 400, "maxresults={bad}");
     }
-    let r = env
-        .call(Method::GET, "/secrets?$skiptoken=garbage", None)
-        .await;
+    let r = env.get("/secrets?$skiptoken=garbage").await;
     assert_eq!(r.status, 400);
     env.emu.shutdown().await;
 }

@@ -19,16 +19,17 @@ async fn restart_with_data_dir_keeps_everything() {
         .await;
     env.set("keep", json!({"value": "two"})).await;
     env.set("trash", json!({"value": "bin"})).await;
-    env.call(Method::DELETE, "/secrets/trash", None).await;
+    env.delete("/secrets/trash").await;
     env.set("purged", json!({"value": "x"})).await;
-    env.call(Method::DELETE, "/secrets/purged", None).await;
-    env.call(Method::DELETE, "/deletedsecrets/purged", None)
-        .await;
+    env.delete("/secrets/purged").await;
+    env.delete("/deletedsecrets/purged").await;
     let blob = env
         .call(Method::POST, "/secrets/keep/backup", None)
         .await
         .json["value"]
-        .clone();
+        .as_str()
+        .expect("a backup blob")
+        .to_owned();
     env.emu.advance_clock(Duration::from_secs(3600)).await;
     let offset = env.emu.clock().offset();
     env.emu.shutdown().await;
@@ -44,15 +45,9 @@ async fn restart_with_data_dir_keeps_everything() {
     assert_eq!(env.get("/deletedsecrets/trash").await.status, 200);
     assert_eq!(env.get("/deletedsecrets/purged").await.status, 404);
     // The backup key is kept too: an old blob restores after a restart.
-    env.call(Method::DELETE, "/secrets/keep", None).await;
-    env.call(Method::DELETE, "/deletedsecrets/keep", None).await;
-    let r = env
-        .call(
-            Method::POST,
-            "/secrets/restore",
-            Some(json!({"value": blob})),
-        )
-        .await;
+    env.delete("/secrets/keep").await;
+    env.delete("/deletedsecrets/keep").await;
+    let r = env.restore_secret(&blob).await;
     assert_eq!(r.status, 200, "{}", r.text);
     env.emu.shutdown().await;
 

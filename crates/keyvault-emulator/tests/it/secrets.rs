@@ -36,11 +36,7 @@ async fn set_get_update_and_versions() {
     assert!(v2.get("previousVersion").is_none());
     for api in ["2025-07-01", "2026-04-01"] {
         let r = env
-            .call(
-                Method::GET,
-                &format!("/secrets/my-secret?api-version={api}"),
-                None,
-            )
+            .get(&format!("/secrets/my-secret?api-version={api}"))
             .await;
         assert_eq!(r.json["previousVersion"], version1.as_str(), "{api}");
     }
@@ -67,9 +63,7 @@ async fn set_get_update_and_versions() {
         assert_eq!(r.status, 200, "{path}");
         assert_eq!(r.json["value"], "two", "{path}");
     }
-    let r = env
-        .call(Method::GET, &format!("/secrets/my-secret/{version1}"), None)
-        .await;
+    let r = env.get(&format!("/secrets/my-secret/{version1}")).await;
     assert_eq!(r.json["value"], "one");
 
     // Update a specific version: the response has no value.
@@ -113,9 +107,7 @@ async fn set_get_update_and_versions() {
     assert_eq!(all[0]["tags"], json!({"t": "1"}));
 
     // Versions of a secret that does not exist: an empty page, like the service.
-    let r = env
-        .call(Method::GET, "/secrets/nothing/versions", None)
-        .await;
+    let r = env.get("/secrets/nothing/versions").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json, json!({"value": [], "nextLink": null}));
     env.emu.shutdown().await;
@@ -127,7 +119,7 @@ async fn delete_get_deleted_recover_and_purge() {
     let created = env
         .set("gone", json!({"value": "v", "tags": {"x": "y"}}))
         .await;
-    let r = env.call(Method::DELETE, "/secrets/gone", None).await;
+    let r = env.delete("/secrets/gone").await;
     assert_eq!(r.status, 200, "{}", r.text);
     let d = r.json;
     assert_eq!(d["recoveryId"], format!("{}/deletedsecrets/gone", env.base));
@@ -164,11 +156,8 @@ async fn delete_get_deleted_recover_and_purge() {
     assert_eq!(env.get("/deletedsecrets/gone").await.status, 404);
 
     // Delete again and purge: 204 with no body, then nothing is left.
-    assert_eq!(
-        env.call(Method::DELETE, "/secrets/gone", None).await.status,
-        200
-    );
-    let r = env.call(Method::DELETE, "/deletedsecrets/gone", None).await;
+    assert_eq!(env.delete("/secrets/gone").await.status, 200);
+    let r = env.delete("/deletedsecrets/gone").await;
     assert_eq!(r.status, 204);
     assert!(r.text.is_empty());
     assert_eq!(env.get("/deletedsecrets/gone").await.status, 404);
@@ -190,55 +179,24 @@ async fn backup_and_restore() {
     assert!(serde_json::from_str::<serde_json::Value>(&blob).is_err());
 
     // Restoring over an existing (or deleted but unpurged) secret conflicts.
-    let r = env
-        .call(
-            Method::POST,
-            "/secrets/restore",
-            Some(json!({"value": blob})),
-        )
-        .await;
+    let r = env.restore_secret(&blob).await;
     assert_eq!((r.status, r.code()), (409, "Conflict"));
-    env.call(Method::DELETE, "/secrets/bk", None).await;
-    let r = env
-        .call(
-            Method::POST,
-            "/secrets/restore",
-            Some(json!({"value": blob})),
-        )
-        .await;
+    env.delete("/secrets/bk").await;
+    let r = env.restore_secret(&blob).await;
     assert_eq!(r.status, 409);
-    assert_eq!(
-        env.call(Method::DELETE, "/deletedsecrets/bk", None)
-            .await
-            .status,
-        204
-    );
+    assert_eq!(env.delete("/deletedsecrets/bk").await.status, 204);
 
-    let r = env
-        .call(
-            Method::POST,
-            "/secrets/restore",
-            Some(json!({"value": blob})),
-        )
-        .await;
+    let r = env.restore_secret(&blob).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.json.get("value").is_none());
     assert_eq!(env.get("/secrets/bk").await.json["value"], "second-value");
     let version1 = v1["id"].as_str().unwrap().rsplit('/').next().unwrap();
-    let r = env
-        .call(Method::GET, &format!("/secrets/bk/{version1}"), None)
-        .await;
+    let r = env.get(&format!("/secrets/bk/{version1}")).await;
     assert_eq!(r.json["value"], "first-value", "all versions are restored");
 
     // A blob from another emulator (another key) is refused as corrupt.
     let other = start().await;
-    let r = other
-        .call(
-            Method::POST,
-            "/secrets/restore",
-            Some(json!({"value": blob})),
-        )
-        .await;
+    let r = other.restore_secret(&blob).await;
     assert_eq!((r.status, r.code()), (400, "BadParameter"));
     other.emu.shutdown().await;
     env.emu.shutdown().await;
@@ -249,9 +207,7 @@ async fn every_api_version_is_accepted_in_its_shape() {
     let env = start().await;
     env.set("av", json!({"value": "v"})).await;
     for v in keyvault_emulator::supported_versions() {
-        let r = env
-            .call(Method::GET, &format!("/secrets/av?api-version={v}"), None)
-            .await;
+        let r = env.get(&format!("/secrets/av?api-version={v}")).await;
         assert_eq!(r.status, 200, "{v}: {}", r.text);
         let has_days = r.json["attributes"].get("recoverableDays").is_some();
         assert_eq!(has_days, !matches!(*v, "2016-10-01" | "7.0"), "{v}");
@@ -266,11 +222,7 @@ async fn every_api_version_is_accepted_in_its_shape() {
         assert!(keyvault_emulator::supported_versions().contains(&v), "{v}");
     }
     let r = env
-        .call(
-            Method::GET,
-            "/secrets/av?api-version=7.3&outContentType=bogus",
-            None,
-        )
+        .get("/secrets/av?api-version=7.3&outContentType=bogus")
         .await;
     assert_eq!(r.status, 400);
     env.emu.shutdown().await;
