@@ -7,6 +7,7 @@ use super::rbac::{self, RoleAssignment, RoleDefinition, action};
 use super::{Hsm, Result, State, encode, method_not_allowed};
 use crate::error::{ServiceError, json_response};
 use crate::server::{HttpResponse, Request};
+use crate::service;
 use crate::store::{HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, Op};
 
 impl Hsm {
@@ -17,119 +18,104 @@ impl Hsm {
         scope: &str,
         parts: &[&str],
     ) -> Result<HttpResponse> {
-        let m = &req.method;
         let kind = parts.first().copied().unwrap_or_default();
         let name = match parts {
             [_] | [_, ""] => None,
             [_, n] => Some(*n),
-            _ => {
-                return Err(ServiceError::not_found(format!(
-                    "The requested resource '{}' was not found.",
-                    req.path
-                )));
-            }
+            _ => return Err(service::no_route(req)),
         };
-        if kind.eq_ignore_ascii_case("roleDefinitions") {
-            match (m.clone(), name) {
-                (Method::GET, None) => {
-                    self.authorize(caller, action::DEFINITIONS_READ, scope)?;
-                    let filter = rbac::parse_definition_filter(req.query("$filter"))?;
-                    let state = self.lock();
-                    let value: Vec<Value> = rbac::all_definitions(&state.definitions)
-                        .iter()
-                        .filter(|d| {
-                            filter
-                                .as_deref()
-                                .is_none_or(|f| d.role_name.eq_ignore_ascii_case(f))
-                        })
-                        .map(rbac::render_definition)
-                        .collect();
-                    Ok(json_response(
-                        200,
-                        &json!({"value": value, "nextLink": null}),
-                    ))
-                }
-                (Method::GET, Some(n)) => {
-                    self.authorize(caller, action::DEFINITIONS_READ, scope)?;
-                    let state = self.lock();
-                    let d = find_definition(&state, n)?;
-                    Ok(json_response(200, &rbac::render_definition(&d)))
-                }
-                (Method::PUT, Some(n)) => {
-                    self.authorize(caller, action::DEFINITIONS_WRITE, scope)?;
-                    self.put_definition(n, &req.body)
-                }
-                (Method::DELETE, Some(n)) => {
-                    self.authorize(caller, action::DEFINITIONS_DELETE, scope)?;
-                    self.delete_definition(n)
-                }
-                (_, None) => Ok(method_not_allowed("GET")),
-                (_, Some(_)) => Ok(method_not_allowed("GET, PUT, DELETE")),
-            }
-        } else if kind.eq_ignore_ascii_case("roleAssignments") {
-            match (m.clone(), name) {
-                (Method::GET, None) => {
-                    self.authorize(caller, action::ASSIGNMENTS_READ, scope)?;
-                    let filter = rbac::parse_assignment_filter(req.query("$filter"))?;
-                    let state = self.lock();
-                    let value: Vec<Value> = state
-                        .assignments
-                        .values()
-                        .filter(|a| {
-                            rbac::scope_covers(&a.scope, scope)
-                                || (!filter.at_scope && rbac::scope_covers(scope, &a.scope))
-                        })
-                        .filter(|a| {
-                            filter
-                                .principal_id
-                                .as_deref()
-                                .is_none_or(|p| a.principal_id.eq_ignore_ascii_case(p))
-                        })
-                        .map(rbac::render_assignment)
-                        .collect();
-                    Ok(json_response(
-                        200,
-                        &json!({"value": value, "nextLink": null}),
-                    ))
-                }
-                (Method::GET, Some(n)) => {
-                    self.authorize(caller, action::ASSIGNMENTS_READ, scope)?;
-                    let state = self.lock();
-                    let a = find_assignment(&state, n)?;
-                    Ok(json_response(200, &rbac::render_assignment(a)))
-                }
-                (Method::PUT, Some(n)) => {
-                    self.authorize(caller, action::ASSIGNMENTS_WRITE, scope)?;
-                    self.put_assignment(scope, n, &req.body)
-                }
-                (Method::DELETE, Some(n)) => {
-                    self.authorize(caller, action::ASSIGNMENTS_DELETE, scope)?;
-                    self.delete_assignment(n)
-                }
-                (_, None) => Ok(method_not_allowed("GET")),
-                (_, Some(_)) => Ok(method_not_allowed("GET, PUT, DELETE")),
-            }
+        let definitions = kind.eq_ignore_ascii_case("roleDefinitions");
+        if !definitions && !kind.eq_ignore_ascii_case("roleAssignments") {
+            return Err(service::no_route(req));
+        }
+        let (read, write, delete) = if definitions {
+            (
+                action::DEFINITIONS_READ,
+                action::DEFINITIONS_WRITE,
+                action::DEFINITIONS_DELETE,
+            )
         } else {
-            Err(ServiceError::not_found(format!(
-                "The requested resource '{}' was not found.",
-                req.path
-            )))
+            (
+                action::ASSIGNMENTS_READ,
+                action::ASSIGNMENTS_WRITE,
+                action::ASSIGNMENTS_DELETE,
+            )
+        };
+        let needed = match (&req.method, name) {
+            (&Method::GET, _) => read,
+            (&Method::PUT, Some(_)) => write,
+            (&Method::DELETE, Some(_)) => delete,
+            (_, None) => return Ok(method_not_allowed("GET")),
+            (_, Some(_)) => return Ok(method_not_allowed("GET, PUT, DELETE")),
+        };
+        self.authorize(caller, needed, scope)?;
+        let Some(n) = name else {
+            let value = if definitions {
+                self.list_definitions(req)?
+            } else {
+                self.list_assignments(req, scope)?
+            };
+            return Ok(json_response(
+                200,
+                &json!({"value": value, "nextLink": null}),
+            ));
+        };
+        match (definitions, &req.method) {
+            (true, &Method::GET) => {
+                let d = find_definition(&self.lock(), n)?;
+                Ok(json_response(200, &rbac::render_definition(&d)))
+            }
+            (true, &Method::PUT) => self.put_definition(n, &req.body),
+            (true, _) => self.delete_definition(n),
+            (false, &Method::GET) => {
+                let state = self.lock();
+                let a = find_assignment(&state, n)?;
+                Ok(json_response(200, &rbac::render_assignment(a)))
+            }
+            (false, &Method::PUT) => self.put_assignment(scope, n, &req.body),
+            (false, _) => self.delete_assignment(n),
         }
     }
 
-    pub(super) fn put_definition(&self, name: &str, body: &[u8]) -> Result<HttpResponse> {
-        if rbac::built_in()
+    /// Every role definition (built-in first), filtered by `roleName eq`.
+    fn list_definitions(&self, req: &Request) -> Result<Vec<Value>> {
+        let filter = rbac::parse_definition_filter(req.query("$filter"))?;
+        let state = self.lock();
+        Ok(rbac::all_definitions(&state.definitions)
             .iter()
-            .any(|d| d.name.eq_ignore_ascii_case(name))
-        {
-            return Err(ServiceError::new(
-                403,
-                "Forbidden",
-                format!(
-                    "Role definition {name} is a built-in role (AKVBuiltInRole); built-in roles cannot be modified."
-                ),
-            ));
-        }
+            .filter(|d| {
+                filter
+                    .as_deref()
+                    .is_none_or(|f| d.role_name.eq_ignore_ascii_case(f))
+            })
+            .map(rbac::render_definition)
+            .collect())
+    }
+
+    /// The assignments above `scope` (and, without `atScope()`, below it),
+    /// filtered by `principalId eq`.
+    fn list_assignments(&self, req: &Request, scope: &str) -> Result<Vec<Value>> {
+        let filter = rbac::parse_assignment_filter(req.query("$filter"))?;
+        let state = self.lock();
+        Ok(state
+            .assignments
+            .values()
+            .filter(|a| {
+                rbac::scope_covers(&a.scope, scope)
+                    || (!filter.at_scope && rbac::scope_covers(scope, &a.scope))
+            })
+            .filter(|a| {
+                filter
+                    .principal_id
+                    .as_deref()
+                    .is_none_or(|p| a.principal_id.eq_ignore_ascii_case(p))
+            })
+            .map(rbac::render_assignment)
+            .collect())
+    }
+
+    pub(super) fn put_definition(&self, name: &str, body: &[u8]) -> Result<HttpResponse> {
+        refuse_built_in(name, "modified")?;
         if !rbac::is_guid(name) {
             return Err(ServiceError::bad_parameter(format!(
                 "The role definition name '{name}' is not valid: it must be a GUID."
@@ -149,18 +135,7 @@ impl Hsm {
     }
 
     pub(super) fn delete_definition(&self, name: &str) -> Result<HttpResponse> {
-        if rbac::built_in()
-            .iter()
-            .any(|d| d.name.eq_ignore_ascii_case(name))
-        {
-            return Err(ServiceError::new(
-                403,
-                "Forbidden",
-                format!(
-                    "Role definition {name} is a built-in role (AKVBuiltInRole); built-in roles cannot be deleted."
-                ),
-            ));
-        }
+        refuse_built_in(name, "deleted")?;
         let key = name.to_ascii_lowercase();
         let mut state = self.lock();
         let d = state
@@ -245,6 +220,24 @@ impl Hsm {
         state.assignments.remove(&key);
         Ok(json_response(200, &rbac::render_assignment(&a)))
     }
+}
+
+/// `403` when `name` is a built-in role, which cannot be `done` (modified or
+/// deleted).
+fn refuse_built_in(name: &str, done: &str) -> Result<()> {
+    if rbac::built_in()
+        .iter()
+        .any(|d| d.name.eq_ignore_ascii_case(name))
+    {
+        return Err(ServiceError::new(
+            403,
+            "Forbidden",
+            format!(
+                "Role definition {name} is a built-in role (AKVBuiltInRole); built-in roles cannot be {done}."
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn definition_not_found(name: &str) -> ServiceError {

@@ -114,15 +114,12 @@ impl Container {
         body: Vec<u8>,
     ) -> Result<(), StorageError> {
         let url = self.blob_url(blob);
-        let resp = client
+        let put = client
             .put(url.clone())
-            .header("x-ms-version", STORAGE_VERSION)
             .header("x-ms-blob-type", "BlockBlob")
             .header("content-type", "application/octet-stream")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| transport(&url, &e))?;
+            .body(body);
+        let resp = send(put, &url).await?;
         if resp.status().is_success() {
             Ok(())
         } else {
@@ -137,12 +134,7 @@ impl Container {
         blob: &str,
     ) -> Result<Option<Vec<u8>>, StorageError> {
         let url = self.blob_url(blob);
-        let resp = client
-            .get(url.clone())
-            .header("x-ms-version", STORAGE_VERSION)
-            .send()
-            .await
-            .map_err(|e| transport(&url, &e))?;
+        let resp = send(client.get(url.clone()), &url).await?;
         let status = resp.status().as_u16();
         if resp.status().is_success() {
             let bytes = resp.bytes().await.map_err(|e| transport(&url, &e))?;
@@ -170,18 +162,21 @@ impl Container {
             "restype=container&comp=list&maxresults={max}&prefix={}",
             encode_query(prefix)
         ));
-        let resp = client
-            .get(url.clone())
-            .header("x-ms-version", STORAGE_VERSION)
-            .send()
-            .await
-            .map_err(|e| transport(&url, &e))?;
+        let resp = send(client.get(url.clone()), &url).await?;
         if !resp.status().is_success() {
             return Err(failure("GET", &url, resp, self.sas.is_none()).await);
         }
         let text = resp.text().await.map_err(|e| transport(&url, &e))?;
         Ok(xml_values(&text, "Name"))
     }
+}
+
+/// Sends a storage request with the service version.
+async fn send(req: reqwest::RequestBuilder, url: &Url) -> Result<reqwest::Response, StorageError> {
+    req.header("x-ms-version", STORAGE_VERSION)
+        .send()
+        .await
+        .map_err(|e| transport(url, &e))
 }
 
 fn encode_query(s: &str) -> String {
