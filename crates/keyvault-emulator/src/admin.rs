@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::clock::Clock;
 use crate::error::{ServiceError, json_response};
 use crate::server::{HttpResponse, Request};
+use crate::service;
 use crate::store::{META, Op, Store};
 
 /// The path prefix of the admin routes.
@@ -26,6 +27,8 @@ pub(crate) struct Admin {
     pub(crate) clock: Clock,
     store: Arc<Store>,
     sweepers: Mutex<Vec<Sweeper>>,
+    /// Held while the clock moves, so offsets are stored in order.
+    advancing: Mutex<()>,
 }
 
 impl Admin {
@@ -41,6 +44,7 @@ impl Admin {
             clock,
             store,
             sweepers: Mutex::new(Vec::new()),
+            advancing: Mutex::new(()),
         })
     }
 
@@ -52,16 +56,22 @@ impl Admin {
             .push(sweeper);
     }
 
-    /// Moves the clock forward, persists the offset, runs the sweepers.
-    pub(crate) fn advance(&self, seconds: i64) -> i64 {
+    /// Stores the new clock offset, then moves the clock forward and runs
+    /// the sweepers. When the offset cannot be stored the clock stays where
+    /// it was (an answered move is never lost on a restart).
+    pub(crate) fn advance(&self, seconds: i64) -> Result<i64, ServiceError> {
+        let _one = self.advancing.lock().unwrap_or_else(|e| e.into_inner());
+        let seconds = seconds.max(0);
+        let offset = self.clock.offset().saturating_add(seconds);
+        service::commit(
+            &self.store,
+            vec![Op::Put(
+                META,
+                "clock_offset".into(),
+                offset.to_string().into_bytes(),
+            )],
+        )?;
         let now = self.clock.advance(seconds);
-        let offset = self.clock.offset().to_string().into_bytes();
-        if let Err(e) = self
-            .store
-            .commit(vec![Op::Put(META, "clock_offset".into(), offset)])
-        {
-            tracing::error!(error = %e, "cannot persist the clock offset");
-        }
         for sweep in self
             .sweepers
             .lock()
@@ -70,7 +80,7 @@ impl Admin {
         {
             sweep();
         }
-        now
+        Ok(now)
     }
 
     fn clock_body(&self) -> Value {
@@ -82,13 +92,12 @@ impl Admin {
         let path = req.path.trim_end_matches('/');
         match (req.method.as_str(), path) {
             ("GET", "/_emulator/clock") => json_response(200, &self.clock_body()),
-            ("POST", "/_emulator/clock/advance") => match parse_seconds(&req.body) {
-                Ok(seconds) => {
-                    self.advance(seconds);
-                    json_response(200, &self.clock_body())
+            ("POST", "/_emulator/clock/advance") => {
+                match parse_seconds(&req.body).and_then(|s| self.advance(s)) {
+                    Ok(_) => json_response(200, &self.clock_body()),
+                    Err(e) => e.into_response(),
                 }
-                Err(e) => e.into_response(),
-            },
+            }
             (_, "/_emulator/clock" | "/_emulator/clock/advance") => {
                 ServiceError::new(405, "MethodNotAllowed", "Method not allowed.").into_response()
             }
@@ -128,5 +137,17 @@ mod tests {
         assert!(parse_seconds(br#"{"seconds": -1}"#).is_err());
         assert!(parse_seconds(br#"{"seconds": "1"}"#).is_err());
         assert!(parse_seconds(b"").is_err());
+    }
+
+    #[test]
+    fn a_move_that_cannot_be_stored_does_not_happen() {
+        let store = Arc::new(Store::in_memory());
+        let admin = Admin::new(Clock::new(), store.clone()).unwrap();
+        store.fail_commits(true);
+        assert_eq!(admin.advance(60).unwrap_err().status, 500);
+        assert_eq!(admin.clock.offset(), 0);
+        store.fail_commits(false);
+        admin.advance(60).unwrap();
+        assert_eq!(admin.clock.offset(), 60);
     }
 }

@@ -477,7 +477,9 @@ impl EmulatorHandle {
     }
 
     /// Moves the virtual clock forward and purges deleted secrets whose purge
-    /// date has passed. Returns the new time (Unix seconds).
+    /// date has passed. Returns the new time (Unix seconds). With a data
+    /// directory the new offset is stored first; if it cannot be, the clock
+    /// does not move (the failure is logged).
     ///
     /// # Example
     ///
@@ -497,9 +499,12 @@ impl EmulatorHandle {
             return 0;
         };
         let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
-        tokio::task::spawn_blocking(move || admin.advance(secs))
-            .await
-            .unwrap_or_default()
+        let clock = admin.clock.clone();
+        match tokio::task::spawn_blocking(move || admin.advance(secs)).await {
+            Ok(Ok(now)) => now,
+            // Not stored (logged): the clock did not move.
+            _ => clock.now(),
+        }
     }
 
     /// The first line the binary prints: a JSON object with `vault_url`,

@@ -146,11 +146,19 @@ pub(crate) struct Properties {
     pub(crate) exp: Option<i64>,
 }
 
-/// A validated set-secret body.
-#[derive(Debug)]
+/// A validated set-secret body. Its `Debug` never shows the value.
 pub(crate) struct SetRequest {
     pub(crate) value: String,
     pub(crate) props: Properties,
+}
+
+impl std::fmt::Debug for SetRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetRequest")
+            .field("value", &"<redacted>")
+            .field("props", &self.props)
+            .finish()
+    }
 }
 
 pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ServiceError> {
@@ -328,6 +336,12 @@ mod tests {
         };
         let shown = format!("{v:?}");
         assert!(!shown.contains("hunter2") && shown.contains("<redacted>"));
+        let set = parse_set(br#"{"value":"hunter2","contentType":"text/plain"}"#).unwrap();
+        let shown = format!("{set:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("text/plain"),
+            "{shown}"
+        );
     }
 
     #[test]
