@@ -134,7 +134,8 @@ pub(crate) fn find_deleted<'s, V>(
         .ok_or_else(|| not_found(name))
 }
 
-/// What a response is rendered with.
+/// What a response is rendered with. `vault/model.rs` adds the secret wire
+/// shapes to it, `hsm/keys.rs` the key ones.
 pub(crate) struct Render<'a> {
     /// The URL the client called, without a trailing `/`.
     pub(crate) base: &'a str,

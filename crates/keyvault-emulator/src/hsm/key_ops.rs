@@ -6,18 +6,14 @@ use super::keys::{self, KeyVersion, StoredKey};
 use super::{Hsm, Result, State, encode};
 use crate::api_version::ApiVersion;
 use crate::error::ServiceError;
-use crate::objects::{self, Attributes, Deletion};
+use crate::objects::{self, Attributes, Deletion, Render};
 use crate::server::Request;
 use crate::store::{HSM_KEYS, Op};
 use crate::vault::paging;
 
 impl Hsm {
-    pub(super) fn render<'a>(&self, req: &'a Request, api: ApiVersion) -> keys::Render<'a> {
-        keys::Render(objects::Render::new(
-            &req.base_url,
-            api,
-            &self.config.soft_delete,
-        ))
+    pub(super) fn render<'a>(&self, req: &'a Request, api: ApiVersion) -> Render<'a> {
+        Render::new(&req.base_url, api, &self.config.soft_delete)
     }
 
     pub(super) fn persist_key(&self, key: &str, k: Option<&StoredKey>) -> Result<()> {
@@ -60,7 +56,7 @@ impl Hsm {
         k.latest = v.version.clone();
         k.versions.insert(v.version.clone(), v.clone());
         self.persist_key(&key, Some(&k))?;
-        let out = self.render(req, api).bundle(&k.name, &v);
+        let out = self.render(req, api).key_bundle(&k.name, &v);
         state.keys.insert(key, k);
         Ok(out)
     }
@@ -82,7 +78,7 @@ impl Hsm {
     ) -> Result<Value> {
         let state = self.lock();
         let (k, v) = Self::find(&state, name, version)?;
-        Ok(self.render(req, api).bundle(&k.name, v))
+        Ok(self.render(req, api).key_bundle(&k.name, v))
     }
 
     pub(super) fn update_key(
@@ -108,7 +104,7 @@ impl Hsm {
         k.versions.insert(v.version.clone(), v.clone());
         let key = name.to_ascii_lowercase();
         self.persist_key(&key, Some(&k))?;
-        let out = self.render(req, api).bundle(&k.name, &v);
+        let out = self.render(req, api).key_bundle(&k.name, &v);
         state.keys.insert(key, k);
         Ok(out)
     }
@@ -122,7 +118,7 @@ impl Hsm {
         k.deleted = Some(d);
         let key = name.to_ascii_lowercase();
         self.persist_key(&key, Some(&k))?;
-        let out = self.render(req, api).deleted_bundle(&k, &v, &d);
+        let out = self.render(req, api).deleted_key_bundle(&k, &v, &d);
         state.keys.insert(key, k);
         Ok(out)
     }
@@ -135,7 +131,10 @@ impl Hsm {
             .keys
             .iter()
             .filter(|(_, k)| k.deleted.is_none())
-            .filter_map(|(n, k)| k.latest().map(|v| (n.clone(), r.item(&k.name, v, false))));
+            .filter_map(|(n, k)| {
+                k.latest()
+                    .map(|v| (n.clone(), r.key_item(&k.name, v, false)))
+            });
         Ok(paging::page_of(req, api, "/keys", &page, items))
     }
 
@@ -158,7 +157,7 @@ impl Hsm {
         let items = k
             .versions
             .iter()
-            .map(|(id, v)| (id.clone(), r.item(&k.name, v, true)));
+            .map(|(id, v)| (id.clone(), r.key_item(&k.name, v, true)));
         Ok(paging::page_of(
             req,
             api,
@@ -174,7 +173,7 @@ impl Hsm {
         let state = self.lock();
         let items = state.keys.iter().filter_map(|(n, k)| {
             let (d, v) = (k.deleted?, k.latest()?);
-            Some((n.clone(), r.deleted_item(k, v, &d)))
+            Some((n.clone(), r.deleted_key_item(k, v, &d)))
         });
         Ok(paging::page_of(req, api, "/deletedkeys", &page, items))
     }
@@ -190,7 +189,7 @@ impl Hsm {
         let state = self.lock();
         let (k, d) = Self::find_deleted(&state, name)?;
         let v = k.latest().ok_or_else(|| deleted_key_not_found(name))?;
-        Ok(self.render(req, api).deleted_bundle(k, v, &d))
+        Ok(self.render(req, api).deleted_key_bundle(k, v, &d))
     }
 
     pub(super) fn purge(&self, name: &str) -> Result<()> {
@@ -215,7 +214,7 @@ impl Hsm {
         let key = name.to_ascii_lowercase();
         self.persist_key(&key, Some(&k))?;
         let v = k.latest().ok_or_else(|| deleted_key_not_found(name))?;
-        let out = self.render(req, api).bundle(&k.name, v);
+        let out = self.render(req, api).key_bundle(&k.name, v);
         state.keys.insert(key, k);
         Ok(out)
     }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::ServiceError;
-use crate::objects::{self, Attributes, Deletion, Stored};
+use crate::objects::{Attributes, Deletion, Render, Stored};
 use crate::vault::model;
 
 /// One version of a key. Its `Debug` never shows the private material.
@@ -285,17 +285,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<Material, ServiceError> {
     }
 }
 
-/// What a key response is rendered with.
-pub(crate) struct Render<'a>(pub(crate) objects::Render<'a>);
-
-impl<'a> std::ops::Deref for Render<'a> {
-    type Target = objects::Render<'a>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
+/// The key wire shapes, rendered like every object's.
 impl Render<'_> {
     /// The key's `attributes`: the common ones and `exportable: false`.
     fn key_attributes(&self, v: &KeyVersion) -> Value {
@@ -310,7 +300,7 @@ impl Render<'_> {
     }
 
     /// A KeyBundle: the public JWK, attributes and tags.
-    pub(crate) fn bundle(&self, name: &str, v: &KeyVersion) -> Value {
+    pub(crate) fn key_bundle(&self, name: &str, v: &KeyVersion) -> Value {
         let mut key = Map::new();
         key.insert("kid".into(), json!(self.kid(name, &v.version)));
         key.insert("kty".into(), json!(v.kty));
@@ -328,8 +318,8 @@ impl Render<'_> {
     }
 
     /// A DeletedKeyBundle.
-    pub(crate) fn deleted_bundle(&self, k: &StoredKey, v: &KeyVersion, d: &Deletion) -> Value {
-        let mut out = self.bundle(&k.name, v);
+    pub(crate) fn deleted_key_bundle(&self, k: &StoredKey, v: &KeyVersion, d: &Deletion) -> Value {
+        let mut out = self.key_bundle(&k.name, v);
         if let Value::Object(m) = &mut out {
             self.deletion(m, "deletedkeys", &k.name, d);
         }
@@ -337,7 +327,7 @@ impl Render<'_> {
     }
 
     /// A KeyItem (`versioned` picks the kid with the version).
-    pub(crate) fn item(&self, name: &str, v: &KeyVersion, versioned: bool) -> Value {
+    pub(crate) fn key_item(&self, name: &str, v: &KeyVersion, versioned: bool) -> Value {
         let kid = if versioned {
             self.kid(name, &v.version)
         } else {
@@ -353,8 +343,8 @@ impl Render<'_> {
     }
 
     /// A DeletedKeyItem.
-    pub(crate) fn deleted_item(&self, k: &StoredKey, v: &KeyVersion, d: &Deletion) -> Value {
-        let mut out = self.item(&k.name, v, false);
+    pub(crate) fn deleted_key_item(&self, k: &StoredKey, v: &KeyVersion, d: &Deletion) -> Value {
+        let mut out = self.key_item(&k.name, v, false);
         if let Value::Object(m) = &mut out {
             self.deletion(m, "deletedkeys", &k.name, d);
         }

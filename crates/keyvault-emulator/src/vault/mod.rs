@@ -19,11 +19,11 @@ use crate::admin::{self, Admin};
 use crate::api_version::ApiVersion;
 use crate::auth::Authenticator;
 use crate::error::{ServiceError, empty_response, json_response};
-use crate::objects::{self, Attributes, Deletion};
+use crate::objects::{self, Attributes, Deletion, Render};
 use crate::server::{Handler, HttpResponse, Request};
 use crate::service::{self, check_name, method_not_allowed};
 use crate::store::{Op, Store, VAULT_SECRETS};
-use model::{Render, StoredSecret, StoredVersion};
+use model::{StoredSecret, StoredVersion};
 
 /// Soft-delete settings of the vault.
 #[derive(Debug, Clone, Copy)]
@@ -168,7 +168,7 @@ impl Vault {
     }
 
     fn render<'a>(&self, req: &'a Request, api: ApiVersion) -> Render<'a> {
-        Render(objects::Render::new(&req.base_url, api, &self.settings))
+        Render::new(&req.base_url, api, &self.settings)
     }
 
     /// Serves one request.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::api_version::ApiVersion;
 use crate::error::ServiceError;
-use crate::objects::{self, Attributes, Deletion, Stored};
+use crate::objects::{Attributes, Deletion, Render, Stored};
 
 /// The largest secret value, in bytes.
 pub(crate) const MAX_VALUE_BYTES: usize = 25 * 1024;
@@ -52,17 +52,7 @@ impl std::fmt::Debug for StoredVersion {
 /// A secret: its name as first created, its versions, and its deletion state.
 pub(crate) type StoredSecret = Stored<StoredVersion>;
 
-/// What a secret response is rendered with.
-pub(crate) struct Render<'a>(pub(crate) objects::Render<'a>);
-
-impl<'a> std::ops::Deref for Render<'a> {
-    type Target = objects::Render<'a>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
+/// The secret wire shapes, rendered like every object's.
 impl Render<'_> {
     fn common(&self, v: &StoredVersion, id: String, item: bool) -> Map<String, Value> {
         let mut m = Map::new();
