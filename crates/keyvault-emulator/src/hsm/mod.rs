@@ -111,8 +111,11 @@ impl std::fmt::Debug for Hsm {
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
-fn check_key_name(name: &str) -> Result<()> {
-    check_name("key", name)
+/// The RBAC scope of the key `name` (`/keys/{name}`), once the name is
+/// checked.
+fn key_scope(name: &str) -> Result<String> {
+    check_name("key", name)?;
+    Ok(format!("/keys/{name}"))
 }
 
 /// The HSM's name as it appears in backup folder names: the first label of
@@ -438,28 +441,24 @@ impl Hsm {
             },
             ["keys", name, "create"] => match *m {
                 Method::POST => {
-                    check_key_name(name)?;
-                    self.authorize(caller, action::KEYS_CREATE, &format!("/keys/{name}"))?;
+                    self.authorize(caller, action::KEYS_CREATE, &key_scope(name)?)?;
                     ok(self.create_key(req, api, name)?)
                 }
                 _ => Ok(method_not_allowed("POST")),
             },
             ["keys", name, "restore"] => match *m {
                 Method::PUT => {
-                    check_key_name(name)?;
+                    let scope = key_scope(name)?;
                     // Either an HSM-wide restore right or the key's own.
                     self.authorize(caller, action::RESTORE_START, "/")
-                        .or_else(|_| {
-                            self.authorize(caller, action::KEYS_RESTORE, &format!("/keys/{name}"))
-                        })?;
+                        .or_else(|_| self.authorize(caller, action::KEYS_RESTORE, &scope))?;
                     self.start_restore(req, JobKind::SelectiveRestore, Some(name))
                 }
                 _ => Ok(method_not_allowed("PUT")),
             },
             ["keys", name, "versions"] => match *m {
                 Method::GET => {
-                    check_key_name(name)?;
-                    self.authorize(caller, action::KEYS_READ, &format!("/keys/{name}"))?;
+                    self.authorize(caller, action::KEYS_READ, &key_scope(name)?)?;
                     ok(self.list_key_versions(req, api, name)?)
                 }
                 _ => Ok(method_not_allowed("GET")),
@@ -474,8 +473,7 @@ impl Hsm {
                 _ => Ok(method_not_allowed("GET")),
             },
             ["deletedkeys", name] => {
-                check_key_name(name)?;
-                let scope = format!("/keys/{name}");
+                let scope = key_scope(name)?;
                 match *m {
                     Method::GET => {
                         self.authorize(caller, action::DELETED_READ, &scope)?;
@@ -491,8 +489,7 @@ impl Hsm {
             }
             ["deletedkeys", name, "recover"] => match *m {
                 Method::POST => {
-                    check_key_name(name)?;
-                    self.authorize(caller, action::DELETED_RECOVER, &format!("/keys/{name}"))?;
+                    self.authorize(caller, action::DELETED_RECOVER, &key_scope(name)?)?;
                     ok(self.recover(req, api, name)?)
                 }
                 _ => Ok(method_not_allowed("POST")),
@@ -511,8 +508,7 @@ impl Hsm {
         name: &str,
         version: Option<&str>,
     ) -> Result<HttpResponse> {
-        check_key_name(name)?;
-        let scope = format!("/keys/{name}");
+        let scope = key_scope(name)?;
         let v = version.unwrap_or_default();
         let value = match req.method {
             Method::GET => {
