@@ -49,6 +49,15 @@ impl std::fmt::Debug for Endpoint {
 }
 
 impl Endpoint {
+    /// [`Endpoint::new`], shared by a client and its clones.
+    pub(crate) fn shared(
+        hsm_url: &str,
+        credential: Arc<dyn TokenCredential>,
+        options: Option<AdministrationClientOptions>,
+    ) -> Result<Arc<Self>> {
+        Self::new(hsm_url, credential, options).map(Arc::new)
+    }
+
     /// Checks `hsm_url` and builds the pipeline.
     pub(crate) fn new(
         hsm_url: &str,

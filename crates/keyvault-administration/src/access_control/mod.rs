@@ -50,6 +50,16 @@ fn check_name(what: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The outcome of a delete, where a `404` (nothing to delete) is not an
+/// error, as in the Python client.
+fn absent_is_fine(sent: Result<keyvault_core::http::Response>) -> Result<()> {
+    match sent {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl KeyVaultAccessControlClient {
     /// Creates a client for the Managed HSM at `hsm_url` (for example
     /// `https://myhsm.managedhsm.azure.net`), authenticating with
@@ -76,9 +86,7 @@ impl KeyVaultAccessControlClient {
         credential: Arc<dyn TokenCredential>,
         options: Option<AdministrationClientOptions>,
     ) -> Result<Self> {
-        Ok(Self {
-            inner: Arc::new(Endpoint::new(hsm_url, credential, options)?),
-        })
+        Endpoint::shared(hsm_url, credential, options).map(|inner| Self { inner })
     }
 
     /// The Managed HSM URL, without a trailing slash.
@@ -285,15 +293,11 @@ impl KeyVaultAccessControlClient {
         check_name("role definition", name)?;
         let scope = scope.into();
         let request = wire::role_definitions_delete_request(&self.inner.url, scope.as_str(), name)?;
-        match self
-            .inner
-            .send(wire::ROLE_DEFINITIONS_DELETE, request)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e),
-        }
+        absent_is_fine(
+            self.inner
+                .send(wire::ROLE_DEFINITIONS_DELETE, request)
+                .await,
+        )
     }
 
     /// Lists the role assignments at `scope`, lazily.
@@ -438,15 +442,11 @@ impl KeyVaultAccessControlClient {
         check_name("role assignment", name)?;
         let scope = scope.into();
         let request = wire::role_assignments_delete_request(&self.inner.url, scope.as_str(), name)?;
-        match self
-            .inner
-            .send(wire::ROLE_ASSIGNMENTS_DELETE, request)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e),
-        }
+        absent_is_fine(
+            self.inner
+                .send(wire::ROLE_ASSIGNMENTS_DELETE, request)
+                .await,
+        )
     }
 }
 

@@ -85,9 +85,7 @@ impl KeyVaultBackupClient {
         credential: Arc<dyn TokenCredential>,
         options: Option<AdministrationClientOptions>,
     ) -> Result<Self> {
-        Ok(Self {
-            inner: Arc::new(Endpoint::new(hsm_url, credential, options)?),
-        })
+        Endpoint::shared(hsm_url, credential, options).map(|inner| Self { inner })
     }
 
     /// The Managed HSM URL, without a trailing slash.

@@ -56,9 +56,7 @@ impl KeyVaultSettingsClient {
         credential: Arc<dyn TokenCredential>,
         options: Option<AdministrationClientOptions>,
     ) -> Result<Self> {
-        Ok(Self {
-            inner: Arc::new(Endpoint::new(hsm_url, credential, options)?),
-        })
+        Endpoint::shared(hsm_url, credential, options).map(|inner| Self { inner })
     }
 
     /// The Managed HSM URL, without a trailing slash.
@@ -190,5 +188,16 @@ impl KeyVaultSettingsClient {
         let request = wire::update_setting_request(&self.inner.url, &setting.name, &body)?;
         let response = self.inner.send(wire::UPDATE_SETTING, request).await?;
         wire::update_setting_response(&response).map(Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_is_send_sync_clone() {
+        fn assert<T: Send + Sync + Clone + 'static>() {}
+        assert::<KeyVaultSettingsClient>();
     }
 }
