@@ -42,13 +42,11 @@ pub fn validate(version: &str) -> Result<&str> {
 /// Whether `version` starts with a date, `YYYY-MM-DD` (as `2026-04-01` and
 /// `2026-03-01-preview` do, and `7.6` does not).
 pub fn is_dated(version: &str) -> bool {
-    let b = version.as_bytes();
-    b.len() >= 10
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[7] == b'-'
-        && b[8..10].iter().all(u8::is_ascii_digit)
+    matches!(
+        version.as_bytes(),
+        [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, ..]
+            if [y0, y1, y2, y3, m0, m1, d0, d1].iter().all(|b| b.is_ascii_digit())
+    )
 }
 
 /// Whether `version` is `minimum` or newer, by `ordered`: the service's

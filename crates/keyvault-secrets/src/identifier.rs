@@ -66,11 +66,15 @@ impl KeyVaultSecretIdentifier {
             .path_segments()
             .map(|s| s.filter(|s| !s.is_empty()).collect())
             .unwrap_or_default();
-        if !(2..=3).contains(&segments.len()) {
-            return Err(invalid(
-                "its path must be /{collection}/{name} or /{collection}/{name}/{version}",
-            ));
-        }
+        let (collection, name, version) = match segments.as_slice() {
+            [collection, name] => (*collection, *name, None),
+            [collection, name, version] => (*collection, *name, Some(*version)),
+            _ => {
+                return Err(invalid(
+                    "its path must be /{collection}/{name} or /{collection}/{name}/{version}",
+                ));
+            }
+        };
         let decode =
             |s: &str| percent_decode(s).ok_or_else(|| invalid("a path segment is not valid UTF-8"));
         // `Url` drops the port when it is the scheme's default; a port written
@@ -82,9 +86,9 @@ impl KeyVaultSecretIdentifier {
         Ok(Self {
             source_id: id.to_owned(),
             vault_url,
-            collection: decode(segments[0])?,
-            name: decode(segments[1])?,
-            version: segments.get(2).map(|v| decode(v)).transpose()?,
+            collection: decode(collection)?,
+            name: decode(name)?,
+            version: version.map(decode).transpose()?,
         })
     }
 
