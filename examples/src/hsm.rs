@@ -9,13 +9,8 @@
 //! `AZURITE_BLOB_URL`, or a new container in an Azurite started from the
 //! workspace's npm install (`node_modules/.bin/azurite-blob`).
 
-use std::{
-    io::{Read, Write},
-    path::PathBuf,
-};
+use std::path::PathBuf;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use keyvault_administration::{
     AdministrationClientOptions, KeyVaultAccessControlClient, KeyVaultBackupClient,
     KeyVaultSettingsClient,
@@ -25,6 +20,8 @@ use crate::{BoxError, Target};
 
 #[path = "../../crates/keyvault-emulator/tests/support/azurite.rs"]
 mod azurite;
+#[path = "../../crates/keyvault-emulator/tests/support/sas.rs"]
+mod sas;
 
 /// The environment variable that names a running Azurite's blob endpoint,
 /// for example `http://127.0.0.1:10000/devstoreaccount1`.
@@ -149,10 +146,10 @@ impl BlobStorage {
         blob_url: &str,
         azurite: Option<azurite::Azurite>,
     ) -> Result<Self, BoxError> {
-        let sas_token = account_sas("rwdlac")?;
+        let sas_token = sas::account_sas("rwdlac");
         let name = crate::unique_name("hsm-backups");
         let container_url = format!("{blob_url}/{name}");
-        create_container(&container_url, &sas_token)?;
+        sas::create_container(&container_url, &sas_token)?;
         Ok(Self {
             container_url,
             sas_token,
@@ -175,62 +172,4 @@ fn azurite_bin() -> Result<PathBuf, BoxError> {
         "azurite-blob"
     };
     Ok(dir.join("node_modules").join(".bin").join(name))
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// An account SAS of Azurite's well-known development account.
-fn account_sas(permissions: &str) -> Result<String, BoxError> {
-    use hmac::{Hmac, Mac};
-    let (sv, ss, srt, se, spr) = (
-        "2019-12-12",
-        "b",
-        "sco",
-        "2099-01-01T00:00:00Z",
-        "https,http",
-    );
-    let to_sign = format!(
-        "{}\n{permissions}\n{ss}\n{srt}\n\n{se}\n\n{spr}\n{sv}\n",
-        azurite::ACCOUNT
-    );
-    let key = STANDARD.decode(azurite::ACCOUNT_KEY)?;
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key)?;
-    mac.update(to_sign.as_bytes());
-    let sig = STANDARD.encode(mac.finalize().into_bytes());
-    Ok(format!(
-        "sv={sv}&ss={ss}&srt={srt}&sp={permissions}&se={}&spr={}&sig={}",
-        encode(se),
-        encode(spr),
-        encode(&sig)
-    ))
-}
-
-/// Creates a container in Azurite (plain HTTP/1.1 on loopback).
-fn create_container(container_url: &str, sas: &str) -> Result<(), BoxError> {
-    let rest = container_url
-        .strip_prefix("http://")
-        .ok_or("an Azurite blob URL starts with http://")?;
-    let (host, path) = rest.split_at(rest.find('/').ok_or("the blob URL has no account")?);
-    let mut stream = std::net::TcpStream::connect(host)
-        .map_err(|e| format!("cannot reach Azurite at {host}: {e}"))?;
-    write!(
-        stream,
-        "PUT {path}?restype=container&{sas} HTTP/1.1\r\nHost: {host}\r\nx-ms-version: 2021-08-06\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status = response.lines().next().unwrap_or("").to_owned();
-    if !status.starts_with("HTTP/1.1 201") {
-        return Err(format!("Azurite refused to create the container: {status}").into());
-    }
-    Ok(())
 }

@@ -8,15 +8,14 @@ use std::sync::{
 
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyvault_administration::{
     AdministrationClientOptions, ApiVersion, ClientOptions, KeyVaultAccessControlClient,
     KeyVaultBackupClient, KeyVaultSettingsClient,
 };
 use keyvault_emulator::{AuthMode, Emulator, EmulatorBuilder, EmulatorHandle, RbacMode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::azurite::{ACCOUNT, ACCOUNT_KEY, Azurite};
+use crate::azurite::Azurite;
 
 /// A credential that returns a fixed token (a JWT naming `oid` when given)
 /// and counts its calls.
@@ -133,60 +132,11 @@ pub async fn start_with(builder: EmulatorBuilder, credential: Arc<StaticToken>) 
     Env { emu, credential }
 }
 
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use crate::sas::account_sas;
 
-/// An account SAS of Azurite's development account (blob service, every
-/// resource type) with `permissions`.
-pub fn account_sas(permissions: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let (sv, ss, srt, se, spr) = (
-        "2019-12-12",
-        "b",
-        "sco",
-        "2099-01-01T00:00:00Z",
-        "https,http",
-    );
-    let to_sign = format!("{ACCOUNT}\n{permissions}\n{ss}\n{srt}\n\n{se}\n\n{spr}\n{sv}\n");
-    let key = STANDARD.decode(ACCOUNT_KEY).expect("account key");
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).expect("hmac key");
-    mac.update(to_sign.as_bytes());
-    let sig = STANDARD.encode(mac.finalize().into_bytes());
-    format!(
-        "sv={sv}&ss={ss}&srt={srt}&sp={permissions}&se={}&spr={}&sig={}",
-        encode(se),
-        encode(spr),
-        encode(&sig)
-    )
-}
-
-/// Creates the container `name` in Azurite (plain HTTP/1.1 on loopback)
-/// and returns its URL.
+/// Creates the container `name` in Azurite and returns its URL.
 pub async fn create_container(az: &Azurite, name: &str, sas: &str) -> String {
-    let url = url::Url::parse(&az.container_url(name)).expect("container URL");
-    let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
-    let mut stream = tokio::net::TcpStream::connect(&host)
-        .await
-        .expect("Azurite answers");
-    let request = format!(
-        "PUT {}?restype=container&{sas} HTTP/1.1\r\nHost: {host}\r\nx-ms-version: 2021-08-06\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        url.path()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    assert!(
-        response.starts_with("HTTP/1.1 201"),
-        "create container: {}",
-        response.lines().next().unwrap_or("")
-    );
-    url.to_string()
+    let url = az.container_url(name);
+    crate::sas::create_container(&url, sas).expect("create container");
+    url
 }

@@ -10,5 +10,7 @@ mod azurite;
 mod backup;
 mod common;
 mod recorded;
+#[path = "../../../keyvault-emulator/tests/support/sas.rs"]
+mod sas;
 mod settings;
 mod tracing_spans;

@@ -13,6 +13,8 @@ mod hsm_rbac;
 mod logging;
 mod paging;
 mod persistence;
+#[path = "../support/sas.rs"]
+mod sas;
 mod secrets;
 mod storage;
 mod tls;

@@ -2,46 +2,12 @@
 //! Azurite's development account, containers and blob listings over the
 //! Blob REST API.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
 use reqwest::Method;
 
-use crate::azurite::{ACCOUNT, ACCOUNT_KEY, Azurite};
+use crate::azurite::Azurite;
 
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// An account SAS (blob service; service, container and object resources)
-/// signed with the development account's key.
-pub fn account_sas(permissions: &str) -> String {
-    let (sv, ss, srt, se, spr) = (
-        "2019-12-12",
-        "b",
-        "sco",
-        "2099-01-01T00:00:00Z",
-        "https,http",
-    );
-    let to_sign = format!("{ACCOUNT}\n{permissions}\n{ss}\n{srt}\n\n{se}\n\n{spr}\n{sv}\n");
-    let key = STANDARD.decode(ACCOUNT_KEY).expect("account key");
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).expect("hmac key");
-    mac.update(to_sign.as_bytes());
-    let sig = STANDARD.encode(mac.finalize().into_bytes());
-    format!(
-        "sv={sv}&ss={ss}&srt={srt}&sp={permissions}&se={}&spr={}&sig={}",
-        encode(se),
-        encode(spr),
-        encode(&sig)
-    )
-}
+pub use crate::sas::account_sas;
+use crate::sas::percent_encode as encode;
 
 /// Creates `name` in Azurite (asserting success).
 pub async fn create_container(client: &reqwest::Client, az: &Azurite, name: &str, sas: &str) {
