@@ -19,17 +19,34 @@ pub struct Request {
     url: Url,
     headers: HeaderMap,
     body: Option<Bytes>,
+    success: &'static [u16],
 }
 
 impl Request {
-    /// Creates a request with no headers and no body.
+    /// Creates a request with no headers and no body, for which any 2xx
+    /// status is a success.
     pub fn new(method: Method, url: Url) -> Self {
         Self {
             method,
             url,
             headers: HeaderMap::new(),
             body: None,
+            success: &[],
         }
+    }
+
+    /// Names the 2xx statuses that mean success (the spec's responses of the
+    /// operation): [`Pipeline::send`](crate::Pipeline::send) turns any other
+    /// 2xx into an error. Empty, the default, accepts any 2xx.
+    #[must_use]
+    pub fn with_success_statuses(mut self, statuses: &'static [u16]) -> Self {
+        self.success = statuses;
+        self
+    }
+
+    /// The 2xx statuses that mean success; empty when any 2xx does.
+    pub fn success_statuses(&self) -> &'static [u16] {
+        self.success
     }
 
     /// The HTTP method.
@@ -106,6 +123,7 @@ impl std::fmt::Debug for Request {
             .field("method", &self.method)
             .field("url", &self.url.as_str())
             .field("body_len", &self.body.as_ref().map(Bytes::len))
+            .field("success", &self.success)
             .finish_non_exhaustive()
     }
 }

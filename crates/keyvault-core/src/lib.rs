@@ -6,7 +6,8 @@
 //! What every Key Vault client shares lives here, once:
 //!
 //! - [`http`]: the [`Request`](http::Request) and [`Response`](http::Response)
-//!   that generated operation code builds and decodes;
+//!   that generated operation code builds and decodes, and [`base64url`] for
+//!   the bytes fields of generated models;
 //! - [`Pipeline`]: URL policy, common headers, Key Vault challenge
 //!   authentication over any `azure_core` `TokenCredential`, retries with a
 //!   time budget, one tracing span per operation;
@@ -23,6 +24,7 @@
 //! Secret values and tokens never appear in logs, `Debug` output or errors.
 
 pub mod api_version;
+pub mod base64url;
 mod challenge;
 mod credential;
 pub mod error;

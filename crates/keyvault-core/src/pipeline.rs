@@ -374,12 +374,14 @@ impl Pipeline {
         }
     }
 
-    /// Sends `request` and returns the response when its status is a success
-    /// (2xx).
+    /// Sends `request` and returns the response when its status is a success:
+    /// one of the request's [success statuses](Request::success_statuses),
+    /// or any 2xx when it names none.
     ///
     /// # Errors
     /// - [`ErrorKind::Http`] when the service answers with a failure status,
-    ///   with the status, service error code, message and request id;
+    ///   with the status, service error code, message and request id, or
+    ///   with a 2xx the request does not expect (saying which it expects);
     /// - [`ErrorKind::Io`] or [`ErrorKind::Timeout`] when the request could
     ///   not be completed within the retry budget, naming the root cause and
     ///   the number of tries;
@@ -389,11 +391,20 @@ impl Pipeline {
     pub async fn send(&self, ctx: &Context, request: Request) -> Result<Response> {
         let method = request.method().clone();
         let url = request.url().clone();
+        let expected = request.success_statuses();
         let (response, attempts, elapsed) = self.execute(ctx, request).await?;
-        if response.status().is_success() {
+        let status = response.status();
+        if status.is_success() && (expected.is_empty() || expected.contains(&status.as_u16())) {
             return Ok(response);
         }
-        let what = describe(&method, &url);
+        let mut what = describe(&method, &url);
+        if status.is_success() {
+            let names: Vec<String> = expected
+                .iter()
+                .map(|&c| StatusCode::from_u16(c).map_or(c.to_string(), |s| s.to_string()))
+                .collect();
+            what.push_str(&format!(" (it expects {})", names.join(" or ")));
+        }
         let context = if attempts > 1 {
             format!(
                 "{what} (gave up after {attempts} tries in {:.1}s)",

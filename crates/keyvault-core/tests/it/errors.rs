@@ -97,3 +97,39 @@ async fn common_headers_and_api_version_are_set() {
         last.query
     );
 }
+
+#[tokio::test]
+async fn a_success_status_the_request_does_not_expect_is_an_error() {
+    let srv = Server::http(|_, _| Reply::json(200, "{}")).await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let purge =
+        || Request::new(Method::DELETE, srv.url("/deletedsecrets/s")).with_success_statuses(&[204]);
+    let err = p
+        .send(&Context::new("PurgeDeletedSecret"), purge())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Http);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(200));
+    let text = err.to_string();
+    assert!(
+        text.contains("/deletedsecrets/s (it expects 204 No Content) failed: 200 OK"),
+        "{text}"
+    );
+
+    // A listed status, or any 2xx for a request that names none, is a success.
+    let create = Request::new(Method::PUT, srv.url("/x")).with_success_statuses(&[200, 201]);
+    assert!(p.send(&Context::new("Create"), create).await.is_ok());
+    let any = Request::new(Method::DELETE, srv.url("/deletedsecrets/s"));
+    assert!(
+        p.send(&Context::new("PurgeDeletedSecret"), any)
+            .await
+            .is_ok()
+    );
+    // `send_raw` leaves every status to its caller.
+    assert!(
+        p.send_raw(&Context::new("PurgeDeletedSecret"), purge())
+            .await
+            .is_ok()
+    );
+}
