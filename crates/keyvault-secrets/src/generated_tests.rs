@@ -1,10 +1,11 @@
 //! The generated secrets bindings against real service traffic.
 //!
 //! Every recorded response of an operation we generate is decoded with the
-//! generated decoder (error bodies through `KeyVaultError`), every recorded
-//! request body is decoded into its generated model and re-encoded field by
-//! field, and every recorded URL is rebuilt with the generated request
-//! builder. The recordings sit beside the workspace in
+//! generated decoder (a list page into its page model, as the pager does;
+//! error bodies as Key Vault's error body), every recorded request body is
+//! decoded into its generated model and re-encoded field by field, and every
+//! recorded URL is rebuilt with the generated request builder, whose success
+//! statuses must include each recorded 2xx. The recordings sit beside the workspace in
 //! `../shared/reference/recordings`; without them the test says so and passes.
 
 #[path = "../../../xtask/tests/support/recordings.rs"]
@@ -13,9 +14,8 @@ mod recordings;
 #[path = "../../../xtask/tests/support/bindings.rs"]
 mod bindings;
 
-use bindings::{Route, Service, ok, parse, round_trip};
+use bindings::{ErrorBody, Route, Service, ok, parse, round_trip};
 
-use crate::generated::common::KeyVaultError;
 use crate::generated::secrets::*;
 
 /// The generated operation a recorded call to `path` belongs to, if any.
@@ -50,7 +50,7 @@ fn route(method: &str, path: &str) -> Option<Route> {
             id: GET_SECRETS,
             success: GET_SECRETS_SUCCESS,
             build: Box::new(move |u, _| get_secrets_request(u, None).map_err(e)),
-            decode: |r| ok(get_secrets_response(r)),
+            decode: |r| ok(r.json::<SecretListResult>()),
             request: None,
         },
         ("GET", ["secrets", name, "versions"]) => {
@@ -59,7 +59,7 @@ fn route(method: &str, path: &str) -> Option<Route> {
                 id: GET_SECRET_VERSIONS,
                 success: GET_SECRET_VERSIONS_SUCCESS,
                 build: Box::new(move |u, _| get_secret_versions_request(u, &name, None).map_err(e)),
-                decode: |r| ok(get_secret_versions_response(r)),
+                decode: |r| ok(r.json::<SecretListResult>()),
                 request: None,
             }
         }
@@ -122,7 +122,7 @@ fn route(method: &str, path: &str) -> Option<Route> {
             id: GET_DELETED_SECRETS,
             success: GET_DELETED_SECRETS_SUCCESS,
             build: Box::new(move |u, _| get_deleted_secrets_request(u, None).map_err(e)),
-            decode: |r| ok(get_deleted_secrets_response(r)),
+            decode: |r| ok(r.json::<DeletedSecretListResult>()),
             request: None,
         },
         ("GET", ["deletedsecrets", name]) => {
@@ -169,7 +169,7 @@ fn recorded_traffic_goes_through_the_generated_bindings() {
         // slash.
         same_path: |built, recorded| built.trim_end_matches('/') == recorded.trim_end_matches('/'),
     };
-    let Some(seen) = bindings::replay::<KeyVaultError>(env!("CARGO_MANIFEST_DIR"), &service) else {
+    let Some(seen) = bindings::replay::<ErrorBody>(env!("CARGO_MANIFEST_DIR"), &service) else {
         return;
     };
     assert!(

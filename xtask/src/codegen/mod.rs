@@ -14,12 +14,27 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// A service crate and the spec files it is generated from.
+use model::Part::{Id, Request, Response};
+
+/// A service crate, the spec files it is generated from, and what its
+/// handwritten code uses of them.
+///
+/// Only what is listed is generated, with the models it reaches: no
+/// `#[allow(dead_code)]` hides an unused item, so the compiler flags an entry
+/// nothing uses any more (remove it), and a missing one fails to resolve
+/// (add it). Edit the lists, then run `cargo xtask codegen`.
 pub(crate) struct Target {
     /// The crate folder, relative to the workspace root.
     pub crate_dir: &'static str,
     /// Its spec files, relative to the workspace root.
     pub specs: &'static [&'static str],
+    /// The operations it uses, by operation id, with the part of each:
+    /// `Id` (the span name only), `Request` (and the request builder, with
+    /// the page model of a pageable operation) or `Response` (and the
+    /// response decoder).
+    pub operations: &'static [(&'static str, model::Part)],
+    /// The models it names that the operations above do not reach.
+    pub models: &'static [&'static str],
 }
 
 /// What `cargo xtask codegen` generates.
@@ -27,6 +42,21 @@ pub(crate) const TARGETS: &[Target] = &[
     Target {
         crate_dir: "crates/keyvault-secrets",
         specs: &["specs/secrets/2025-07-01/secrets.json"],
+        operations: &[
+            ("BackupSecret", Response),
+            ("DeleteSecret", Response),
+            ("GetDeletedSecret", Response),
+            ("GetDeletedSecrets", Request),
+            ("GetSecret", Response),
+            ("GetSecretVersions", Request),
+            ("GetSecrets", Request),
+            ("PurgeDeletedSecret", Request),
+            ("RecoverDeletedSecret", Response),
+            ("RestoreSecret", Response),
+            ("SetSecret", Response),
+            ("UpdateSecret", Response),
+        ],
+        models: &["ContentType"],
     },
     Target {
         crate_dir: "crates/keyvault-administration",
@@ -35,13 +65,50 @@ pub(crate) const TARGETS: &[Target] = &[
             "specs/administration/2025-07-01/rbac.json",
             "specs/administration/2025-07-01/settings.json",
         ],
+        operations: &[
+            ("FullBackup", Response),
+            ("FullBackupStatus", Id),
+            ("FullRestoreOperation", Request),
+            ("PreFullBackup", Request),
+            ("PreFullRestoreOperation", Request),
+            ("RestoreStatus", Id),
+            ("SelectiveKeyRestoreOperation", Request),
+            ("SelectiveKeyRestoreStatus", Id),
+            ("RoleAssignments_Create", Response),
+            ("RoleAssignments_Delete", Request),
+            ("RoleAssignments_Get", Response),
+            ("RoleAssignments_ListForScope", Request),
+            ("RoleDefinitions_CreateOrUpdate", Response),
+            ("RoleDefinitions_Delete", Request),
+            ("RoleDefinitions_Get", Response),
+            ("RoleDefinitions_List", Request),
+            ("GetSetting", Response),
+            ("GetSettings", Response),
+            ("UpdateSetting", Response),
+        ],
+        models: &["DataAction", "RoleScope"],
     },
+];
+
+/// Fixture specs whose whole output is kept in `xtask/tests/output`, a
+/// crate of the workspace, so that every path of the generator is compiled:
+/// (spec file, output folder), relative to the workspace root.
+pub(crate) const FIXTURES: &[(&str, &str)] = &[
+    (
+        "xtask/tests/fixtures/minimal.json",
+        "xtask/tests/output/src/minimal_generated",
+    ),
+    (
+        "xtask/tests/fixtures/widgets.json",
+        "xtask/tests/output/src/widgets_generated",
+    ),
 ];
 
 pub(crate) const HELP: &str = "\
 cargo xtask codegen [--check [-v]] [--spec FILE --out DIR]
 
-  (no options)       regenerate src/generated/ of every service crate from specs/
+  (no options)       regenerate src/generated/ of every service crate from specs/,
+                     and the outputs of the fixture specs in xtask/tests/output
   --check            write nothing; list each generated file as ok, stale,
                      missing or orphaned and fail when one is not ok
   -v, --verbose      with --check: show a diff of each stale file
@@ -49,11 +116,20 @@ cargo xtask codegen [--check [-v]] [--spec FILE --out DIR]
   --out DIR          ... into DIR (with --spec)
 ";
 
-/// Generates the files of one crate: file name -> formatted source.
-pub(crate) fn generate(root: &Path, specs: &[PathBuf]) -> Result<BTreeMap<String, String>, String> {
+/// Generates the files of one crate: file name -> formatted source. With a
+/// target, only what it uses; without, everything.
+pub(crate) fn generate(
+    root: &Path,
+    specs: &[PathBuf],
+    target: Option<&Target>,
+) -> Result<BTreeMap<String, String>, String> {
     let (loaded, entries) = spec::Specs::load(root, specs)?;
-    let api = model::build(&loaded, &entries)?;
-    Ok(emit::emit(&api, root)?.into_iter().collect())
+    let mut api = model::build(&loaded, &entries)?;
+    if let Some(t) = target {
+        api.keep(t.operations, t.models)
+            .map_err(|e| format!("{}: {e}", t.crate_dir))?;
+    }
+    Ok(emit::emit(&api)?.into_iter().collect())
 }
 
 pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
@@ -89,22 +165,28 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
             .unwrap_or_default();
         format!("cargo xtask codegen {} --out {out}", specs.join(" "))
     };
-    let jobs: Vec<(PathBuf, Vec<PathBuf>)> = match (spec_files.is_empty(), out) {
+    let jobs: Vec<(PathBuf, Vec<PathBuf>, Option<&Target>)> = match (spec_files.is_empty(), out) {
         (true, None) => TARGETS
             .iter()
             .map(|t| {
                 (
                     root.join(t.crate_dir).join("src/generated"),
                     t.specs.iter().map(|s| root.join(s)).collect(),
+                    Some(t),
                 )
             })
+            .chain(
+                FIXTURES
+                    .iter()
+                    .map(|(spec, out)| (root.join(out), vec![root.join(spec)], None)),
+            )
             .collect(),
-        (false, Some(out)) => vec![(out, spec_files)],
+        (false, Some(out)) => vec![(out, spec_files, None)],
         _ => return Err(format!("--spec and --out go together\n\n{HELP}")),
     };
     let mut bad = 0;
-    for (dir, specs) in jobs {
-        let files = generate(&root, &specs)?;
+    for (dir, specs, target) in jobs {
+        let files = generate(&root, &specs, target)?;
         let shown = spec::display_path(&root, &dir);
         if check {
             bad += check_dir(&dir, &shown, &files, verbose)?;
@@ -196,158 +278,4 @@ fn write_dir(dir: &Path, shown: &str, files: &BTreeMap<String, String>) -> Resul
         println!("removed   {shown}/{name}");
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The generated `widgets.rs` of the widgets fixture, whitespace-normalized
-    /// so that assertions do not depend on rustfmt's line breaks.
-    fn widgets() -> (String, BTreeMap<String, String>) {
-        let root = crate::workspace_root();
-        let files = generate(&root, &[root.join("xtask/tests/fixtures/widgets.json")]).unwrap();
-        let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-        let files: BTreeMap<String, String> =
-            files.into_iter().map(|(k, v)| (k, flat(&v))).collect();
-        (files["widgets.rs"].clone(), files)
-    }
-
-    #[test]
-    fn cross_file_refs_land_in_the_module_of_their_file() {
-        let (w, files) = widgets();
-        assert!(
-            w.contains("pub error: Option<super::common::Problem>"),
-            "{w}"
-        );
-        assert!(files["common.rs"].contains("pub struct Problem"));
-        // A model that refers to itself is boxed.
-        assert!(
-            files["common.rs"].contains("pub cause: Option<Box<Problem>>"),
-            "{}",
-            files["common.rs"]
-        );
-        assert!(files["mod.rs"].contains("pub(crate) mod common;"));
-    }
-
-    #[test]
-    fn all_of_copies_the_parent_fields() {
-        let (w, _) = widgets();
-        let widget = &w[w.find("pub struct Widget {").unwrap()..];
-        let widget = &widget[..widget.find('}').unwrap()];
-        assert!(
-            widget.contains("#[serde(rename = \"id\")] pub id: String,"),
-            "{widget}"
-        );
-        assert!(
-            widget.contains("pub created: Option<time::OffsetDateTime>"),
-            "{widget}"
-        );
-    }
-
-    #[test]
-    fn additional_properties_become_maps() {
-        let (w, _) = widgets();
-        assert!(w.contains("pub labels: Option<std::collections::HashMap<String, String>>"));
-        assert!(w.contains("pub scores: Option<std::collections::HashMap<String, f64>>"));
-    }
-
-    #[test]
-    fn unixtime_fields_use_timestamp_serde() {
-        let (w, _) = widgets();
-        assert!(w.contains("with = \"time::serde::timestamp::option\" )] pub expires_on: Option<time::OffsetDateTime>"), "{w}");
-        assert!(w.contains("#[serde(rename = \"started\", with = \"time::serde::timestamp\")] pub started: time::OffsetDateTime,"), "{w}");
-    }
-
-    #[test]
-    fn base64url_fields_use_the_generated_helper() {
-        let (w, files) = widgets();
-        assert!(
-            w.contains("with = \"super::base64url::option\" )] pub secret: Option<Vec<u8>>"),
-            "{w}"
-        );
-        assert!(files.contains_key("base64url.rs"));
-        assert!(files["mod.rs"].contains("pub(crate) mod base64url;"));
-    }
-
-    #[test]
-    fn optional_and_required_fields() {
-        let (w, _) = widgets();
-        assert!(w.contains("#[serde(rename = \"shape\")] pub shape: Shape,"));
-        assert!(w.contains("#[serde(rename = \"type\", default, skip_serializing_if = \"Option::is_none\")] pub r#type: Option<String>,"), "{w}");
-        // A required enum has no Default, so neither has the struct.
-        assert!(
-            w.contains(
-                "#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)] pub struct Job {"
-            ),
-            "{w}"
-        );
-    }
-
-    #[test]
-    fn read_only_fields_are_never_serialized() {
-        let (w, _) = widgets();
-        assert!(
-            w.contains("rename = \"created\", default, skip_serializing, with"),
-            "{w}"
-        );
-        assert!(
-            w.contains("#[serde(rename = \"items\", default, skip_serializing)] pub items"),
-            "{w}"
-        );
-    }
-
-    #[test]
-    fn reserved_words_are_escaped() {
-        let (w, _) = widgets();
-        assert!(w.contains("pub r#match: Option<bool>"));
-        assert!(w.contains(".field(\"type\", &self.r#type)"));
-    }
-
-    #[test]
-    fn sensitive_fields_are_redacted_in_debug() {
-        let (w, _) = widgets();
-        assert!(
-            w.contains("#[derive(Clone, Serialize, Deserialize, PartialEq)] pub struct Widget"),
-            "{w}"
-        );
-        assert!(
-            w.contains(".field(\"secret\", &self.secret.as_ref().map(|_| \"<redacted>\"))"),
-            "{w}"
-        );
-    }
-
-    #[test]
-    fn operations_follow_the_core_contract() {
-        let (w, _) = widgets();
-        assert!(w.contains("pub(crate) const WIDGETS_LIST: &str = \"Widgets_List\";"));
-        assert!(
-            w.contains("PathParam { name: \"scope\", value: scope, encode: false, }"),
-            "{w}"
-        );
-        assert!(
-            w.contains("request.append_query(\"$top\", &top.to_string());"),
-            "{w}"
-        );
-        assert!(
-            w.contains("request.append_query(\"kind\", kind.as_str());"),
-            "{w}"
-        );
-        assert!(w.contains("request.set_json(body)?;"), "{w}");
-        assert!(!w.contains("api-version"), "the pipeline adds api-version");
-        assert!(w.contains("pub(crate) const PUT_WIDGET_SUCCESS: &[StatusCode] = &[StatusCode::OK, StatusCode::CREATED];"), "{w}");
-        assert!(w.contains(
-            "pub(crate) const POLISH_WIDGET_FINAL_STATE_VIA: &str = \"azure-async-operation\";"
-        ));
-        assert!(
-            w.contains("impl keyvault_core::paging::Paged for WidgetList { type Item = Widget;"),
-            "{w}"
-        );
-        assert!(
-            w.contains("(self.items.unwrap_or_default(), self.next_link)"),
-            "{w}"
-        );
-        // No body to decode, no decoder.
-        assert!(!w.contains("fn delete_widget_response"));
-    }
 }

@@ -98,9 +98,24 @@ pub(crate) struct Param {
     pub doc: String,
 }
 
+/// How much of an operation is emitted; each part comes with the ones
+/// before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Part {
+    /// The operation id, the name of its tracing span.
+    Id,
+    /// The request builder and the success statuses it sets (and, for a
+    /// pageable operation, the page model, which the pager decodes).
+    Request,
+    /// The response decoder.
+    Response,
+}
+
 /// One generated operation.
 #[derive(Debug)]
 pub(crate) struct Operation {
+    /// What is emitted of it.
+    pub part: Part,
     pub id: String,
     pub summary: String,
     pub description: String,
@@ -148,7 +163,6 @@ pub(crate) struct Api {
     pub modules: Vec<Module>,
     /// Module name of each spec file.
     pub module_names: BTreeMap<PathBuf, String>,
-    pub uses_base64url: bool,
     /// Structs that cannot derive `Default`.
     pub no_default: BTreeSet<(PathBuf, String)>,
 }
@@ -284,18 +298,94 @@ pub(crate) fn build(specs: &Specs, entries: &[PathBuf]) -> Result<Api, String> {
         }
         modules[i].paged = paged;
     }
-    let uses_base64url = modules.iter().any(|m| {
-        m.structs
-            .iter()
-            .any(|s| s.fields.iter().any(|f| f.ty == Ty::Bytes))
-    });
     let no_default = no_default(&modules);
     Ok(Api {
         modules,
         module_names,
-        uses_base64url,
         no_default,
     })
+}
+
+impl Api {
+    /// Keeps the operations `operations` names, with the part of each it
+    /// names, and the models those parts and `models` reach; drops the rest.
+    ///
+    /// # Errors
+    /// Fails on a name the specs do not define, so that a stale list is
+    /// noticed.
+    pub(crate) fn keep(
+        &mut self,
+        operations: &[(&str, Part)],
+        models: &[&str],
+    ) -> Result<(), String> {
+        let mut wanted: BTreeMap<&str, Part> = operations.iter().copied().collect();
+        let mut roots = Vec::new();
+        for m in &mut self.modules {
+            m.operations
+                .retain_mut(|op| match wanted.remove(op.id.as_str()) {
+                    Some(part) => {
+                        op.part = part;
+                        true
+                    }
+                    None => false,
+                });
+            for op in &m.operations {
+                if op.part >= Part::Request {
+                    op.params.iter().for_each(|p| named(&p.ty, &mut roots));
+                }
+                if op.part >= Part::Response || (op.part >= Part::Request && op.pageable.is_some())
+                {
+                    op.response.iter().for_each(|t| named(t, &mut roots));
+                }
+            }
+        }
+        if let Some(id) = wanted.keys().next() {
+            return Err(format!("no operation `{id}` in the specs"));
+        }
+        for name in models {
+            let m = self
+                .modules
+                .iter()
+                .find(|m| {
+                    m.structs.iter().any(|s| s.name == *name)
+                        || m.enums.iter().any(|e| e.name == *name)
+                })
+                .ok_or_else(|| format!("no model `{name}` in the specs"))?;
+            roots.push((m.file.clone(), name.to_string()));
+        }
+        let mut kept = BTreeSet::new();
+        while let Some(key) = roots.pop() {
+            if kept.contains(&key) {
+                continue;
+            }
+            let fields = self
+                .modules
+                .iter()
+                .filter(|m| m.file == key.0)
+                .flat_map(|m| &m.structs)
+                .filter(|s| s.name == key.1)
+                .flat_map(|s| &s.fields);
+            fields.for_each(|f| named(&f.ty, &mut roots));
+            kept.insert(key);
+        }
+        for m in &mut self.modules {
+            let is_kept = |name: &str| kept.contains(&(m.file.clone(), name.to_string()));
+            m.structs.retain(|s| is_kept(&s.name));
+            m.enums.retain(|e| is_kept(&e.name));
+            m.paged
+                .retain(|p| matches!(&p.model, Ty::Named { name, .. } if is_kept(name)));
+        }
+        Ok(())
+    }
+}
+
+/// Pushes the generated types `ty` names onto `out`.
+fn named(ty: &Ty, out: &mut Vec<(PathBuf, String)>) {
+    match ty {
+        Ty::Named { file, name, .. } => out.push((file.clone(), name.clone())),
+        Ty::Vec(t) | Ty::Map(t) | Ty::Boxed(t) => named(t, out),
+        _ => {}
+    }
 }
 
 /// Structs whose required fields have no `Default` (time stamps, enums, or
@@ -775,6 +865,7 @@ impl Builder<'_> {
             .unwrap_or("value")
             .to_string();
         Ok(Operation {
+            part: Part::Response,
             id,
             summary: str_of(op, "summary").to_string(),
             description: str_of(op, "description").to_string(),

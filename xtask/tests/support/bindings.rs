@@ -11,7 +11,10 @@
 // Not every crate that includes this file reads every count.
 #![allow(dead_code, clippy::print_stdout)]
 
-use keyvault_core::http::{HeaderMap, Request, Response, StatusCode};
+use keyvault_core::{
+    ServiceError,
+    http::{HeaderMap, Request, Response, StatusCode},
+};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
@@ -26,8 +29,8 @@ pub(crate) type RoundTrip = fn(&str) -> Result<Vec<String>, String>;
 pub(crate) struct Route {
     /// The operation id.
     pub id: &'static str,
-    /// Status codes meaning success.
-    pub success: &'static [StatusCode],
+    /// Status codes meaning success (the generated `*_SUCCESS`).
+    pub success: &'static [u16],
     /// Rebuilds the request from the recorded path and body.
     pub build: Build,
     /// Decodes a successful response body.
@@ -56,6 +59,13 @@ pub(crate) fn round_trip<T: DeserializeOwned + Serialize>(
 pub(crate) fn parse<T: DeserializeOwned + Default>(body: Option<&str>) -> Result<T, String> {
     body.map(|b| serde_json::from_str(b).map_err(|e| e.to_string()))
         .unwrap_or_else(|| Ok(T::default()))
+}
+
+/// Key Vault's error body, `{"error": {...}}`, for [`replay`].
+#[derive(serde::Deserialize)]
+pub(crate) struct ErrorBody {
+    /// The service error.
+    pub error: Option<ServiceError>,
 }
 
 /// The service's side of a replay.
@@ -141,16 +151,25 @@ pub(crate) fn replay<E: DeserializeOwned>(
                 Err(e) => fail(&mut failures, format!("request body does not decode: {e}")),
             }
         }
+        let status = StatusCode::from_u16(call.status).unwrap();
+        if status.is_success() && !route.success.contains(&call.status) {
+            fail(
+                &mut failures,
+                format!(
+                    "recorded {status}, which the pipeline rejects: the spec lists {:?}",
+                    route.success
+                ),
+            );
+        }
         let Some(body) = &call.response_body else {
             continue;
         };
-        let status = StatusCode::from_u16(call.status).unwrap();
         let response = Response::new(
             status,
             HeaderMap::new(),
             bytes::Bytes::from(body.clone().into_bytes()),
         );
-        if route.success.contains(&status) {
+        if route.success.contains(&call.status) {
             responses += 1;
             if let Err(e) = (route.decode)(&response) {
                 fail(&mut failures, format!("response does not decode: {e}"));

@@ -3,8 +3,9 @@
 //!
 //! Full backups of a Managed HSM to Azure Blob Storage, full restores from them, restores of a single key, and checks that a backup or restore can run.
 
-use keyvault_core::http::{Method, PathParam, Request, Response, StatusCode, expand_path};
 use serde::{Deserialize, Serialize};
+
+use keyvault_core::http::{Method, PathParam, Request, Response, expand_path};
 
 /// A full backup job.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -35,11 +36,7 @@ pub struct FullBackupOperation {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<OperationStatus>,
     /// Free text about the job's progress or outcome.
-    #[serde(
-        rename = "statusDetails",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "statusDetails", default, skip_serializing_if = "Option::is_none")]
     pub status_details: Option<String>,
     /// URL of the folder the backup was written to.
     #[serde(
@@ -48,43 +45,6 @@ pub struct FullBackupOperation {
         skip_serializing_if = "Option::is_none"
     )]
     pub azure_storage_blob_container_uri: Option<String>,
-}
-
-/// What every backup or restore job reports.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct JobStatus {
-    /// When the job ended (UTC); null while it runs.
-    #[serde(
-        rename = "endTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "time::serde::timestamp::option"
-    )]
-    pub end_time: Option<time::OffsetDateTime>,
-    /// Why the job failed, when it did.
-    #[serde(rename = "error", default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<super::common::Error>,
-    /// Identifier of the job, for its status URL.
-    #[serde(rename = "jobId", default, skip_serializing_if = "Option::is_none")]
-    pub job_id: Option<String>,
-    /// When the job started (UTC).
-    #[serde(
-        rename = "startTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "time::serde::timestamp::option"
-    )]
-    pub start_time: Option<time::OffsetDateTime>,
-    /// Where the job stands.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<OperationStatus>,
-    /// Free text about the job's progress or outcome.
-    #[serde(
-        rename = "statusDetails",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub status_details: Option<String>,
 }
 
 /// The blob storage location a backup check writes to, and how the HSM authenticates to it.
@@ -110,7 +70,7 @@ pub struct PreBackupOperationParameters {
 }
 
 impl std::fmt::Debug for PreBackupOperationParameters {
-    // Sensitive values (`x-keyvault-sensitive` in the spec) are never printed.
+    /// Sensitive values (`x-keyvault-sensitive` in the spec) are never printed.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PreBackupOperationParameters")
             .field("storage_resource_uri", &self.storage_resource_uri)
@@ -137,43 +97,6 @@ pub struct PreRestoreOperationParameters {
         skip_serializing_if = "Option::is_none"
     )]
     pub sas_token_parameters: Option<SASTokenParameter>,
-}
-
-/// A full restore job.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct RestoreOperation {
-    /// When the job ended (UTC); null while it runs.
-    #[serde(
-        rename = "endTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "time::serde::timestamp::option"
-    )]
-    pub end_time: Option<time::OffsetDateTime>,
-    /// Why the job failed, when it did.
-    #[serde(rename = "error", default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<super::common::Error>,
-    /// Identifier of the job, for its status URL.
-    #[serde(rename = "jobId", default, skip_serializing_if = "Option::is_none")]
-    pub job_id: Option<String>,
-    /// When the job started (UTC).
-    #[serde(
-        rename = "startTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "time::serde::timestamp::option"
-    )]
-    pub start_time: Option<time::OffsetDateTime>,
-    /// Where the job stands.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<OperationStatus>,
-    /// Free text about the job's progress or outcome.
-    #[serde(
-        rename = "statusDetails",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub status_details: Option<String>,
 }
 
 /// Where the backup to restore is.
@@ -206,7 +129,7 @@ pub struct SASTokenParameter {
 }
 
 impl std::fmt::Debug for SASTokenParameter {
-    // Sensitive values (`x-keyvault-sensitive` in the spec) are never printed.
+    /// Sensitive values (`x-keyvault-sensitive` in the spec) are never printed.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SASTokenParameter")
             .field("storage_resource_uri", &self.storage_resource_uri)
@@ -214,43 +137,6 @@ impl std::fmt::Debug for SASTokenParameter {
             .field("use_managed_identity", &self.use_managed_identity)
             .finish()
     }
-}
-
-/// A single-key restore job.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct SelectiveKeyRestoreOperation {
-    /// When the job ended (UTC); null while it runs.
-    #[serde(
-        rename = "endTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "time::serde::timestamp::option"
-    )]
-    pub end_time: Option<time::OffsetDateTime>,
-    /// Why the job failed, when it did.
-    #[serde(rename = "error", default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<super::common::Error>,
-    /// Identifier of the job, for its status URL.
-    #[serde(rename = "jobId", default, skip_serializing_if = "Option::is_none")]
-    pub job_id: Option<String>,
-    /// When the job started (UTC).
-    #[serde(
-        rename = "startTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "time::serde::timestamp::option"
-    )]
-    pub start_time: Option<time::OffsetDateTime>,
-    /// Where the job stands.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<OperationStatus>,
-    /// Free text about the job's progress or outcome.
-    #[serde(
-        rename = "statusDetails",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub status_details: Option<String>,
 }
 
 /// Where the backup holding the key to restore is.
@@ -319,21 +205,20 @@ impl Serialize for OperationStatus {
 }
 
 impl<'de> Deserialize<'de> for OperationStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
     }
 }
 
 /// Operation id of `FullBackup` (`POST /backup`), the name of its tracing span.
 ///
-/// A long-running operation: the final state comes via `azure-async-operation` (see [`FULL_BACKUP_FINAL_STATE_VIA`]).
+/// A long-running operation: the final state comes via `azure-async-operation`.
 pub(crate) const FULL_BACKUP: &str = "FullBackup";
 
-/// Status codes that mean `FullBackup` succeeded.
-pub(crate) const FULL_BACKUP_SUCCESS: &[StatusCode] = &[StatusCode::ACCEPTED];
-
-/// How the final state of the long-running `FullBackup` is read: `azure-async-operation`.
-pub(crate) const FULL_BACKUP_FINAL_STATE_VIA: &str = "azure-async-operation";
+/// Status codes that mean `FullBackup` succeeded; its requests reject any other 2xx.
+pub(crate) const FULL_BACKUP_SUCCESS: &[u16] = &[202];
 
 /// Builds the `FullBackup` request: `POST /backup`.
 ///
@@ -352,7 +237,8 @@ pub(crate) fn full_backup_request(
     body: &SASTokenParameter,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(vault_base_url, "/backup", &[])?;
-    let mut request = Request::new(Method::POST, url);
+    let mut request = Request::new(Method::POST, url)
+        .with_success_statuses(FULL_BACKUP_SUCCESS);
     request.set_json(body)?;
     Ok(request)
 }
@@ -370,55 +256,13 @@ pub(crate) fn full_backup_response(
 /// Operation id of `FullBackupStatus` (`GET /backup/{jobId}/pending`), the name of its tracing span.
 pub(crate) const FULL_BACKUP_STATUS: &str = "FullBackupStatus";
 
-/// Status codes that mean `FullBackupStatus` succeeded.
-pub(crate) const FULL_BACKUP_STATUS_SUCCESS: &[StatusCode] = &[StatusCode::OK];
-
-/// Builds the `FullBackupStatus` request: `GET /backup/{jobId}/pending`.
-///
-/// Read the status of a full backup.
-///
-/// # Arguments
-/// - `job_id`: Job id returned when the backup started.
-///
-/// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
-pub(crate) fn full_backup_status_request(
-    vault_base_url: &url::Url,
-    job_id: &str,
-) -> keyvault_core::Result<Request> {
-    let url = expand_path(
-        vault_base_url,
-        "/backup/{jobId}/pending",
-        &[PathParam {
-            name: "jobId",
-            value: job_id,
-            encode: true,
-        }],
-    )?;
-    Ok(Request::new(Method::GET, url))
-}
-
-/// Decodes the body of a successful `FullBackupStatus` response.
-///
-/// # Errors
-/// Fails when the body is not the JSON the spec describes.
-pub(crate) fn full_backup_status_response(
-    response: &Response,
-) -> keyvault_core::Result<FullBackupOperation> {
-    response.json()
-}
-
 /// Operation id of `FullRestoreOperation` (`PUT /restore`), the name of its tracing span.
 ///
-/// A long-running operation: the final state comes via `azure-async-operation` (see [`FULL_RESTORE_OPERATION_FINAL_STATE_VIA`]).
+/// A long-running operation: the final state comes via `azure-async-operation`.
 pub(crate) const FULL_RESTORE_OPERATION: &str = "FullRestoreOperation";
 
-/// Status codes that mean `FullRestoreOperation` succeeded.
-pub(crate) const FULL_RESTORE_OPERATION_SUCCESS: &[StatusCode] = &[StatusCode::ACCEPTED];
-
-/// How the final state of the long-running `FullRestoreOperation` is read: `azure-async-operation`.
-pub(crate) const FULL_RESTORE_OPERATION_FINAL_STATE_VIA: &str = "azure-async-operation";
+/// Status codes that mean `FullRestoreOperation` succeeded; its requests reject any other 2xx.
+pub(crate) const FULL_RESTORE_OPERATION_SUCCESS: &[u16] = &[202];
 
 /// Builds the `FullRestoreOperation` request: `PUT /restore`.
 ///
@@ -437,31 +281,19 @@ pub(crate) fn full_restore_operation_request(
     body: &RestoreOperationParameters,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(vault_base_url, "/restore", &[])?;
-    let mut request = Request::new(Method::PUT, url);
+    let mut request = Request::new(Method::PUT, url)
+        .with_success_statuses(FULL_RESTORE_OPERATION_SUCCESS);
     request.set_json(body)?;
     Ok(request)
 }
 
-/// Decodes the body of a successful `FullRestoreOperation` response.
-///
-/// # Errors
-/// Fails when the body is not the JSON the spec describes.
-pub(crate) fn full_restore_operation_response(
-    response: &Response,
-) -> keyvault_core::Result<RestoreOperation> {
-    response.json()
-}
-
 /// Operation id of `PreFullBackup` (`POST /prebackup`), the name of its tracing span.
 ///
-/// A long-running operation: the final state comes via `azure-async-operation` (see [`PRE_FULL_BACKUP_FINAL_STATE_VIA`]).
+/// A long-running operation: the final state comes via `azure-async-operation`.
 pub(crate) const PRE_FULL_BACKUP: &str = "PreFullBackup";
 
-/// Status codes that mean `PreFullBackup` succeeded.
-pub(crate) const PRE_FULL_BACKUP_SUCCESS: &[StatusCode] = &[StatusCode::ACCEPTED];
-
-/// How the final state of the long-running `PreFullBackup` is read: `azure-async-operation`.
-pub(crate) const PRE_FULL_BACKUP_FINAL_STATE_VIA: &str = "azure-async-operation";
+/// Status codes that mean `PreFullBackup` succeeded; its requests reject any other 2xx.
+pub(crate) const PRE_FULL_BACKUP_SUCCESS: &[u16] = &[202];
 
 /// Builds the `PreFullBackup` request: `POST /prebackup`.
 ///
@@ -480,31 +312,19 @@ pub(crate) fn pre_full_backup_request(
     body: &PreBackupOperationParameters,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(vault_base_url, "/prebackup", &[])?;
-    let mut request = Request::new(Method::POST, url);
+    let mut request = Request::new(Method::POST, url)
+        .with_success_statuses(PRE_FULL_BACKUP_SUCCESS);
     request.set_json(body)?;
     Ok(request)
 }
 
-/// Decodes the body of a successful `PreFullBackup` response.
-///
-/// # Errors
-/// Fails when the body is not the JSON the spec describes.
-pub(crate) fn pre_full_backup_response(
-    response: &Response,
-) -> keyvault_core::Result<FullBackupOperation> {
-    response.json()
-}
-
 /// Operation id of `PreFullRestoreOperation` (`PUT /prerestore`), the name of its tracing span.
 ///
-/// A long-running operation: the final state comes via `azure-async-operation` (see [`PRE_FULL_RESTORE_OPERATION_FINAL_STATE_VIA`]).
+/// A long-running operation: the final state comes via `azure-async-operation`.
 pub(crate) const PRE_FULL_RESTORE_OPERATION: &str = "PreFullRestoreOperation";
 
-/// Status codes that mean `PreFullRestoreOperation` succeeded.
-pub(crate) const PRE_FULL_RESTORE_OPERATION_SUCCESS: &[StatusCode] = &[StatusCode::ACCEPTED];
-
-/// How the final state of the long-running `PreFullRestoreOperation` is read: `azure-async-operation`.
-pub(crate) const PRE_FULL_RESTORE_OPERATION_FINAL_STATE_VIA: &str = "azure-async-operation";
+/// Status codes that mean `PreFullRestoreOperation` succeeded; its requests reject any other 2xx.
+pub(crate) const PRE_FULL_RESTORE_OPERATION_SUCCESS: &[u16] = &[202];
 
 /// Builds the `PreFullRestoreOperation` request: `PUT /prerestore`.
 ///
@@ -523,73 +343,22 @@ pub(crate) fn pre_full_restore_operation_request(
     body: &PreRestoreOperationParameters,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(vault_base_url, "/prerestore", &[])?;
-    let mut request = Request::new(Method::PUT, url);
+    let mut request = Request::new(Method::PUT, url)
+        .with_success_statuses(PRE_FULL_RESTORE_OPERATION_SUCCESS);
     request.set_json(body)?;
     Ok(request)
-}
-
-/// Decodes the body of a successful `PreFullRestoreOperation` response.
-///
-/// # Errors
-/// Fails when the body is not the JSON the spec describes.
-pub(crate) fn pre_full_restore_operation_response(
-    response: &Response,
-) -> keyvault_core::Result<RestoreOperation> {
-    response.json()
 }
 
 /// Operation id of `RestoreStatus` (`GET /restore/{jobId}/pending`), the name of its tracing span.
 pub(crate) const RESTORE_STATUS: &str = "RestoreStatus";
 
-/// Status codes that mean `RestoreStatus` succeeded.
-pub(crate) const RESTORE_STATUS_SUCCESS: &[StatusCode] = &[StatusCode::OK];
-
-/// Builds the `RestoreStatus` request: `GET /restore/{jobId}/pending`.
-///
-/// Read the status of a full restore.
-///
-/// # Arguments
-/// - `job_id`: Job id returned when the restore started.
-///
-/// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
-pub(crate) fn restore_status_request(
-    vault_base_url: &url::Url,
-    job_id: &str,
-) -> keyvault_core::Result<Request> {
-    let url = expand_path(
-        vault_base_url,
-        "/restore/{jobId}/pending",
-        &[PathParam {
-            name: "jobId",
-            value: job_id,
-            encode: true,
-        }],
-    )?;
-    Ok(Request::new(Method::GET, url))
-}
-
-/// Decodes the body of a successful `RestoreStatus` response.
-///
-/// # Errors
-/// Fails when the body is not the JSON the spec describes.
-pub(crate) fn restore_status_response(
-    response: &Response,
-) -> keyvault_core::Result<RestoreOperation> {
-    response.json()
-}
-
 /// Operation id of `SelectiveKeyRestoreOperation` (`PUT /keys/{keyName}/restore`), the name of its tracing span.
 ///
-/// A long-running operation: the final state comes via `azure-async-operation` (see [`SELECTIVE_KEY_RESTORE_OPERATION_FINAL_STATE_VIA`]).
+/// A long-running operation: the final state comes via `azure-async-operation`.
 pub(crate) const SELECTIVE_KEY_RESTORE_OPERATION: &str = "SelectiveKeyRestoreOperation";
 
-/// Status codes that mean `SelectiveKeyRestoreOperation` succeeded.
-pub(crate) const SELECTIVE_KEY_RESTORE_OPERATION_SUCCESS: &[StatusCode] = &[StatusCode::ACCEPTED];
-
-/// How the final state of the long-running `SelectiveKeyRestoreOperation` is read: `azure-async-operation`.
-pub(crate) const SELECTIVE_KEY_RESTORE_OPERATION_FINAL_STATE_VIA: &str = "azure-async-operation";
+/// Status codes that mean `SelectiveKeyRestoreOperation` succeeded; its requests reject any other 2xx.
+pub(crate) const SELECTIVE_KEY_RESTORE_OPERATION_SUCCESS: &[u16] = &[202];
 
 /// Builds the `SelectiveKeyRestoreOperation` request: `PUT /keys/{keyName}/restore`.
 ///
@@ -612,67 +381,19 @@ pub(crate) fn selective_key_restore_operation_request(
     let url = expand_path(
         vault_base_url,
         "/keys/{keyName}/restore",
-        &[PathParam {
-            name: "keyName",
-            value: key_name,
-            encode: true,
-        }],
+        &[
+            PathParam {
+                name: "keyName",
+                value: key_name,
+                encode: true,
+            },
+        ],
     )?;
-    let mut request = Request::new(Method::PUT, url);
+    let mut request = Request::new(Method::PUT, url)
+        .with_success_statuses(SELECTIVE_KEY_RESTORE_OPERATION_SUCCESS);
     request.set_json(body)?;
     Ok(request)
 }
 
-/// Decodes the body of a successful `SelectiveKeyRestoreOperation` response.
-///
-/// # Errors
-/// Fails when the body is not the JSON the spec describes.
-pub(crate) fn selective_key_restore_operation_response(
-    response: &Response,
-) -> keyvault_core::Result<SelectiveKeyRestoreOperation> {
-    response.json()
-}
-
 /// Operation id of `SelectiveKeyRestoreStatus` (`GET /restore/{jobId}/pending`), the name of its tracing span.
 pub(crate) const SELECTIVE_KEY_RESTORE_STATUS: &str = "SelectiveKeyRestoreStatus";
-
-/// Status codes that mean `SelectiveKeyRestoreStatus` succeeded.
-pub(crate) const SELECTIVE_KEY_RESTORE_STATUS_SUCCESS: &[StatusCode] = &[StatusCode::OK];
-
-/// Builds the `SelectiveKeyRestoreStatus` request: `GET /restore/{jobId}/pending`.
-///
-/// Read the status of a single-key restore.
-///
-/// Same URL as the full restore status; the body has the shape of a selective key restore job.
-///
-/// # Arguments
-/// - `job_id`: Job id returned when the restore started.
-///
-/// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
-pub(crate) fn selective_key_restore_status_request(
-    vault_base_url: &url::Url,
-    job_id: &str,
-) -> keyvault_core::Result<Request> {
-    let url = expand_path(
-        vault_base_url,
-        "/restore/{jobId}/pending",
-        &[PathParam {
-            name: "jobId",
-            value: job_id,
-            encode: true,
-        }],
-    )?;
-    Ok(Request::new(Method::GET, url))
-}
-
-/// Decodes the body of a successful `SelectiveKeyRestoreStatus` response.
-///
-/// # Errors
-/// Fails when the body is not the JSON the spec describes.
-pub(crate) fn selective_key_restore_status_response(
-    response: &Response,
-) -> keyvault_core::Result<SelectiveKeyRestoreOperation> {
-    response.json()
-}

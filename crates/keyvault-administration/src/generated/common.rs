@@ -24,13 +24,3 @@ pub struct Error {
     #[serde(rename = "message", default, skip_serializing)]
     pub message: Option<String>,
 }
-
-/// The body of a failed response.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct KeyVaultError {
-    /// What went wrong.
-    ///
-    /// Set by the service; never sent in a request body.
-    #[serde(rename = "error", default, skip_serializing)]
-    pub error: Option<Error>,
-}

@@ -3,8 +3,9 @@
 //!
 //! Role definitions (what a role may do) and role assignments (who holds a role, at which scope) of a Managed HSM's local role-based access control.
 
-use keyvault_core::http::{Method, PathParam, Request, Response, StatusCode, expand_path};
 use serde::{Deserialize, Serialize};
+
+use keyvault_core::http::{Method, PathParam, Request, Response, expand_path};
 
 /// Actions a role grants, and actions it leaves out.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -13,25 +14,13 @@ pub struct Permission {
     #[serde(rename = "actions", default, skip_serializing_if = "Option::is_none")]
     pub actions: Option<Vec<String>>,
     /// Data-plane actions granted.
-    #[serde(
-        rename = "dataActions",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dataActions", default, skip_serializing_if = "Option::is_none")]
     pub data_actions: Option<Vec<DataAction>>,
     /// Control-plane actions left out of the grant; another role may still grant them.
-    #[serde(
-        rename = "notActions",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "notActions", default, skip_serializing_if = "Option::is_none")]
     pub not_actions: Option<Vec<String>>,
     /// Data-plane actions left out of the grant; another role may still grant them.
-    #[serde(
-        rename = "notDataActions",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "notDataActions", default, skip_serializing_if = "Option::is_none")]
     pub not_data_actions: Option<Vec<DataAction>>,
 }
 
@@ -49,11 +38,7 @@ pub struct RoleAssignment {
     #[serde(rename = "name", default, skip_serializing)]
     pub name: Option<String>,
     /// Which role, which principal, which scope.
-    #[serde(
-        rename = "properties",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "properties", default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<RoleAssignmentPropertiesWithScope>,
     /// Resource type of the assignment.
     ///
@@ -68,18 +53,6 @@ pub struct RoleAssignmentCreateParameters {
     /// The role and the principal.
     #[serde(rename = "properties")]
     pub properties: RoleAssignmentProperties,
-}
-
-/// Criteria to narrow a role assignment listing.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct RoleAssignmentFilter {
-    /// Keep only the assignments of this principal.
-    #[serde(
-        rename = "principalId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub principal_id: Option<String>,
 }
 
 /// One page of role assignments.
@@ -108,11 +81,7 @@ pub struct RoleAssignmentProperties {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct RoleAssignmentPropertiesWithScope {
     /// Object id of the principal holding the role.
-    #[serde(
-        rename = "principalId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "principalId", default, skip_serializing_if = "Option::is_none")]
     pub principal_id: Option<String>,
     /// Identifier of the assigned role definition.
     #[serde(
@@ -140,11 +109,7 @@ pub struct RoleDefinition {
     #[serde(rename = "name", default, skip_serializing)]
     pub name: Option<String>,
     /// What the role is and allows.
-    #[serde(
-        rename = "properties",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "properties", default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<RoleDefinitionProperties>,
     /// Resource type of the role definition.
     ///
@@ -159,14 +124,6 @@ pub struct RoleDefinitionCreateParameters {
     /// What the role is and allows.
     #[serde(rename = "properties")]
     pub properties: RoleDefinitionProperties,
-}
-
-/// Criteria to narrow a role definition listing.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct RoleDefinitionFilter {
-    /// Keep only the role with this name.
-    #[serde(rename = "roleName", default, skip_serializing_if = "Option::is_none")]
-    pub role_name: Option<String>,
 }
 
 /// One page of role definitions.
@@ -191,18 +148,10 @@ pub struct RoleDefinitionProperties {
     )]
     pub assignable_scopes: Option<Vec<RoleScope>>,
     /// What the role is for.
-    #[serde(
-        rename = "description",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// What the role allows and excludes.
-    #[serde(
-        rename = "permissions",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "permissions", default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
     /// Display name of the role.
     #[serde(rename = "roleName", default, skip_serializing_if = "Option::is_none")]
@@ -301,7 +250,9 @@ impl DataAction {
         match self {
             Self::ReadHsmKey => "Microsoft.KeyVault/managedHsm/keys/read/action",
             Self::WriteHsmKey => "Microsoft.KeyVault/managedHsm/keys/write/action",
-            Self::ReadDeletedHsmKey => "Microsoft.KeyVault/managedHsm/keys/deletedKeys/read/action",
+            Self::ReadDeletedHsmKey => {
+                "Microsoft.KeyVault/managedHsm/keys/deletedKeys/read/action"
+            }
             Self::RecoverDeletedHsmKey => {
                 "Microsoft.KeyVault/managedHsm/keys/deletedKeys/recover/action"
             }
@@ -310,11 +261,15 @@ impl DataAction {
             Self::DeleteRoleAssignment => {
                 "Microsoft.KeyVault/managedHsm/roleAssignments/delete/action"
             }
-            Self::GetRoleAssignment => "Microsoft.KeyVault/managedHsm/roleAssignments/read/action",
+            Self::GetRoleAssignment => {
+                "Microsoft.KeyVault/managedHsm/roleAssignments/read/action"
+            }
             Self::WriteRoleAssignment => {
                 "Microsoft.KeyVault/managedHsm/roleAssignments/write/action"
             }
-            Self::ReadRoleDefinition => "Microsoft.KeyVault/managedHsm/roleDefinitions/read/action",
+            Self::ReadRoleDefinition => {
+                "Microsoft.KeyVault/managedHsm/roleDefinitions/read/action"
+            }
             Self::WriteRoleDefinition => {
                 "Microsoft.KeyVault/managedHsm/roleDefinitions/write/action"
             }
@@ -334,8 +289,12 @@ impl DataAction {
             Self::ImportHsmKey => "Microsoft.KeyVault/managedHsm/keys/import/action",
             Self::RotateHsmKey => "Microsoft.KeyVault/managedHsm/keys/rotate/action",
             Self::DeriveHsmKey => "Microsoft.KeyVault/managedHsm/keys/derive/action",
-            Self::CreateHsmKeyIfNotExists => "Microsoft.KeyVault/managedHsm/keys/createIfNotExists",
-            Self::PurgeDeletedHsmKey => "Microsoft.KeyVault/managedHsm/keys/deletedKeys/delete",
+            Self::CreateHsmKeyIfNotExists => {
+                "Microsoft.KeyVault/managedHsm/keys/createIfNotExists"
+            }
+            Self::PurgeDeletedHsmKey => {
+                "Microsoft.KeyVault/managedHsm/keys/deletedKeys/delete"
+            }
             Self::DownloadHsmSecurityDomain => {
                 "Microsoft.KeyVault/managedHsm/securitydomain/download/action"
             }
@@ -353,8 +312,12 @@ impl DataAction {
             }
             Self::StartHsmBackup => "Microsoft.KeyVault/managedHsm/backup/start/action",
             Self::StartHsmRestore => "Microsoft.KeyVault/managedHsm/restore/start/action",
-            Self::ReadHsmBackupStatus => "Microsoft.KeyVault/managedHsm/backup/status/action",
-            Self::ReadHsmRestoreStatus => "Microsoft.KeyVault/managedHsm/restore/status/action",
+            Self::ReadHsmBackupStatus => {
+                "Microsoft.KeyVault/managedHsm/backup/status/action"
+            }
+            Self::ReadHsmRestoreStatus => {
+                "Microsoft.KeyVault/managedHsm/restore/status/action"
+            }
             Self::RandomNumbersGenerate => "Microsoft.KeyVault/managedHsm/rng/action",
             Self::Unknown(value) => value,
         }
@@ -366,7 +329,9 @@ impl From<&str> for DataAction {
         match value {
             "Microsoft.KeyVault/managedHsm/keys/read/action" => Self::ReadHsmKey,
             "Microsoft.KeyVault/managedHsm/keys/write/action" => Self::WriteHsmKey,
-            "Microsoft.KeyVault/managedHsm/keys/deletedKeys/read/action" => Self::ReadDeletedHsmKey,
+            "Microsoft.KeyVault/managedHsm/keys/deletedKeys/read/action" => {
+                Self::ReadDeletedHsmKey
+            }
             "Microsoft.KeyVault/managedHsm/keys/deletedKeys/recover/action" => {
                 Self::RecoverDeletedHsmKey
             }
@@ -375,11 +340,15 @@ impl From<&str> for DataAction {
             "Microsoft.KeyVault/managedHsm/roleAssignments/delete/action" => {
                 Self::DeleteRoleAssignment
             }
-            "Microsoft.KeyVault/managedHsm/roleAssignments/read/action" => Self::GetRoleAssignment,
+            "Microsoft.KeyVault/managedHsm/roleAssignments/read/action" => {
+                Self::GetRoleAssignment
+            }
             "Microsoft.KeyVault/managedHsm/roleAssignments/write/action" => {
                 Self::WriteRoleAssignment
             }
-            "Microsoft.KeyVault/managedHsm/roleDefinitions/read/action" => Self::ReadRoleDefinition,
+            "Microsoft.KeyVault/managedHsm/roleDefinitions/read/action" => {
+                Self::ReadRoleDefinition
+            }
             "Microsoft.KeyVault/managedHsm/roleDefinitions/write/action" => {
                 Self::WriteRoleDefinition
             }
@@ -399,8 +368,12 @@ impl From<&str> for DataAction {
             "Microsoft.KeyVault/managedHsm/keys/import/action" => Self::ImportHsmKey,
             "Microsoft.KeyVault/managedHsm/keys/rotate/action" => Self::RotateHsmKey,
             "Microsoft.KeyVault/managedHsm/keys/derive/action" => Self::DeriveHsmKey,
-            "Microsoft.KeyVault/managedHsm/keys/createIfNotExists" => Self::CreateHsmKeyIfNotExists,
-            "Microsoft.KeyVault/managedHsm/keys/deletedKeys/delete" => Self::PurgeDeletedHsmKey,
+            "Microsoft.KeyVault/managedHsm/keys/createIfNotExists" => {
+                Self::CreateHsmKeyIfNotExists
+            }
+            "Microsoft.KeyVault/managedHsm/keys/deletedKeys/delete" => {
+                Self::PurgeDeletedHsmKey
+            }
             "Microsoft.KeyVault/managedHsm/securitydomain/download/action" => {
                 Self::DownloadHsmSecurityDomain
             }
@@ -418,8 +391,12 @@ impl From<&str> for DataAction {
             }
             "Microsoft.KeyVault/managedHsm/backup/start/action" => Self::StartHsmBackup,
             "Microsoft.KeyVault/managedHsm/restore/start/action" => Self::StartHsmRestore,
-            "Microsoft.KeyVault/managedHsm/backup/status/action" => Self::ReadHsmBackupStatus,
-            "Microsoft.KeyVault/managedHsm/restore/status/action" => Self::ReadHsmRestoreStatus,
+            "Microsoft.KeyVault/managedHsm/backup/status/action" => {
+                Self::ReadHsmBackupStatus
+            }
+            "Microsoft.KeyVault/managedHsm/restore/status/action" => {
+                Self::ReadHsmRestoreStatus
+            }
             "Microsoft.KeyVault/managedHsm/rng/action" => Self::RandomNumbersGenerate,
             other => Self::Unknown(other.to_string()),
         }
@@ -439,7 +416,9 @@ impl Serialize for DataAction {
 }
 
 impl<'de> Deserialize<'de> for DataAction {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
     }
 }
@@ -491,7 +470,9 @@ impl Serialize for RoleDefinitionType {
 }
 
 impl<'de> Deserialize<'de> for RoleDefinitionType {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
     }
 }
@@ -543,7 +524,9 @@ impl Serialize for RoleScope {
 }
 
 impl<'de> Deserialize<'de> for RoleScope {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
     }
 }
@@ -595,7 +578,9 @@ impl Serialize for RoleType {
 }
 
 impl<'de> Deserialize<'de> for RoleType {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
     }
 }
@@ -603,8 +588,8 @@ impl<'de> Deserialize<'de> for RoleType {
 /// Operation id of `RoleAssignments_Create` (`PUT /{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}`), the name of its tracing span.
 pub(crate) const ROLE_ASSIGNMENTS_CREATE: &str = "RoleAssignments_Create";
 
-/// Status codes that mean `RoleAssignments_Create` succeeded.
-pub(crate) const ROLE_ASSIGNMENTS_CREATE_SUCCESS: &[StatusCode] = &[StatusCode::CREATED];
+/// Status codes that mean `RoleAssignments_Create` succeeded; its requests reject any other 2xx.
+pub(crate) const ROLE_ASSIGNMENTS_CREATE_SUCCESS: &[u16] = &[201];
 
 /// Builds the `RoleAssignments_Create` request: `PUT /{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}`.
 ///
@@ -642,7 +627,8 @@ pub(crate) fn role_assignments_create_request(
             },
         ],
     )?;
-    let mut request = Request::new(Method::PUT, url);
+    let mut request = Request::new(Method::PUT, url)
+        .with_success_statuses(ROLE_ASSIGNMENTS_CREATE_SUCCESS);
     request.set_json(body)?;
     Ok(request)
 }
@@ -660,8 +646,8 @@ pub(crate) fn role_assignments_create_response(
 /// Operation id of `RoleAssignments_Delete` (`DELETE /{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}`), the name of its tracing span.
 pub(crate) const ROLE_ASSIGNMENTS_DELETE: &str = "RoleAssignments_Delete";
 
-/// Status codes that mean `RoleAssignments_Delete` succeeded.
-pub(crate) const ROLE_ASSIGNMENTS_DELETE_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `RoleAssignments_Delete` succeeded; its requests reject any other 2xx.
+pub(crate) const ROLE_ASSIGNMENTS_DELETE_SUCCESS: &[u16] = &[200];
 
 /// Builds the `RoleAssignments_Delete` request: `DELETE /{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}`.
 ///
@@ -695,24 +681,17 @@ pub(crate) fn role_assignments_delete_request(
             },
         ],
     )?;
-    Ok(Request::new(Method::DELETE, url))
-}
-
-/// Decodes the body of a successful `RoleAssignments_Delete` response.
-///
-/// # Errors
-/// Fails when the body is not the JSON the spec describes.
-pub(crate) fn role_assignments_delete_response(
-    response: &Response,
-) -> keyvault_core::Result<RoleAssignment> {
-    response.json()
+    Ok(
+        Request::new(Method::DELETE, url)
+            .with_success_statuses(ROLE_ASSIGNMENTS_DELETE_SUCCESS),
+    )
 }
 
 /// Operation id of `RoleAssignments_Get` (`GET /{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}`), the name of its tracing span.
 pub(crate) const ROLE_ASSIGNMENTS_GET: &str = "RoleAssignments_Get";
 
-/// Status codes that mean `RoleAssignments_Get` succeeded.
-pub(crate) const ROLE_ASSIGNMENTS_GET_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `RoleAssignments_Get` succeeded; its requests reject any other 2xx.
+pub(crate) const ROLE_ASSIGNMENTS_GET_SUCCESS: &[u16] = &[200];
 
 /// Builds the `RoleAssignments_Get` request: `GET /{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}`.
 ///
@@ -746,7 +725,10 @@ pub(crate) fn role_assignments_get_request(
             },
         ],
     )?;
-    Ok(Request::new(Method::GET, url))
+    Ok(
+        Request::new(Method::GET, url)
+            .with_success_statuses(ROLE_ASSIGNMENTS_GET_SUCCESS),
+    )
 }
 
 /// Decodes the body of a successful `RoleAssignments_Get` response.
@@ -762,8 +744,8 @@ pub(crate) fn role_assignments_get_response(
 /// Operation id of `RoleAssignments_ListForScope` (`GET /{scope}/providers/Microsoft.Authorization/roleAssignments`), the name of its tracing span.
 pub(crate) const ROLE_ASSIGNMENTS_LIST_FOR_SCOPE: &str = "RoleAssignments_ListForScope";
 
-/// Status codes that mean `RoleAssignments_ListForScope` succeeded.
-pub(crate) const ROLE_ASSIGNMENTS_LIST_FOR_SCOPE_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `RoleAssignments_ListForScope` succeeded; its requests reject any other 2xx.
+pub(crate) const ROLE_ASSIGNMENTS_LIST_FOR_SCOPE_SUCCESS: &[u16] = &[200];
 
 /// Builds the `RoleAssignments_ListForScope` request: `GET /{scope}/providers/Microsoft.Authorization/roleAssignments`.
 ///
@@ -788,34 +770,27 @@ pub(crate) fn role_assignments_list_for_scope_request(
     let url = expand_path(
         vault_base_url,
         "/{scope}/providers/Microsoft.Authorization/roleAssignments",
-        &[PathParam {
-            name: "scope",
-            value: scope,
-            encode: false,
-        }],
+        &[
+            PathParam {
+                name: "scope",
+                value: scope,
+                encode: false,
+            },
+        ],
     )?;
-    let mut request = Request::new(Method::GET, url);
+    let mut request = Request::new(Method::GET, url)
+        .with_success_statuses(ROLE_ASSIGNMENTS_LIST_FOR_SCOPE_SUCCESS);
     if let Some(filter) = filter {
         request.append_query("$filter", filter);
     }
     Ok(request)
 }
 
-/// Decodes the body of a successful `RoleAssignments_ListForScope` response.
-///
-/// # Errors
-/// Fails when the body is not the JSON the spec describes.
-pub(crate) fn role_assignments_list_for_scope_response(
-    response: &Response,
-) -> keyvault_core::Result<RoleAssignmentListResult> {
-    response.json()
-}
-
 /// Operation id of `RoleDefinitions_CreateOrUpdate` (`PUT /{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionName}`), the name of its tracing span.
 pub(crate) const ROLE_DEFINITIONS_CREATE_OR_UPDATE: &str = "RoleDefinitions_CreateOrUpdate";
 
-/// Status codes that mean `RoleDefinitions_CreateOrUpdate` succeeded.
-pub(crate) const ROLE_DEFINITIONS_CREATE_OR_UPDATE_SUCCESS: &[StatusCode] = &[StatusCode::CREATED];
+/// Status codes that mean `RoleDefinitions_CreateOrUpdate` succeeded; its requests reject any other 2xx.
+pub(crate) const ROLE_DEFINITIONS_CREATE_OR_UPDATE_SUCCESS: &[u16] = &[201];
 
 /// Builds the `RoleDefinitions_CreateOrUpdate` request: `PUT /{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionName}`.
 ///
@@ -853,7 +828,8 @@ pub(crate) fn role_definitions_create_or_update_request(
             },
         ],
     )?;
-    let mut request = Request::new(Method::PUT, url);
+    let mut request = Request::new(Method::PUT, url)
+        .with_success_statuses(ROLE_DEFINITIONS_CREATE_OR_UPDATE_SUCCESS);
     request.set_json(body)?;
     Ok(request)
 }
@@ -871,8 +847,8 @@ pub(crate) fn role_definitions_create_or_update_response(
 /// Operation id of `RoleDefinitions_Delete` (`DELETE /{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionName}`), the name of its tracing span.
 pub(crate) const ROLE_DEFINITIONS_DELETE: &str = "RoleDefinitions_Delete";
 
-/// Status codes that mean `RoleDefinitions_Delete` succeeded.
-pub(crate) const ROLE_DEFINITIONS_DELETE_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `RoleDefinitions_Delete` succeeded; its requests reject any other 2xx.
+pub(crate) const ROLE_DEFINITIONS_DELETE_SUCCESS: &[u16] = &[200];
 
 /// Builds the `RoleDefinitions_Delete` request: `DELETE /{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionName}`.
 ///
@@ -906,24 +882,17 @@ pub(crate) fn role_definitions_delete_request(
             },
         ],
     )?;
-    Ok(Request::new(Method::DELETE, url))
-}
-
-/// Decodes the body of a successful `RoleDefinitions_Delete` response.
-///
-/// # Errors
-/// Fails when the body is not the JSON the spec describes.
-pub(crate) fn role_definitions_delete_response(
-    response: &Response,
-) -> keyvault_core::Result<RoleDefinition> {
-    response.json()
+    Ok(
+        Request::new(Method::DELETE, url)
+            .with_success_statuses(ROLE_DEFINITIONS_DELETE_SUCCESS),
+    )
 }
 
 /// Operation id of `RoleDefinitions_Get` (`GET /{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionName}`), the name of its tracing span.
 pub(crate) const ROLE_DEFINITIONS_GET: &str = "RoleDefinitions_Get";
 
-/// Status codes that mean `RoleDefinitions_Get` succeeded.
-pub(crate) const ROLE_DEFINITIONS_GET_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `RoleDefinitions_Get` succeeded; its requests reject any other 2xx.
+pub(crate) const ROLE_DEFINITIONS_GET_SUCCESS: &[u16] = &[200];
 
 /// Builds the `RoleDefinitions_Get` request: `GET /{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionName}`.
 ///
@@ -957,7 +926,10 @@ pub(crate) fn role_definitions_get_request(
             },
         ],
     )?;
-    Ok(Request::new(Method::GET, url))
+    Ok(
+        Request::new(Method::GET, url)
+            .with_success_statuses(ROLE_DEFINITIONS_GET_SUCCESS),
+    )
 }
 
 /// Decodes the body of a successful `RoleDefinitions_Get` response.
@@ -973,8 +945,8 @@ pub(crate) fn role_definitions_get_response(
 /// Operation id of `RoleDefinitions_List` (`GET /{scope}/providers/Microsoft.Authorization/roleDefinitions`), the name of its tracing span.
 pub(crate) const ROLE_DEFINITIONS_LIST: &str = "RoleDefinitions_List";
 
-/// Status codes that mean `RoleDefinitions_List` succeeded.
-pub(crate) const ROLE_DEFINITIONS_LIST_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `RoleDefinitions_List` succeeded; its requests reject any other 2xx.
+pub(crate) const ROLE_DEFINITIONS_LIST_SUCCESS: &[u16] = &[200];
 
 /// Builds the `RoleDefinitions_List` request: `GET /{scope}/providers/Microsoft.Authorization/roleDefinitions`.
 ///
@@ -999,32 +971,24 @@ pub(crate) fn role_definitions_list_request(
     let url = expand_path(
         vault_base_url,
         "/{scope}/providers/Microsoft.Authorization/roleDefinitions",
-        &[PathParam {
-            name: "scope",
-            value: scope,
-            encode: false,
-        }],
+        &[
+            PathParam {
+                name: "scope",
+                value: scope,
+                encode: false,
+            },
+        ],
     )?;
-    let mut request = Request::new(Method::GET, url);
+    let mut request = Request::new(Method::GET, url)
+        .with_success_statuses(ROLE_DEFINITIONS_LIST_SUCCESS);
     if let Some(filter) = filter {
         request.append_query("$filter", filter);
     }
     Ok(request)
 }
 
-/// Decodes the body of a successful `RoleDefinitions_List` response.
-///
-/// # Errors
-/// Fails when the body is not the JSON the spec describes.
-pub(crate) fn role_definitions_list_response(
-    response: &Response,
-) -> keyvault_core::Result<RoleDefinitionListResult> {
-    response.json()
-}
-
 impl keyvault_core::paging::Paged for RoleAssignmentListResult {
     type Item = RoleAssignment;
-
     fn into_page(self) -> (Vec<Self::Item>, Option<String>) {
         (self.value.unwrap_or_default(), self.next_link)
     }
@@ -1032,7 +996,6 @@ impl keyvault_core::paging::Paged for RoleAssignmentListResult {
 
 impl keyvault_core::paging::Paged for RoleDefinitionListResult {
     type Item = RoleDefinition;
-
     fn into_page(self) -> (Vec<Self::Item>, Option<String>) {
         (self.value.unwrap_or_default(), self.next_link)
     }

@@ -3,8 +3,9 @@
 //!
 //! Account-wide settings of a Managed HSM, read and changed one at a time.
 
-use keyvault_core::http::{Method, PathParam, Request, Response, StatusCode, expand_path};
 use serde::{Deserialize, Serialize};
+
+use keyvault_core::http::{Method, PathParam, Request, Response, expand_path};
 
 /// One account setting: its name, its value as text, and how to read that text.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -81,7 +82,9 @@ impl Serialize for SettingTypeEnum {
 }
 
 impl<'de> Deserialize<'de> for SettingTypeEnum {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
     }
 }
@@ -89,8 +92,8 @@ impl<'de> Deserialize<'de> for SettingTypeEnum {
 /// Operation id of `GetSetting` (`GET /settings/{setting-name}`), the name of its tracing span.
 pub(crate) const GET_SETTING: &str = "GetSetting";
 
-/// Status codes that mean `GetSetting` succeeded.
-pub(crate) const GET_SETTING_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `GetSetting` succeeded; its requests reject any other 2xx.
+pub(crate) const GET_SETTING_SUCCESS: &[u16] = &[200];
 
 /// Builds the `GetSetting` request: `GET /settings/{setting-name}`.
 ///
@@ -109,28 +112,32 @@ pub(crate) fn get_setting_request(
     let url = expand_path(
         vault_base_url,
         "/settings/{setting-name}",
-        &[PathParam {
-            name: "setting-name",
-            value: setting_name,
-            encode: true,
-        }],
+        &[
+            PathParam {
+                name: "setting-name",
+                value: setting_name,
+                encode: true,
+            },
+        ],
     )?;
-    Ok(Request::new(Method::GET, url))
+    Ok(Request::new(Method::GET, url).with_success_statuses(GET_SETTING_SUCCESS))
 }
 
 /// Decodes the body of a successful `GetSetting` response.
 ///
 /// # Errors
 /// Fails when the body is not the JSON the spec describes.
-pub(crate) fn get_setting_response(response: &Response) -> keyvault_core::Result<Setting> {
+pub(crate) fn get_setting_response(
+    response: &Response,
+) -> keyvault_core::Result<Setting> {
     response.json()
 }
 
 /// Operation id of `GetSettings` (`GET /settings`), the name of its tracing span.
 pub(crate) const GET_SETTINGS: &str = "GetSettings";
 
-/// Status codes that mean `GetSettings` succeeded.
-pub(crate) const GET_SETTINGS_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `GetSettings` succeeded; its requests reject any other 2xx.
+pub(crate) const GET_SETTINGS_SUCCESS: &[u16] = &[200];
 
 /// Builds the `GetSettings` request: `GET /settings`.
 ///
@@ -139,9 +146,11 @@ pub(crate) const GET_SETTINGS_SUCCESS: &[StatusCode] = &[StatusCode::OK];
 /// # Errors
 /// Fails when a parameter cannot be put in the request or the body cannot
 /// be serialized.
-pub(crate) fn get_settings_request(vault_base_url: &url::Url) -> keyvault_core::Result<Request> {
+pub(crate) fn get_settings_request(
+    vault_base_url: &url::Url,
+) -> keyvault_core::Result<Request> {
     let url = expand_path(vault_base_url, "/settings", &[])?;
-    Ok(Request::new(Method::GET, url))
+    Ok(Request::new(Method::GET, url).with_success_statuses(GET_SETTINGS_SUCCESS))
 }
 
 /// Decodes the body of a successful `GetSettings` response.
@@ -157,8 +166,8 @@ pub(crate) fn get_settings_response(
 /// Operation id of `UpdateSetting` (`PATCH /settings/{setting-name}`), the name of its tracing span.
 pub(crate) const UPDATE_SETTING: &str = "UpdateSetting";
 
-/// Status codes that mean `UpdateSetting` succeeded.
-pub(crate) const UPDATE_SETTING_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `UpdateSetting` succeeded; its requests reject any other 2xx.
+pub(crate) const UPDATE_SETTING_SUCCESS: &[u16] = &[200];
 
 /// Builds the `UpdateSetting` request: `PATCH /settings/{setting-name}`.
 ///
@@ -181,13 +190,16 @@ pub(crate) fn update_setting_request(
     let url = expand_path(
         vault_base_url,
         "/settings/{setting-name}",
-        &[PathParam {
-            name: "setting-name",
-            value: setting_name,
-            encode: true,
-        }],
+        &[
+            PathParam {
+                name: "setting-name",
+                value: setting_name,
+                encode: true,
+            },
+        ],
     )?;
-    let mut request = Request::new(Method::PATCH, url);
+    let mut request = Request::new(Method::PATCH, url)
+        .with_success_statuses(UPDATE_SETTING_SUCCESS);
     request.set_json(body)?;
     Ok(request)
 }
@@ -196,6 +208,8 @@ pub(crate) fn update_setting_request(
 ///
 /// # Errors
 /// Fails when the body is not the JSON the spec describes.
-pub(crate) fn update_setting_response(response: &Response) -> keyvault_core::Result<Setting> {
+pub(crate) fn update_setting_response(
+    response: &Response,
+) -> keyvault_core::Result<Setting> {
     response.json()
 }

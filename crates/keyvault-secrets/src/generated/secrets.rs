@@ -3,52 +3,9 @@
 //!
 //! Store, read, version, soft-delete, recover, purge, back up and restore secrets in an Azure Key Vault.
 
-use keyvault_core::http::{Method, PathParam, Request, Response, StatusCode, expand_path};
 use serde::{Deserialize, Serialize};
 
-/// Life-cycle attributes that every vault object carries.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Attributes {
-    /// When the object was created (UTC).
-    ///
-    /// Set by the service; never sent in a request body.
-    #[serde(
-        rename = "created",
-        default,
-        skip_serializing,
-        with = "time::serde::timestamp::option"
-    )]
-    pub created: Option<time::OffsetDateTime>,
-    /// Whether the object can be used.
-    #[serde(rename = "enabled", default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// Not usable after this time (UTC).
-    #[serde(
-        rename = "exp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "time::serde::timestamp::option"
-    )]
-    pub expires: Option<time::OffsetDateTime>,
-    /// Not usable before this time (UTC).
-    #[serde(
-        rename = "nbf",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "time::serde::timestamp::option"
-    )]
-    pub not_before: Option<time::OffsetDateTime>,
-    /// When the object last changed (UTC).
-    ///
-    /// Set by the service; never sent in a request body.
-    #[serde(
-        rename = "updated",
-        default,
-        skip_serializing,
-        with = "time::serde::timestamp::option"
-    )]
-    pub updated: Option<time::OffsetDateTime>,
-}
+use keyvault_core::http::{Method, PathParam, Request, Response, expand_path};
 
 /// Result of a backup: the protected blob.
 #[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -60,13 +17,13 @@ pub struct BackupSecretResult {
         rename = "value",
         default,
         skip_serializing,
-        with = "super::base64url::option"
+        with = "keyvault_core::base64url::option"
     )]
     pub value: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for BackupSecretResult {
-    // Sensitive values (`x-keyvault-sensitive` in the spec) are never printed.
+    /// Sensitive values (`x-keyvault-sensitive` in the spec) are never printed.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BackupSecretResult")
             .field("value", &self.value.as_ref().map(|_| "<redacted>"))
@@ -78,18 +35,10 @@ impl std::fmt::Debug for BackupSecretResult {
 #[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct DeletedSecretBundle {
     /// Life-cycle attributes.
-    #[serde(
-        rename = "attributes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "attributes", default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<SecretAttributes>,
     /// Free-form hint about what the value is, such as `password`.
-    #[serde(
-        rename = "contentType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contentType", default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
     /// Identifier of this version (vault URL, name and version).
     #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
@@ -128,11 +77,7 @@ pub struct DeletedSecretBundle {
     )]
     pub deleted_date: Option<time::OffsetDateTime>,
     /// URL to use to recover or purge the deleted secret.
-    #[serde(
-        rename = "recoveryId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "recoveryId", default, skip_serializing_if = "Option::is_none")]
     pub recovery_id: Option<String>,
     /// When the secret will be purged for good (UTC).
     ///
@@ -147,7 +92,7 @@ pub struct DeletedSecretBundle {
 }
 
 impl std::fmt::Debug for DeletedSecretBundle {
-    // Sensitive values (`x-keyvault-sensitive` in the spec) are never printed.
+    /// Sensitive values (`x-keyvault-sensitive` in the spec) are never printed.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeletedSecretBundle")
             .field("attributes", &self.attributes)
@@ -169,18 +114,10 @@ impl std::fmt::Debug for DeletedSecretBundle {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct DeletedSecretItem {
     /// Life-cycle attributes.
-    #[serde(
-        rename = "attributes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "attributes", default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<SecretAttributes>,
     /// Free-form hint about what the value is.
-    #[serde(
-        rename = "contentType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contentType", default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
     /// Identifier of the secret (or of the version, when listing versions).
     #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
@@ -204,11 +141,7 @@ pub struct DeletedSecretItem {
     )]
     pub deleted_date: Option<time::OffsetDateTime>,
     /// URL to use to recover or purge the deleted secret.
-    #[serde(
-        rename = "recoveryId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "recoveryId", default, skip_serializing_if = "Option::is_none")]
     pub recovery_id: Option<String>,
     /// When the secret will be purged for good (UTC).
     ///
@@ -295,18 +228,10 @@ pub struct SecretAttributes {
 #[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct SecretBundle {
     /// Life-cycle attributes.
-    #[serde(
-        rename = "attributes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "attributes", default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<SecretAttributes>,
     /// Free-form hint about what the value is, such as `password`.
-    #[serde(
-        rename = "contentType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contentType", default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
     /// Identifier of this version (vault URL, name and version).
     #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
@@ -337,7 +262,7 @@ pub struct SecretBundle {
 }
 
 impl std::fmt::Debug for SecretBundle {
-    // Sensitive values (`x-keyvault-sensitive` in the spec) are never printed.
+    /// Sensitive values (`x-keyvault-sensitive` in the spec) are never printed.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretBundle")
             .field("attributes", &self.attributes)
@@ -356,18 +281,10 @@ impl std::fmt::Debug for SecretBundle {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct SecretItem {
     /// Life-cycle attributes.
-    #[serde(
-        rename = "attributes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "attributes", default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<SecretAttributes>,
     /// Free-form hint about what the value is.
-    #[serde(
-        rename = "contentType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contentType", default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
     /// Identifier of the secret (or of the version, when listing versions).
     #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
@@ -397,28 +314,16 @@ pub struct SecretListResult {
     pub value: Option<Vec<SecretItem>>,
 }
 
-/// Secret properties of a certificate policy.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct SecretProperties {
-    /// Media type of the certificate's secret.
-    #[serde(
-        rename = "contentType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub content_type: Option<String>,
-}
-
 /// Body of a restore request.
 #[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct SecretRestoreParameters {
     /// A blob produced by the backup operation.
-    #[serde(rename = "value", with = "super::base64url")]
+    #[serde(rename = "value", with = "keyvault_core::base64url")]
     pub secret_bundle_backup: Vec<u8>,
 }
 
 impl std::fmt::Debug for SecretRestoreParameters {
-    // Sensitive values (`x-keyvault-sensitive` in the spec) are never printed.
+    /// Sensitive values (`x-keyvault-sensitive` in the spec) are never printed.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretRestoreParameters")
             .field("secret_bundle_backup", &"<redacted>")
@@ -430,18 +335,10 @@ impl std::fmt::Debug for SecretRestoreParameters {
 #[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct SecretSetParameters {
     /// Life-cycle attributes of the new version.
-    #[serde(
-        rename = "attributes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "attributes", default, skip_serializing_if = "Option::is_none")]
     pub secret_attributes: Option<SecretAttributes>,
     /// Free-form hint about what the value is.
-    #[serde(
-        rename = "contentType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contentType", default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
     /// User-defined name/value pairs.
     #[serde(rename = "tags", default, skip_serializing_if = "Option::is_none")]
@@ -452,7 +349,7 @@ pub struct SecretSetParameters {
 }
 
 impl std::fmt::Debug for SecretSetParameters {
-    // Sensitive values (`x-keyvault-sensitive` in the spec) are never printed.
+    /// Sensitive values (`x-keyvault-sensitive` in the spec) are never printed.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretSetParameters")
             .field("secret_attributes", &self.secret_attributes)
@@ -467,18 +364,10 @@ impl std::fmt::Debug for SecretSetParameters {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct SecretUpdateParameters {
     /// New life-cycle attributes.
-    #[serde(
-        rename = "attributes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "attributes", default, skip_serializing_if = "Option::is_none")]
     pub secret_attributes: Option<SecretAttributes>,
     /// New content type hint.
-    #[serde(
-        rename = "contentType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contentType", default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
     /// New set of tags, replacing the old one.
     #[serde(rename = "tags", default, skip_serializing_if = "Option::is_none")]
@@ -532,7 +421,9 @@ impl Serialize for ContentType {
 }
 
 impl<'de> Deserialize<'de> for ContentType {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
     }
 }
@@ -608,7 +499,9 @@ impl Serialize for DeletionRecoveryLevel {
 }
 
 impl<'de> Deserialize<'de> for DeletionRecoveryLevel {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
     }
 }
@@ -616,8 +509,8 @@ impl<'de> Deserialize<'de> for DeletionRecoveryLevel {
 /// Operation id of `BackupSecret` (`POST /secrets/{secret-name}/backup`), the name of its tracing span.
 pub(crate) const BACKUP_SECRET: &str = "BackupSecret";
 
-/// Status codes that mean `BackupSecret` succeeded.
-pub(crate) const BACKUP_SECRET_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `BackupSecret` succeeded; its requests reject any other 2xx.
+pub(crate) const BACKUP_SECRET_SUCCESS: &[u16] = &[200];
 
 /// Builds the `BackupSecret` request: `POST /secrets/{secret-name}/backup`.
 ///
@@ -638,13 +531,15 @@ pub(crate) fn backup_secret_request(
     let url = expand_path(
         vault_base_url,
         "/secrets/{secret-name}/backup",
-        &[PathParam {
-            name: "secret-name",
-            value: secret_name,
-            encode: true,
-        }],
+        &[
+            PathParam {
+                name: "secret-name",
+                value: secret_name,
+                encode: true,
+            },
+        ],
     )?;
-    Ok(Request::new(Method::POST, url))
+    Ok(Request::new(Method::POST, url).with_success_statuses(BACKUP_SECRET_SUCCESS))
 }
 
 /// Decodes the body of a successful `BackupSecret` response.
@@ -660,8 +555,8 @@ pub(crate) fn backup_secret_response(
 /// Operation id of `DeleteSecret` (`DELETE /secrets/{secret-name}`), the name of its tracing span.
 pub(crate) const DELETE_SECRET: &str = "DeleteSecret";
 
-/// Status codes that mean `DeleteSecret` succeeded.
-pub(crate) const DELETE_SECRET_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `DeleteSecret` succeeded; its requests reject any other 2xx.
+pub(crate) const DELETE_SECRET_SUCCESS: &[u16] = &[200];
 
 /// Builds the `DeleteSecret` request: `DELETE /secrets/{secret-name}`.
 ///
@@ -682,13 +577,15 @@ pub(crate) fn delete_secret_request(
     let url = expand_path(
         vault_base_url,
         "/secrets/{secret-name}",
-        &[PathParam {
-            name: "secret-name",
-            value: secret_name,
-            encode: true,
-        }],
+        &[
+            PathParam {
+                name: "secret-name",
+                value: secret_name,
+                encode: true,
+            },
+        ],
     )?;
-    Ok(Request::new(Method::DELETE, url))
+    Ok(Request::new(Method::DELETE, url).with_success_statuses(DELETE_SECRET_SUCCESS))
 }
 
 /// Decodes the body of a successful `DeleteSecret` response.
@@ -704,8 +601,8 @@ pub(crate) fn delete_secret_response(
 /// Operation id of `GetDeletedSecret` (`GET /deletedsecrets/{secret-name}`), the name of its tracing span.
 pub(crate) const GET_DELETED_SECRET: &str = "GetDeletedSecret";
 
-/// Status codes that mean `GetDeletedSecret` succeeded.
-pub(crate) const GET_DELETED_SECRET_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `GetDeletedSecret` succeeded; its requests reject any other 2xx.
+pub(crate) const GET_DELETED_SECRET_SUCCESS: &[u16] = &[200];
 
 /// Builds the `GetDeletedSecret` request: `GET /deletedsecrets/{secret-name}`.
 ///
@@ -726,13 +623,15 @@ pub(crate) fn get_deleted_secret_request(
     let url = expand_path(
         vault_base_url,
         "/deletedsecrets/{secret-name}",
-        &[PathParam {
-            name: "secret-name",
-            value: secret_name,
-            encode: true,
-        }],
+        &[
+            PathParam {
+                name: "secret-name",
+                value: secret_name,
+                encode: true,
+            },
+        ],
     )?;
-    Ok(Request::new(Method::GET, url))
+    Ok(Request::new(Method::GET, url).with_success_statuses(GET_DELETED_SECRET_SUCCESS))
 }
 
 /// Decodes the body of a successful `GetDeletedSecret` response.
@@ -748,8 +647,8 @@ pub(crate) fn get_deleted_secret_response(
 /// Operation id of `GetDeletedSecrets` (`GET /deletedsecrets`), the name of its tracing span.
 pub(crate) const GET_DELETED_SECRETS: &str = "GetDeletedSecrets";
 
-/// Status codes that mean `GetDeletedSecrets` succeeded.
-pub(crate) const GET_DELETED_SECRETS_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `GetDeletedSecrets` succeeded; its requests reject any other 2xx.
+pub(crate) const GET_DELETED_SECRETS_SUCCESS: &[u16] = &[200];
 
 /// Builds the `GetDeletedSecrets` request: `GET /deletedsecrets`.
 ///
@@ -770,28 +669,19 @@ pub(crate) fn get_deleted_secrets_request(
     maxresults: Option<i32>,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(vault_base_url, "/deletedsecrets", &[])?;
-    let mut request = Request::new(Method::GET, url);
+    let mut request = Request::new(Method::GET, url)
+        .with_success_statuses(GET_DELETED_SECRETS_SUCCESS);
     if let Some(maxresults) = maxresults {
         request.append_query("maxresults", &maxresults.to_string());
     }
     Ok(request)
 }
 
-/// Decodes the body of a successful `GetDeletedSecrets` response.
-///
-/// # Errors
-/// Fails when the body is not the JSON the spec describes.
-pub(crate) fn get_deleted_secrets_response(
-    response: &Response,
-) -> keyvault_core::Result<DeletedSecretListResult> {
-    response.json()
-}
-
 /// Operation id of `GetSecret` (`GET /secrets/{secret-name}/{secret-version}`), the name of its tracing span.
 pub(crate) const GET_SECRET: &str = "GetSecret";
 
-/// Status codes that mean `GetSecret` succeeded.
-pub(crate) const GET_SECRET_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `GetSecret` succeeded; its requests reject any other 2xx.
+pub(crate) const GET_SECRET_SUCCESS: &[u16] = &[200];
 
 /// Builds the `GetSecret` request: `GET /secrets/{secret-name}/{secret-version}`.
 ///
@@ -829,7 +719,8 @@ pub(crate) fn get_secret_request(
             },
         ],
     )?;
-    let mut request = Request::new(Method::GET, url);
+    let mut request = Request::new(Method::GET, url)
+        .with_success_statuses(GET_SECRET_SUCCESS);
     if let Some(out_content_type) = out_content_type {
         request.append_query("outContentType", out_content_type.as_str());
     }
@@ -840,15 +731,17 @@ pub(crate) fn get_secret_request(
 ///
 /// # Errors
 /// Fails when the body is not the JSON the spec describes.
-pub(crate) fn get_secret_response(response: &Response) -> keyvault_core::Result<SecretBundle> {
+pub(crate) fn get_secret_response(
+    response: &Response,
+) -> keyvault_core::Result<SecretBundle> {
     response.json()
 }
 
 /// Operation id of `GetSecretVersions` (`GET /secrets/{secret-name}/versions`), the name of its tracing span.
 pub(crate) const GET_SECRET_VERSIONS: &str = "GetSecretVersions";
 
-/// Status codes that mean `GetSecretVersions` succeeded.
-pub(crate) const GET_SECRET_VERSIONS_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `GetSecretVersions` succeeded; its requests reject any other 2xx.
+pub(crate) const GET_SECRET_VERSIONS_SUCCESS: &[u16] = &[200];
 
 /// Builds the `GetSecretVersions` request: `GET /secrets/{secret-name}/versions`.
 ///
@@ -873,34 +766,27 @@ pub(crate) fn get_secret_versions_request(
     let url = expand_path(
         vault_base_url,
         "/secrets/{secret-name}/versions",
-        &[PathParam {
-            name: "secret-name",
-            value: secret_name,
-            encode: true,
-        }],
+        &[
+            PathParam {
+                name: "secret-name",
+                value: secret_name,
+                encode: true,
+            },
+        ],
     )?;
-    let mut request = Request::new(Method::GET, url);
+    let mut request = Request::new(Method::GET, url)
+        .with_success_statuses(GET_SECRET_VERSIONS_SUCCESS);
     if let Some(maxresults) = maxresults {
         request.append_query("maxresults", &maxresults.to_string());
     }
     Ok(request)
 }
 
-/// Decodes the body of a successful `GetSecretVersions` response.
-///
-/// # Errors
-/// Fails when the body is not the JSON the spec describes.
-pub(crate) fn get_secret_versions_response(
-    response: &Response,
-) -> keyvault_core::Result<SecretListResult> {
-    response.json()
-}
-
 /// Operation id of `GetSecrets` (`GET /secrets`), the name of its tracing span.
 pub(crate) const GET_SECRETS: &str = "GetSecrets";
 
-/// Status codes that mean `GetSecrets` succeeded.
-pub(crate) const GET_SECRETS_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `GetSecrets` succeeded; its requests reject any other 2xx.
+pub(crate) const GET_SECRETS_SUCCESS: &[u16] = &[200];
 
 /// Builds the `GetSecrets` request: `GET /secrets`.
 ///
@@ -921,26 +807,19 @@ pub(crate) fn get_secrets_request(
     maxresults: Option<i32>,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(vault_base_url, "/secrets", &[])?;
-    let mut request = Request::new(Method::GET, url);
+    let mut request = Request::new(Method::GET, url)
+        .with_success_statuses(GET_SECRETS_SUCCESS);
     if let Some(maxresults) = maxresults {
         request.append_query("maxresults", &maxresults.to_string());
     }
     Ok(request)
 }
 
-/// Decodes the body of a successful `GetSecrets` response.
-///
-/// # Errors
-/// Fails when the body is not the JSON the spec describes.
-pub(crate) fn get_secrets_response(response: &Response) -> keyvault_core::Result<SecretListResult> {
-    response.json()
-}
-
 /// Operation id of `PurgeDeletedSecret` (`DELETE /deletedsecrets/{secret-name}`), the name of its tracing span.
 pub(crate) const PURGE_DELETED_SECRET: &str = "PurgeDeletedSecret";
 
-/// Status codes that mean `PurgeDeletedSecret` succeeded.
-pub(crate) const PURGE_DELETED_SECRET_SUCCESS: &[StatusCode] = &[StatusCode::NO_CONTENT];
+/// Status codes that mean `PurgeDeletedSecret` succeeded; its requests reject any other 2xx.
+pub(crate) const PURGE_DELETED_SECRET_SUCCESS: &[u16] = &[204];
 
 /// Builds the `PurgeDeletedSecret` request: `DELETE /deletedsecrets/{secret-name}`.
 ///
@@ -961,20 +840,25 @@ pub(crate) fn purge_deleted_secret_request(
     let url = expand_path(
         vault_base_url,
         "/deletedsecrets/{secret-name}",
-        &[PathParam {
-            name: "secret-name",
-            value: secret_name,
-            encode: true,
-        }],
+        &[
+            PathParam {
+                name: "secret-name",
+                value: secret_name,
+                encode: true,
+            },
+        ],
     )?;
-    Ok(Request::new(Method::DELETE, url))
+    Ok(
+        Request::new(Method::DELETE, url)
+            .with_success_statuses(PURGE_DELETED_SECRET_SUCCESS),
+    )
 }
 
 /// Operation id of `RecoverDeletedSecret` (`POST /deletedsecrets/{secret-name}/recover`), the name of its tracing span.
 pub(crate) const RECOVER_DELETED_SECRET: &str = "RecoverDeletedSecret";
 
-/// Status codes that mean `RecoverDeletedSecret` succeeded.
-pub(crate) const RECOVER_DELETED_SECRET_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `RecoverDeletedSecret` succeeded; its requests reject any other 2xx.
+pub(crate) const RECOVER_DELETED_SECRET_SUCCESS: &[u16] = &[200];
 
 /// Builds the `RecoverDeletedSecret` request: `POST /deletedsecrets/{secret-name}/recover`.
 ///
@@ -995,13 +879,18 @@ pub(crate) fn recover_deleted_secret_request(
     let url = expand_path(
         vault_base_url,
         "/deletedsecrets/{secret-name}/recover",
-        &[PathParam {
-            name: "secret-name",
-            value: secret_name,
-            encode: true,
-        }],
+        &[
+            PathParam {
+                name: "secret-name",
+                value: secret_name,
+                encode: true,
+            },
+        ],
     )?;
-    Ok(Request::new(Method::POST, url))
+    Ok(
+        Request::new(Method::POST, url)
+            .with_success_statuses(RECOVER_DELETED_SECRET_SUCCESS),
+    )
 }
 
 /// Decodes the body of a successful `RecoverDeletedSecret` response.
@@ -1017,8 +906,8 @@ pub(crate) fn recover_deleted_secret_response(
 /// Operation id of `RestoreSecret` (`POST /secrets/restore`), the name of its tracing span.
 pub(crate) const RESTORE_SECRET: &str = "RestoreSecret";
 
-/// Status codes that mean `RestoreSecret` succeeded.
-pub(crate) const RESTORE_SECRET_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `RestoreSecret` succeeded; its requests reject any other 2xx.
+pub(crate) const RESTORE_SECRET_SUCCESS: &[u16] = &[200];
 
 /// Builds the `RestoreSecret` request: `POST /secrets/restore`.
 ///
@@ -1037,7 +926,8 @@ pub(crate) fn restore_secret_request(
     body: &SecretRestoreParameters,
 ) -> keyvault_core::Result<Request> {
     let url = expand_path(vault_base_url, "/secrets/restore", &[])?;
-    let mut request = Request::new(Method::POST, url);
+    let mut request = Request::new(Method::POST, url)
+        .with_success_statuses(RESTORE_SECRET_SUCCESS);
     request.set_json(body)?;
     Ok(request)
 }
@@ -1046,15 +936,17 @@ pub(crate) fn restore_secret_request(
 ///
 /// # Errors
 /// Fails when the body is not the JSON the spec describes.
-pub(crate) fn restore_secret_response(response: &Response) -> keyvault_core::Result<SecretBundle> {
+pub(crate) fn restore_secret_response(
+    response: &Response,
+) -> keyvault_core::Result<SecretBundle> {
     response.json()
 }
 
 /// Operation id of `SetSecret` (`PUT /secrets/{secret-name}`), the name of its tracing span.
 pub(crate) const SET_SECRET: &str = "SetSecret";
 
-/// Status codes that mean `SetSecret` succeeded.
-pub(crate) const SET_SECRET_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `SetSecret` succeeded; its requests reject any other 2xx.
+pub(crate) const SET_SECRET_SUCCESS: &[u16] = &[200];
 
 /// Builds the `SetSecret` request: `PUT /secrets/{secret-name}`.
 ///
@@ -1077,13 +969,16 @@ pub(crate) fn set_secret_request(
     let url = expand_path(
         vault_base_url,
         "/secrets/{secret-name}",
-        &[PathParam {
-            name: "secret-name",
-            value: secret_name,
-            encode: true,
-        }],
+        &[
+            PathParam {
+                name: "secret-name",
+                value: secret_name,
+                encode: true,
+            },
+        ],
     )?;
-    let mut request = Request::new(Method::PUT, url);
+    let mut request = Request::new(Method::PUT, url)
+        .with_success_statuses(SET_SECRET_SUCCESS);
     request.set_json(body)?;
     Ok(request)
 }
@@ -1092,15 +987,17 @@ pub(crate) fn set_secret_request(
 ///
 /// # Errors
 /// Fails when the body is not the JSON the spec describes.
-pub(crate) fn set_secret_response(response: &Response) -> keyvault_core::Result<SecretBundle> {
+pub(crate) fn set_secret_response(
+    response: &Response,
+) -> keyvault_core::Result<SecretBundle> {
     response.json()
 }
 
 /// Operation id of `UpdateSecret` (`PATCH /secrets/{secret-name}/{secret-version}`), the name of its tracing span.
 pub(crate) const UPDATE_SECRET: &str = "UpdateSecret";
 
-/// Status codes that mean `UpdateSecret` succeeded.
-pub(crate) const UPDATE_SECRET_SUCCESS: &[StatusCode] = &[StatusCode::OK];
+/// Status codes that mean `UpdateSecret` succeeded; its requests reject any other 2xx.
+pub(crate) const UPDATE_SECRET_SUCCESS: &[u16] = &[200];
 
 /// Builds the `UpdateSecret` request: `PATCH /secrets/{secret-name}/{secret-version}`.
 ///
@@ -1138,7 +1035,8 @@ pub(crate) fn update_secret_request(
             },
         ],
     )?;
-    let mut request = Request::new(Method::PATCH, url);
+    let mut request = Request::new(Method::PATCH, url)
+        .with_success_statuses(UPDATE_SECRET_SUCCESS);
     request.set_json(body)?;
     Ok(request)
 }
@@ -1147,13 +1045,14 @@ pub(crate) fn update_secret_request(
 ///
 /// # Errors
 /// Fails when the body is not the JSON the spec describes.
-pub(crate) fn update_secret_response(response: &Response) -> keyvault_core::Result<SecretBundle> {
+pub(crate) fn update_secret_response(
+    response: &Response,
+) -> keyvault_core::Result<SecretBundle> {
     response.json()
 }
 
 impl keyvault_core::paging::Paged for DeletedSecretListResult {
     type Item = DeletedSecretItem;
-
     fn into_page(self) -> (Vec<Self::Item>, Option<String>) {
         (self.value.unwrap_or_default(), self.next_link)
     }
@@ -1161,7 +1060,6 @@ impl keyvault_core::paging::Paged for DeletedSecretListResult {
 
 impl keyvault_core::paging::Paged for SecretListResult {
     type Item = SecretItem;
-
     fn into_page(self) -> (Vec<Self::Item>, Option<String>) {
         (self.value.unwrap_or_default(), self.next_link)
     }
