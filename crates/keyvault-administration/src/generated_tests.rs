@@ -125,12 +125,7 @@ fn rbac_route(method: &str, scope: String, rest: &[&str]) -> Option<Route> {
 /// the poller follows the `Azure-AsyncOperation` URL the service gives, and
 /// decodes every status body as a `FullBackupOperation`, as the routes do.
 fn status_request(base: &url::Url, template: &str, job: &str) -> Result<Request, String> {
-    let job = PathParam {
-        name: "jobId",
-        value: job,
-        encode: true,
-    };
-    let url = expand_path(base, template, &[job]).map_err(e)?;
+    let url = expand_path(base, template, &[PathParam::encoded("jobId", job)]).map_err(e)?;
     Ok(Request::new(Method::GET, url))
 }
 

@@ -208,6 +208,27 @@ pub struct PathParam<'a> {
     pub encode: bool,
 }
 
+impl<'a> PathParam<'a> {
+    /// A parameter percent-encoded as one path segment.
+    pub const fn encoded(name: &'a str, value: &'a str) -> Self {
+        Self {
+            name,
+            value,
+            encode: true,
+        }
+    }
+
+    /// A parameter inserted as given (`x-ms-skip-url-encoding`), such as a
+    /// role scope.
+    pub const fn raw(name: &'a str, value: &'a str) -> Self {
+        Self {
+            name,
+            value,
+            encode: false,
+        }
+    }
+}
+
 /// Builds the URL of an operation: `base` (the vault or HSM URL, any path it
 /// has is kept) followed by `template` (for example
 /// `/secrets/{secret-name}/{secret-version}`) with each `{name}` replaced by
@@ -285,21 +306,16 @@ pub fn expand_path(base: &Url, template: &str, params: &[PathParam<'_>]) -> Resu
 mod tests {
     use super::*;
 
-    fn p<'a>(name: &'a str, value: &'a str) -> PathParam<'a> {
-        PathParam {
-            name,
-            value,
-            encode: true,
-        }
-    }
-
     #[test]
     fn expands_and_encodes_segments() {
         let base = Url::parse("https://myvault.vault.azure.net").unwrap();
         let url = expand_path(
             &base,
             "/secrets/{secret-name}/{secret-version}",
-            &[p("secret-name", "a b/c"), p("secret-version", "")],
+            &[
+                PathParam::encoded("secret-name", "a b/c"),
+                PathParam::encoded("secret-version", ""),
+            ],
         )
         .unwrap();
         assert_eq!(
@@ -314,11 +330,7 @@ mod tests {
         let url = expand_path(
             &base,
             "/{scope}/providers/Microsoft.Authorization/roleAssignments",
-            &[PathParam {
-                name: "scope",
-                value: "/keys",
-                encode: false,
-            }],
+            &[PathParam::raw("scope", "/keys")],
         )
         .unwrap();
         assert_eq!(
@@ -328,11 +340,7 @@ mod tests {
         let global = expand_path(
             &base,
             "/{scope}/providers/Microsoft.Authorization/roleAssignments",
-            &[PathParam {
-                name: "scope",
-                value: "/",
-                encode: false,
-            }],
+            &[PathParam::raw("scope", "/")],
         )
         .unwrap();
         assert_eq!(

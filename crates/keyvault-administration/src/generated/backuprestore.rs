@@ -381,13 +381,7 @@ pub(crate) fn selective_key_restore_operation_request(
     let url = expand_path(
         vault_base_url,
         "/keys/{keyName}/restore",
-        &[
-            PathParam {
-                name: "keyName",
-                value: key_name,
-                encode: true,
-            },
-        ],
+        &[PathParam::encoded("keyName", key_name)],
     )?;
     let mut request = Request::new(Method::PUT, url)
         .with_success_statuses(SELECTIVE_KEY_RESTORE_OPERATION_SUCCESS);

@@ -615,16 +615,8 @@ pub(crate) fn role_assignments_create_request(
         vault_base_url,
         "/{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
         &[
-            PathParam {
-                name: "scope",
-                value: scope,
-                encode: false,
-            },
-            PathParam {
-                name: "roleAssignmentName",
-                value: role_assignment_name,
-                encode: true,
-            },
+            PathParam::raw("scope", scope),
+            PathParam::encoded("roleAssignmentName", role_assignment_name),
         ],
     )?;
     let mut request = Request::new(Method::PUT, url)
@@ -669,16 +661,8 @@ pub(crate) fn role_assignments_delete_request(
         vault_base_url,
         "/{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
         &[
-            PathParam {
-                name: "scope",
-                value: scope,
-                encode: false,
-            },
-            PathParam {
-                name: "roleAssignmentName",
-                value: role_assignment_name,
-                encode: true,
-            },
+            PathParam::raw("scope", scope),
+            PathParam::encoded("roleAssignmentName", role_assignment_name),
         ],
     )?;
     Ok(
@@ -713,16 +697,8 @@ pub(crate) fn role_assignments_get_request(
         vault_base_url,
         "/{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
         &[
-            PathParam {
-                name: "scope",
-                value: scope,
-                encode: false,
-            },
-            PathParam {
-                name: "roleAssignmentName",
-                value: role_assignment_name,
-                encode: true,
-            },
+            PathParam::raw("scope", scope),
+            PathParam::encoded("roleAssignmentName", role_assignment_name),
         ],
     )?;
     Ok(
@@ -770,13 +746,7 @@ pub(crate) fn role_assignments_list_for_scope_request(
     let url = expand_path(
         vault_base_url,
         "/{scope}/providers/Microsoft.Authorization/roleAssignments",
-        &[
-            PathParam {
-                name: "scope",
-                value: scope,
-                encode: false,
-            },
-        ],
+        &[PathParam::raw("scope", scope)],
     )?;
     let mut request = Request::new(Method::GET, url)
         .with_success_statuses(ROLE_ASSIGNMENTS_LIST_FOR_SCOPE_SUCCESS);
@@ -816,16 +786,8 @@ pub(crate) fn role_definitions_create_or_update_request(
         vault_base_url,
         "/{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionName}",
         &[
-            PathParam {
-                name: "scope",
-                value: scope,
-                encode: false,
-            },
-            PathParam {
-                name: "roleDefinitionName",
-                value: role_definition_name,
-                encode: true,
-            },
+            PathParam::raw("scope", scope),
+            PathParam::encoded("roleDefinitionName", role_definition_name),
         ],
     )?;
     let mut request = Request::new(Method::PUT, url)
@@ -870,16 +832,8 @@ pub(crate) fn role_definitions_delete_request(
         vault_base_url,
         "/{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionName}",
         &[
-            PathParam {
-                name: "scope",
-                value: scope,
-                encode: false,
-            },
-            PathParam {
-                name: "roleDefinitionName",
-                value: role_definition_name,
-                encode: true,
-            },
+            PathParam::raw("scope", scope),
+            PathParam::encoded("roleDefinitionName", role_definition_name),
         ],
     )?;
     Ok(
@@ -914,16 +868,8 @@ pub(crate) fn role_definitions_get_request(
         vault_base_url,
         "/{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionName}",
         &[
-            PathParam {
-                name: "scope",
-                value: scope,
-                encode: false,
-            },
-            PathParam {
-                name: "roleDefinitionName",
-                value: role_definition_name,
-                encode: true,
-            },
+            PathParam::raw("scope", scope),
+            PathParam::encoded("roleDefinitionName", role_definition_name),
         ],
     )?;
     Ok(
@@ -971,13 +917,7 @@ pub(crate) fn role_definitions_list_request(
     let url = expand_path(
         vault_base_url,
         "/{scope}/providers/Microsoft.Authorization/roleDefinitions",
-        &[
-            PathParam {
-                name: "scope",
-                value: scope,
-                encode: false,
-            },
-        ],
+        &[PathParam::raw("scope", scope)],
     )?;
     let mut request = Request::new(Method::GET, url)
         .with_success_statuses(ROLE_DEFINITIONS_LIST_SUCCESS);

@@ -112,13 +112,7 @@ pub(crate) fn get_setting_request(
     let url = expand_path(
         vault_base_url,
         "/settings/{setting-name}",
-        &[
-            PathParam {
-                name: "setting-name",
-                value: setting_name,
-                encode: true,
-            },
-        ],
+        &[PathParam::encoded("setting-name", setting_name)],
     )?;
     Ok(Request::new(Method::GET, url).with_success_statuses(GET_SETTING_SUCCESS))
 }
@@ -190,13 +184,7 @@ pub(crate) fn update_setting_request(
     let url = expand_path(
         vault_base_url,
         "/settings/{setting-name}",
-        &[
-            PathParam {
-                name: "setting-name",
-                value: setting_name,
-                encode: true,
-            },
-        ],
+        &[PathParam::encoded("setting-name", setting_name)],
     )?;
     let mut request = Request::new(Method::PATCH, url)
         .with_success_statuses(UPDATE_SETTING_SUCCESS);

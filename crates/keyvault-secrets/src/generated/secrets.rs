@@ -531,13 +531,7 @@ pub(crate) fn backup_secret_request(
     let url = expand_path(
         vault_base_url,
         "/secrets/{secret-name}/backup",
-        &[
-            PathParam {
-                name: "secret-name",
-                value: secret_name,
-                encode: true,
-            },
-        ],
+        &[PathParam::encoded("secret-name", secret_name)],
     )?;
     Ok(Request::new(Method::POST, url).with_success_statuses(BACKUP_SECRET_SUCCESS))
 }
@@ -577,13 +571,7 @@ pub(crate) fn delete_secret_request(
     let url = expand_path(
         vault_base_url,
         "/secrets/{secret-name}",
-        &[
-            PathParam {
-                name: "secret-name",
-                value: secret_name,
-                encode: true,
-            },
-        ],
+        &[PathParam::encoded("secret-name", secret_name)],
     )?;
     Ok(Request::new(Method::DELETE, url).with_success_statuses(DELETE_SECRET_SUCCESS))
 }
@@ -623,13 +611,7 @@ pub(crate) fn get_deleted_secret_request(
     let url = expand_path(
         vault_base_url,
         "/deletedsecrets/{secret-name}",
-        &[
-            PathParam {
-                name: "secret-name",
-                value: secret_name,
-                encode: true,
-            },
-        ],
+        &[PathParam::encoded("secret-name", secret_name)],
     )?;
     Ok(Request::new(Method::GET, url).with_success_statuses(GET_DELETED_SECRET_SUCCESS))
 }
@@ -707,16 +689,8 @@ pub(crate) fn get_secret_request(
         vault_base_url,
         "/secrets/{secret-name}/{secret-version}",
         &[
-            PathParam {
-                name: "secret-name",
-                value: secret_name,
-                encode: true,
-            },
-            PathParam {
-                name: "secret-version",
-                value: secret_version,
-                encode: true,
-            },
+            PathParam::encoded("secret-name", secret_name),
+            PathParam::encoded("secret-version", secret_version),
         ],
     )?;
     let mut request = Request::new(Method::GET, url)
@@ -766,13 +740,7 @@ pub(crate) fn get_secret_versions_request(
     let url = expand_path(
         vault_base_url,
         "/secrets/{secret-name}/versions",
-        &[
-            PathParam {
-                name: "secret-name",
-                value: secret_name,
-                encode: true,
-            },
-        ],
+        &[PathParam::encoded("secret-name", secret_name)],
     )?;
     let mut request = Request::new(Method::GET, url)
         .with_success_statuses(GET_SECRET_VERSIONS_SUCCESS);
@@ -840,13 +808,7 @@ pub(crate) fn purge_deleted_secret_request(
     let url = expand_path(
         vault_base_url,
         "/deletedsecrets/{secret-name}",
-        &[
-            PathParam {
-                name: "secret-name",
-                value: secret_name,
-                encode: true,
-            },
-        ],
+        &[PathParam::encoded("secret-name", secret_name)],
     )?;
     Ok(
         Request::new(Method::DELETE, url)
@@ -879,13 +841,7 @@ pub(crate) fn recover_deleted_secret_request(
     let url = expand_path(
         vault_base_url,
         "/deletedsecrets/{secret-name}/recover",
-        &[
-            PathParam {
-                name: "secret-name",
-                value: secret_name,
-                encode: true,
-            },
-        ],
+        &[PathParam::encoded("secret-name", secret_name)],
     )?;
     Ok(
         Request::new(Method::POST, url)
@@ -969,13 +925,7 @@ pub(crate) fn set_secret_request(
     let url = expand_path(
         vault_base_url,
         "/secrets/{secret-name}",
-        &[
-            PathParam {
-                name: "secret-name",
-                value: secret_name,
-                encode: true,
-            },
-        ],
+        &[PathParam::encoded("secret-name", secret_name)],
     )?;
     let mut request = Request::new(Method::PUT, url)
         .with_success_statuses(SET_SECRET_SUCCESS);
@@ -1023,16 +973,8 @@ pub(crate) fn update_secret_request(
         vault_base_url,
         "/secrets/{secret-name}/{secret-version}",
         &[
-            PathParam {
-                name: "secret-name",
-                value: secret_name,
-                encode: true,
-            },
-            PathParam {
-                name: "secret-version",
-                value: secret_version,
-                encode: true,
-            },
+            PathParam::encoded("secret-name", secret_name),
+            PathParam::encoded("secret-version", secret_version),
         ],
     )?;
     let mut request = Request::new(Method::PATCH, url)

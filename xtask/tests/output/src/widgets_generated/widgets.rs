@@ -252,13 +252,7 @@ pub(crate) fn delete_widget_request(
     let url = expand_path(
         endpoint,
         "/widgets/{name}",
-        &[
-            PathParam {
-                name: "name",
-                value: name,
-                encode: true,
-            },
-        ],
+        &[PathParam::encoded("name", name)],
     )?;
     Ok(Request::new(Method::DELETE, url).with_success_statuses(DELETE_WIDGET_SUCCESS))
 }
@@ -286,13 +280,7 @@ pub(crate) fn polish_widget_request(
     let url = expand_path(
         endpoint,
         "/widgets/{name}/polish",
-        &[
-            PathParam {
-                name: "name",
-                value: name,
-                encode: true,
-            },
-        ],
+        &[PathParam::encoded("name", name)],
     )?;
     Ok(Request::new(Method::POST, url).with_success_statuses(POLISH_WIDGET_SUCCESS))
 }
@@ -330,13 +318,7 @@ pub(crate) fn put_widget_request(
     let url = expand_path(
         endpoint,
         "/widgets/{name}",
-        &[
-            PathParam {
-                name: "name",
-                value: name,
-                encode: true,
-            },
-        ],
+        &[PathParam::encoded("name", name)],
     )?;
     let mut request = Request::new(Method::PUT, url)
         .with_success_statuses(PUT_WIDGET_SUCCESS);
@@ -385,13 +367,7 @@ pub(crate) fn widgets_list_request(
     let url = expand_path(
         endpoint,
         "/{scope}/widgets",
-        &[
-            PathParam {
-                name: "scope",
-                value: scope,
-                encode: false,
-            },
-        ],
+        &[PathParam::raw("scope", scope)],
     )?;
     let mut request = Request::new(Method::GET, url)
         .with_success_statuses(WIDGETS_LIST_SUCCESS);
