@@ -40,8 +40,13 @@ fn generate(spec: &str, out: &Path) -> Vec<(String, String)> {
         "codegen failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let mut files: Vec<(String, String)> = std::fs::read_dir(out)
-        .unwrap()
+    files_in(out)
+}
+
+/// The files in `dir` with their text, sorted by name.
+fn files_in(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| {
             let path = e.unwrap().path();
             (
@@ -57,19 +62,7 @@ fn generate(spec: &str, out: &Path) -> Vec<(String, String)> {
 /// The golden output of `fixture`: `xtask/tests/output/src/<fixture>_generated`,
 /// compiled as a crate of the workspace.
 fn golden(fixture: &str) -> Vec<(String, String)> {
-    let dir = workspace().join(format!("xtask/tests/output/src/{fixture}_generated"));
-    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| {
-            let path = e.unwrap().path();
-            (
-                path.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&path).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
+    files_in(&workspace().join(format!("xtask/tests/output/src/{fixture}_generated")))
 }
 
 fn check_fixture(fixture: &str) {

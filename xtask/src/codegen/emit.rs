@@ -439,7 +439,11 @@ fn operation(
             );
         }
     }
-    out.push_str("///\n/// # Errors\n/// Fails when a parameter cannot be put in the request or the body cannot\n/// be serialized.\n");
+    out.push_str("///\n/// # Errors\n/// Fails when a parameter cannot be put in the request");
+    if op.params.iter().any(|p| p.location == Location::Body) {
+        out.push_str(" or the body cannot\n/// be serialized");
+    }
+    out.push_str(".\n");
     let mut args = vec![format!("{}: &url::Url", op.base_url)];
     for p in &op.params {
         args.push(format!("{}: {}", p.rust_name, param_ty(api, m, p)));

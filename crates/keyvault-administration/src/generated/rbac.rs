@@ -650,8 +650,7 @@ pub(crate) const ROLE_ASSIGNMENTS_DELETE_SUCCESS: &[u16] = &[200];
 /// - `role_assignment_name`: Name (a GUID) of the role assignment.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn role_assignments_delete_request(
     vault_base_url: &url::Url,
     scope: &str,
@@ -686,8 +685,7 @@ pub(crate) const ROLE_ASSIGNMENTS_GET_SUCCESS: &[u16] = &[200];
 /// - `role_assignment_name`: Name (a GUID) of the role assignment.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn role_assignments_get_request(
     vault_base_url: &url::Url,
     scope: &str,
@@ -736,8 +734,7 @@ pub(crate) const ROLE_ASSIGNMENTS_LIST_FOR_SCOPE_SUCCESS: &[u16] = &[200];
 /// - `filter`: OData-style filter: `atScope()` keeps assignments at or above the scope; `principalId eq {id}` keeps those of one principal at, above or below it.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn role_assignments_list_for_scope_request(
     vault_base_url: &url::Url,
     scope: &str,
@@ -821,8 +818,7 @@ pub(crate) const ROLE_DEFINITIONS_DELETE_SUCCESS: &[u16] = &[200];
 /// - `role_definition_name`: Name (a GUID) of the role definition.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn role_definitions_delete_request(
     vault_base_url: &url::Url,
     scope: &str,
@@ -857,8 +853,7 @@ pub(crate) const ROLE_DEFINITIONS_GET_SUCCESS: &[u16] = &[200];
 /// - `role_definition_name`: Name (a GUID) of the role definition.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn role_definitions_get_request(
     vault_base_url: &url::Url,
     scope: &str,
@@ -907,8 +902,7 @@ pub(crate) const ROLE_DEFINITIONS_LIST_SUCCESS: &[u16] = &[200];
 /// - `filter`: OData-style filter, for example `atScopeAndBelow()`.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn role_definitions_list_request(
     vault_base_url: &url::Url,
     scope: &str,

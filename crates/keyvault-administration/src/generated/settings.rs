@@ -103,8 +103,7 @@ pub(crate) const GET_SETTING_SUCCESS: &[u16] = &[200];
 /// - `setting_name`: Name of the setting, one the service knows.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn get_setting_request(
     vault_base_url: &url::Url,
     setting_name: &str,
@@ -138,8 +137,7 @@ pub(crate) const GET_SETTINGS_SUCCESS: &[u16] = &[200];
 /// List every account setting with its value.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn get_settings_request(
     vault_base_url: &url::Url,
 ) -> keyvault_core::Result<Request> {

@@ -522,8 +522,7 @@ pub(crate) const BACKUP_SECRET_SUCCESS: &[u16] = &[200];
 /// - `secret_name`: Name of the secret.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn backup_secret_request(
     vault_base_url: &url::Url,
     secret_name: &str,
@@ -562,8 +561,7 @@ pub(crate) const DELETE_SECRET_SUCCESS: &[u16] = &[200];
 /// - `secret_name`: Name of the secret.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn delete_secret_request(
     vault_base_url: &url::Url,
     secret_name: &str,
@@ -602,8 +600,7 @@ pub(crate) const GET_DELETED_SECRET_SUCCESS: &[u16] = &[200];
 /// - `secret_name`: Name of the secret.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn get_deleted_secret_request(
     vault_base_url: &url::Url,
     secret_name: &str,
@@ -644,8 +641,7 @@ pub(crate) const GET_DELETED_SECRETS_SUCCESS: &[u16] = &[200];
 /// - `maxresults`: Largest number of entries per page, 1 to 25; the service uses 25 when it is absent.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn get_deleted_secrets_request(
     vault_base_url: &url::Url,
     maxresults: Option<i32>,
@@ -677,8 +673,7 @@ pub(crate) const GET_SECRET_SUCCESS: &[u16] = &[200];
 /// - `out_content_type`: For a secret that backs a certificate: the format to convert the certificate to before returning it. Only PFX to PEM is supported; other values are refused. Without it the certificate comes back as stored.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn get_secret_request(
     vault_base_url: &url::Url,
     secret_name: &str,
@@ -730,8 +725,7 @@ pub(crate) const GET_SECRET_VERSIONS_SUCCESS: &[u16] = &[200];
 /// - `maxresults`: Largest number of entries per page, 1 to 25; the service uses 25 when it is absent.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn get_secret_versions_request(
     vault_base_url: &url::Url,
     secret_name: &str,
@@ -768,8 +762,7 @@ pub(crate) const GET_SECRETS_SUCCESS: &[u16] = &[200];
 /// - `maxresults`: Largest number of entries per page, 1 to 25; the service uses 25 when it is absent.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn get_secrets_request(
     vault_base_url: &url::Url,
     maxresults: Option<i32>,
@@ -799,8 +792,7 @@ pub(crate) const PURGE_DELETED_SECRET_SUCCESS: &[u16] = &[204];
 /// - `secret_name`: Name of the secret.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn purge_deleted_secret_request(
     vault_base_url: &url::Url,
     secret_name: &str,
@@ -832,8 +824,7 @@ pub(crate) const RECOVER_DELETED_SECRET_SUCCESS: &[u16] = &[200];
 /// - `secret_name`: Name of the secret.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn recover_deleted_secret_request(
     vault_base_url: &url::Url,
     secret_name: &str,

@@ -12,8 +12,7 @@ pub(crate) const PING_SUCCESS: &[u16] = &[200];
 /// Builds the `Ping` request: `GET /ping`.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn ping_request(endpoint: &url::Url) -> keyvault_core::Result<Request> {
     let url = expand_path(endpoint, "/ping", &[])?;
     Ok(Request::new(Method::GET, url).with_success_statuses(PING_SUCCESS))

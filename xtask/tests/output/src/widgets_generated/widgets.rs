@@ -243,8 +243,7 @@ pub(crate) const DELETE_WIDGET_SUCCESS: &[u16] = &[204];
 /// - `name`: the `name` parameter.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn delete_widget_request(
     endpoint: &url::Url,
     name: &str,
@@ -271,8 +270,7 @@ pub(crate) const POLISH_WIDGET_SUCCESS: &[u16] = &[202];
 /// - `name`: the `name` parameter.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn polish_widget_request(
     endpoint: &url::Url,
     name: &str,
@@ -354,8 +352,7 @@ pub(crate) const WIDGETS_LIST_SUCCESS: &[u16] = &[200];
 /// - `x_ms_trace`: Trace id.
 ///
 /// # Errors
-/// Fails when a parameter cannot be put in the request or the body cannot
-/// be serialized.
+/// Fails when a parameter cannot be put in the request.
 pub(crate) fn widgets_list_request(
     endpoint: &url::Url,
     scope: &str,
