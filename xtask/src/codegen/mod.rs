@@ -279,3 +279,68 @@ fn write_dir(dir: &Path, shown: &str, files: &BTreeMap<String, String>) -> Resul
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn widgets(
+        operations: &'static [(&'static str, model::Part)],
+        models: &'static [&'static str],
+    ) -> Result<BTreeMap<String, String>, String> {
+        let root = crate::workspace_root();
+        let target = Target {
+            crate_dir: "widgets",
+            specs: &[],
+            operations,
+            models,
+        };
+        generate(
+            &root,
+            &[root.join("xtask/tests/fixtures/widgets.json")],
+            Some(&target),
+        )
+    }
+
+    #[test]
+    fn only_what_a_target_uses_is_generated() {
+        // Deleting a widget needs nothing but its builder.
+        let files = widgets(&[("DeleteWidget", Request)], &[]).unwrap();
+        assert_eq!(files.keys().collect::<Vec<_>>(), ["mod.rs", "widgets.rs"]);
+        let w = &files["widgets.rs"];
+        assert!(w.contains("fn delete_widget_request("), "{w}");
+        assert!(!w.contains("pub struct") && !w.contains("pub enum"), "{w}");
+
+        // The id alone, for a span name.
+        let files = widgets(&[("PolishWidget", Id)], &[]).unwrap();
+        let w = &files["widgets.rs"];
+        assert!(
+            w.contains("const POLISH_WIDGET: &str") && !w.contains("fn "),
+            "{w}"
+        );
+
+        // A pageable operation keeps its page model and what that reaches,
+        // across files; a decoder is generated only when asked for.
+        let files = widgets(&[("Widgets_List", Request)], &["Job"]).unwrap();
+        let w = &files["widgets.rs"];
+        for item in [
+            "struct WidgetList",
+            "struct Widget ",
+            "enum Shape",
+            "struct Job",
+            "enum JobState",
+        ] {
+            assert!(w.contains(item), "{item}: {w}");
+        }
+        assert!(!w.contains("fn widgets_list_response"), "{w}");
+        assert!(files["common.rs"].contains("struct Problem"));
+    }
+
+    #[test]
+    fn a_name_the_specs_do_not_define_is_an_error() {
+        let err = widgets(&[("RemoveWidget", Request)], &[]).unwrap_err();
+        assert!(err.contains("no operation `RemoveWidget`"), "{err}");
+        let err = widgets(&[], &["Gadget"]).unwrap_err();
+        assert!(err.contains("no model `Gadget`"), "{err}");
+    }
+}
