@@ -28,11 +28,13 @@ pub fn dir() -> PathBuf {
 /// Whether missing reference data fails the tests: under CI (`CI` set to
 /// anything but empty, `0` or `false`) or with `KEYVAULT_REQUIRE_RECORDINGS=1`.
 pub fn required() -> bool {
-    let set = |name: &str| {
-        std::env::var(name)
-            .is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
-    };
-    set(REQUIRE_VAR) || set("CI")
+    let var = |name: &str| std::env::var(name).ok();
+    is_on(var(REQUIRE_VAR).as_deref()) || is_on(var("CI").as_deref())
+}
+
+/// Whether a flag variable with this value is on.
+fn is_on(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
 }
 
 /// The folder `name` of the reference data (`recordings`, `specs`), for the
@@ -63,4 +65,27 @@ pub fn require(name: &str) -> Option<PathBuf> {
         path.display()
     );
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_on_unless_empty_zero_or_false() {
+        for on in ["1", "true", "yes"] {
+            assert!(is_on(Some(on)), "{on}");
+        }
+        for off in [None, Some(""), Some("0"), Some("false"), Some("FALSE")] {
+            assert!(!is_on(off), "{off:?}");
+        }
+    }
+
+    #[test]
+    fn the_reference_folder_is_beside_the_workspace() {
+        if std::env::var_os(DIR_VAR).is_none() {
+            assert!(dir().ends_with("../shared/reference"));
+            assert!(dir().starts_with(crate::workspace_root()));
+        }
+    }
 }

@@ -359,3 +359,118 @@ async fn handle(
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::*;
+
+    fn exchange(method: &str, url: &str, status: u16, body: &str) -> Exchange {
+        let (path, query) = split_url(url);
+        Exchange {
+            source: "scripted".into(),
+            method: method.into(),
+            path,
+            query,
+            request_body: None,
+            status,
+            response_body: (!body.is_empty()).then(|| body.to_owned()),
+        }
+    }
+
+    /// Sends `method path` over HTTP/1.1 and returns the whole answer.
+    async fn send(base: &str, method: &str, path: &str, authorized: bool) -> String {
+        let host = base.trim_start_matches("http://").to_owned();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{}Content-Length: 0\r\nConnection: close\r\n\r\n",
+            if authorized {
+                "Authorization: Bearer t\r\n"
+            } else {
+                ""
+            }
+        );
+        tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(&host).unwrap();
+            stream.write_all(request.as_bytes()).unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).unwrap();
+            answer
+        })
+        .await
+        .unwrap()
+    }
+
+    #[test]
+    fn urls_split_into_a_path_and_pairs() {
+        let (path, query) =
+            split_url("https://h.managedhsm.azure.net///providers/x?a=1&$skiptoken=p2");
+        assert_eq!(path, "/providers/x");
+        assert_eq!(page_token(&query), Some("p2"));
+        assert_eq!(split_url("/secrets?a=b").1, [("a".into(), "b".into())]);
+    }
+
+    #[test]
+    fn service_hosts_are_rewritten_to_the_server() {
+        let body = r#"{"id":"https://v.vault.azure.net/secrets/a","kid":"https://h.managedhsm.azure.net/keys/k","c":"https://s.blob.core.windows.net/c"}"#;
+        assert_eq!(
+            rehost(body, "http://127.0.0.1:1"),
+            r#"{"id":"http://127.0.0.1:1/secrets/a","kid":"http://127.0.0.1:1/keys/k","c":"https://s.blob.core.windows.net/c"}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn matching_order_pairs_by_method_path_and_page() {
+        let server = ReplayServer::start(vec![
+            exchange("GET", "/secrets", 200, r#"{"value":[]}"#),
+            exchange("GET", "/secrets?$skiptoken=p2", 200, r#"{"value":[1]}"#),
+        ])
+        .await;
+        let challenge = send(server.base(), "GET", "/secrets", false).await;
+        assert!(challenge.starts_with("HTTP/1.1 401"), "{challenge}");
+        assert!(challenge.contains(r#"resource="https://vault.azure.net""#));
+        let second = send(server.base(), "GET", "/secrets/?$skiptoken=p2", true).await;
+        assert!(second.ends_with(r#"{"value":[1]}"#), "{second}");
+        assert!(server.used(1) && !server.used(0) && server.has_page(None));
+        let unmatched = send(server.base(), "PUT", "/secrets/s", true).await;
+        assert!(unmatched.starts_with("HTTP/1.1 400"), "{unmatched}");
+        let matched: Vec<_> = server.seen().iter().map(|s| s.matched).collect();
+        assert_eq!(matched, [None, Some(1), None]);
+    }
+
+    #[tokio::test]
+    async fn recorded_order_passes_over_polls_and_links_them() {
+        let is_poll = |method: &str, path: &str| method == "GET" && path.ends_with("/pending");
+        let server = ReplayServer::start_with(
+            vec![
+                exchange("POST", "/backup", 202, r#"{"status":"InProgress"}"#),
+                exchange("GET", "/backup/j/pending", 200, r#"{"status":"Succeeded"}"#),
+                exchange("GET", "/settings", 200, r#"{"settings":[]}"#),
+            ],
+            Order::Recorded { is_poll },
+            MANAGED_HSM,
+        )
+        .await;
+        let challenge = send(server.base(), "POST", "/backup", false).await;
+        assert!(challenge.contains(r#"resource="https://managedhsm.azure.net""#));
+        let started = send(server.base(), "POST", "/backup", true)
+            .await
+            .to_lowercase();
+        let link = format!("azure-asyncoperation: {}/backup/j/pending", server.base());
+        assert!(
+            started.starts_with("http/1.1 202") && started.contains(&link),
+            "{started}"
+        );
+        assert!(started.contains("retry-after: 0"), "{started}");
+        // The poll the client did not make is passed over.
+        let settings = send(server.base(), "GET", "/settings", true).await;
+        assert!(settings.ends_with(r#"{"settings":[]}"#), "{settings}");
+        assert!((0..3).all(|i| server.used(i)));
+        let late = send(server.base(), "GET", "/settings", true).await;
+        assert!(late.starts_with("HTTP/1.1 418"), "{late}");
+        assert_eq!(
+            server.unexpected(),
+            ["GET /settings after the end of the recording"]
+        );
+    }
+}
