@@ -43,6 +43,23 @@ pub struct Exchange {
     pub response_body: Option<String>,
 }
 
+impl Exchange {
+    /// A scripted exchange: a request `method url` (a path with a query is
+    /// enough) answered with `status` and `body` (none when empty).
+    pub fn scripted(method: &str, url: &str, status: u16, body: &str) -> Self {
+        let (path, query) = split_url(url);
+        Self {
+            source: "scripted".into(),
+            method: method.into(),
+            path,
+            query,
+            request_body: None,
+            status,
+            response_body: (!body.is_empty()).then(|| body.to_owned()),
+        }
+    }
+}
+
 impl From<Call> for Exchange {
     fn from(call: Call) -> Self {
         let (path, query) = split_url(&call.url);
@@ -366,18 +383,7 @@ mod tests {
 
     use super::*;
 
-    fn exchange(method: &str, url: &str, status: u16, body: &str) -> Exchange {
-        let (path, query) = split_url(url);
-        Exchange {
-            source: "scripted".into(),
-            method: method.into(),
-            path,
-            query,
-            request_body: None,
-            status,
-            response_body: (!body.is_empty()).then(|| body.to_owned()),
-        }
-    }
+    use Exchange as E;
 
     /// Sends `method path` over HTTP/1.1 and returns the whole answer.
     async fn send(base: &str, method: &str, path: &str, authorized: bool) -> String {
@@ -422,8 +428,8 @@ mod tests {
     #[tokio::test]
     async fn matching_order_pairs_by_method_path_and_page() {
         let server = ReplayServer::start(vec![
-            exchange("GET", "/secrets", 200, r#"{"value":[]}"#),
-            exchange("GET", "/secrets?$skiptoken=p2", 200, r#"{"value":[1]}"#),
+            E::scripted("GET", "/secrets", 200, r#"{"value":[]}"#),
+            E::scripted("GET", "/secrets?$skiptoken=p2", 200, r#"{"value":[1]}"#),
         ])
         .await;
         let challenge = send(server.base(), "GET", "/secrets", false).await;
@@ -443,9 +449,9 @@ mod tests {
         let is_poll = |method: &str, path: &str| method == "GET" && path.ends_with("/pending");
         let server = ReplayServer::start_with(
             vec![
-                exchange("POST", "/backup", 202, r#"{"status":"InProgress"}"#),
-                exchange("GET", "/backup/j/pending", 200, r#"{"status":"Succeeded"}"#),
-                exchange("GET", "/settings", 200, r#"{"settings":[]}"#),
+                E::scripted("POST", "/backup", 202, r#"{"status":"InProgress"}"#),
+                E::scripted("GET", "/backup/j/pending", 200, r#"{"status":"Succeeded"}"#),
+                E::scripted("GET", "/settings", 200, r#"{"settings":[]}"#),
             ],
             Order::Recorded { is_poll },
             MANAGED_HSM,

@@ -406,7 +406,7 @@ async fn recorded_scenarios_send_the_recorded_requests() {
     };
     let mut by_file: BTreeMap<String, Vec<Call>> = BTreeMap::new();
     for call in calls {
-        let file = call.source.split('#').next().unwrap_or("").to_owned();
+        let file = call.file().to_owned();
         let ours = file.starts_with("test_access_control")
             || file.starts_with("test_backup_client")
             || file.starts_with("KeyVaultAccessControlClientTest")

@@ -288,22 +288,13 @@ fn recorded_scenarios() -> Option<BTreeMap<String, Vec<Scripted>>> {
     let calls = recordings::load_all()?;
     let mut out: BTreeMap<String, Vec<Scripted>> = BTreeMap::new();
     for c in calls {
-        let file = c.source.split('#').next().unwrap_or_default().to_owned();
+        let file = c.file().to_owned();
         let secrets = file.starts_with("test_samples_secrets")
             || file.starts_with("KeyVaultSecretClientTest");
         if !secrets || c.status == 401 {
             continue;
         }
-        let (path, query) = split_url(&c.url);
-        out.entry(file).or_default().push(Scripted {
-            source: c.source,
-            method: c.method,
-            path,
-            query,
-            request_body: c.request_body,
-            status: c.status,
-            response_body: c.response_body,
-        });
+        out.entry(file).or_default().push(Scripted::from(c));
     }
     Some(out)
 }
@@ -347,16 +338,7 @@ async fn cpp_recordings_match_our_requests() {
 }
 
 fn call(method: &str, path: &str, status: u16, body: &str) -> Scripted {
-    let (path, query) = split_url(path);
-    Scripted {
-        source: "scripted".into(),
-        method: method.into(),
-        path,
-        query,
-        request_body: None,
-        status,
-        response_body: (!body.is_empty()).then(|| body.to_owned()),
-    }
+    Scripted::scripted(method, path, status, body)
 }
 
 const BUNDLE: &str =
