@@ -10,8 +10,9 @@
 
 #![allow(clippy::print_stdout)]
 
-use examples::{BoxError, Target, hsm::BlobStorage};
+use examples::{BoxError, Target};
 use keyvault_administration::{BackupAuth, KeyVaultBackupClient};
+use keyvault_testing::azurite::BlobStorage;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {

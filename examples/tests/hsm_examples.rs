@@ -1,7 +1,8 @@
 //! Runs the three Managed HSM examples against a fresh emulator each (the
 //! backup example also against Azurite, from the workspace's npm install).
 
-use examples::{Service, Target, hsm::BlobStorage};
+use examples::{Service, Target};
+use keyvault_testing::azurite::BlobStorage;
 
 #[allow(dead_code)]
 #[path = "../examples/access_control_operations.rs"]

@@ -1,4 +1,9 @@
 //! `cargo xtask test`: installs what the test suite needs, then runs it.
+//!
+//! The tests that read the reference data beside the workspace
+//! (`../shared/reference`, or `KEYVAULT_REFERENCE_DIR`) fail without it when
+//! `CI` or `KEYVAULT_REQUIRE_RECORDINGS=1` is set, and otherwise say
+//! `SKIPPED` (see `keyvault_testing::reference`); `.ci/run` sets the latter.
 
 use std::process::{Command, ExitCode};
 

@@ -1,62 +1,18 @@
 //! Helpers shared by the tests: credentials, an emulator with clients that
 //! trust it, and Azurite with a container and a SAS token.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicUsize, Ordering},
-};
+use std::sync::Arc;
 
-use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyvault_administration::{
     AdministrationClientOptions, ApiVersion, ClientOptions, KeyVaultAccessControlClient,
     KeyVaultBackupClient, KeyVaultSettingsClient,
 };
 use keyvault_emulator::{AuthMode, Emulator, EmulatorBuilder, EmulatorHandle, RbacMode};
 
+pub use keyvault_testing::StaticToken;
+pub use keyvault_testing::sas::account_sas;
+
 use crate::azurite::Azurite;
-
-/// A credential that returns a fixed token (a JWT naming `oid` when given)
-/// and counts its calls.
-#[derive(Debug, Default)]
-pub struct StaticToken {
-    pub oid: Option<String>,
-    pub calls: AtomicUsize,
-}
-
-impl StaticToken {
-    /// A credential whose token is a (unsigned) JWT with this `oid`.
-    pub fn jwt(oid: &str) -> Arc<Self> {
-        Arc::new(Self {
-            oid: Some(oid.to_owned()),
-            calls: AtomicUsize::new(0),
-        })
-    }
-}
-
-#[async_trait::async_trait]
-impl TokenCredential for StaticToken {
-    async fn get_token(
-        &self,
-        _scopes: &[&str],
-        _options: Option<TokenRequestOptions<'_>>,
-    ) -> azure_core::Result<AccessToken> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        let token = match &self.oid {
-            Some(oid) => format!(
-                "{}.{}.sig",
-                URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
-                URL_SAFE_NO_PAD.encode(format!(r#"{{"oid":"{oid}"}}"#))
-            ),
-            None => "test-token".to_owned(),
-        };
-        Ok(AccessToken::new(
-            token,
-            time::OffsetDateTime::now_utc() + time::Duration::hours(1),
-        ))
-    }
-}
 
 /// A running emulator.
 pub struct Env {
@@ -128,11 +84,9 @@ pub async fn start_enforcing() -> Env {
 }
 
 pub async fn start_with(builder: EmulatorBuilder, credential: Arc<StaticToken>) -> Env {
-    let emu = builder.start().await.expect("emulator starts");
+    let emu = keyvault_testing::emulator::start_with(builder).await;
     Env { emu, credential }
 }
-
-pub use crate::sas::account_sas;
 
 /// Creates the container `name` in Azurite and returns its URL.
 pub async fn create_container(az: &Azurite, name: &str, sas: &str) -> String {

@@ -5,12 +5,10 @@
 #![allow(clippy::print_stdout)]
 
 mod access_control;
-#[path = "../../../keyvault-emulator/tests/support/azurite.rs"]
-mod azurite;
 mod backup;
 mod common;
 mod recorded;
-#[path = "../../../keyvault-emulator/tests/support/sas.rs"]
-mod sas;
 mod settings;
 mod tracing_spans;
+
+use keyvault_testing::{azurite, sas};

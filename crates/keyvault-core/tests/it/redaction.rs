@@ -46,9 +46,14 @@ async fn trace_output_holds_no_secret_value_and_no_token() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let srv = Server::http(|seen, n| {
+    let first_put = std::sync::atomic::AtomicBool::new(true);
+    let srv = Server::http(move |seen, _| {
         require_token(seen).unwrap_or_else(|| {
-            if n == 1 {
+            if seen.path == "/warm-up" {
+                Reply::json(200, "{}")
+            } else if seen.method == "PUT"
+                && first_put.swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
                 Reply::empty(503).header("retry-after", "0")
             } else if seen.method == "PUT" {
                 // The service echoes the value, as Set Secret does.
@@ -68,6 +73,17 @@ async fn trace_output_holds_no_secret_value_and_no_token() {
     .await;
     let cred = Arc::new(TestCredential::default());
     let p = server::pipeline(&cred, server::options());
+
+    // Other tests, on other threads, may have registered the pipeline's
+    // callsites while this subscriber was being set: warm them up, then have
+    // their interest computed again, with this subscriber known.
+    p.send(
+        &Context::new("WarmUp"),
+        Request::new(Method::GET, srv.url("/warm-up")),
+    )
+    .await
+    .unwrap();
+    tracing::callsite::rebuild_interest_cache();
 
     let mut put = Request::new(Method::PUT, srv.url("/secrets/s"));
     put.set_json(&serde_json::json!({ "value": SECRET_VALUE }))

@@ -1,7 +1,5 @@
 //! Helpers shared by the integration tests.
 
-use std::sync::Arc;
-
 use keyvault_emulator::{Emulator, EmulatorBuilder, EmulatorHandle};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -36,22 +34,7 @@ impl Resp {
 }
 
 /// A reqwest client that trusts `ca_pem` and nothing else.
-pub fn client_for(ca_pem: &str) -> reqwest::Client {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut ca_pem.as_bytes()) {
-        roots.add(cert.expect("CA PEM")).expect("CA cert");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .build()
-        .expect("client")
-}
+pub use keyvault_testing::tls::client_trusting as client_for;
 
 /// Starts an emulator with the library defaults.
 pub async fn start() -> Env {

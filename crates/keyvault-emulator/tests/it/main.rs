@@ -2,8 +2,6 @@
 //! and drives it over HTTPS with a plain HTTP client that trusts its CA.
 
 mod auth;
-#[path = "../support/azurite.rs"]
-mod azurite;
 mod clock;
 mod common;
 mod errors;
@@ -13,8 +11,8 @@ mod hsm_rbac;
 mod logging;
 mod paging;
 mod persistence;
-#[path = "../support/sas.rs"]
-mod sas;
 mod secrets;
 mod storage;
 mod tls;
+
+use keyvault_testing::{azurite, sas};

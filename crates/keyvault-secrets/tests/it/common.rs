@@ -1,34 +1,10 @@
 //! Helpers shared by the tests: an emulator and a client that trusts it.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicUsize, Ordering},
-};
+use std::sync::Arc;
 
-use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use keyvault_emulator::{Emulator, EmulatorBuilder, EmulatorHandle};
 use keyvault_secrets::{ApiVersion, ClientOptions, SecretClient, SecretClientOptions};
-
-/// A credential that returns a fixed token and counts its calls.
-#[derive(Debug, Default)]
-pub struct StaticToken {
-    pub calls: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl TokenCredential for StaticToken {
-    async fn get_token(
-        &self,
-        _scopes: &[&str],
-        _options: Option<TokenRequestOptions<'_>>,
-    ) -> azure_core::Result<AccessToken> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        Ok(AccessToken::new(
-            "test-token",
-            time::OffsetDateTime::now_utc() + time::Duration::hours(1),
-        ))
-    }
-}
+pub use keyvault_testing::StaticToken;
 
 /// A running emulator and a client of it.
 pub struct Env {
@@ -67,7 +43,7 @@ pub async fn start() -> Env {
 
 /// Starts an emulator from `builder`.
 pub async fn start_with(builder: EmulatorBuilder) -> Env {
-    let emu = builder.start().await.expect("emulator starts");
+    let emu = keyvault_testing::emulator::start_with(builder).await;
     let credential = Arc::new(StaticToken::default());
     let client = client_for(&emu, credential.clone(), ApiVersion::default());
     Env {

@@ -10,228 +10,38 @@
 //! it stands for. Then method, path, query and JSON body are compared.
 //!
 //! The recordings sit beside the workspace in
-//! `../shared/reference/recordings`; without them the replay tests say so
-//! and pass. The scripted tests below them need no recordings.
+//! `../shared/reference/recordings`; without them the replay tests fail
+//! under CI and are skipped, visibly, elsewhere. The scripted tests below
+//! them need no recordings.
 
-#[path = "../../../../xtask/tests/support/recordings.rs"]
-mod recordings;
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use std::{
-    collections::BTreeMap,
-    net::SocketAddr,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
-
-use axum::{
-    Router,
-    body::Bytes,
-    extract::State,
-    http::{HeaderMap, Method, StatusCode, Uri, header},
-    response::{IntoResponse, Response},
-};
 use futures::TryStreamExt;
 use keyvault_secrets::{
     ApiVersion, ClientOptions, ContentType, GetSecretOptions, ListOptions, PollStatus,
     PollerOptions, SecretClient, SecretClientOptions, SetSecretOptions,
     UpdateSecretPropertiesOptions,
 };
+use keyvault_testing::StaticToken;
+use keyvault_testing::recordings;
+use keyvault_testing::replay::{
+    Exchange as Scripted, ReplayServer as Replay, page_token, split_url,
+};
 use serde_json::Value;
 
-use crate::common::StaticToken;
-
-/// One scripted call: what is expected, and what to answer.
-#[derive(Clone, Debug)]
-pub struct Scripted {
-    pub source: String,
-    pub method: String,
-    /// Path and query, as recorded.
-    pub path: String,
-    pub query: Vec<(String, String)>,
-    pub request_body: Option<String>,
-    pub status: u16,
-    pub response_body: Option<String>,
-}
-
-/// A request the server received.
-#[derive(Clone, Debug)]
-pub struct Seen {
-    pub method: String,
-    pub path: String,
-    pub query: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub authorized: bool,
-    /// The scripted call it was matched with.
-    pub matched: Option<usize>,
-}
-
-#[derive(Default)]
-struct Shared {
-    script: Vec<Scripted>,
-    used: Vec<bool>,
-    seen: Vec<Seen>,
-    base: String,
-}
-
-/// A running replay server.
-pub struct Replay {
-    state: Arc<Mutex<Shared>>,
-    pub base: String,
-}
-
-fn split_url(url: &str) -> (String, Vec<(String, String)>) {
-    let parsed = url::Url::parse(url)
-        .or_else(|_| url::Url::parse(&format!("http://x{url}")))
-        .expect("a recorded URL");
-    let query = parsed
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    (parsed.path().to_owned(), query)
-}
-
-/// The page token of a query, which tells pages of one listing apart.
-fn page_token(query: &[(String, String)]) -> Option<&str> {
-    query
-        .iter()
-        .find(|(k, _)| k == "$skiptoken")
-        .map(|(_, v)| v.as_str())
-}
-
-fn same_path(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/') == b.trim_end_matches('/')
-}
-
-/// Replaces every recorded vault host in `body` with `base`.
-fn rehost(body: &str, base: &str) -> String {
-    let mut out = String::with_capacity(body.len());
-    let mut rest = body;
-    while let Some(i) = rest.find("https://") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + "https://".len()..];
-        let host_len = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == ':'))
-            .unwrap_or(after.len());
-        let host = &after[..host_len];
-        if host.contains(".vault.azure.net") {
-            out.push_str(base);
-        } else {
-            out.push_str("https://");
-            out.push_str(host);
-        }
-        rest = &after[host_len..];
-    }
-    out.push_str(rest);
-    out
-}
-
-async fn handle(
-    State(state): State<Arc<Mutex<Shared>>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (path, query) = split_url(&uri.to_string());
-    let authorized = headers.contains_key(header::AUTHORIZATION);
-    let mut s = state.lock().unwrap();
-    let mut seen = Seen {
-        method: method.to_string(),
-        path: path.clone(),
-        query: query.clone(),
-        body: body.to_vec(),
-        authorized,
-        matched: None,
-    };
-    if !authorized {
-        s.seen.push(seen);
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(
-                header::WWW_AUTHENTICATE,
-                "Bearer authorization=\"https://login.microsoftonline.com/tenant\", resource=\"https://vault.azure.net\"",
-            )],
-            r#"{"error":{"code":"Unauthorized","message":"missing token"}}"#,
-        )
-            .into_response();
-    }
-    let found = (0..s.script.len()).find(|&j| {
-        let c = &s.script[j];
-        !s.used[j]
-            && c.method == seen.method
-            && same_path(&c.path, &path)
-            && page_token(&c.query) == page_token(&query)
-    });
-    let Some(j) = found else {
-        s.seen.push(seen);
-        return (
-            StatusCode::BAD_REQUEST,
-            r#"{"error":{"code":"NoRecordedCall","message":"no recorded call matches"}}"#,
-        )
-            .into_response();
-    };
-    s.used[j] = true;
-    seen.matched = Some(j);
-    s.seen.push(seen);
-    let call = &s.script[j];
-    let status = StatusCode::from_u16(call.status).unwrap_or(StatusCode::OK);
-    let body = call
-        .response_body
-        .as_deref()
-        .map(|b| rehost(b, &s.base))
-        .unwrap_or_default();
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        body,
-    )
-        .into_response()
-}
-
-impl Replay {
-    /// Starts a server that plays `script`.
-    pub async fn start(script: Vec<Scripted>) -> Self {
-        let state = Arc::new(Mutex::new(Shared {
-            used: vec![false; script.len()],
-            script,
-            ..Default::default()
-        }));
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        state.lock().unwrap().base = base.clone();
-        let app = Router::new().fallback(handle).with_state(state.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.ok();
-        });
-        Self { state, base }
-    }
-
+/// A client of a replay server.
+trait ClientOf {
     /// A client of this server pinned to `api_version`.
-    pub fn client(&self, api_version: ApiVersion) -> SecretClient {
+    fn client(&self, api_version: ApiVersion) -> SecretClient;
+}
+
+impl ClientOf for Replay {
+    fn client(&self, api_version: ApiVersion) -> SecretClient {
         let options = SecretClientOptions {
             api_version,
             client_options: ClientOptions::emulator(None),
         };
-        SecretClient::new(&self.base, Arc::new(StaticToken::default()), Some(options)).unwrap()
-    }
-
-    pub fn seen(&self) -> Vec<Seen> {
-        self.state.lock().unwrap().seen.clone()
-    }
-
-    /// Whether an unused recorded call asks for the page `token`.
-    pub fn has_page(&self, token: Option<&str>) -> bool {
-        let s = self.state.lock().unwrap();
-        s.script
-            .iter()
-            .zip(&s.used)
-            .any(|(c, used)| !used && c.method == "GET" && page_token(&c.query) == token)
-    }
-
-    pub fn used(&self, index: usize) -> bool {
-        self.state.lock().unwrap().used[index]
+        SecretClient::new(self.base(), Arc::new(StaticToken::default()), Some(options)).unwrap()
     }
 }
 
@@ -475,28 +285,16 @@ async fn replay(script: Vec<Scripted>, api_version: ApiVersion, exact_paths: boo
 /// The recorded secrets scenarios, by file name, without the recorded 401
 /// challenge rounds (our server makes its own).
 fn recorded_scenarios() -> Option<BTreeMap<String, Vec<Scripted>>> {
-    let Some(dir) = recordings::recordings_dir(env!("CARGO_MANIFEST_DIR")) else {
-        println!("note: ../shared/reference/recordings is absent; request-shape tests skipped");
-        return None;
-    };
+    let calls = recordings::load_all()?;
     let mut out: BTreeMap<String, Vec<Scripted>> = BTreeMap::new();
-    for c in recordings::load(&dir).expect("recordings load") {
-        let file = c.source.split('#').next().unwrap_or_default().to_owned();
+    for c in calls {
+        let file = c.file().to_owned();
         let secrets = file.starts_with("test_samples_secrets")
             || file.starts_with("KeyVaultSecretClientTest");
         if !secrets || c.status == 401 {
             continue;
         }
-        let (path, query) = split_url(&c.url);
-        out.entry(file).or_default().push(Scripted {
-            source: c.source,
-            method: c.method,
-            path,
-            query,
-            request_body: c.request_body,
-            status: c.status,
-            response_body: c.response_body,
-        });
+        out.entry(file).or_default().push(Scripted::from(c));
     }
     Some(out)
 }
@@ -540,16 +338,7 @@ async fn cpp_recordings_match_our_requests() {
 }
 
 fn call(method: &str, path: &str, status: u16, body: &str) -> Scripted {
-    let (path, query) = split_url(path);
-    Scripted {
-        source: "scripted".into(),
-        method: method.into(),
-        path,
-        query,
-        request_body: None,
-        status,
-        response_body: (!body.is_empty()).then(|| body.to_owned()),
-    }
+    Scripted::scripted(method, path, status, body)
 }
 
 const BUNDLE: &str =

@@ -2,43 +2,62 @@
 //! test recorders, and the YAML cassettes of the Python one) into one list
 //! of calls.
 //!
-//! Shared by the recording tests of the service crates (which include this
-//! file with `#[path]`) and by xtask's own tests. YAML is read just far
-//! enough for those cassettes: the method, URI, request body, status code
-//! and response body of each interaction.
-
-#![allow(dead_code)]
+//! Used by the recorded-traffic tests of the service crates and by xtask's
+//! own tests. YAML is read just far enough for those cassettes: the method,
+//! URI, request body, status code and response body of each interaction.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 /// One recorded HTTP exchange.
-#[derive(Debug)]
-pub(crate) struct Call {
-    /// The recording file and the position of the call in it.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// The recording file and the position of the call in it (`file#3`).
     pub source: String,
+    /// The HTTP method.
     pub method: String,
+    /// The full URL, as recorded.
     pub url: String,
+    /// The request body, when one was recorded.
     pub request_body: Option<String>,
+    /// The response status.
     pub status: u16,
+    /// The response body, when there is one.
     pub response_body: Option<String>,
 }
 
-/// The recordings folder beside the workspace (`../shared/reference/recordings`),
-/// when it is there. `manifest_dir` is the `CARGO_MANIFEST_DIR` of the caller.
-pub(crate) fn recordings_dir(manifest_dir: &str) -> Option<PathBuf> {
-    let mut dir = Path::new(manifest_dir);
-    // Walk up to the workspace root (the folder holding `Cargo.lock` or `specs`).
-    while !dir.join("specs").is_dir() {
-        dir = dir.parent()?;
+impl Call {
+    /// The recording file the call comes from.
+    pub fn file(&self) -> &str {
+        self.source.split('#').next().unwrap_or_default()
     }
-    let recordings = dir.join("../shared/reference/recordings");
-    recordings.is_dir().then_some(recordings)
+}
+
+/// The recordings folder of the reference data; `None` (after a visible skip
+/// note) when it is missing outside CI.
+///
+/// # Panics
+/// When it is missing under CI (see [`reference::require`](crate::reference::require)).
+pub fn dir() -> Option<PathBuf> {
+    crate::reference::require("recordings")
+}
+
+/// Every call of every recording of the reference data; `None` as [`dir`]
+/// says.
+///
+/// # Panics
+/// As [`dir`] does, and when a recording cannot be read.
+pub fn load_all() -> Option<Vec<Call>> {
+    let dir = dir()?;
+    Some(load(&dir).unwrap_or_else(|e| panic!("recordings do not load: {e}")))
 }
 
 /// Every call of every recording under `dir`, in a stable order.
-pub(crate) fn load(dir: &Path) -> Result<Vec<Call>, String> {
+///
+/// # Errors
+/// A recording cannot be read or is in no format this reader knows.
+pub fn load(dir: &Path) -> Result<Vec<Call>, String> {
     let mut files = Vec::new();
     collect(dir, &mut files);
     files.sort();
@@ -225,7 +244,7 @@ fn from_yaml(name: &str, text: &str) -> Result<Vec<Call>, String> {
 
 /// Differences between a recorded JSON body and our re-encoding of it, field
 /// by field; a null on either side counts as absent.
-pub(crate) fn compare(path: &str, recorded: &Value, ours: &Value, out: &mut Vec<String>) {
+pub fn compare(path: &str, recorded: &Value, ours: &Value, out: &mut Vec<String>) {
     match (recorded, ours) {
         (Value::Object(a), Value::Object(b)) => {
             let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();

@@ -3,13 +3,9 @@
 //! operation ([`Route`]), and the replay of every recorded call through its
 //! route ([`replay`]).
 //!
-//! Included with `#[path]` by `crates/*/src/generated_tests.rs`, beside
-//! `recordings.rs` (as the sibling module `recordings`). Each crate keeps
-//! what is its own: the routes of its operations, which hosts are its
-//! service's, how its paths compare, and how much traffic must match.
-
-// Not every crate that includes this file reads every count.
-#![allow(dead_code, clippy::print_stdout)]
+//! Used by `crates/*/src/generated_tests.rs`. Each crate keeps what is its
+//! own: the routes of its operations, which hosts are its service's, how its
+//! paths compare, and how much traffic must match.
 
 use keyvault_core::{
     ServiceError,
@@ -18,15 +14,15 @@ use keyvault_core::{
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
-use super::recordings;
+use crate::recordings;
 
 /// Rebuilds a request from the base URL and the recorded body.
-pub(crate) type Build = Box<dyn Fn(&url::Url, Option<&str>) -> Result<Request, String>>;
+pub type Build = Box<dyn Fn(&url::Url, Option<&str>) -> Result<Request, String>>;
 /// Decodes and re-encodes a request body, listing the differences.
-pub(crate) type RoundTrip = fn(&str) -> Result<Vec<String>, String>;
+pub type RoundTrip = fn(&str) -> Result<Vec<String>, String>;
 
 /// What the test does with one recorded call of a generated operation.
-pub(crate) struct Route {
+pub struct Route {
     /// The operation id.
     pub id: &'static str,
     /// Status codes meaning success (the generated `*_SUCCESS`).
@@ -39,14 +35,19 @@ pub(crate) struct Route {
     pub request: Option<RoundTrip>,
 }
 
-pub(crate) fn ok<T>(r: keyvault_core::Result<T>) -> keyvault_core::Result<()> {
+/// The outcome of a decoder without its value.
+///
+/// # Errors
+/// The decoder's error.
+pub fn ok<T>(r: keyvault_core::Result<T>) -> keyvault_core::Result<()> {
     r.map(drop)
 }
 
 /// Decodes `body` into `T`, re-encodes it and lists the differences.
-pub(crate) fn round_trip<T: DeserializeOwned + Serialize>(
-    body: &str,
-) -> Result<Vec<String>, String> {
+///
+/// # Errors
+/// The body is not JSON, or not a `T`.
+pub fn round_trip<T: DeserializeOwned + Serialize>(body: &str) -> Result<Vec<String>, String> {
     let recorded: Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
     let model: T = serde_json::from_value(recorded.clone()).map_err(|e| e.to_string())?;
     let ours = serde_json::to_value(&model).map_err(|e| e.to_string())?;
@@ -56,20 +57,23 @@ pub(crate) fn round_trip<T: DeserializeOwned + Serialize>(
 }
 
 /// The recorded body decoded as `T`; no body is `T::default()`.
-pub(crate) fn parse<T: DeserializeOwned + Default>(body: Option<&str>) -> Result<T, String> {
+///
+/// # Errors
+/// The body is not a `T`.
+pub fn parse<T: DeserializeOwned + Default>(body: Option<&str>) -> Result<T, String> {
     body.map(|b| serde_json::from_str(b).map_err(|e| e.to_string()))
         .unwrap_or_else(|| Ok(T::default()))
 }
 
 /// Key Vault's error body, `{"error": {...}}`, for [`replay`].
 #[derive(serde::Deserialize)]
-pub(crate) struct ErrorBody {
+pub struct ErrorBody {
     /// The service error.
     pub error: Option<ServiceError>,
 }
 
 /// The service's side of a replay.
-pub(crate) struct Service {
+pub struct Service {
     /// Whether a recorded host is another service's (its calls are passed over).
     pub other_host: fn(&str) -> bool,
     /// The route of a recorded call, from its method and URL path.
@@ -79,7 +83,7 @@ pub(crate) struct Service {
 }
 
 /// How much of the recorded traffic went through the bindings.
-pub(crate) struct Replayed {
+pub struct Replayed {
     /// Successful responses decoded.
     pub responses: usize,
     /// Error bodies decoded as `E`.
@@ -91,17 +95,14 @@ pub(crate) struct Replayed {
 /// Replays every recorded call of `service` through its route: the URL is
 /// rebuilt (without `api-version`, which the pipeline adds), the request body
 /// re-encoded, a success response decoded, and a JSON error body decoded as
-/// `E`. Fails the test on any difference; `None` (with a note) when the
-/// recordings beside the workspace are absent.
-pub(crate) fn replay<E: DeserializeOwned>(
-    manifest_dir: &str,
-    service: &Service,
-) -> Option<Replayed> {
-    let Some(dir) = recordings::recordings_dir(manifest_dir) else {
-        println!("note: ../shared/reference/recordings is absent; skipping");
-        return None;
-    };
-    let calls = recordings::load(&dir).unwrap();
+/// `E`. `None` when the recordings are missing outside CI (see
+/// [`reference`](mod@crate::reference)).
+///
+/// # Panics
+/// On any difference, and when the recordings are missing under CI.
+#[allow(clippy::print_stdout)]
+pub fn replay<E: DeserializeOwned>(service: &Service) -> Option<Replayed> {
+    let calls = recordings::load_all()?;
     let (mut responses, mut errors, mut requests, mut urls) = (0, 0, 0, 0);
     let mut failures = Vec::new();
     for call in &calls {

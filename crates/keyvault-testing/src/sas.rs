@@ -1,11 +1,5 @@
 //! Account SAS tokens for Azurite's development account, and creating a
 //! container with one, for tests and examples that back up to Azurite.
-//!
-//! Include it beside `azurite.rs` (it names `super::azurite`):
-//! `#[path = ".../keyvault-emulator/tests/support/sas.rs"] mod sas;`. Besides
-//! the standard library it needs the `base64`, `hmac` and `sha2` crates.
-
-#![allow(dead_code)]
 
 use std::io::{Read, Write};
 
@@ -13,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 
-use super::azurite::{ACCOUNT, ACCOUNT_KEY};
+use crate::azurite::{ACCOUNT, ACCOUNT_KEY};
 
 /// Percent-encodes everything but the unreserved characters of RFC 3986.
 pub fn percent_encode(s: &str) -> String {
