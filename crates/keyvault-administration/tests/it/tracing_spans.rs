@@ -41,7 +41,7 @@ async fn spans_carry_operation_ids_and_logs_never_hold_the_sas_token() {
     // Other tests, on other threads, may have registered the pipeline's
     // callsites while this subscriber was being set: warm them up, then have
     // their interest computed again, with this subscriber known.
-    env.settings().get_settings(None).await.unwrap();
+    env.settings().list_settings(None).await.unwrap();
     tracing::callsite::rebuild_interest_cache();
     env.access()
         .get_role_definition(KeyVaultRoleScope::Global, "no-such-role", None)
