@@ -263,9 +263,13 @@ async fn a_credential_failure_is_a_credential_error() {
     assert_eq!(err.kind(), ErrorKind::Credential);
     let text = err.to_string();
     assert!(text.contains("https://127.0.0.1/.default"), "{text}");
+    // The credential's own message is the cause, reached through `source()`.
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
     assert!(
-        text.contains("no developer credential is signed in"),
-        "{text}"
+        cause
+            .as_deref()
+            .is_some_and(|c| c.contains("no developer credential is signed in")),
+        "{text}: {cause:?}"
     );
     assert_eq!(srv.seen().len(), 1, "only the discovery request was sent");
 }
