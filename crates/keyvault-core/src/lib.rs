@@ -20,7 +20,8 @@
 //! - [`ClientOptions`] and [`RetryOptions`]; [`SendRequestOptions`] for
 //!   requests written by hand ([`Pipeline::send_request`]).
 //!
-//! Secret values and tokens never appear in logs, `Debug` output or errors.
+//! Secret values ([`SecretValue`]: zeroized on drop, `<redacted>` in `Debug`)
+//! and tokens never appear in logs, `Debug` output or errors.
 
 pub mod api_version;
 mod challenge;
@@ -32,6 +33,7 @@ pub mod paging;
 mod pipeline;
 pub mod poller;
 mod retry;
+mod secret;
 mod transport;
 
 pub use azure_core::credentials::TokenCredential;
@@ -40,3 +42,4 @@ pub use options::{ClientOptions, RetryOptions, SendRequestOptions};
 pub use paging::{ItemPager, Page, PageStream, Paged, Pager};
 pub use pipeline::{ClientInfo, Context, Pipeline};
 pub use poller::{PollStatus, Poller};
+pub use secret::SecretValue;
