@@ -7,7 +7,7 @@ use keyvault_core::{
     http::{Method, Request},
 };
 
-use crate::server::{self, Reply, Server, TestCredential, require_token};
+use crate::server::{self, FailingCredential, Reply, Server, TestCredential, require_token};
 
 const SECRET_JSON: &str = r#"{"value":"challenge-flow-value"}"#;
 
@@ -227,23 +227,6 @@ async fn plain_http_needs_the_emulator_flag() {
         .parse_endpoint("http://myvault.vault.azure.net")
         .unwrap_err();
     assert!(err.to_string().contains("only https"), "{err}");
-}
-
-#[derive(Debug)]
-struct FailingCredential;
-
-#[async_trait::async_trait]
-impl azure_core::credentials::TokenCredential for FailingCredential {
-    async fn get_token(
-        &self,
-        _scopes: &[&str],
-        _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
-    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
-        Err(azure_core::Error::with_message(
-            azure_core::error::ErrorKind::Credential,
-            "no developer credential is signed in",
-        ))
-    }
 }
 
 #[tokio::test]

@@ -4,14 +4,13 @@
 
 use std::{error::Error as _, sync::Arc, time::Duration};
 
-use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use keyvault_core::{
     ClientOptions, Context, Error, ErrorKind, Pipeline, RetryOptions,
     http::{Method, Request},
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::server::{self, Reply, Server, TestCredential, require_token};
+use crate::server::{self, FailingCredential, Reply, Server, TestCredential, require_token};
 
 /// The messages of `err` and of its sources, outermost first, after
 /// checking that no message contains the text of an error below it.
@@ -47,10 +46,17 @@ fn quick() -> ClientOptions {
     }
 }
 
-async fn get(p: &Pipeline, url: url::Url) -> Error {
+async fn send(p: &Pipeline, url: url::Url) -> keyvault_core::Result<keyvault_core::http::Response> {
     p.send(&Context::new("GetSecret"), Request::new(Method::GET, url))
         .await
-        .unwrap_err()
+}
+
+/// The chain of the transport failure a GET of `url` ends in.
+async fn io_failure(url: url::Url) -> Vec<String> {
+    let p = server::pipeline(&Arc::new(TestCredential::default()), quick());
+    let err = send(&p, url).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    chain(&err)
 }
 
 #[tokio::test]
@@ -59,41 +65,20 @@ async fn a_refused_connection_names_the_failure_once() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let p = server::pipeline(&Arc::new(TestCredential::default()), quick());
     let url = url::Url::parse(&format!("http://127.0.0.1:{port}/secrets/a")).unwrap();
-    let err = get(&p, url).await;
-    assert_eq!(err.kind(), ErrorKind::Io);
-    let messages = chain(&err);
+    let messages = io_failure(url).await;
     assert!(
         messages[0].ends_with(": connection refused"),
         "{messages:#?}"
     );
 }
 
-/// A credential that cannot log in.
-#[derive(Debug)]
-struct NoLogin;
-
-#[async_trait::async_trait]
-impl TokenCredential for NoLogin {
-    async fn get_token(
-        &self,
-        _scopes: &[&str],
-        _options: Option<TokenRequestOptions<'_>>,
-    ) -> azure_core::Result<AccessToken> {
-        Err(azure_core::Error::with_message(
-            azure_core::error::ErrorKind::Credential,
-            "the developer is not logged in (run `az login`)",
-        ))
-    }
-}
-
 #[tokio::test]
 async fn a_failing_credential_is_named_once() {
     let srv =
         Server::http(|seen, _| require_token(seen).unwrap_or_else(|| Reply::json(200, "{}"))).await;
-    let p = Pipeline::new(server::INFO, Arc::new(NoLogin), quick()).unwrap();
-    let err = get(&p, srv.url("/secrets/a")).await;
+    let p = Pipeline::new(server::INFO, Arc::new(FailingCredential), quick()).unwrap();
+    let err = send(&p, srv.url("/secrets/a")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Credential);
     let messages = chain(&err);
     assert!(
@@ -101,7 +86,9 @@ async fn a_failing_credential_is_named_once() {
         "{messages:#?}"
     );
     assert!(
-        messages[1..].iter().any(|m| m.contains("not logged in")),
+        messages[1..]
+            .iter()
+            .any(|m| m.contains("no developer credential")),
         "{messages:#?}"
     );
 }
@@ -118,11 +105,7 @@ async fn a_server_answering_garbage_is_named_once() {
             let _ = socket.shutdown().await;
         }
     });
-    let p = server::pipeline(&Arc::new(TestCredential::default()), quick());
-    let url = url::Url::parse(&format!("http://{addr}/secrets/a")).unwrap();
-    let err = get(&p, url).await;
-    assert_eq!(err.kind(), ErrorKind::Io);
-    let messages = chain(&err);
+    let messages = io_failure(url::Url::parse(&format!("http://{addr}/secrets/a")).unwrap()).await;
     assert!(
         messages[0].ends_with(": the server's answer is not valid HTTP"),
         "{messages:#?}"
@@ -132,10 +115,7 @@ async fn a_server_answering_garbage_is_named_once() {
 #[tokio::test]
 async fn an_untrusted_certificate_is_named_once() {
     let (srv, _ca_pem) = Server::https(|_, _| Reply::json(200, "{}")).await;
-    let p = server::pipeline(&Arc::new(TestCredential::default()), quick());
-    let err = get(&p, srv.url("/secrets/a")).await;
-    assert_eq!(err.kind(), ErrorKind::Io);
-    let messages = chain(&err);
+    let messages = io_failure(srv.url("/secrets/a")).await;
     assert!(messages[0].contains("TLS failure"), "{messages:#?}");
 }
 
@@ -143,13 +123,7 @@ async fn an_untrusted_certificate_is_named_once() {
 async fn an_undecodable_body_is_named_once() {
     let srv = Server::http(|_, _| Reply::json(200, "{\"value\": ")).await;
     let p = server::pipeline(&Arc::new(TestCredential::default()), quick());
-    let resp = p
-        .send(
-            &Context::new("GetSecret"),
-            Request::new(Method::GET, srv.url("/secrets/a")),
-        )
-        .await
-        .unwrap();
+    let resp = send(&p, srv.url("/secrets/a")).await.unwrap();
     let err = resp.json::<serde_json::Value>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Deserialize);
     chain(&err);
