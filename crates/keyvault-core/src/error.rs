@@ -118,10 +118,10 @@ impl ServiceError {
 /// `Display` says what failed at this layer, in one line: for a service
 /// failure the method, URL path, status, service error code and message and
 /// request id; for a transport failure what went wrong in our words, such as
-/// `connection refused` or `TLS failure`; for a credential failure the scope
-/// no token was had for. [`source()`](std::error::Error::source) gives the
-/// underlying error, whose text `Display` does not repeat, so a report that
-/// walks the chain (`anyhow`, `eyre`) prints each cause once.
+/// `connection refused` or `TLS failure`; for a credential failure the
+/// scope it could not get a token for. [`source()`](std::error::Error::source)
+/// gives the underlying error, whose text `Display` does not repeat, so a
+/// report that walks the chain (`anyhow`, `eyre`) prints each cause once.
 pub struct Error {
     inner: Box<Inner>,
 }
