@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod codegen;
+mod public_api;
 mod spec_diff;
 mod test;
 
@@ -19,12 +20,19 @@ Commands:
   codegen [OPTS]  regenerate src/generated/ of the service crates from specs/;
                   --check lists stale files and fails, -v adds a diff,
                   --spec FILE --out DIR generates from any spec file
+  public-api      list the third-party crates whose types the public API of
+                  each published crate uses; fails on one that ARCHITECTURE.md
+                  (its API boundary section) does not name
   spec-diff DIR   list what the upstream specs under DIR have that specs/
                   lacks or describes differently (for the API versions we target)
   help            print this help
 ";
 
 fn main() -> ExitCode {
+    // Started by cargo as rustdoc, for `public-api`.
+    if let Some(real) = std::env::var_os(public_api::RUSTDOC_ENV) {
+        return public_api::rustdoc(real);
+    }
     let mut args = std::env::args().skip(1);
     let command = args.next();
     let rest: Vec<String> = args.collect();
@@ -35,6 +43,7 @@ fn main() -> ExitCode {
         }
         Some("test") => test::run(&rest),
         Some("codegen") => codegen::run(&rest),
+        Some("public-api") => public_api::run(&rest),
         Some("spec-diff") => spec_diff::run(&rest),
         Some(other) => {
             eprint!("unknown command `{other}`\n\n{HELP}");

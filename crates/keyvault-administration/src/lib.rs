@@ -107,7 +107,8 @@ pub use keyvault_core::SendRequestOptions;
 pub use keyvault_core::paging::ItemPager;
 pub use keyvault_core::paging::{Page, PageStream};
 pub use keyvault_core::{
-    ClientOptions, Error, ErrorKind, Result, RetryOptions, ServiceError, TokenCredential,
+    ClientOptions, Error, ErrorKind, Result, RetryOptions, SecretValue, ServiceError,
+    TokenCredential,
     http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode},
     poller::PollStatus,
 };
@@ -115,7 +116,6 @@ pub use options::{
     AdministrationClientOptions, CreateRoleAssignmentOptions, ListOptions, PollerOptions,
     RequestOptions, RestoreOptions, SetRoleDefinitionOptions,
 };
-pub use secrecy::SecretString;
 pub use settings::KeyVaultSettingsClient;
 pub use settings::models::KeyVaultSetting;
 pub use version::ApiVersion;

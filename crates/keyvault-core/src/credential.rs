@@ -115,7 +115,7 @@ impl TokenCache {
             .map_err(|e| {
                 Error::with_source(
                     ErrorKind::Credential,
-                    format!("could not get a token for scope {scope}: {e}"),
+                    format!("could not get a token for scope {scope}"),
                     e,
                 )
             })?;

@@ -115,10 +115,13 @@ impl ServiceError {
 
 /// The error returned by every keyvault-rs operation.
 ///
-/// `Display` says what failed and why in one line (for a service failure:
-/// method, URL path, status, service error code and message, request id; for
-/// a transport failure: the root cause, such as `connection refused`);
-/// [`source()`](std::error::Error::source) gives the underlying error.
+/// `Display` says what failed at this layer, in one line: for a service
+/// failure the method, URL path, status, service error code and message and
+/// request id; for a transport failure what went wrong in our words, such as
+/// `connection refused` or `TLS failure`; for a credential failure the
+/// scope it could not get a token for. [`source()`](std::error::Error::source)
+/// gives the underlying error, whose text `Display` does not repeat, so a
+/// report that walks the chain (`anyhow`, `eyre`) prints each cause once.
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -135,6 +138,10 @@ struct Inner {
 
 impl Error {
     /// Creates an error of `kind` with a message.
+    ///
+    /// For the keyvault-rs crates and their generated code; hidden from the
+    /// documentation because users receive errors and do not build them.
+    #[doc(hidden)]
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             inner: Box::new(Inner {
@@ -150,6 +157,9 @@ impl Error {
     }
 
     /// Creates an error of `kind` with a message and an underlying cause.
+    /// The message says what failed at this layer and does not repeat the
+    /// cause's text.
+    #[doc(hidden)]
     pub fn with_source(
         kind: ErrorKind,
         message: impl Into<String>,
@@ -165,6 +175,7 @@ impl Error {
     /// `{"error":{...}}`; it is never copied into the error otherwise.
     ///
     /// `context` names what was attempted, for example `GET /secrets/name`.
+    #[doc(hidden)]
     pub fn from_response(context: &str, response: &crate::http::Response) -> Self {
         let status = response.status();
         let service = ServiceError::from_body(response.body());

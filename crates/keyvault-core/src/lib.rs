@@ -21,7 +21,8 @@
 //! - [`ClientOptions`] and [`RetryOptions`]; [`SendRequestOptions`] for
 //!   requests written by hand ([`Pipeline::send_request`]).
 //!
-//! Secret values and tokens never appear in logs, `Debug` output or errors.
+//! Secret values ([`SecretValue`]: zeroized on drop, `<redacted>` in `Debug`)
+//! and tokens never appear in logs, `Debug` output or errors.
 
 pub mod api_version;
 pub mod base64url;
@@ -34,6 +35,7 @@ pub mod paging;
 mod pipeline;
 pub mod poller;
 mod retry;
+mod secret;
 mod transport;
 
 pub use azure_core::credentials::TokenCredential;
@@ -42,3 +44,4 @@ pub use options::{ClientOptions, RetryOptions, SendRequestOptions};
 pub use paging::{ItemPager, Page, PageStream, Paged, Pager};
 pub use pipeline::{ClientInfo, Context, Pipeline};
 pub use poller::{PollStatus, Poller};
+pub use secret::SecretValue;

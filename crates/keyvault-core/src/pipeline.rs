@@ -321,10 +321,7 @@ impl Pipeline {
         let url = Url::parse(endpoint).map_err(|e| {
             Error::with_source(
                 ErrorKind::InvalidInput,
-                format!(
-                    "`{}` is not a valid vault URL ({e})",
-                    before_query(endpoint)
-                ),
+                format!("`{}` is not a valid vault URL", before_query(endpoint)),
                 e,
             )
         })?;
@@ -837,12 +834,12 @@ impl Pipeline {
             builder = builder.body(body);
         }
         let transport_failure = |e: reqwest::Error| {
-            let (kind, cause) = transport::root_cause(&e);
+            let (kind, what) = transport::classify(&e);
             // Nothing reached the server when the connection failed; a
             // bodiless or idempotent request may be repeated anyway.
             let retriable = e.is_connect() || idempotent || !sent_body;
             Failure {
-                error: Error::with_source(kind, cause, e),
+                error: Error::with_source(kind, what, e),
                 retriable,
             }
         };

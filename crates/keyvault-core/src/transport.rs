@@ -1,5 +1,5 @@
 //! The HTTP transport: a `reqwest::Client` over rustls (ring provider), and
-//! the translation of transport failures into a root cause a person can act on.
+//! the translation of transport failures into a few words a person can act on.
 
 use std::{sync::Arc, time::Duration};
 
@@ -66,66 +66,102 @@ pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
         })
 }
 
-/// Names the root cause of a transport failure in a few words, walking the
-/// error's source chain: `connection refused`, `DNS lookup failed`, `TLS
-/// failure: ...`, `timed out`, `connection reset`.
-pub(crate) fn root_cause(err: &reqwest::Error) -> (ErrorKind, String) {
+/// Says in a few words of our own what failed in a transport failure:
+/// `connection refused`, `DNS lookup failed`, `TLS failure: ...`, `timed
+/// out`, `connection reset`. The words are ours, never the cause's text:
+/// the cause stays reachable through the error's `source()`, so a report
+/// that prints the chain shows each message once.
+pub(crate) fn classify(err: &reqwest::Error) -> (ErrorKind, &'static str) {
     if err.is_timeout() {
-        return (ErrorKind::Timeout, "timed out".to_owned());
+        return (ErrorKind::Timeout, "timed out");
     }
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    let mut last = String::new();
-    while let Some(e) = cur {
+    let chain = || {
+        std::iter::successors(Some(err as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        })
+    };
+    // The typed causes first, anywhere in the chain.
+    for e in chain() {
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return (ErrorKind::Io, format!("TLS failure: {tls}"));
+            return (ErrorKind::Io, tls_failure(tls));
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind as K;
-            let inner_tls = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
-            if let Some(tls) = inner_tls {
-                return (ErrorKind::Io, format!("TLS failure: {tls}"));
+        if let Some(found) = e.downcast_ref::<std::io::Error>().and_then(io_failure) {
+            return found;
+        }
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_parse() || h.is_parse_status() {
+                return (ErrorKind::Io, "the server's answer is not valid HTTP");
             }
-            let what = match io.kind() {
-                K::ConnectionRefused => Some("connection refused"),
-                K::ConnectionReset => Some("connection reset"),
-                K::ConnectionAborted => Some("connection aborted"),
-                K::TimedOut => return (ErrorKind::Timeout, "timed out".to_owned()),
-                K::UnexpectedEof => Some("connection closed by the server"),
-                _ => None,
-            };
-            if let Some(w) = what {
-                return (ErrorKind::Io, w.to_owned());
+            if h.is_incomplete_message() {
+                return (
+                    ErrorKind::Io,
+                    "connection closed by the server before a complete response",
+                );
             }
         }
+    }
+    // Then the causes only their text tells apart.
+    for e in chain() {
         let text = e.to_string();
         if text.contains("peer certificate")
             || text.contains("certificate verify")
             || text.contains("handshake")
             || text.contains("received fatal alert")
         {
-            return (ErrorKind::Io, format!("TLS failure: {}", innermost(e)));
+            return (ErrorKind::Io, "TLS failure");
         }
         if text.contains("dns error") || text.contains("failed to lookup address") {
-            return (
-                ErrorKind::Io,
-                format!("DNS lookup failed ({})", innermost(e)),
-            );
+            return (ErrorKind::Io, "DNS lookup failed");
         }
-        last = text;
-        cur = e.source();
     }
-    let kind = ErrorKind::Io;
     if err.is_connect() {
-        (kind, format!("could not connect ({last})"))
+        (ErrorKind::Io, "could not connect")
+    } else if err.is_body() || err.is_decode() {
+        (ErrorKind::Io, "the response body could not be read")
     } else {
-        (kind, last)
+        (ErrorKind::Io, "the request could not be sent")
     }
 }
 
-fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(s) = cur.source() {
-        cur = s;
+/// What an I/O error was, looking through the I/O errors it wraps (their
+/// `source()` skips a level, so the chain alone does not reach the TLS error
+/// a TLS stream reports).
+fn io_failure(mut io: &std::io::Error) -> Option<(ErrorKind, &'static str)> {
+    use std::io::ErrorKind as K;
+    loop {
+        let inner = io.get_ref();
+        if let Some(tls) = inner.and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            return Some((ErrorKind::Io, tls_failure(tls)));
+        }
+        match io.kind() {
+            K::ConnectionRefused => return Some((ErrorKind::Io, "connection refused")),
+            K::ConnectionReset => return Some((ErrorKind::Io, "connection reset")),
+            K::ConnectionAborted => return Some((ErrorKind::Io, "connection aborted")),
+            K::TimedOut => return Some((ErrorKind::Timeout, "timed out")),
+            K::UnexpectedEof => return Some((ErrorKind::Io, "connection closed by the server")),
+            _ => {}
+        }
+        io = inner?.downcast_ref::<std::io::Error>()?;
     }
-    cur.to_string()
+}
+
+/// What a TLS failure was, in our words.
+fn tls_failure(err: &rustls::Error) -> &'static str {
+    use rustls::CertificateError as C;
+    match err {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => {
+            "TLS failure: the server's certificate has an unknown issuer"
+        }
+        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+            "TLS failure: the server's certificate has expired"
+        }
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => "TLS failure: the server's certificate is not valid for its host name",
+        rustls::Error::InvalidCertificate(_) => "TLS failure: the server's certificate was refused",
+        rustls::Error::AlertReceived(_) => {
+            "TLS failure: the server ended the handshake with an alert"
+        }
+        _ => "TLS failure",
+    }
 }

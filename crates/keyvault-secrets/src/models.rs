@@ -1,9 +1,8 @@
 //! The models the [`SecretClient`](crate::SecretClient) returns, built from
 //! the generated wire models.
 
-use std::{collections::HashMap, fmt};
+use std::collections::HashMap;
 
-use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 use zeroize::Zeroize;
 
@@ -14,69 +13,12 @@ use crate::{
     },
 };
 
-/// A secret value: zeroized when dropped, printed as `<redacted>` by
-/// `Debug`, and read only with [`expose_secret`](Self::expose_secret).
-///
-/// ```
-/// use keyvault_secrets::SecretValue;
-///
-/// let value = SecretValue::from("hunter2");
-/// assert_eq!(format!("{value:?}"), "<redacted>");
-/// assert_eq!(value.expose_secret(), "hunter2");
-/// ```
-#[derive(Clone)]
-pub struct SecretValue(SecretString);
+// Defined in keyvault-core: the administration client holds its SAS tokens
+// in it too.
+pub use keyvault_core::SecretValue;
 
-impl SecretValue {
-    /// Wraps `value`.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self::from(value.into())
-    }
-
-    /// The value in clear. Avoid keeping copies of it.
-    pub fn expose_secret(&self) -> &str {
-        self.0.expose_secret()
-    }
-
-    /// The length of the value in bytes.
-    pub fn len(&self) -> usize {
-        self.expose_secret().len()
-    }
-
-    /// Whether the value is empty.
-    pub fn is_empty(&self) -> bool {
-        self.expose_secret().is_empty()
-    }
-}
-
-impl Default for SecretValue {
-    fn default() -> Self {
-        Self::from("")
-    }
-}
-
-impl From<&str> for SecretValue {
-    fn from(value: &str) -> Self {
-        Self(SecretString::from(value))
-    }
-}
-
-impl From<String> for SecretValue {
-    /// Takes the string; its buffer is copied into the secret and zeroized.
-    fn from(mut value: String) -> Self {
-        let secret = Self::from(value.as_str());
-        value.zeroize();
-        secret
-    }
-}
-
-impl fmt::Debug for SecretValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// Takes a value out of a decoded wire model, zeroizing the wire copy.
+/// Moves a value out of a decoded wire model; no copy is left behind, and
+/// the buffer is zeroized when the value is dropped.
 pub(crate) fn take_value(value: &mut Option<String>) -> SecretValue {
     value.take().map(SecretValue::from).unwrap_or_default()
 }

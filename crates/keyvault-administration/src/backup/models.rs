@@ -1,6 +1,6 @@
 //! How the HSM authenticates to blob storage, backup results, folder URLs.
 
-use secrecy::{ExposeSecret, SecretString};
+use keyvault_core::SecretValue;
 use url::Url;
 use zeroize::Zeroize;
 
@@ -25,7 +25,7 @@ use crate::{Result, endpoint::invalid, generated::backuprestore as wire};
 pub enum BackupAuth {
     /// A shared access signature for the container (without the leading
     /// `?`), allowing the HSM to read, write and list blobs.
-    SasToken(SecretString),
+    SasToken(SecretValue),
     /// The HSM's user-assigned managed identity, which must have access to
     /// the storage account.
     ManagedIdentity,
@@ -34,7 +34,7 @@ pub enum BackupAuth {
 impl BackupAuth {
     /// A SAS token.
     pub fn sas_token(token: impl Into<String>) -> Self {
-        Self::SasToken(SecretString::from(token.into()))
+        Self::SasToken(SecretValue::new(token))
     }
 
     /// The container URL and this authentication, as the service wants

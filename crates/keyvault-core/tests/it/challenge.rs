@@ -7,7 +7,7 @@ use keyvault_core::{
     http::{Method, Request},
 };
 
-use crate::server::{self, Reply, Server, TestCredential, require_token};
+use crate::server::{self, FailingCredential, Reply, Server, TestCredential, require_token};
 
 const SECRET_JSON: &str = r#"{"value":"challenge-flow-value"}"#;
 
@@ -229,23 +229,6 @@ async fn plain_http_needs_the_emulator_flag() {
     assert!(err.to_string().contains("only https"), "{err}");
 }
 
-#[derive(Debug)]
-struct FailingCredential;
-
-#[async_trait::async_trait]
-impl azure_core::credentials::TokenCredential for FailingCredential {
-    async fn get_token(
-        &self,
-        _scopes: &[&str],
-        _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
-    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
-        Err(azure_core::Error::with_message(
-            azure_core::error::ErrorKind::Credential,
-            "no developer credential is signed in",
-        ))
-    }
-}
-
 #[tokio::test]
 async fn a_credential_failure_is_a_credential_error() {
     let srv =
@@ -263,9 +246,13 @@ async fn a_credential_failure_is_a_credential_error() {
     assert_eq!(err.kind(), ErrorKind::Credential);
     let text = err.to_string();
     assert!(text.contains("https://127.0.0.1/.default"), "{text}");
+    // The credential's own message is the cause, reached through `source()`.
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
     assert!(
-        text.contains("no developer credential is signed in"),
-        "{text}"
+        cause
+            .as_deref()
+            .is_some_and(|c| c.contains("no developer credential is signed in")),
+        "{text}: {cause:?}"
     );
     assert_eq!(srv.seen().len(), 1, "only the discovery request was sent");
 }

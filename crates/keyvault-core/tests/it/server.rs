@@ -307,6 +307,24 @@ impl TokenCredential for TestCredential {
     }
 }
 
+/// A credential that cannot get a token: no developer is signed in.
+#[derive(Debug)]
+pub struct FailingCredential;
+
+#[async_trait::async_trait]
+impl TokenCredential for FailingCredential {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        Err(azure_core::Error::with_message(
+            azure_core::error::ErrorKind::Credential,
+            "no developer credential is signed in",
+        ))
+    }
+}
+
 pub const INFO: ClientInfo = ClientInfo {
     name: "core-test",
     version: "0.0.1",
