@@ -1,15 +1,11 @@
-//! What the three clients share: the pipeline, the checked Managed HSM URL
-//! and the API version.
+//! What the three clients share: a [`ClientCore`] for a Managed HSM URL.
 
 use std::sync::Arc;
 
-use keyvault_core::{
-    ClientInfo, Context, Error, ErrorKind, Pipeline, Result, TokenCredential,
-    http::{Method, Request, Response},
-};
+use keyvault_core::{ClientInfo, Error, ErrorKind, Result, TokenCredential, client::ClientCore};
 use url::Url;
 
-use crate::{AdministrationClientOptions, ApiVersion, SendRequestOptions};
+use crate::{AdministrationClientOptions, ApiVersion};
 
 /// Host suffixes of Key Vault vaults (not Managed HSMs) in the Azure clouds.
 const VAULT_SUFFIXES: &[&str] = &[
@@ -23,84 +19,30 @@ pub(crate) fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidInput, message)
 }
 
-/// A connection to one Managed HSM.
-pub(crate) struct Endpoint {
-    pub(crate) pipeline: Pipeline,
-    pub(crate) url: Url,
-    pub(crate) hsm_url: String,
-    pub(crate) api_version: ApiVersion,
-}
-
-fn client_info() -> ClientInfo {
-    ClientInfo {
+/// A connection to the Managed HSM at `hsm_url`, as the three clients'
+/// constructors make it: the URL checked (and refused when it is a vault's),
+/// the pipeline built.
+pub(crate) fn connect(
+    hsm_url: &str,
+    credential: Arc<dyn TokenCredential>,
+    options: Option<AdministrationClientOptions>,
+) -> Result<ClientCore<ApiVersion>> {
+    let o = options.unwrap_or_default();
+    let info = ClientInfo {
         name: "administration",
         version: env!("CARGO_PKG_VERSION"),
-        default_api_version: crate::version::DEFAULT,
-    }
-}
-
-impl std::fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoint")
-            .field("hsm_url", &self.hsm_url)
-            .field("api_version", &self.api_version)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Endpoint {
-    /// [`Endpoint::new`], shared by a client and its clones.
-    pub(crate) fn shared(
-        hsm_url: &str,
-        credential: Arc<dyn TokenCredential>,
-        options: Option<AdministrationClientOptions>,
-    ) -> Result<Arc<Self>> {
-        Self::new(hsm_url, credential, options).map(Arc::new)
-    }
-
-    /// Checks `hsm_url` and builds the pipeline.
-    pub(crate) fn new(
-        hsm_url: &str,
-        credential: Arc<dyn TokenCredential>,
-        options: Option<AdministrationClientOptions>,
-    ) -> Result<Self> {
-        let hsm_url = hsm_url.trim_matches(|c| c == ' ' || c == '/');
-        if hsm_url.is_empty() {
-            return Err(invalid(
-                "vault_url must be the URL of an Azure Managed HSM, for example https://myhsm.managedhsm.azure.net",
-            ));
-        }
-        let options = options.unwrap_or_default();
-        let mut client_options = options.client_options;
-        client_options.api_version = Some(options.api_version.as_str().to_owned());
-        let pipeline = Pipeline::new(client_info(), credential, client_options)?;
-        let url = pipeline.parse_endpoint(hsm_url)?;
-        check_not_a_vault(&url)?;
-        Ok(Self {
-            pipeline,
-            url,
-            hsm_url: hsm_url.to_owned(),
-            api_version: options.api_version,
-        })
-    }
-
-    /// A raw request through the pipeline; see the clients' `send_request`.
-    pub(crate) async fn send_request(
-        &self,
-        method: Method,
-        url: &str,
-        options: Option<SendRequestOptions>,
-    ) -> Result<Response> {
-        self.pipeline
-            .send_request(&self.url, method, url, options)
-            .await
-    }
-
-    /// Sends `request` for the operation `operation`; a failure status is
-    /// an error.
-    pub(crate) async fn send(&self, operation: &'static str, request: Request) -> Result<Response> {
-        self.pipeline.send(&Context::new(operation), request).await
-    }
+    };
+    let service = "an Azure Managed HSM, for example https://myhsm.managedhsm.azure.net";
+    let core = ClientCore::new(
+        info,
+        hsm_url,
+        service,
+        credential,
+        o.api_version,
+        o.client_options,
+    )?;
+    check_not_a_vault(core.endpoint())?;
+    Ok(core)
 }
 
 /// Refuses a Key Vault vault URL: the administration operations exist only

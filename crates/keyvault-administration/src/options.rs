@@ -32,9 +32,7 @@ pub struct AdministrationClientOptions {
     /// [`ApiVersion::V2025_07_01`].
     pub api_version: ApiVersion,
     /// Retries, transport, extra trusted root certificates, user agent,
-    /// `verify_challenge_resource` and `allow_loopback_http`. Its
-    /// `api_version` field is ignored: [`api_version`](Self::api_version)
-    /// above is the one sent.
+    /// `verify_challenge_resource` and `allow_loopback_http`.
     pub client_options: ClientOptions,
 }
 

@@ -29,33 +29,21 @@ keyvault_core::api_version_enum! {
         /// `7.6`.
         V7_6 => "7.6",
         /// `2025-07-01`, the default.
-        #[default]
         V2025_07_01 => "2025-07-01",
     }
-}
-
-/// The wire value of the default version.
-pub(crate) const DEFAULT: &str = "2025-07-01";
-
-/// The versions, in service order, that version-gated operations are
-/// checked against (see [`keyvault_core::api_version::is_at_least`]).
-const ORDERED: &[&str] = &[
-    "7.2",
-    "7.3",
-    "7.4",
-    "7.5",
-    "7.6-preview.2",
-    "7.6",
-    "2025-06-01-preview",
-    "2025-07-01",
-];
-
-impl ApiVersion {
-    /// Whether this version is `minimum` or newer, by the service's order of
-    /// versions.
-    pub(crate) fn at_least(&self, minimum: &str) -> bool {
-        keyvault_core::api_version::is_at_least(self.as_str(), minimum, ORDERED)
-    }
+    default = V2025_07_01;
+    // The versions version-gated operations are checked against, in
+    // service order.
+    ordered = [
+        "7.2",
+        "7.3",
+        "7.4",
+        "7.5",
+        "7.6-preview.2",
+        "7.6",
+        "2025-06-01-preview",
+        "2025-07-01",
+    ];
 }
 
 #[cfg(test)]
@@ -70,7 +58,7 @@ mod tests {
             assert_eq!(&ApiVersion::from(v.as_str()), v);
             assert_eq!(v.to_string().parse::<ApiVersion>().unwrap(), *v);
         }
-        assert_eq!(ApiVersion::default().as_str(), DEFAULT);
+        assert_eq!(ApiVersion::default(), ApiVersion::DEFAULT);
     }
 
     #[test]
@@ -93,7 +81,7 @@ mod tests {
     #[test]
     fn named_versions_are_in_the_service_order() {
         for v in ApiVersion::ALL {
-            assert!(ORDERED.contains(&v.as_str()), "{v}");
+            assert!(ApiVersion::ORDERED.contains(&v.as_str()), "{v}");
         }
     }
 

@@ -30,9 +30,7 @@ pub struct SecretClientOptions {
     /// [`ApiVersion::V2026_04_01`].
     pub api_version: ApiVersion,
     /// Retries, transport, extra trusted root certificates, user agent,
-    /// `verify_challenge_resource` and `allow_loopback_http`. Its
-    /// `api_version` field is ignored: [`api_version`](Self::api_version)
-    /// above is the one sent.
+    /// `verify_challenge_resource` and `allow_loopback_http`.
     pub client_options: ClientOptions,
 }
 
@@ -151,8 +149,9 @@ pub struct ListOptions {
 }
 
 /// Options of
-/// [`begin_delete_secret`](crate::SecretClient::begin_delete_secret) and
-/// [`begin_recover_deleted_secret`](crate::SecretClient::begin_recover_deleted_secret).
+/// [`begin_delete_secret`](crate::SecretClient::begin_delete_secret),
+/// [`begin_recover_deleted_secret`](crate::SecretClient::begin_recover_deleted_secret)
+/// and their `resume_*` methods.
 ///
 /// ```
 /// use std::time::Duration;

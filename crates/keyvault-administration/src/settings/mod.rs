@@ -4,11 +4,11 @@ pub(crate) mod models;
 
 use std::sync::Arc;
 
-use keyvault_core::{Result, TokenCredential};
+use keyvault_core::{Result, TokenCredential, client::ClientCore};
 
 use crate::{
     AdministrationClientOptions, ApiVersion, KeyVaultSetting, RequestOptions,
-    endpoint::{Endpoint, invalid},
+    endpoint::{connect, invalid},
     generated::settings as wire,
 };
 
@@ -32,7 +32,7 @@ use crate::{
 /// ```
 #[derive(Clone, Debug)]
 pub struct KeyVaultSettingsClient {
-    inner: Arc<Endpoint>,
+    core: ClientCore<ApiVersion>,
 }
 
 impl KeyVaultSettingsClient {
@@ -56,47 +56,14 @@ impl KeyVaultSettingsClient {
         credential: Arc<dyn TokenCredential>,
         options: Option<AdministrationClientOptions>,
     ) -> Result<Self> {
-        Endpoint::shared(hsm_url, credential, options).map(|inner| Self { inner })
+        connect(hsm_url, credential, options).map(|core| Self { core })
     }
 
-    /// The Managed HSM URL, without a trailing slash.
-    pub fn vault_url(&self) -> &str {
-        &self.inner.hsm_url
-    }
-
-    /// The API version this client sends.
-    pub fn api_version(&self) -> &ApiVersion {
-        &self.inner.api_version
-    }
-
-    /// Sends a raw request through the client's pipeline (authentication,
-    /// retries, tracing) and returns the response whatever its status.
-    ///
-    /// `url` may be relative to the HSM URL (`settings`) or absolute.
-    /// `api-version` is added unless the URL has one.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a URL
-    /// that cannot be resolved or is not on an allowed scheme; transport,
-    /// credential and authentication errors. A failure status is not an
-    /// error.
-    ///
-    /// # Examples
-    /// ```no_run
-    /// use keyvault_administration::Method;
-    /// # async fn demo(client: keyvault_administration::KeyVaultSettingsClient) -> keyvault_administration::Result<()> {
-    /// let response = client.send_request(Method::GET, "settings", None).await?;
-    /// println!("{} ({} bytes)", response.status(), response.body().len());
-    /// # Ok(()) }
-    /// ```
-    pub async fn send_request(
-        &self,
-        method: keyvault_core::http::Method,
-        url: &str,
-        options: Option<crate::SendRequestOptions>,
-    ) -> Result<keyvault_core::http::Response> {
-        self.inner.send_request(method, url, options).await
-    }
+    keyvault_core::client_methods!(
+        keyvault_administration::KeyVaultSettingsClient,
+        ApiVersion,
+        "settings"
+    );
 
     /// Lists every account setting with its value. The service returns them
     /// in one response.
@@ -116,8 +83,8 @@ impl KeyVaultSettingsClient {
         options: Option<RequestOptions>,
     ) -> Result<Vec<KeyVaultSetting>> {
         let _ = options;
-        let request = wire::get_settings_request(&self.inner.url)?;
-        let response = self.inner.send(wire::GET_SETTINGS, request).await?;
+        let request = wire::get_settings_request(self.core.endpoint());
+        let response = self.core.send(wire::GET_SETTINGS, request).await?;
         let list = wire::get_settings_response(&response)?;
         Ok(list
             .settings
@@ -150,8 +117,8 @@ impl KeyVaultSettingsClient {
         if name.is_empty() {
             return Err(invalid("the setting name must not be empty"));
         }
-        let request = wire::get_setting_request(&self.inner.url, name)?;
-        let response = self.inner.send(wire::GET_SETTING, request).await?;
+        let request = wire::get_setting_request(self.core.endpoint(), name);
+        let response = self.core.send(wire::GET_SETTING, request).await?;
         wire::get_setting_response(&response).map(Into::into)
     }
 
@@ -185,8 +152,8 @@ impl KeyVaultSettingsClient {
         let body = wire::UpdateSettingRequest {
             value: setting.value.clone(),
         };
-        let request = wire::update_setting_request(&self.inner.url, &setting.name, &body)?;
-        let response = self.inner.send(wire::UPDATE_SETTING, request).await?;
+        let request = wire::update_setting_request(self.core.endpoint(), &setting.name, &body);
+        let response = self.core.send(wire::UPDATE_SETTING, request).await?;
         wire::update_setting_response(&response).map(Into::into)
     }
 }

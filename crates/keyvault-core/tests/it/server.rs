@@ -310,8 +310,10 @@ impl TokenCredential for TestCredential {
 pub const INFO: ClientInfo = ClientInfo {
     name: "core-test",
     version: "0.0.1",
-    default_api_version: "7.6",
 };
+
+/// The API version the test pipelines send.
+pub const API_VERSION: &str = "7.6";
 
 /// Options for a loopback emulator-like server: plain http allowed, small
 /// backoff delays.
@@ -329,5 +331,5 @@ pub fn options() -> ClientOptions {
 }
 
 pub fn pipeline(credential: &Arc<TestCredential>, options: ClientOptions) -> Pipeline {
-    Pipeline::new(INFO, credential.clone(), options).unwrap()
+    Pipeline::new(INFO, credential.clone(), API_VERSION, options).unwrap()
 }
