@@ -3,6 +3,7 @@
 
 mod api_version;
 mod challenge;
+mod client;
 mod errors;
 mod paging;
 mod poller;

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 use futures::StreamExt;
 use keyvault_core::{
     Context, ErrorKind,
-    http::{Method, Request, StatusCode},
+    http::{Method, Request, Response, StatusCode},
     poller::{PollStatus, Poller},
 };
 use serde::{Deserialize, de::IgnoredAny};
@@ -46,8 +46,9 @@ async fn until_found_polls_past_404s() {
     assert_eq!(srv.seen().len(), 3);
 }
 
-#[tokio::test]
-async fn until_found_resumes_from_a_token() {
+/// A server whose first answer is a 404 and every later one the deleted
+/// secret, and a pipeline to it.
+async fn found_after_one_404() -> (Server, keyvault_core::Pipeline) {
     let srv = Server::http(|_, n| {
         if n < 1 {
             Reply::empty(404)
@@ -57,7 +58,12 @@ async fn until_found_resumes_from_a_token() {
     })
     .await;
     let cred = Arc::new(TestCredential::default());
-    let p = server::pipeline(&cred, server::options());
+    (srv, server::pipeline(&cred, server::options()))
+}
+
+#[tokio::test]
+async fn until_found_resumes_from_a_token() {
+    let (srv, p) = found_after_one_404().await;
     let first = Poller::<Deleted>::until_found(
         p.clone(),
         Context::new("GetDeletedSecret"),
@@ -132,6 +138,16 @@ async fn async_operation_polls_until_succeeded() {
         Some("https://acct.blob/c/mhsm-backup")
     );
     assert_eq!(polls.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+/// A pipeline to `srv`, and its answer to a bodiless POST to `path` (the
+/// request that starts a job).
+async fn start_job(srv: &Server, path: &str) -> (keyvault_core::Pipeline, Response) {
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let start = Request::new(Method::POST, srv.url(path));
+    let initial = p.send(&Context::new("Start"), start).await.unwrap();
+    (p, initial)
 }
 
 #[tokio::test]
@@ -285,15 +301,7 @@ async fn a_resume_token_polls_its_status_url_on_its_own_vault_only() {
         }
     })
     .await;
-    let cred = Arc::new(TestCredential::default());
-    let p = server::pipeline(&cred, server::options());
-    let initial = p
-        .send(
-            &Context::new("FullBackup"),
-            Request::new(Method::POST, srv.url("/backup")),
-        )
-        .await
-        .unwrap();
+    let (p, initial) = start_job(&srv, "/backup").await;
     let poller =
         Poller::<IgnoredAny>::from_async_operation(p.clone(), Context::new("S"), &initial).unwrap();
     let token = poller.resume_token();
@@ -386,15 +394,7 @@ async fn a_status_without_status_is_a_clear_error() {
         }
     })
     .await;
-    let cred = Arc::new(TestCredential::default());
-    let p = server::pipeline(&cred, server::options());
-    let initial = p
-        .send(
-            &Context::new("Start"),
-            Request::new(Method::POST, srv.url("/start")),
-        )
-        .await
-        .unwrap();
+    let (p, initial) = start_job(&srv, "/start").await;
     let err = tokio::time::timeout(
         Duration::from_secs(10),
         Poller::<IgnoredAny>::from_async_operation(p, Context::new("JobStatus"), &initial)
@@ -412,16 +412,7 @@ async fn a_status_without_status_is_a_clear_error() {
 
 #[tokio::test]
 async fn a_known_result_and_a_map_give_the_final_value() {
-    let srv = Server::http(|_, n| {
-        if n < 1 {
-            Reply::empty(404)
-        } else {
-            Reply::json(200, r#"{"recoveryId":"r"}"#)
-        }
-    })
-    .await;
-    let cred = Arc::new(TestCredential::default());
-    let p = server::pipeline(&cred, server::options());
+    let (srv, p) = found_after_one_404().await;
     let url = srv.url("/deletedsecrets/s");
     let known = Poller::<IgnoredAny>::until_found(p.clone(), Context::new("G"), url.clone())
         .with_frequency(Duration::from_millis(5))
@@ -443,15 +434,7 @@ async fn a_job_that_starts_succeeded_is_not_polled_but_keeps_its_token() {
             .header("azure-asyncoperation", format!("{base}/jobs/j1"))
     })
     .await;
-    let cred = Arc::new(TestCredential::default());
-    let p = server::pipeline(&cred, server::options());
-    let initial = p
-        .send(
-            &Context::new("Start"),
-            Request::new(Method::POST, srv.url("/start")),
-        )
-        .await
-        .unwrap();
+    let (p, initial) = start_job(&srv, "/start").await;
     let poller =
         Poller::<BackupStatus>::from_async_operation(p, Context::new("S"), &initial).unwrap();
     assert!(poller.is_done());

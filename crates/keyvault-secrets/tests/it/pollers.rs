@@ -154,30 +154,20 @@ async fn delete_and_recover_pollers_resume_from_their_tokens() {
 async fn wait_for_bounds_a_poller_that_never_finishes() {
     let env = start().await;
     let c = &env.client;
-    c.set_secret("never-recovered", "v", None).await.unwrap();
-    c.begin_delete_secret("never-recovered", fast())
-        .await
-        .unwrap()
+    c.set_secret("stays-deleted", "v", None).await.unwrap();
+    let delete = c
+        .begin_delete_secret("stays-deleted", fast())
         .await
         .unwrap();
-    // The token of a recover that was never started: the secret stays
-    // deleted, so its GET answers 404 for ever.
-    let recover_token = {
-        let p = c
-            .begin_recover_deleted_secret("never-recovered", fast())
-            .await
-            .unwrap();
-        p.await.unwrap();
-        let token = c
-            .begin_delete_secret("never-recovered", fast())
-            .await
-            .unwrap()
-            .resume_token();
-        token.replace("/deletedsecrets/", "/secrets/")
-    };
+    // A recover token for it: the secret stays deleted, so the recover
+    // poller's GET answers 404 for ever.
+    let token = delete
+        .resume_token()
+        .replace("/deletedsecrets/", "/secrets/");
+    delete.await.unwrap();
     let started = std::time::Instant::now();
     let e = c
-        .resume_recover_deleted_secret(&recover_token, fast())
+        .resume_recover_deleted_secret(&token, fast())
         .unwrap()
         .wait_for(Duration::from_millis(300))
         .await
