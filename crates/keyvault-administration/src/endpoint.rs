@@ -45,6 +45,46 @@ pub(crate) fn connect(
     Ok(core)
 }
 
+/// Declares, inside the `impl` block of one of the three clients (a struct
+/// with a `core: ClientCore<ApiVersion>` field), its constructor and the
+/// methods every client shares; `$example` is a URL relative to the HSM for
+/// the `send_request` example.
+macro_rules! hsm_client {
+    ($client:ident, $example:literal) => {
+        /// Creates a client for the Managed HSM at `hsm_url` (for example
+        /// `https://myhsm.managedhsm.azure.net`), authenticating with
+        /// `credential` (the token is for the resource the HSM's challenge
+        /// names, `https://managedhsm.azure.net`). Spaces and slashes around
+        /// the URL are ignored; nothing is sent until the first operation.
+        ///
+        /// # Errors
+        /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when
+        /// `hsm_url` is empty, not `https` (plain `http` only to loopback with
+        /// `allow_loopback_http`), or a Key Vault vault rather than a Managed
+        /// HSM (`*.vault.azure.net` ...).
+        ///
+        /// # Examples
+        /// ```no_run
+        /// use std::sync::Arc;
+        #[doc = concat!("use keyvault_administration::{", stringify!($client), ", TokenCredential};")]
+        /// # fn demo(credential: Arc<dyn TokenCredential>) -> keyvault_administration::Result<()> {
+        #[doc = concat!("let client = ", stringify!($client), "::new(\"https://myhsm.managedhsm.azure.net\", credential, None)?;")]
+        /// assert_eq!(client.vault_url(), "https://myhsm.managedhsm.azure.net");
+        /// # Ok(()) }
+        /// ```
+        pub fn new(
+            hsm_url: &str,
+            credential: std::sync::Arc<dyn keyvault_core::TokenCredential>,
+            options: Option<crate::AdministrationClientOptions>,
+        ) -> keyvault_core::Result<Self> {
+            crate::endpoint::connect(hsm_url, credential, options).map(|core| Self { core })
+        }
+
+        keyvault_core::client_methods!(keyvault_administration::$client, crate::ApiVersion, $example);
+    };
+}
+pub(crate) use hsm_client;
+
 /// Refuses a Key Vault vault URL: the administration operations exist only
 /// on Managed HSMs, and a vault would answer them with a confusing 404.
 fn check_not_a_vault(url: &Url) -> Result<()> {

@@ -51,17 +51,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_named_version_round_trips() {
-        assert_eq!(ApiVersion::ALL.len(), 6);
-        for v in ApiVersion::ALL {
-            assert!(!v.as_str().is_empty());
-            assert_eq!(&ApiVersion::from(v.as_str()), v);
-            assert_eq!(v.to_string().parse::<ApiVersion>().unwrap(), *v);
-        }
-        assert_eq!(ApiVersion::default(), ApiVersion::DEFAULT);
-    }
-
-    #[test]
     fn pre_backup_gate_follows_the_service_order() {
         let gate = "7.6-preview.2";
         for old in ["7.2", "7.3", "7.4", "7.5", "1.0", "7.6-preview.1"] {
@@ -83,11 +72,5 @@ mod tests {
         for v in ApiVersion::ALL {
             assert!(ApiVersion::ORDERED.contains(&v.as_str()), "{v}");
         }
-    }
-
-    #[test]
-    fn bad_strings_are_refused() {
-        assert!("".parse::<ApiVersion>().is_err());
-        assert!("7.6?x=1".parse::<ApiVersion>().is_err());
     }
 }

@@ -58,17 +58,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_named_version_round_trips() {
-        assert_eq!(ApiVersion::ALL.len(), 10);
-        for v in ApiVersion::ALL {
-            assert!(!v.as_str().is_empty());
-            assert_eq!(&ApiVersion::from(v.as_str()), v);
-            assert_eq!(v.to_string().parse::<ApiVersion>().unwrap(), *v);
-        }
-        assert_eq!(ApiVersion::default(), ApiVersion::DEFAULT);
-    }
-
-    #[test]
     fn version_gate_follows_the_service_order() {
         let gate = "2025-06-01-preview";
         for old in ["7.0", "7.4", "7.5", "7.6", "2016-10-01", "1.0"] {
@@ -94,11 +83,5 @@ mod tests {
         {
             assert!(ApiVersion::ORDERED.contains(&v.as_str()), "{v}");
         }
-    }
-
-    #[test]
-    fn bad_strings_are_refused() {
-        assert!("".parse::<ApiVersion>().is_err());
-        assert!("7.6?x=1".parse::<ApiVersion>().is_err());
     }
 }

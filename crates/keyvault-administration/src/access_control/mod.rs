@@ -3,16 +3,12 @@
 
 pub(crate) mod models;
 
-use std::sync::Arc;
-
-use keyvault_core::{Result, TokenCredential, client::ClientCore};
+use keyvault_core::{Result, client::ClientCore};
 
 use crate::{
-    AdministrationClientOptions, ApiVersion, CreateRoleAssignmentOptions, ItemPager,
-    KeyVaultRoleAssignment, KeyVaultRoleDefinition, KeyVaultRoleScope, ListOptions, RequestOptions,
-    SetRoleDefinitionOptions,
-    endpoint::{connect, invalid},
-    generated::rbac as wire,
+    ApiVersion, CreateRoleAssignmentOptions, ItemPager, KeyVaultRoleAssignment,
+    KeyVaultRoleDefinition, KeyVaultRoleScope, ListOptions, RequestOptions,
+    SetRoleDefinitionOptions, endpoint::invalid, generated::rbac as wire,
 };
 
 /// A client for the role definitions and role assignments of one Managed
@@ -61,37 +57,8 @@ fn absent_is_fine(sent: Result<keyvault_core::http::Response>) -> Result<()> {
 }
 
 impl KeyVaultAccessControlClient {
-    /// Creates a client for the Managed HSM at `hsm_url` (for example
-    /// `https://myhsm.managedhsm.azure.net`), authenticating with
-    /// `credential` (the token is for the resource the HSM's challenge
-    /// names, `https://managedhsm.azure.net`).
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when
-    /// `hsm_url` is empty, not `https` (plain `http` only to loopback with
-    /// `allow_loopback_http`), or a Key Vault vault rather than a Managed
-    /// HSM (`*.vault.azure.net` ...).
-    ///
-    /// # Examples
-    /// ```no_run
-    /// use std::sync::Arc;
-    /// use keyvault_administration::{KeyVaultAccessControlClient, TokenCredential};
-    /// # fn demo(credential: Arc<dyn TokenCredential>) -> keyvault_administration::Result<()> {
-    /// let client = KeyVaultAccessControlClient::new("https://myhsm.managedhsm.azure.net", credential, None)?;
-    /// assert_eq!(client.vault_url(), "https://myhsm.managedhsm.azure.net");
-    /// # Ok(()) }
-    /// ```
-    pub fn new(
-        hsm_url: &str,
-        credential: Arc<dyn TokenCredential>,
-        options: Option<AdministrationClientOptions>,
-    ) -> Result<Self> {
-        connect(hsm_url, credential, options).map(|core| Self { core })
-    }
-
-    keyvault_core::client_methods!(
-        keyvault_administration::KeyVaultAccessControlClient,
-        ApiVersion,
+    crate::endpoint::hsm_client!(
+        KeyVaultAccessControlClient,
         "providers/Microsoft.Authorization/roleDefinitions"
     );
 

@@ -5,17 +5,13 @@
 pub(crate) mod models;
 pub(crate) mod poller;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
-use keyvault_core::{
-    Error, ErrorKind, Result, TokenCredential, client::ClientCore, http::Response,
-};
+use keyvault_core::{Error, ErrorKind, Result, client::ClientCore, http::Response};
 
 use crate::{
-    AdministrationClientOptions, ApiVersion, BackupAuth, KeyVaultBackupPoller,
-    KeyVaultBackupResult, PollerOptions, RestoreOptions,
-    endpoint::{connect, invalid},
-    generated::backuprestore as wire,
+    ApiVersion, BackupAuth, KeyVaultBackupPoller, KeyVaultBackupResult, PollerOptions,
+    RestoreOptions, endpoint::invalid, generated::backuprestore as wire,
 };
 use models::{container_url, parse_folder_url, wipe};
 use poller::DEFAULT_FREQUENCY;
@@ -68,34 +64,7 @@ fn poll_frequency(options: Option<PollerOptions>) -> Duration {
 }
 
 impl KeyVaultBackupClient {
-    /// Creates a client for the Managed HSM at `hsm_url`, authenticating
-    /// with `credential`.
-    ///
-    /// # Errors
-    /// As [`KeyVaultAccessControlClient::new`](crate::KeyVaultAccessControlClient::new):
-    /// an empty, non-`https` or Key Vault vault URL.
-    ///
-    /// # Examples
-    /// ```no_run
-    /// use std::sync::Arc;
-    /// use keyvault_administration::{KeyVaultBackupClient, TokenCredential};
-    /// # fn demo(credential: Arc<dyn TokenCredential>) -> keyvault_administration::Result<()> {
-    /// let client = KeyVaultBackupClient::new("https://myhsm.managedhsm.azure.net", credential, None)?;
-    /// # let _ = client; Ok(()) }
-    /// ```
-    pub fn new(
-        hsm_url: &str,
-        credential: Arc<dyn TokenCredential>,
-        options: Option<AdministrationClientOptions>,
-    ) -> Result<Self> {
-        connect(hsm_url, credential, options).map(|core| Self { core })
-    }
-
-    keyvault_core::client_methods!(
-        keyvault_administration::KeyVaultBackupClient,
-        ApiVersion,
-        "backup/<job id>/pending"
-    );
+    crate::endpoint::hsm_client!(KeyVaultBackupClient, "backup/<job id>/pending");
 
     /// A poller of the job that `initial` started, polled with the
     /// `status_operation` requests and its result converted by `map`. A

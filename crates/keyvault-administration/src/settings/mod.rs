@@ -2,14 +2,10 @@
 
 pub(crate) mod models;
 
-use std::sync::Arc;
-
-use keyvault_core::{Result, TokenCredential, client::ClientCore};
+use keyvault_core::{Result, client::ClientCore};
 
 use crate::{
-    AdministrationClientOptions, ApiVersion, KeyVaultSetting, RequestOptions,
-    endpoint::{connect, invalid},
-    generated::settings as wire,
+    ApiVersion, KeyVaultSetting, RequestOptions, endpoint::invalid, generated::settings as wire,
 };
 
 /// A client for the account settings of one Managed HSM.
@@ -36,34 +32,7 @@ pub struct KeyVaultSettingsClient {
 }
 
 impl KeyVaultSettingsClient {
-    /// Creates a client for the Managed HSM at `hsm_url`, authenticating
-    /// with `credential`.
-    ///
-    /// # Errors
-    /// As [`KeyVaultAccessControlClient::new`](crate::KeyVaultAccessControlClient::new):
-    /// an empty, non-`https` or Key Vault vault URL.
-    ///
-    /// # Examples
-    /// ```no_run
-    /// use std::sync::Arc;
-    /// use keyvault_administration::{KeyVaultSettingsClient, TokenCredential};
-    /// # fn demo(credential: Arc<dyn TokenCredential>) -> keyvault_administration::Result<()> {
-    /// let client = KeyVaultSettingsClient::new("https://myhsm.managedhsm.azure.net", credential, None)?;
-    /// # let _ = client; Ok(()) }
-    /// ```
-    pub fn new(
-        hsm_url: &str,
-        credential: Arc<dyn TokenCredential>,
-        options: Option<AdministrationClientOptions>,
-    ) -> Result<Self> {
-        connect(hsm_url, credential, options).map(|core| Self { core })
-    }
-
-    keyvault_core::client_methods!(
-        keyvault_administration::KeyVaultSettingsClient,
-        ApiVersion,
-        "settings"
-    );
+    crate::endpoint::hsm_client!(KeyVaultSettingsClient, "settings");
 
     /// Lists every account setting with its value. The service returns them
     /// in one response.
