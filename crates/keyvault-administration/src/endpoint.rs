@@ -27,20 +27,12 @@ pub(crate) fn connect(
     credential: Arc<dyn TokenCredential>,
     options: Option<AdministrationClientOptions>,
 ) -> Result<ClientCore<ApiVersion>> {
-    let o = options.unwrap_or_default();
     let info = ClientInfo {
         name: "administration",
         version: env!("CARGO_PKG_VERSION"),
     };
     let service = "an Azure Managed HSM, for example https://myhsm.managedhsm.azure.net";
-    let core = ClientCore::new(
-        info,
-        hsm_url,
-        service,
-        credential,
-        o.api_version,
-        o.client_options,
-    )?;
+    let core = ClientCore::new(info, hsm_url, service, credential, options)?;
     check_not_a_vault(core.endpoint())?;
     Ok(core)
 }

@@ -21,12 +21,38 @@ use crate::{
     poller::Poller,
 };
 
+/// Options of a client's constructor: the API version and the options
+/// every client takes. Client crates name it for their version enum
+/// (`SecretClientOptions` is `ClientCoreOptions<keyvault_secrets::ApiVersion>`).
+///
+/// ```
+/// use keyvault_core::{ClientOptions, client::ClientCoreOptions};
+///
+/// let options = ClientCoreOptions {
+///     api_version: "7.6".to_owned(),
+///     client_options: ClientOptions {
+///         user_agent_prefix: Some("my-app/1.0".into()),
+///         ..Default::default()
+///     },
+/// };
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ClientCoreOptions<V> {
+    /// The service API version, sent as `api-version` on every request.
+    /// Default: the crate's newest stable version.
+    pub api_version: V,
+    /// Retries, transport, extra trusted root certificates, user agent,
+    /// `verify_challenge_resource` and `allow_loopback_http`.
+    pub client_options: ClientOptions,
+}
+
 /// The shared state of a client: cheap to clone (an `Arc` inside),
 /// `Send + Sync`.
 ///
 /// ```no_run
 /// use std::sync::Arc;
-/// use keyvault_core::{ClientInfo, ClientOptions, client::ClientCore, TokenCredential};
+/// use keyvault_core::{ClientInfo, client::ClientCore, TokenCredential};
 ///
 /// keyvault_core::api_version_enum! {
 ///     /// A service API version.
@@ -40,13 +66,12 @@ use crate::{
 ///
 /// # async fn demo(credential: Arc<dyn TokenCredential>) -> keyvault_core::Result<()> {
 /// let info = ClientInfo { name: "secrets", version: "0.1.0" };
-/// let core = ClientCore::new(
+/// let core = ClientCore::<ApiVersion>::new(
 ///     info,
 ///     "https://myvault.vault.azure.net",
 ///     "an Azure Key Vault",
 ///     credential,
-///     ApiVersion::default(),
-///     ClientOptions::default(),
+///     None,
 /// )?;
 /// assert_eq!(core.url(), "https://myvault.vault.azure.net");
 /// let request = keyvault_core::http::expand_path(core.endpoint(), "/secrets", &[])
@@ -86,7 +111,7 @@ impl<V: ServiceVersion> ClientCore<V> {
     /// gave: spaces and slashes around it are ignored, and it must be
     /// `https` (plain `http` only to loopback with `allow_loopback_http`).
     /// `service` says what the URL should be, for the error of an empty one
-    /// (for example `an Azure Key Vault`).
+    /// (for example `an Azure Key Vault`). `None` options are the defaults.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`] for an empty or invalid URL, and the
@@ -96,14 +121,20 @@ impl<V: ServiceVersion> ClientCore<V> {
         url: &str,
         service: &str,
         credential: Arc<dyn TokenCredential>,
-        api_version: V,
-        options: ClientOptions,
-    ) -> Result<Self> {
+        options: Option<ClientCoreOptions<V>>,
+    ) -> Result<Self>
+    where
+        V: Default,
+    {
+        let ClientCoreOptions {
+            api_version,
+            client_options,
+        } = options.unwrap_or_default();
         let url = url.trim_matches(|c| c == ' ' || c == '/');
         if url.is_empty() {
             return Err(invalid(format!("vault_url must be the URL of {service}")));
         }
-        let pipeline = Pipeline::new(info, credential, api_version.as_str(), options)?;
+        let pipeline = Pipeline::new(info, credential, api_version.as_str(), client_options)?;
         let endpoint = pipeline.parse_endpoint(url)?;
         Ok(Self {
             inner: Arc::new(Inner {

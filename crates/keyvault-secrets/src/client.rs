@@ -102,15 +102,8 @@ impl SecretClient {
         credential: Arc<dyn TokenCredential>,
         options: Option<SecretClientOptions>,
     ) -> Result<Self> {
-        let o = options.unwrap_or_default();
-        let core = ClientCore::new(
-            CLIENT_INFO,
-            vault_url,
-            "an Azure Key Vault",
-            credential,
-            o.api_version,
-            o.client_options,
-        )?;
+        let service = "an Azure Key Vault";
+        let core = ClientCore::new(CLIENT_INFO, vault_url, service, credential, options)?;
         Ok(Self { core })
     }
 

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use keyvault_core::{
     ClientOptions, ErrorKind, Result,
-    client::ClientCore,
+    client::{ClientCore, ClientCoreOptions},
     http::{Method, Request},
 };
 use serde::de::IgnoredAny;
@@ -26,13 +26,16 @@ keyvault_core::api_version_enum! {
 
 fn core(url: &str, version: Version, options: ClientOptions) -> Result<ClientCore<Version>> {
     let credential = Arc::new(TestCredential::default());
+    let options = ClientCoreOptions {
+        api_version: version,
+        client_options: options,
+    };
     ClientCore::new(
         server::INFO,
         url,
         "a test service",
         credential,
-        version,
-        options,
+        Some(options),
     )
 }
 
