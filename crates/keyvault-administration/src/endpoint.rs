@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use keyvault_core::{ClientInfo, Error, ErrorKind, Result, TokenCredential, client::ClientCore};
+use keyvault_core::{ClientInfo, Result, TokenCredential, client::ClientCore};
 use url::Url;
 
 use crate::{AdministrationClientOptions, ApiVersion};
@@ -15,9 +15,7 @@ const VAULT_SUFFIXES: &[&str] = &[
     ".vault.microsoftazure.de",
 ];
 
-pub(crate) fn invalid(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::InvalidInput, message)
-}
+pub(crate) use keyvault_core::client::{check_name, invalid};
 
 /// A connection to the Managed HSM at `hsm_url`, as the three clients'
 /// constructors make it: the URL checked (and refused when it is a vault's),
@@ -92,6 +90,8 @@ fn check_not_a_vault(url: &Url) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use keyvault_core::ErrorKind;
+
     use super::*;
 
     #[test]

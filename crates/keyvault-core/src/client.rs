@@ -295,8 +295,27 @@ impl<V: ServiceVersion> ClientCore<V> {
     }
 }
 
-fn invalid(message: String) -> Error {
+/// An [`ErrorKind::InvalidInput`] error: an argument a client refuses
+/// before sending anything.
+pub fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidInput, message)
+}
+
+/// Refuses an empty `name` of a `what`.
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`]: `the {what} name must not be empty`.
+///
+/// ```
+/// let e = keyvault_core::client::check_name("secret", "").unwrap_err();
+/// assert_eq!(e.to_string(), "the secret name must not be empty");
+/// assert!(keyvault_core::client::check_name("secret", "s").is_ok());
+/// ```
+pub fn check_name(what: &str, name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(invalid(format!("the {what} name must not be empty")));
+    }
+    Ok(())
 }
 
 /// Declares the public methods every client shares, over its `core:

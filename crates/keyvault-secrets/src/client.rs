@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use keyvault_core::{
-    ClientInfo, Error, ErrorKind, Result, TokenCredential, client::ClientCore, http::StatusCode,
+    ClientInfo, Error, ErrorKind, Result, TokenCredential,
+    client::{ClientCore, check_name, invalid},
+    http::StatusCode,
 };
 use serde::de::IgnoredAny;
 use zeroize::Zeroize;
@@ -42,22 +44,11 @@ const CLIENT_INFO: ClientInfo = ClientInfo {
     version: env!("CARGO_PKG_VERSION"),
 };
 
-fn invalid(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::InvalidInput, message)
-}
-
 /// The delay between two status requests the options ask for.
 fn frequency(options: Option<PollerOptions>) -> std::time::Duration {
     options
         .and_then(|o| o.frequency)
         .unwrap_or(DEFAULT_FREQUENCY)
-}
-
-fn check_name(name: &str) -> Result<()> {
-    if name.is_empty() {
-        return Err(invalid("the secret name must not be empty"));
-    }
-    Ok(())
 }
 
 fn attributes(
@@ -153,7 +144,7 @@ impl SecretClient {
         value: impl Into<SecretValue>,
         options: Option<SetSecretOptions>,
     ) -> Result<KeyVaultSecret> {
-        check_name(name)?;
+        check_name("secret", name)?;
         let value = value.into();
         let o = options.unwrap_or_default();
         let mut body = wire::SecretSetParameters {
@@ -192,7 +183,7 @@ impl SecretClient {
         name: &str,
         options: Option<GetSecretOptions>,
     ) -> Result<KeyVaultSecret> {
-        check_name(name)?;
+        check_name("secret", name)?;
         let o = options.unwrap_or_default();
         if o.out_content_type.is_some() {
             self.core
@@ -229,7 +220,7 @@ impl SecretClient {
         name: &str,
         options: Option<UpdateSecretPropertiesOptions>,
     ) -> Result<SecretProperties> {
-        check_name(name)?;
+        check_name("secret", name)?;
         let o = options.unwrap_or_default();
         let body = wire::SecretUpdateParameters {
             secret_attributes: attributes(o.enabled, o.not_before, o.expires_on),
@@ -300,7 +291,7 @@ impl SecretClient {
         options: Option<ListOptions>,
     ) -> ItemPager<SecretProperties> {
         let o = options.unwrap_or_default();
-        let request = check_name(name)
+        let request = check_name("secret", name)
             .and_then(|()| Self::max_results(&o))
             .and_then(|max| wire::get_secret_versions_request(self.core.endpoint(), name, max));
         let token = o.continuation_token.as_deref();
@@ -351,7 +342,7 @@ impl SecretClient {
         options: Option<RequestOptions>,
     ) -> Result<DeletedSecret> {
         let _ = options;
-        check_name(name)?;
+        check_name("secret", name)?;
         let request = wire::get_deleted_secret_request(self.core.endpoint(), name);
         let response = self.core.send(wire::GET_DELETED_SECRET, request).await?;
         wire::get_deleted_secret_response(&response).map(DeletedSecret::from)
@@ -378,7 +369,7 @@ impl SecretClient {
         name: &str,
         options: Option<PollerOptions>,
     ) -> Result<SecretPoller<DeletedSecret>> {
-        check_name(name)?;
+        check_name("secret", name)?;
         let request = wire::delete_secret_request(self.core.endpoint(), name);
         let response = self.core.send(wire::DELETE_SECRET, request).await?;
         let deleted = DeletedSecret::from(wire::delete_secret_response(&response)?);
@@ -410,7 +401,7 @@ impl SecretClient {
         name: &str,
         options: Option<PollerOptions>,
     ) -> Result<SecretPoller<SecretProperties>> {
-        check_name(name)?;
+        check_name("secret", name)?;
         let request = wire::recover_deleted_secret_request(self.core.endpoint(), name);
         let response = self
             .core
@@ -499,7 +490,7 @@ impl SecretClient {
         options: Option<RequestOptions>,
     ) -> Result<()> {
         let _ = options;
-        check_name(name)?;
+        check_name("secret", name)?;
         let request = wire::purge_deleted_secret_request(self.core.endpoint(), name);
         self.core.send(wire::PURGE_DELETED_SECRET, request).await?;
         Ok(())
@@ -525,7 +516,7 @@ impl SecretClient {
         options: Option<RequestOptions>,
     ) -> Result<Vec<u8>> {
         let _ = options;
-        check_name(name)?;
+        check_name("secret", name)?;
         let request = wire::backup_secret_request(self.core.endpoint(), name);
         let response = self.core.send(wire::BACKUP_SECRET, request).await?;
         let result = wire::backup_secret_response(&response)?;

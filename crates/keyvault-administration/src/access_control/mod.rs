@@ -8,7 +8,9 @@ use keyvault_core::{Result, client::ClientCore};
 use crate::{
     ApiVersion, CreateRoleAssignmentOptions, ItemPager, KeyVaultRoleAssignment,
     KeyVaultRoleDefinition, KeyVaultRoleScope, ListOptions, RequestOptions,
-    SetRoleDefinitionOptions, endpoint::invalid, generated::rbac as wire,
+    SetRoleDefinitionOptions,
+    endpoint::{check_name, invalid},
+    generated::rbac as wire,
 };
 
 /// A client for the role definitions and role assignments of one Managed
@@ -37,13 +39,6 @@ use crate::{
 #[derive(Clone, Debug)]
 pub struct KeyVaultAccessControlClient {
     core: ClientCore<ApiVersion>,
-}
-
-fn check_name(what: &str, name: &str) -> Result<()> {
-    if name.is_empty() {
-        return Err(invalid(format!("the {what} name must not be empty")));
-    }
-    Ok(())
 }
 
 /// The outcome of a delete, where a `404` (nothing to delete) is not an

@@ -11,7 +11,7 @@ use keyvault_core::{Error, ErrorKind, Result, client::ClientCore, http::Response
 
 use crate::{
     ApiVersion, BackupAuth, KeyVaultBackupPoller, KeyVaultBackupResult, PollerOptions,
-    RestoreOptions, endpoint::invalid, generated::backuprestore as wire,
+    RestoreOptions, endpoint::check_name, generated::backuprestore as wire,
 };
 use models::{container_url, parse_folder_url, wipe};
 use poller::DEFAULT_FREQUENCY;
@@ -172,8 +172,8 @@ impl KeyVaultBackupClient {
         options: Option<RestoreOptions>,
     ) -> Result<KeyVaultBackupPoller<()>> {
         let o = options.unwrap_or_default();
-        if o.key_name.as_deref() == Some("") {
-            return Err(invalid("the key name must not be empty"));
+        if let Some(key) = &o.key_name {
+            check_name("key", key)?;
         }
         let (container, folder) = parse_folder_url(folder_url)?;
         let sas_token_parameters = auth.parameter(container);

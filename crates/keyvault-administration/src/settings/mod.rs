@@ -5,7 +5,7 @@ pub(crate) mod models;
 use keyvault_core::{Result, client::ClientCore};
 
 use crate::{
-    ApiVersion, KeyVaultSetting, RequestOptions, endpoint::invalid, generated::settings as wire,
+    ApiVersion, KeyVaultSetting, RequestOptions, endpoint::check_name, generated::settings as wire,
 };
 
 /// A client for the account settings of one Managed HSM.
@@ -83,9 +83,7 @@ impl KeyVaultSettingsClient {
         options: Option<RequestOptions>,
     ) -> Result<KeyVaultSetting> {
         let _ = options;
-        if name.is_empty() {
-            return Err(invalid("the setting name must not be empty"));
-        }
+        check_name("setting", name)?;
         let request = wire::get_setting_request(self.core.endpoint(), name);
         let response = self.core.send(wire::GET_SETTING, request).await?;
         wire::get_setting_response(&response).map(Into::into)
@@ -115,9 +113,7 @@ impl KeyVaultSettingsClient {
         options: Option<RequestOptions>,
     ) -> Result<KeyVaultSetting> {
         let _ = options;
-        if setting.name.is_empty() {
-            return Err(invalid("the setting name must not be empty"));
-        }
+        check_name("setting", &setting.name)?;
         let body = wire::UpdateSettingRequest {
             value: setting.value.clone(),
         };
