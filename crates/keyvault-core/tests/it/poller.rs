@@ -150,6 +150,22 @@ async fn start_job(srv: &Server, path: &str) -> (keyvault_core::Pipeline, Respon
     (p, initial)
 }
 
+/// A server that starts a job on any POST or PUT (a 202 naming its status
+/// URL) and answers every status request `code` with `status_body`.
+async fn job_server(code: u16, status_body: &'static str) -> Server {
+    Server::http(move |seen, _| {
+        if seen.method == "GET" {
+            Reply::json(code, status_body)
+        } else {
+            Reply::json(202, r#"{"status":"InProgress"}"#).header(
+                "azure-asyncoperation",
+                format!("{}/jobs/j", seen.base("http")),
+            )
+        }
+    })
+    .await
+}
+
 #[tokio::test]
 async fn async_operation_failure_is_an_error_with_the_service_code() {
     let srv = Server::http(|seen, _| {
@@ -235,18 +251,10 @@ async fn done_on_status_ends_the_poll_on_that_answer() {
 
 #[tokio::test]
 async fn done_on_status_applies_to_async_operations_too() {
-    let srv = Server::http(|seen, _| {
-        let base = seen.base("http");
-        if seen.method == "POST" {
-            Reply::json(202, r#"{"status":"InProgress"}"#)
-                .header("azure-asyncoperation", format!("{base}/jobs/j3"))
-        } else {
-            Reply::json(
-                403,
-                r#"{"error":{"code":"ForbiddenByRbac","message":"no read permission on jobs"}}"#,
-            )
-        }
-    })
+    let srv = job_server(
+        403,
+        r#"{"error":{"code":"ForbiddenByRbac","message":"no read permission on jobs"}}"#,
+    )
     .await;
     let cred = Arc::new(TestCredential::default());
     let p = server::pipeline(&cred, server::options());
@@ -384,16 +392,7 @@ async fn wait_for_ends_in_a_timeout_and_the_token_resumes() {
 
 #[tokio::test]
 async fn a_status_without_status_is_a_clear_error() {
-    let srv = Server::http(|seen, _| {
-        let base = seen.base("http");
-        if seen.method == "POST" {
-            Reply::json(202, r#"{"jobId":"j9"}"#)
-                .header("azure-asyncoperation", format!("{base}/jobs/j9"))
-        } else {
-            Reply::json(200, r#"{"jobId":"j9"}"#)
-        }
-    })
-    .await;
+    let srv = job_server(200, r#"{"jobId":"j9"}"#).await;
     let (p, initial) = start_job(&srv, "/start").await;
     let err = tokio::time::timeout(
         Duration::from_secs(10),
