@@ -1,15 +1,11 @@
-//! What the three clients share: the pipeline, the checked Managed HSM URL
-//! and the API version.
+//! What the three clients share: a [`ClientCore`] for a Managed HSM URL.
 
 use std::sync::Arc;
 
-use keyvault_core::{
-    ClientInfo, Context, Error, ErrorKind, Pipeline, Result, TokenCredential,
-    http::{Method, Request, Response},
-};
+use keyvault_core::{ClientInfo, Result, TokenCredential, client::ClientCore};
 use url::Url;
 
-use crate::{AdministrationClientOptions, ApiVersion, SendRequestOptions};
+use crate::{AdministrationClientOptions, ApiVersion};
 
 /// Host suffixes of Key Vault vaults (not Managed HSMs) in the Azure clouds.
 const VAULT_SUFFIXES: &[&str] = &[
@@ -19,89 +15,65 @@ const VAULT_SUFFIXES: &[&str] = &[
     ".vault.microsoftazure.de",
 ];
 
-pub(crate) fn invalid(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::InvalidInput, message)
-}
+pub(crate) use keyvault_core::client::{check_name, invalid};
 
-/// A connection to one Managed HSM.
-pub(crate) struct Endpoint {
-    pub(crate) pipeline: Pipeline,
-    pub(crate) url: Url,
-    pub(crate) hsm_url: String,
-    pub(crate) api_version: ApiVersion,
-}
-
-fn client_info() -> ClientInfo {
-    ClientInfo {
+/// A connection to the Managed HSM at `hsm_url`, as the three clients'
+/// constructors make it: the URL checked (and refused when it is a vault's),
+/// the pipeline built.
+pub(crate) fn connect(
+    hsm_url: &str,
+    credential: Arc<dyn TokenCredential>,
+    options: Option<AdministrationClientOptions>,
+) -> Result<ClientCore<ApiVersion>> {
+    let info = ClientInfo {
         name: "administration",
         version: env!("CARGO_PKG_VERSION"),
-        default_api_version: crate::version::DEFAULT,
-    }
+    };
+    let service = "an Azure Managed HSM, for example https://myhsm.managedhsm.azure.net";
+    let core = ClientCore::new(info, hsm_url, service, credential, options)?;
+    check_not_a_vault(core.endpoint())?;
+    Ok(core)
 }
 
-impl std::fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoint")
-            .field("hsm_url", &self.hsm_url)
-            .field("api_version", &self.api_version)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Endpoint {
-    /// [`Endpoint::new`], shared by a client and its clones.
-    pub(crate) fn shared(
-        hsm_url: &str,
-        credential: Arc<dyn TokenCredential>,
-        options: Option<AdministrationClientOptions>,
-    ) -> Result<Arc<Self>> {
-        Self::new(hsm_url, credential, options).map(Arc::new)
-    }
-
-    /// Checks `hsm_url` and builds the pipeline.
-    pub(crate) fn new(
-        hsm_url: &str,
-        credential: Arc<dyn TokenCredential>,
-        options: Option<AdministrationClientOptions>,
-    ) -> Result<Self> {
-        let hsm_url = hsm_url.trim_matches(|c| c == ' ' || c == '/');
-        if hsm_url.is_empty() {
-            return Err(invalid(
-                "vault_url must be the URL of an Azure Managed HSM, for example https://myhsm.managedhsm.azure.net",
-            ));
+/// Declares, inside the `impl` block of one of the three clients (a struct
+/// with a `core: ClientCore<ApiVersion>` field), its constructor and the
+/// methods every client shares; `$example` is a URL relative to the HSM for
+/// the `send_request` example.
+macro_rules! hsm_client {
+    ($client:ident, $example:literal) => {
+        /// Creates a client for the Managed HSM at `hsm_url` (for example
+        /// `https://myhsm.managedhsm.azure.net`), authenticating with
+        /// `credential` (the token is for the resource the HSM's challenge
+        /// names, `https://managedhsm.azure.net`). Spaces and slashes around
+        /// the URL are ignored; nothing is sent until the first operation.
+        ///
+        /// # Errors
+        /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when
+        /// `hsm_url` is empty, not `https` (plain `http` only to loopback with
+        /// `allow_loopback_http`), or a Key Vault vault rather than a Managed
+        /// HSM (`*.vault.azure.net` ...).
+        ///
+        /// # Examples
+        /// ```no_run
+        /// use std::sync::Arc;
+        #[doc = concat!("use keyvault_administration::{", stringify!($client), ", TokenCredential};")]
+        /// # fn demo(credential: Arc<dyn TokenCredential>) -> keyvault_administration::Result<()> {
+        #[doc = concat!("let client = ", stringify!($client), "::new(\"https://myhsm.managedhsm.azure.net\", credential, None)?;")]
+        /// assert_eq!(client.vault_url(), "https://myhsm.managedhsm.azure.net");
+        /// # Ok(()) }
+        /// ```
+        pub fn new(
+            hsm_url: &str,
+            credential: std::sync::Arc<dyn keyvault_core::TokenCredential>,
+            options: Option<crate::AdministrationClientOptions>,
+        ) -> keyvault_core::Result<Self> {
+            crate::endpoint::connect(hsm_url, credential, options).map(|core| Self { core })
         }
-        let options = options.unwrap_or_default();
-        let mut client_options = options.client_options;
-        client_options.api_version = Some(options.api_version.as_str().to_owned());
-        let pipeline = Pipeline::new(client_info(), credential, client_options)?;
-        let url = pipeline.parse_endpoint(hsm_url)?;
-        check_not_a_vault(&url)?;
-        Ok(Self {
-            pipeline,
-            url,
-            hsm_url: hsm_url.to_owned(),
-            api_version: options.api_version,
-        })
-    }
 
-    /// A raw request through the pipeline; see the clients' `send_request`.
-    pub(crate) async fn send_request(
-        &self,
-        method: Method,
-        url: &str,
-        options: Option<SendRequestOptions>,
-    ) -> Result<Response> {
-        self.pipeline
-            .send_request(&self.url, method, url, options)
-            .await
-    }
-
-    /// Sends `request` for the operation `operation`; a failure status is
-    /// an error.
-    pub(crate) async fn send(&self, operation: &'static str, request: Request) -> Result<Response> {
-        self.pipeline.send(&Context::new(operation), request).await
-    }
+        keyvault_core::client_methods!(keyvault_administration::$client, crate::ApiVersion, $example);
+    };
 }
+pub(crate) use hsm_client;
 
 /// Refuses a Key Vault vault URL: the administration operations exist only
 /// on Managed HSMs, and a vault would answer them with a confusing 404.
@@ -118,6 +90,8 @@ fn check_not_a_vault(url: &Url) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use keyvault_core::ErrorKind;
+
     use super::*;
 
     #[test]

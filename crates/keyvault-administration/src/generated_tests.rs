@@ -142,7 +142,7 @@ fn route(method: &str, path: &str) -> Option<Route> {
             build: Box::new(move |u, b| {
                 full_backup_request(u, &parse::<SASTokenParameter>(b)?).map_err(e)
             }),
-            decode: |r| ok(full_backup_response(r)),
+            decode: |r| ok(r.json::<FullBackupOperation>()),
             request: Some(round_trip::<SASTokenParameter>),
         },
         ("GET", ["backup", job, "pending"]) => {

@@ -5,14 +5,16 @@
 
 use std::time::Duration;
 
-use keyvault_core::ClientOptions;
+use keyvault_core::client::ClientCoreOptions;
 
 use crate::{ApiVersion, KeyVaultPermission, KeyVaultRoleScope};
 
 /// Options of the constructors of
 /// [`KeyVaultAccessControlClient`](crate::KeyVaultAccessControlClient),
 /// [`KeyVaultBackupClient`](crate::KeyVaultBackupClient) and
-/// [`KeyVaultSettingsClient`](crate::KeyVaultSettingsClient).
+/// [`KeyVaultSettingsClient`](crate::KeyVaultSettingsClient): the API
+/// version (default: the newest stable version, [`ApiVersion::V2025_07_01`])
+/// and the [`ClientOptions`](crate::ClientOptions) every client takes.
 ///
 /// ```
 /// use keyvault_administration::{AdministrationClientOptions, ApiVersion, ClientOptions};
@@ -26,17 +28,7 @@ use crate::{ApiVersion, KeyVaultPermission, KeyVaultRoleScope};
 /// };
 /// # let _ = options;
 /// ```
-#[derive(Clone, Debug, Default)]
-pub struct AdministrationClientOptions {
-    /// The service API version. Default: the newest stable version,
-    /// [`ApiVersion::V2025_07_01`].
-    pub api_version: ApiVersion,
-    /// Retries, transport, extra trusted root certificates, user agent,
-    /// `verify_challenge_resource` and `allow_loopback_http`. Its
-    /// `api_version` field is ignored: [`api_version`](Self::api_version)
-    /// above is the one sent.
-    pub client_options: ClientOptions,
-}
+pub type AdministrationClientOptions = ClientCoreOptions<ApiVersion>;
 
 /// Options of
 /// [`list_role_definitions`](crate::KeyVaultAccessControlClient::list_role_definitions) and

@@ -347,9 +347,9 @@ fn main() {
             ClientInfo {
                 name: "bench",
                 version: "0.0.0",
-                default_api_version: "7.6",
             },
             credential.clone(),
+            "7.6",
             ClientOptions {
                 http_client: Some(client(&ca)),
                 ..Default::default()

@@ -6,7 +6,8 @@
 //! documented, `#[non_exhaustive]` enum with an `Other(String)` variant for
 //! versions it does not name (previews, newer versions). Version gates
 //! ("this option needs 2025-06-01-preview or newer") compare versions with
-//! [`is_at_least`], by the service's own order of versions.
+//! the enum's `at_least`, which is [`is_at_least`] over the service's own
+//! order of versions that the enum is declared with.
 
 use crate::{Error, ErrorKind, Result};
 
@@ -81,24 +82,39 @@ pub fn is_at_least(version: &str, minimum: &str, ordered: &[&str]) -> bool {
     }
 }
 
+/// What [`ClientCore`](crate::client::ClientCore) needs of a client
+/// crate's `ApiVersion` enum; [`api_version_enum!`](crate::api_version_enum)
+/// implements it.
+pub trait ServiceVersion:
+    Clone + std::fmt::Debug + std::fmt::Display + Send + Sync + 'static
+{
+    /// The wire value, sent as `api-version`.
+    fn as_str(&self) -> &str;
+
+    /// Whether this version is `minimum` or newer, by the service's order
+    /// of versions (see [`is_at_least`]).
+    fn at_least(&self, minimum: &str) -> bool;
+}
+
 /// Declares a client crate's API version enum from a table of variants and
-/// their wire values, oldest first.
+/// their wire values, oldest first, the default variant, and every version
+/// of the service (previews included) in the service's order.
 ///
 /// The enum gets the attributes and docs written on it and on each
 /// variant, `#[non_exhaustive]`, an `Other(String)` variant for any other
-/// version (sent as given), and `Clone`, `Debug`, `Default` (mark one
-/// variant `#[default]`), `PartialEq`, `Eq` and `Hash`. It has:
+/// version (sent as given), and `Clone`, `Debug`, `Default` (the `default`
+/// variant), `PartialEq`, `Eq` and `Hash`. It has:
 ///
 /// - `ALL`: every named variant, in table order;
+/// - `DEFAULT`: the default variant; `ORDERED`: the `ordered` list;
 /// - `as_str()`: the wire value;
+/// - `at_least(minimum)`: the version gate, by [`is_at_least`] over `ORDERED`;
 /// - `Display` (the wire value), `From<&str>` and `From<String>` (a named
 ///   variant when the string is one of the wire values, ignoring case and
 ///   surrounding spaces, `Other` otherwise) and `FromStr`, which also
 ///   [`validate`]s the string and fails with this crate's
-///   [`Error`](crate::Error).
-///
-/// Version gates go through [`is_at_least`] with the crate's list of every
-/// service version, previews included.
+///   [`Error`](crate::Error);
+/// - [`ServiceVersion`], for [`ClientCore`](crate::client::ClientCore).
 ///
 /// ```
 /// keyvault_core::api_version_enum! {
@@ -107,14 +123,18 @@ pub fn is_at_least(version: &str, minimum: &str, ordered: &[&str]) -> bool {
 ///         /// `7.5`.
 ///         V7_5 => "7.5",
 ///         /// `2025-07-01`, the default.
-///         #[default]
 ///         V2025_07_01 => "2025-07-01",
 ///     }
+///     default = V2025_07_01;
+///     ordered = ["7.5", "7.6-preview.2", "2025-07-01"];
 /// }
 ///
+/// assert_eq!(ApiVersion::default(), ApiVersion::DEFAULT);
 /// assert_eq!(ApiVersion::default().as_str(), "2025-07-01");
 /// assert_eq!(ApiVersion::from("7.5"), ApiVersion::V7_5);
 /// assert_eq!(ApiVersion::ALL, [ApiVersion::V7_5, ApiVersion::V2025_07_01]);
+/// assert!(ApiVersion::V2025_07_01.at_least("7.6-preview.2"));
+/// assert!(!ApiVersion::V7_5.at_least("7.6-preview.2"));
 /// let preview: ApiVersion = "2026-01-01-preview".parse().unwrap();
 /// assert_eq!(preview, ApiVersion::Other("2026-01-01-preview".into()));
 /// assert_eq!(preview.to_string(), "2026-01-01-preview");
@@ -127,9 +147,11 @@ macro_rules! api_version_enum {
         $vis:vis enum $name:ident {
             $( $(#[$vmeta:meta])* $variant:ident => $value:literal ),+ $(,)?
         }
+        default = $default:ident;
+        ordered = [$($ordered:literal),+ $(,)?];
     ) => {
         $(#[$meta])*
-        #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         $vis enum $name {
             $( $(#[$vmeta])* $variant, )+
@@ -141,12 +163,42 @@ macro_rules! api_version_enum {
             /// Every named version, oldest first.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
+            /// The default version.
+            pub const DEFAULT: $name = $name::$default;
+
+            /// Every version of the service, previews included, oldest
+            /// first: the order version gates follow.
+            pub const ORDERED: &'static [&'static str] = &[$($ordered),+];
+
             /// The wire value, sent as `api-version`.
             pub fn as_str(&self) -> &str {
                 match self {
                     $( $name::$variant => $value, )+
                     $name::Other(s) => s,
                 }
+            }
+
+            /// Whether this version is `minimum` or newer, by the service's
+            /// order of versions ([`ORDERED`](Self::ORDERED); a dated version
+            /// it does not list takes its place by date).
+            pub fn at_least(&self, minimum: &str) -> bool {
+                $crate::api_version::is_at_least(self.as_str(), minimum, Self::ORDERED)
+            }
+        }
+
+        impl ::std::default::Default for $name {
+            fn default() -> Self {
+                Self::DEFAULT
+            }
+        }
+
+        impl $crate::api_version::ServiceVersion for $name {
+            fn as_str(&self) -> &str {
+                $name::as_str(self)
+            }
+
+            fn at_least(&self, minimum: &str) -> bool {
+                $name::at_least(self, minimum)
             }
         }
 
@@ -202,19 +254,20 @@ mod tests {
             /// `7.6`.
             V7_6 => "7.6",
             /// `2026-04-01`.
-            #[default]
             V2026_04_01 => "2026-04-01",
         }
+        default = V2026_04_01;
+        ordered = [
+            "7.5",
+            "7.6-preview.2",
+            "7.6",
+            "2025-06-01-preview",
+            "2025-07-01",
+            "2026-04-01",
+        ];
     }
 
-    const ORDERED: &[&str] = &[
-        "7.5",
-        "7.6-preview.2",
-        "7.6",
-        "2025-06-01-preview",
-        "2025-07-01",
-        "2026-04-01",
-    ];
+    const ORDERED: &[&str] = Version::ORDERED;
 
     #[test]
     fn named_versions_round_trip_and_others_are_kept() {
@@ -224,6 +277,9 @@ mod tests {
             assert_eq!(v.to_string().parse::<Version>().unwrap(), *v);
         }
         assert_eq!(Version::default(), Version::V2026_04_01);
+        assert_eq!(Version::DEFAULT, Version::V2026_04_01);
+        assert!(Version::V2026_04_01.at_least("7.6"));
+        assert!(!Version::V7_6.at_least("2025-07-01"));
         assert_eq!(Version::from(" 7.6 "), Version::V7_6);
         assert_eq!(
             Version::from(String::from("7.6-PREVIEW.2")),

@@ -15,9 +15,13 @@
 //!   and request id;
 //! - [`paging`]: lazy item and page streams over `{value, nextLink}` pages,
 //!   mapped to client models by [`ItemPager`];
-//! - [`poller`]: long-running operations, `.await`-able and resumable;
+//! - [`poller`]: long-running operations, `.await`-able, bounded, watchable
+//!   and resumable;
+//! - [`client`]: [`ClientCore`](client::ClientCore), what every client holds
+//!   and sends through, and [`client_methods!`] for the methods every client
+//!   shares;
 //! - [`api_version`]: what each client crate's `ApiVersion` enum is made of
-//!   ([`api_version_enum!`]) and version gates;
+//!   ([`api_version_enum!`]), with its default, its order and version gates;
 //! - [`ClientOptions`] and [`RetryOptions`]; [`SendRequestOptions`] for
 //!   requests written by hand ([`Pipeline::send_request`]).
 //!
@@ -27,6 +31,7 @@
 pub mod api_version;
 pub mod base64url;
 mod challenge;
+pub mod client;
 mod credential;
 pub mod error;
 pub mod http;

@@ -23,9 +23,6 @@ use http::HeaderMap;
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
-    /// The service API version sent as `api-version` on every request. `None`
-    /// uses the version the client crate was generated from.
-    pub api_version: Option<String>,
     /// How failed requests are retried.
     pub retry: RetryOptions,
     /// Prepended to the `User-Agent` header, for example `my-app/1.2`.
@@ -58,7 +55,6 @@ pub struct ClientOptions {
 impl Default for ClientOptions {
     fn default() -> Self {
         Self {
-            api_version: None,
             retry: RetryOptions::default(),
             user_agent_prefix: None,
             root_certificates_pem: Vec::new(),

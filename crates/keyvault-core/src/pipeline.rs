@@ -26,13 +26,12 @@ use crate::{
     retry, transport,
 };
 
-/// Who is calling: the client crate's name, version and default API version.
+/// Who is calling: the client crate's name and version.
 ///
 /// ```
 /// let info = keyvault_core::ClientInfo {
 ///     name: "secrets",
 ///     version: "0.1.0",
-///     default_api_version: "7.6",
 /// };
 /// # let _ = info;
 /// ```
@@ -43,8 +42,6 @@ pub struct ClientInfo {
     pub name: &'static str,
     /// The crate's version, usually `env!("CARGO_PKG_VERSION")`.
     pub version: &'static str,
-    /// The `api-version` used when [`ClientOptions::api_version`] is `None`.
-    pub default_api_version: &'static str,
 }
 
 /// Per-operation context: the operation id that names the tracing span
@@ -128,8 +125,8 @@ impl Context {
 /// use std::sync::Arc;
 /// use keyvault_core::{ClientInfo, ClientOptions, Context, Pipeline, http::{Method, Request}};
 /// # async fn demo(credential: Arc<dyn azure_core::credentials::TokenCredential>) -> keyvault_core::Result<()> {
-/// let info = ClientInfo { name: "secrets", version: "0.1.0", default_api_version: "7.6" };
-/// let pipeline = Pipeline::new(info, credential, ClientOptions::default())?;
+/// let info = ClientInfo { name: "secrets", version: "0.1.0" };
+/// let pipeline = Pipeline::new(info, credential, "7.6", ClientOptions::default())?;
 /// let vault = pipeline.parse_endpoint("https://myvault.vault.azure.net")?;
 /// let url = keyvault_core::http::expand_path(&vault, "/secrets", &[])?;
 /// let response = pipeline.send(&Context::new("GetSecrets"), Request::new(Method::GET, url)).await?;
@@ -254,7 +251,7 @@ fn describe(method: &Method, url: &Url) -> String {
 
 impl Pipeline {
     /// Builds a pipeline for the client described by `info`, authenticating
-    /// with `credential`.
+    /// with `credential` and sending `api_version` as `api-version`.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`] when a custom root certificate is not
@@ -262,6 +259,7 @@ impl Pipeline {
     pub fn new(
         info: ClientInfo,
         credential: Arc<dyn TokenCredential>,
+        api_version: &str,
         options: ClientOptions,
     ) -> Result<Self> {
         let client = transport::build_client(&options)?;
@@ -283,15 +281,11 @@ impl Pipeline {
                 "the user agent prefix holds characters not allowed in an HTTP header",
             )
         })?;
-        let api_version = options
-            .api_version
-            .clone()
-            .unwrap_or_else(|| info.default_api_version.to_owned());
         Ok(Self {
             inner: Arc::new(Inner {
                 client,
                 tokens: TokenCache::new(credential),
-                api_version,
+                api_version: api_version.to_owned(),
                 user_agent,
                 retry: options.retry,
                 verify_challenge_resource: options.verify_challenge_resource,

@@ -8,17 +8,19 @@
 //!   `Failed` or `Canceled`, waiting what `Retry-After` says (Managed HSM
 //!   backup and restore). See [`Poller::from_async_operation`].
 //!
-//! A [`Poller`] is [`IntoFuture`]: `.await` it for the final value. Call
-//! [`Poller::poll`] or [`Poller::status_stream`] to watch progress, and
-//! [`Poller::resume_token`] / [`Poller::resume`] to continue in another
-//! process; [`resume_token_url`] tells which URL a token polls, without
-//! resuming it.
+//! A [`Poller`] is [`IntoFuture`]: `.await` it for the final value, or bound
+//! the wait with [`Poller::wait_for`]. Call [`Poller::poll`] or
+//! [`Poller::status_stream`] to watch progress, and [`Poller::resume_token`]
+//! / [`Poller::resume`] to continue in another process; [`Poller::map`]
+//! turns the final value into a client's model.
 //!
-//! Two hooks let client crates express their services' quirks without
+//! Three hooks let client crates express their services' quirks without
 //! wrapping the poller: [`Poller::done_on_status`] names answers that end
 //! the poll (a `403` when the caller may delete but not read deleted
-//! secrets), and [`Poller::finished`] is an operation that needs no polling
-//! (a delete in a vault without soft-delete).
+//! secrets), [`Poller::with_result`] gives a final value known when the
+//! operation starts (the deleted secret a delete returned), and
+//! [`Poller::finished`] is an operation that needs no polling (a delete in
+//! a vault without soft-delete).
 
 use std::{
     future::{Future, IntoFuture},
@@ -26,8 +28,9 @@ use std::{
     time::Duration,
 };
 
-use futures::Stream;
+use futures::{StreamExt, stream::BoxStream};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use tokio::time::Instant;
 use url::Url;
 
 use crate::{
@@ -74,34 +77,6 @@ struct ResumeToken {
     url: String,
 }
 
-/// The status URL that polling resumed from `token` (made by
-/// [`Poller::resume_token`]) would request.
-///
-/// The token's format is this crate's own; read its URL with this function
-/// rather than parsing the token. A client crate uses it to refuse a token
-/// for an operation on another vault or HSM before resuming.
-///
-/// # Errors
-/// [`ErrorKind::InvalidInput`] when the token is not one this crate made
-/// (including the empty token of a [`Poller::finished`]).
-///
-/// ```no_run
-/// use keyvault_core::{Context, Error, ErrorKind, Pipeline, Result, poller::{Poller, resume_token_url}};
-/// use url::Url;
-///
-/// /// Resumes polling only when the token's operation is on `hsm`.
-/// fn resume_on(pipeline: Pipeline, hsm: &Url, token: &str) -> Result<Poller<serde_json::Value>> {
-///     let url = resume_token_url(token)?;
-///     if url.origin() != hsm.origin() {
-///         return Err(Error::new(ErrorKind::InvalidInput, "the token is for another HSM"));
-///     }
-///     Poller::resume(pipeline, Context::new("FullBackupStatus"), token)
-/// }
-/// ```
-pub fn resume_token_url(token: &str) -> Result<Url> {
-    parse_resume_token(token).map(|(_, url)| url)
-}
-
 fn parse_resume_token(token: &str) -> Result<(Style, Url)> {
     let bad = || Error::new(ErrorKind::InvalidInput, "the resume token is not valid");
     let t: ResumeToken = serde_json::from_str(token).map_err(|_| bad())?;
@@ -109,9 +84,33 @@ fn parse_resume_token(token: &str) -> Result<(Style, Url)> {
     Ok((t.style, url))
 }
 
-/// A long-running operation whose final value is a `T` decoded from the last
-/// status response (use [`serde::de::IgnoredAny`] when the value does not
-/// matter).
+/// Decodes the final value from the last status response.
+type Decode<T> = Box<dyn FnOnce(&Response) -> Result<T> + Send>;
+
+/// How the final value is obtained once the operation has succeeded.
+enum Outcome<T> {
+    /// Decoded from the last status response.
+    Decode(Decode<T>),
+    /// Known already (or known to have failed).
+    Known(Result<T>),
+}
+
+/// Where the poller stands.
+enum State {
+    /// Not finished: the next poll sends a status request.
+    Polling,
+    /// Finished with `status`; `last` is the answer that said so (none for
+    /// an operation that needed no polling).
+    Finished {
+        status: PollStatus,
+        last: Option<Response>,
+    },
+}
+
+/// A long-running operation whose final value is a `T`: decoded from the
+/// last status response, given when the operation started
+/// ([`with_result`](Self::with_result)), and converted by
+/// [`map`](Self::map).
 ///
 /// ```no_run
 /// # use keyvault_core::{Context, Pipeline, poller::Poller};
@@ -128,14 +127,13 @@ fn parse_resume_token(token: &str) -> Result<(Style, Url)> {
 pub struct Poller<T> {
     /// What to poll; `None` for a poller made [`finished`](Poller::finished).
     target: Option<Target>,
+    state: State,
+    outcome: Outcome<T>,
     frequency: Duration,
     next_delay: Option<Duration>,
-    status: PollStatus,
+    max_wait: Option<Duration>,
     /// Statuses of a status response that end the poll as succeeded.
     done_on: Vec<StatusCode>,
-    last: Option<Response>,
-    /// The final value of a poller made [`finished`](Poller::finished).
-    value: Option<T>,
 }
 
 /// The operation a poller watches.
@@ -152,7 +150,7 @@ impl<T> std::fmt::Debug for Poller<T> {
         if let Some(t) = &self.target {
             d.field("style", &t.style).field("url", &t.url.as_str());
         }
-        d.field("status", &self.status)
+        d.field("status", &self.status())
             .field("frequency", &self.frequency)
             .finish_non_exhaustive()
     }
@@ -168,44 +166,12 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
                 style,
                 url,
             }),
+            state: State::Polling,
+            outcome: Outcome::Decode(Box::new(Response::json)),
             frequency: Duration::from_secs(2),
             next_delay: None,
-            status: PollStatus::InProgress,
+            max_wait: None,
             done_on: Vec::new(),
-            last: None,
-            value: None,
-        }
-    }
-
-    /// A poller for an operation that has already finished with `value`:
-    /// it sends nothing, its status is [`PollStatus::Succeeded`], and
-    /// `.await` returns `value` at once. For an operation that, this time,
-    /// needs no polling (a delete in a vault without soft-delete), so that
-    /// the client method returns the same poller type either way.
-    ///
-    /// It has nothing to resume: its [`resume_token`](Self::resume_token)
-    /// is empty.
-    ///
-    /// ```
-    /// # async fn demo() -> keyvault_core::Result<()> {
-    /// use keyvault_core::poller::{PollStatus, Poller};
-    ///
-    /// let mut poller = Poller::finished(42_u32);
-    /// assert!(poller.is_done());
-    /// assert_eq!(poller.poll().await?, PollStatus::Succeeded);
-    /// assert_eq!(poller.await?, 42);
-    /// # Ok(()) }
-    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo()).unwrap();
-    /// ```
-    pub fn finished(value: T) -> Self {
-        Self {
-            target: None,
-            frequency: Duration::from_secs(2),
-            next_delay: None,
-            status: PollStatus::Succeeded,
-            done_on: Vec::new(),
-            last: None,
-            value: Some(value),
         }
     }
 
@@ -217,6 +183,11 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
 
     /// Polls the `Azure-AsyncOperation` URL (or `Location`) of `initial`,
     /// the 201/202 answer to the request that started the operation.
+    ///
+    /// When `initial`'s body is already a status that says `Succeeded` (a
+    /// job that finished at once), the poller starts finished, with its
+    /// final value decoded from that body: no status request is sent. Its
+    /// resume token still names the status URL.
     ///
     /// # Errors
     /// [`ErrorKind::Deserialize`] when `initial` names no status URL, or an
@@ -244,27 +215,164 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
         })?;
         let mut p = Self::with(pipeline, ctx, Style::AsyncOperation, url);
         p.next_delay = retry::retry_after(initial.headers(), time::OffsetDateTime::now_utc());
+        if job_status(initial).ok() == Some(PollStatus::Succeeded) {
+            p.state = State::Finished {
+                status: PollStatus::Succeeded,
+                last: Some(initial.clone()),
+            };
+        }
         Ok(p)
     }
 
     /// Continues polling an operation from a token made by
     /// [`resume_token`](Self::resume_token), in this or another process.
+    /// The token must be for an operation of `expected` (the vault or HSM
+    /// the caller's client is for): its status URL must have the same
+    /// origin (scheme, host and port).
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] when the token is not one this crate made
-    /// or its URL is not one the pipeline may send to. Check its host with
-    /// [`resume_token_url`] to refuse a token of another vault.
-    pub fn resume(pipeline: Pipeline, ctx: Context, token: &str) -> Result<Self> {
+    /// [`ErrorKind::InvalidInput`] when the token is not one this crate made,
+    /// it is for an operation of another vault or HSM, or its URL is not one
+    /// the pipeline may send to.
+    pub fn resume(pipeline: Pipeline, ctx: Context, token: &str, expected: &Url) -> Result<Self> {
         let (style, url) = parse_resume_token(token)?;
+        let (theirs, ours) = (url.origin(), expected.origin());
+        if theirs != ours {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "the resume token is for a job of {}, not of {}",
+                    theirs.ascii_serialization(),
+                    ours.ascii_serialization()
+                ),
+            ));
+        }
         pipeline.check_url(&url)?;
         Ok(Self::with(pipeline, ctx, style, url))
     }
+}
 
-    /// A token from which [`resume`](Self::resume) continues polling
-    /// (empty for a poller made [`finished`](Self::finished)). It holds the
-    /// style and the status URL only: set [`with_frequency`](Self::with_frequency)
-    /// and [`done_on_status`](Self::done_on_status) again on the resumed
-    /// poller.
+impl<T> Poller<T> {
+    /// The status seen at the last poll ([`PollStatus::InProgress`] before
+    /// the first).
+    pub fn status(&self) -> PollStatus {
+        match &self.state {
+            State::Polling => PollStatus::InProgress,
+            State::Finished { status, .. } => *status,
+        }
+    }
+
+    /// Whether the operation has finished (succeeded, failed or canceled).
+    pub fn is_done(&self) -> bool {
+        self.status().is_terminal()
+    }
+}
+
+impl<T: Send + 'static> Poller<T> {
+    /// A poller for an operation that has already finished with `value`:
+    /// it sends nothing, its status is [`PollStatus::Succeeded`], and
+    /// `.await` returns `value` at once. For an operation that, this time,
+    /// needs no polling (a delete in a vault without soft-delete), so that
+    /// the client method returns the same poller type either way.
+    ///
+    /// It has nothing to resume: its [`resume_token`](Self::resume_token)
+    /// is empty.
+    ///
+    /// ```
+    /// # async fn demo() -> keyvault_core::Result<()> {
+    /// use keyvault_core::poller::{PollStatus, Poller};
+    ///
+    /// let mut poller = Poller::finished(42_u32);
+    /// assert!(poller.is_done());
+    /// assert_eq!(poller.poll().await?, PollStatus::Succeeded);
+    /// assert_eq!(poller.result(), Some(&42));
+    /// assert_eq!(poller.await?, 42);
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn finished(value: T) -> Self {
+        Self {
+            target: None,
+            state: State::Finished {
+                status: PollStatus::Succeeded,
+                last: None,
+            },
+            outcome: Outcome::Known(Ok(value)),
+            frequency: Duration::from_secs(2),
+            next_delay: None,
+            max_wait: None,
+            done_on: Vec::new(),
+        }
+    }
+
+    /// The same operation with `value` as its final value: polling only
+    /// waits for the operation to finish, and the status responses are not
+    /// decoded. For operations whose start response already holds the
+    /// result (a secret delete returns the deleted secret).
+    #[must_use]
+    pub fn with_result<U: Send + 'static>(self, value: U) -> Poller<U> {
+        self.replace_outcome(Outcome::Known(Ok(value)))
+    }
+
+    /// The same operation with its final value converted by `f` (which may
+    /// fail, for a final value that lacks what the model needs).
+    ///
+    /// ```
+    /// # async fn demo() -> keyvault_core::Result<()> {
+    /// let poller = keyvault_core::poller::Poller::finished(21_u32).map(|n| Ok(n * 2));
+    /// assert_eq!(poller.await?, 42);
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    #[must_use]
+    pub fn map<U: Send + 'static>(
+        mut self,
+        f: impl FnOnce(T) -> Result<U> + Send + 'static,
+    ) -> Poller<U> {
+        let outcome = std::mem::replace(
+            &mut self.outcome,
+            Outcome::Known(Err(Error::new(
+                ErrorKind::OperationFailed,
+                "no final value",
+            ))),
+        );
+        self.replace_outcome(match outcome {
+            Outcome::Known(r) => Outcome::Known(r.and_then(f)),
+            Outcome::Decode(decode) => Outcome::Decode(Box::new(move |r| decode(r).and_then(f))),
+        })
+    }
+
+    fn replace_outcome<U>(self, outcome: Outcome<U>) -> Poller<U> {
+        Poller {
+            target: self.target,
+            state: self.state,
+            outcome,
+            frequency: self.frequency,
+            next_delay: self.next_delay,
+            max_wait: self.max_wait,
+            done_on: self.done_on,
+        }
+    }
+
+    /// The final value, when it is known without waiting: given when the
+    /// operation started ([`with_result`](Self::with_result), as the secret
+    /// delete and recover pollers are) or to a poller made
+    /// [`finished`](Self::finished). `None` when it comes from the last
+    /// status response.
+    pub fn result(&self) -> Option<&T> {
+        match &self.outcome {
+            Outcome::Known(Ok(value)) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// A token from which [`resume`](Self::resume) (and the clients'
+    /// `resume_*` methods) continues polling, in this or another process:
+    /// empty for a poller made [`finished`](Self::finished). It holds the
+    /// style and the status URL only, nothing secret: set
+    /// [`with_frequency`](Self::with_frequency),
+    /// [`done_on_status`](Self::done_on_status) and a final value again on
+    /// the resumed poller.
     pub fn resume_token(&self) -> String {
         let Some(t) = &self.target else {
             return String::new();
@@ -290,6 +398,18 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
         self.frequency
     }
 
+    /// Bounds the time [`wait`](Self::wait) (or `.await`) and
+    /// [`status_stream`](Self::status_stream) spend on the operation,
+    /// counted from when they start: when the next poll would come later,
+    /// they end with an [`ErrorKind::Timeout`] error instead. The operation
+    /// itself goes on; [`resume_token`](Self::resume_token), taken before,
+    /// continues it. No bound by default.
+    #[must_use]
+    pub fn with_max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = Some(max_wait);
+        self
+    }
+
     /// Ends the poll as [`PollStatus::Succeeded`] when a status request is
     /// answered with `status`, instead of failing (or, for a `404` in the
     /// until-found style, waiting). Call it once per status.
@@ -298,7 +418,8 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
     /// secret but not read deleted secrets: the delete has happened, and
     /// there is nothing the caller could wait for. The final value is
     /// decoded from that answer, so use it with a `T` that does not need the
-    /// status body, such as [`serde::de::IgnoredAny`].
+    /// status body, such as [`serde::de::IgnoredAny`], or with
+    /// [`with_result`](Self::with_result).
     ///
     /// ```no_run
     /// # use keyvault_core::{Context, Pipeline, http::StatusCode, poller::Poller};
@@ -320,16 +441,6 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
         self
     }
 
-    /// The status seen at the last poll.
-    pub fn status(&self) -> PollStatus {
-        self.status
-    }
-
-    /// Whether the operation has finished (succeeded, failed or canceled).
-    pub fn is_done(&self) -> bool {
-        self.status.is_terminal()
-    }
-
     /// Sends one status request now and returns the status. After a
     /// terminal status, returns it again without sending anything.
     ///
@@ -337,42 +448,42 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
     /// The pipeline's errors; a status request answered with a failure
     /// status (other than 404 in the until-found style, and those named by
     /// [`done_on_status`](Self::done_on_status)) is an [`ErrorKind::Http`]
-    /// error.
+    /// error; an async-operation status without a `status` field is an
+    /// [`ErrorKind::Deserialize`] error.
     pub async fn poll(&mut self) -> Result<PollStatus> {
-        if self.status.is_terminal() {
-            return Ok(self.status);
-        }
         let Some(t) = &self.target else {
-            return Ok(self.status);
+            return Ok(self.status());
         };
+        if self.is_done() {
+            return Ok(self.status());
+        }
         let request = Request::new(Method::GET, t.url.clone());
         let response = t.pipeline.send_raw(&t.ctx, request).await?;
         self.next_delay = retry::retry_after(response.headers(), time::OffsetDateTime::now_utc());
-        let status = response.status();
-        self.status = match t.style {
-            _ if self.done_on.contains(&status) => PollStatus::Succeeded,
-            Style::UntilFound if status == StatusCode::NOT_FOUND => PollStatus::InProgress,
-            _ if !status.is_success() => {
+        let code = response.status();
+        let status = match t.style {
+            _ if self.done_on.contains(&code) => PollStatus::Succeeded,
+            Style::UntilFound if code == StatusCode::NOT_FOUND => PollStatus::InProgress,
+            _ if !code.is_success() => {
                 let what = format!("polling {}", t.url.path());
                 return Err(Error::from_response(&what, &response));
             }
             Style::UntilFound => PollStatus::Succeeded,
-            Style::AsyncOperation => {
-                #[derive(Deserialize)]
-                struct Status {
-                    status: Option<String>,
-                }
-                let s: Status = response.json()?;
-                match s.status.as_deref().map(str::to_ascii_lowercase).as_deref() {
-                    Some("succeeded") => PollStatus::Succeeded,
-                    Some("failed") => PollStatus::Failed,
-                    Some("canceled" | "cancelled") => PollStatus::Canceled,
-                    _ => PollStatus::InProgress,
-                }
-            }
+            Style::AsyncOperation => job_status(&response).map_err(|e| {
+                e.prefixed(&format!(
+                    "the status of the operation {} at {}: ",
+                    t.ctx.operation_id(),
+                    t.url.path()
+                ))
+            })?,
         };
-        self.last = Some(response);
-        Ok(self.status)
+        if status.is_terminal() {
+            self.state = State::Finished {
+                status,
+                last: Some(response),
+            };
+        }
+        Ok(status)
     }
 
     fn delay(&self) -> Duration {
@@ -381,26 +492,74 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
             .min(MAX_POLL_DELAY)
     }
 
-    /// A stream of the status after each poll, waiting between polls; it
-    /// ends after the terminal status. A poller that is already finished
-    /// yields its terminal status once, without sending anything. Await the
-    /// poller afterwards for the final value.
-    pub fn status_stream(&mut self) -> impl Stream<Item = Result<PollStatus>> + Send + '_ {
-        // State: the poller, whether a poll was made (wait before the next
-        // one), whether anything was yielded.
-        futures::stream::unfold((self, false, false), |(p, waited, yielded)| async move {
-            if p.status.is_terminal() {
-                return (!yielded).then(|| (Ok(p.status), (p, waited, true)));
+    fn deadline(&self) -> Option<Instant> {
+        self.max_wait.and_then(|d| Instant::now().checked_add(d))
+    }
+
+    /// How long to wait before the next poll (nothing before the first),
+    /// or a timeout error when that poll would come after `deadline`.
+    fn pause(&self, first: bool, deadline: Option<Instant>) -> Result<Duration> {
+        let delay = if first { Duration::ZERO } else { self.delay() };
+        match deadline {
+            Some(deadline) if Instant::now() + delay > deadline => {
+                let operation = self.target.as_ref().map_or("", |t| t.ctx.operation_id());
+                Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the operation {operation} did not finish within {:?}; it goes on, \
+                         and its resume token continues it",
+                        self.max_wait.unwrap_or_default()
+                    ),
+                ))
             }
-            if waited {
-                tokio::time::sleep(p.delay()).await;
+            _ => Ok(delay),
+        }
+    }
+
+    /// Waits as [`pause`](Self::pause) says, then polls.
+    async fn poll_after(&mut self, first: bool, deadline: Option<Instant>) -> Result<PollStatus> {
+        let delay = self.pause(first, deadline)?;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        self.poll().await
+    }
+
+    /// A stream (boxed, so `Unpin`) of the status after each poll, waiting
+    /// between polls; it ends after the terminal status, or after an error
+    /// (including the [`ErrorKind::Timeout`] of
+    /// [`with_max_wait`](Self::with_max_wait)). A poller that is already
+    /// finished yields its terminal status once, without sending anything.
+    /// Await the poller afterwards for the final value.
+    ///
+    /// ```no_run
+    /// # use keyvault_core::{Context, Pipeline, poller::Poller};
+    /// use futures::TryStreamExt;
+    /// # async fn demo(mut poller: Poller<serde_json::Value>) -> keyvault_core::Result<()> {
+    /// let mut statuses = poller.status_stream();
+    /// while let Some(status) = statuses.try_next().await? {
+    ///     println!("{status:?}");
+    /// }
+    /// drop(statuses);
+    /// let value = poller.await?;
+    /// # let _ = value; Ok(()) }
+    /// ```
+    pub fn status_stream(&mut self) -> BoxStream<'_, Result<PollStatus>> {
+        let deadline = self.deadline();
+        // State: the poller, whether the next poll is the first, whether
+        // the stream has ended.
+        futures::stream::unfold((self, true, false), move |(p, first, ended)| async move {
+            if ended {
+                return None;
             }
-            let r = p.poll().await;
-            if r.is_err() {
-                p.status = PollStatus::Failed;
+            if p.is_done() {
+                return Some((Ok(p.status()), (p, false, true)));
             }
-            Some((r, (p, true, true)))
+            let r = p.poll_after(first, deadline).await;
+            let ended = r.as_ref().map_or(true, |s| s.is_terminal());
+            Some((r, (p, false, ended)))
         })
+        .boxed()
     }
 
     /// Polls until the operation finishes and returns its final value.
@@ -408,56 +567,101 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
     /// # Errors
     /// [`ErrorKind::OperationFailed`] when the operation failed or was
     /// canceled (with the service's error code and message), the errors of
-    /// [`poll`](Self::poll), and [`ErrorKind::Deserialize`] when the final
-    /// body is not a `T`.
+    /// [`poll`](Self::poll), [`ErrorKind::Timeout`] after the
+    /// [`with_max_wait`](Self::with_max_wait) bound, and
+    /// [`ErrorKind::Deserialize`] when the final body is not a `T`.
     pub async fn wait(mut self) -> Result<T> {
+        let deadline = self.deadline();
         let mut first = true;
-        while !self.status.is_terminal() {
-            if !first {
-                tokio::time::sleep(self.delay()).await;
-            }
+        while !self.is_done() {
+            self.poll_after(first, deadline).await?;
             first = false;
-            self.poll().await?;
         }
-        if self.status == PollStatus::Succeeded
-            && let Some(value) = self.value.take()
-        {
-            return Ok(value);
-        }
-        let last = self.last.take().ok_or_else(|| {
-            Error::new(
+        let (status, last) = match self.state {
+            State::Finished { status, last } => (status, last),
+            State::Polling => unreachable!("the loop ends on a terminal status"),
+        };
+        match (status, self.outcome, last) {
+            (PollStatus::Succeeded, Outcome::Known(value), _) => value,
+            (PollStatus::Succeeded, Outcome::Decode(decode), Some(last)) => decode(&last),
+            (PollStatus::Succeeded, Outcome::Decode(_), None) => Err(Error::new(
                 ErrorKind::OperationFailed,
                 "the operation ended without a status",
-            )
-        })?;
-        match self.status {
-            PollStatus::Succeeded => last.json(),
-            s => {
-                let service = ServiceError::from_body(last.body());
+            )),
+            (s, _, last) => {
                 let operation = self.target.as_ref().map_or("", |t| t.ctx.operation_id());
-                let mut message = format!(
-                    "the operation {operation} {}",
-                    if s == PollStatus::Canceled {
-                        "was canceled"
-                    } else {
-                        "failed"
-                    }
-                );
-                if let Some(se) = &service {
-                    if let Some(c) = &se.code {
-                        message.push_str(&format!(" ({c})"));
-                    }
-                    if let Some(m) = &se.message {
-                        message.push_str(&format!(": {m}"));
-                    }
-                }
-                Err(Error::new(ErrorKind::OperationFailed, message).with_service_error(service))
+                Err(operation_failed(operation, s, last.as_ref()))
             }
         }
     }
+
+    /// [`wait`](Self::wait), bounded by `max_wait`
+    /// ([`with_max_wait`](Self::with_max_wait)).
+    ///
+    /// # Errors
+    /// As [`wait`](Self::wait); [`ErrorKind::Timeout`] when the operation has
+    /// not finished by then.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # async fn demo(poller: keyvault_core::poller::Poller<serde_json::Value>) -> keyvault_core::Result<()> {
+    /// let token = poller.resume_token();
+    /// match poller.wait_for(Duration::from_secs(30)).await {
+    ///     Err(e) if e.is_timeout() => println!("still running; resume with {token}"),
+    ///     other => println!("{:?}", other?),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_for(self, max_wait: Duration) -> Result<T> {
+        self.with_max_wait(max_wait).wait().await
+    }
 }
 
-impl<T: DeserializeOwned + Send + 'static> IntoFuture for Poller<T> {
+/// The `status` of an async-operation status body.
+fn job_status(response: &Response) -> Result<PollStatus> {
+    #[derive(Deserialize)]
+    struct Status {
+        status: Option<String>,
+    }
+    let s: Status = response.json()?;
+    let Some(status) = s.status else {
+        return Err(Error::new(
+            ErrorKind::Deserialize,
+            "the status response has no `status` field",
+        ));
+    };
+    Ok(match status.to_ascii_lowercase().as_str() {
+        "succeeded" => PollStatus::Succeeded,
+        "failed" => PollStatus::Failed,
+        "canceled" | "cancelled" => PollStatus::Canceled,
+        _ => PollStatus::InProgress,
+    })
+}
+
+/// The error of an operation that ended `status` (failed or canceled), with
+/// the service's code and message from `last` when it has them.
+fn operation_failed(operation: &str, status: PollStatus, last: Option<&Response>) -> Error {
+    let service = last.and_then(|l| ServiceError::from_body(l.body()));
+    let mut message = format!(
+        "the operation {operation} {}",
+        if status == PollStatus::Canceled {
+            "was canceled"
+        } else {
+            "failed"
+        }
+    );
+    if let Some(se) = &service {
+        if let Some(c) = &se.code {
+            message.push_str(&format!(" ({c})"));
+        }
+        if let Some(m) = &se.message {
+            message.push_str(&format!(": {m}"));
+        }
+    }
+    Error::new(ErrorKind::OperationFailed, message).with_service_error(service)
+}
+
+impl<T: Send + 'static> IntoFuture for Poller<T> {
     type Output = Result<T>;
     type IntoFuture = Pin<Box<dyn Future<Output = Result<T>> + Send>>;
 

@@ -3,19 +3,18 @@
 use std::sync::Arc;
 
 use keyvault_core::{
-    ClientInfo, Context, Error, ErrorKind, Pipeline, Result, TokenCredential,
-    http::{Method, Request, Response},
-    paging::Pager,
-    poller::Poller,
+    ClientInfo, Error, ErrorKind, Result, TokenCredential,
+    client::{ClientCore, check_name, invalid},
+    http::StatusCode,
 };
-use url::Url;
+use serde::de::IgnoredAny;
 use zeroize::Zeroize;
 
 use crate::{
     ApiVersion, DeletedSecret, GetSecretOptions, ItemPager, KeyVaultSecret, ListOptions,
     PollerOptions, RequestOptions, SecretClientOptions, SecretProperties, SecretValue,
-    SendRequestOptions, SetSecretOptions, UpdateSecretPropertiesOptions,
-    generated::secrets as wire, poller::DEFAULT_FREQUENCY, poller::SecretPoller,
+    SetSecretOptions, UpdateSecretPropertiesOptions, generated::secrets as wire,
+    poller::DEFAULT_FREQUENCY, poller::SecretPoller,
 };
 
 /// The API version from which `out_content_type` may be sent.
@@ -28,34 +27,28 @@ const OUT_CONTENT_TYPE_SINCE: &str = "2025-06-01-preview";
 #[doc = include_str!("docs/client.md")]
 #[derive(Clone)]
 pub struct SecretClient {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    pipeline: Pipeline,
-    vault_url: String,
-    endpoint: Url,
-    api_version: ApiVersion,
+    core: ClientCore<ApiVersion>,
 }
 
 impl std::fmt::Debug for SecretClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretClient")
-            .field("vault_url", &self.inner.vault_url)
-            .field("api_version", &self.inner.api_version)
+            .field("vault_url", &self.core.url())
+            .field("api_version", self.core.api_version())
             .finish_non_exhaustive()
     }
 }
 
-fn invalid(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::InvalidInput, message)
-}
+const CLIENT_INFO: ClientInfo = ClientInfo {
+    name: "secrets",
+    version: env!("CARGO_PKG_VERSION"),
+};
 
-fn check_name(name: &str) -> Result<()> {
-    if name.is_empty() {
-        return Err(invalid("the secret name must not be empty"));
-    }
-    Ok(())
+/// The delay between two status requests the options ask for.
+fn frequency(options: Option<PollerOptions>) -> std::time::Duration {
+    options
+        .and_then(|o| o.frequency)
+        .unwrap_or(DEFAULT_FREQUENCY)
 }
 
 fn attributes(
@@ -71,14 +64,6 @@ fn attributes(
             ..Default::default()
         }
     })
-}
-
-fn client_info(api_version: &'static str) -> ClientInfo {
-    ClientInfo {
-        name: "secrets",
-        version: env!("CARGO_PKG_VERSION"),
-        default_api_version: api_version,
-    }
 }
 
 impl SecretClient {
@@ -108,44 +93,31 @@ impl SecretClient {
         credential: Arc<dyn TokenCredential>,
         options: Option<SecretClientOptions>,
     ) -> Result<Self> {
-        let vault_url = vault_url.trim_matches(|c| c == ' ' || c == '/');
-        if vault_url.is_empty() {
-            return Err(invalid("vault_url must be the URL of an Azure Key Vault"));
-        }
-        let options = options.unwrap_or_default();
-        let mut client_options = options.client_options;
-        client_options.api_version = Some(options.api_version.as_str().to_owned());
-        let pipeline = Pipeline::new(
-            client_info(crate::version::DEFAULT),
-            credential,
-            client_options,
-        )?;
-        let endpoint = pipeline.parse_endpoint(vault_url)?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                pipeline,
-                vault_url: vault_url.to_owned(),
-                endpoint,
-                api_version: options.api_version,
-            }),
-        })
+        let service = "an Azure Key Vault";
+        let core = ClientCore::new(CLIENT_INFO, vault_url, service, credential, options)?;
+        Ok(Self { core })
     }
 
-    /// The vault URL, without a trailing slash.
-    pub fn vault_url(&self) -> &str {
-        &self.inner.vault_url
-    }
+    keyvault_core::client_methods!(
+        keyvault_secrets::SecretClient,
+        ApiVersion,
+        "secrets?maxresults=1"
+    );
 
-    /// The API version this client sends.
-    pub fn api_version(&self) -> &ApiVersion {
-        &self.inner.api_version
-    }
-
-    async fn send(&self, operation: &'static str, request: Request) -> Result<Response> {
-        self.inner
-            .pipeline
-            .send(&Context::new(operation), request)
-            .await
+    /// A poller of the secret delete or recover that answered `started`,
+    /// polling the request `status` until found, then giving `started`.
+    fn until_found<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        status: Result<keyvault_core::http::Request>,
+        options: Option<PollerOptions>,
+        started: T,
+    ) -> Result<SecretPoller<T>> {
+        Ok(self
+            .core
+            .until_found::<IgnoredAny>(operation, status, frequency(options))?
+            .done_on_status(StatusCode::FORBIDDEN)
+            .with_result(started))
     }
 
     /// Sets a secret: creates it, or adds a new version when the name is
@@ -172,7 +144,7 @@ impl SecretClient {
         value: impl Into<SecretValue>,
         options: Option<SetSecretOptions>,
     ) -> Result<KeyVaultSecret> {
-        check_name(name)?;
+        check_name("secret", name)?;
         let value = value.into();
         let o = options.unwrap_or_default();
         let mut body = wire::SecretSetParameters {
@@ -181,9 +153,9 @@ impl SecretClient {
             tags: o.tags,
             value: value.expose_secret().to_owned(),
         };
-        let request = wire::set_secret_request(&self.inner.endpoint, name, &body);
+        let request = wire::set_secret_request(self.core.endpoint(), name, &body);
         body.value.zeroize();
-        let response = self.send(wire::SET_SECRET, request?).await?;
+        let response = self.core.send(wire::SET_SECRET, request).await?;
         wire::set_secret_response(&response).map(KeyVaultSecret::from)
     }
 
@@ -211,22 +183,19 @@ impl SecretClient {
         name: &str,
         options: Option<GetSecretOptions>,
     ) -> Result<KeyVaultSecret> {
-        check_name(name)?;
+        check_name("secret", name)?;
         let o = options.unwrap_or_default();
-        if o.out_content_type.is_some() && !self.inner.api_version.at_least(OUT_CONTENT_TYPE_SINCE)
-        {
-            return Err(invalid(format!(
-                "out_content_type is not available in API version {}; use {OUT_CONTENT_TYPE_SINCE} or newer",
-                self.inner.api_version
-            )));
+        if o.out_content_type.is_some() {
+            self.core
+                .require("out_content_type", OUT_CONTENT_TYPE_SINCE)?;
         }
         let request = wire::get_secret_request(
-            &self.inner.endpoint,
+            self.core.endpoint(),
             name,
             o.version.as_deref().unwrap_or(""),
             o.out_content_type.as_ref(),
-        )?;
-        let response = self.send(wire::GET_SECRET, request).await?;
+        );
+        let response = self.core.send(wire::GET_SECRET, request).await?;
         wire::get_secret_response(&response).map(KeyVaultSecret::from)
     }
 
@@ -251,7 +220,7 @@ impl SecretClient {
         name: &str,
         options: Option<UpdateSecretPropertiesOptions>,
     ) -> Result<SecretProperties> {
-        check_name(name)?;
+        check_name("secret", name)?;
         let o = options.unwrap_or_default();
         let body = wire::SecretUpdateParameters {
             secret_attributes: attributes(o.enabled, o.not_before, o.expires_on),
@@ -259,27 +228,13 @@ impl SecretClient {
             tags: o.tags,
         };
         let request = wire::update_secret_request(
-            &self.inner.endpoint,
+            self.core.endpoint(),
             name,
             o.version.as_deref().unwrap_or(""),
             &body,
-        )?;
-        let response = self.send(wire::UPDATE_SECRET, request).await?;
+        );
+        let response = self.core.send(wire::UPDATE_SECRET, request).await?;
         wire::update_secret_response(&response).map(SecretProperties::from)
-    }
-
-    fn pager<P: keyvault_core::paging::Paged>(
-        &self,
-        operation: &'static str,
-        first: Result<Request>,
-        options: ListOptions,
-    ) -> Result<Pager<P>> {
-        Pager::start_at(
-            self.inner.pipeline.clone(),
-            Context::new(operation),
-            first?,
-            options.continuation_token.as_deref(),
-        )
     }
 
     fn max_results(options: &ListOptions) -> Result<Option<i32>> {
@@ -310,14 +265,11 @@ impl SecretClient {
         options: Option<ListOptions>,
     ) -> ItemPager<SecretProperties> {
         let o = options.unwrap_or_default();
-        let pager = Self::max_results(&o).and_then(|max| {
-            self.pager::<wire::SecretListResult>(
-                wire::GET_SECRETS,
-                wire::get_secrets_request(&self.inner.endpoint, max),
-                o,
-            )
-        });
-        ItemPager::new(pager, SecretProperties::from)
+        let request = Self::max_results(&o)
+            .and_then(|max| wire::get_secrets_request(self.core.endpoint(), max));
+        let token = o.continuation_token.as_deref();
+        self.core
+            .pager::<wire::SecretListResult, _>(wire::GET_SECRETS, request, token, Into::into)
     }
 
     /// Lists the properties of every version of a secret (no values),
@@ -339,16 +291,13 @@ impl SecretClient {
         options: Option<ListOptions>,
     ) -> ItemPager<SecretProperties> {
         let o = options.unwrap_or_default();
-        let pager = check_name(name)
+        let request = check_name("secret", name)
             .and_then(|()| Self::max_results(&o))
-            .and_then(|max| {
-                self.pager::<wire::SecretListResult>(
-                    wire::GET_SECRET_VERSIONS,
-                    wire::get_secret_versions_request(&self.inner.endpoint, name, max),
-                    o,
-                )
-            });
-        ItemPager::new(pager, SecretProperties::from)
+            .and_then(|max| wire::get_secret_versions_request(self.core.endpoint(), name, max));
+        let token = o.continuation_token.as_deref();
+        let operation = wire::GET_SECRET_VERSIONS;
+        self.core
+            .pager::<wire::SecretListResult, _>(operation, request, token, Into::into)
     }
 
     /// Lists the deleted secrets of the vault (those still recoverable),
@@ -366,14 +315,12 @@ impl SecretClient {
     /// ```
     pub fn list_deleted_secrets(&self, options: Option<ListOptions>) -> ItemPager<DeletedSecret> {
         let o = options.unwrap_or_default();
-        let pager = Self::max_results(&o).and_then(|max| {
-            self.pager::<wire::DeletedSecretListResult>(
-                wire::GET_DELETED_SECRETS,
-                wire::get_deleted_secrets_request(&self.inner.endpoint, max),
-                o,
-            )
-        });
-        ItemPager::new(pager, DeletedSecret::from)
+        let request = Self::max_results(&o)
+            .and_then(|max| wire::get_deleted_secrets_request(self.core.endpoint(), max));
+        let token = o.continuation_token.as_deref();
+        let operation = wire::GET_DELETED_SECRETS;
+        self.core
+            .pager::<wire::DeletedSecretListResult, _>(operation, request, token, Into::into)
     }
 
     /// Gets a deleted secret: its properties and its deletion and purge dates.
@@ -395,9 +342,9 @@ impl SecretClient {
         options: Option<RequestOptions>,
     ) -> Result<DeletedSecret> {
         let _ = options;
-        check_name(name)?;
-        let request = wire::get_deleted_secret_request(&self.inner.endpoint, name)?;
-        let response = self.send(wire::GET_DELETED_SECRET, request).await?;
+        check_name("secret", name)?;
+        let request = wire::get_deleted_secret_request(self.core.endpoint(), name);
+        let response = self.core.send(wire::GET_DELETED_SECRET, request).await?;
         wire::get_deleted_secret_response(&response).map(DeletedSecret::from)
     }
 
@@ -422,27 +369,16 @@ impl SecretClient {
         name: &str,
         options: Option<PollerOptions>,
     ) -> Result<SecretPoller<DeletedSecret>> {
-        check_name(name)?;
-        let frequency = options
-            .and_then(|o| o.frequency)
-            .unwrap_or(DEFAULT_FREQUENCY);
-        let request = wire::delete_secret_request(&self.inner.endpoint, name)?;
-        let response = self.send(wire::DELETE_SECRET, request).await?;
+        check_name("secret", name)?;
+        let request = wire::delete_secret_request(self.core.endpoint(), name);
+        let response = self.core.send(wire::DELETE_SECRET, request).await?;
         let deleted = DeletedSecret::from(wire::delete_secret_response(&response)?);
         if deleted.recovery_id.is_none() {
             // No soft-delete: nothing to wait for.
             return Ok(SecretPoller::finished(deleted));
         }
-        let url = wire::get_deleted_secret_request(&self.inner.endpoint, name)?
-            .url()
-            .clone();
-        let inner = Poller::until_found(
-            self.inner.pipeline.clone(),
-            Context::new(wire::GET_DELETED_SECRET),
-            url,
-        )
-        .with_frequency(frequency);
-        Ok(SecretPoller::new(inner, deleted))
+        let status = wire::get_deleted_secret_request(self.core.endpoint(), name);
+        self.until_found(wire::GET_DELETED_SECRET, status, options, deleted)
     }
 
     /// Recovers a deleted secret, with all its versions, and returns a
@@ -465,23 +401,74 @@ impl SecretClient {
         name: &str,
         options: Option<PollerOptions>,
     ) -> Result<SecretPoller<SecretProperties>> {
-        check_name(name)?;
-        let frequency = options
-            .and_then(|o| o.frequency)
-            .unwrap_or(DEFAULT_FREQUENCY);
-        let request = wire::recover_deleted_secret_request(&self.inner.endpoint, name)?;
-        let response = self.send(wire::RECOVER_DELETED_SECRET, request).await?;
+        check_name("secret", name)?;
+        let request = wire::recover_deleted_secret_request(self.core.endpoint(), name);
+        let response = self
+            .core
+            .send(wire::RECOVER_DELETED_SECRET, request)
+            .await?;
         let recovered = SecretProperties::from(wire::recover_deleted_secret_response(&response)?);
-        let url = wire::get_secret_request(&self.inner.endpoint, name, "", None)?
-            .url()
-            .clone();
-        let inner = Poller::until_found(
-            self.inner.pipeline.clone(),
-            Context::new(wire::GET_SECRET),
-            url,
-        )
-        .with_frequency(frequency);
-        Ok(SecretPoller::new(inner, recovered))
+        let status = wire::get_secret_request(self.core.endpoint(), name, "", None);
+        self.until_found(wire::GET_SECRET, status, options, recovered)
+    }
+
+    /// Continues waiting for a secret delete from the
+    /// [`resume_token`](keyvault_core::poller::Poller::resume_token) of a
+    /// [`begin_delete_secret`](Self::begin_delete_secret) poller, in this or
+    /// another process. Nothing is sent until the poller is polled; its
+    /// result is the deleted secret as the service then shows it, so it has
+    /// none before it finishes, and a `403` (no permission to read deleted
+    /// secrets) is an error.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] for a token no secret poller made, or
+    /// one for an operation of another vault.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn demo(client: keyvault_secrets::SecretClient, token: String) -> keyvault_secrets::Result<()> {
+    /// let deleted = client.resume_delete_secret(&token, None)?.await?;
+    /// println!("purged on {:?}", deleted.scheduled_purge_date);
+    /// # Ok(()) }
+    /// ```
+    pub fn resume_delete_secret(
+        &self,
+        token: &str,
+        options: Option<PollerOptions>,
+    ) -> Result<SecretPoller<DeletedSecret>> {
+        let poller = self.core.resume::<wire::DeletedSecretBundle>(
+            wire::GET_DELETED_SECRET,
+            token,
+            frequency(options),
+        )?;
+        Ok(poller.map(|d| Ok(d.into())))
+    }
+
+    /// Continues waiting for a secret recover from the
+    /// [`resume_token`](keyvault_core::poller::Poller::resume_token) of a
+    /// [`begin_recover_deleted_secret`](Self::begin_recover_deleted_secret)
+    /// poller, as [`resume_delete_secret`](Self::resume_delete_secret) does
+    /// for a delete.
+    ///
+    /// # Errors
+    /// As [`resume_delete_secret`](Self::resume_delete_secret).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn demo(client: keyvault_secrets::SecretClient, token: String) -> keyvault_secrets::Result<()> {
+    /// let recovered = client.resume_recover_deleted_secret(&token, None)?.await?;
+    /// println!("{} is back", recovered.name());
+    /// # Ok(()) }
+    /// ```
+    pub fn resume_recover_deleted_secret(
+        &self,
+        token: &str,
+        options: Option<PollerOptions>,
+    ) -> Result<SecretPoller<SecretProperties>> {
+        let poller =
+            self.core
+                .resume::<wire::SecretBundle>(wire::GET_SECRET, token, frequency(options))?;
+        Ok(poller.map(|s| Ok(s.into())))
     }
 
     /// Purges a deleted secret for good. Only vaults with soft-delete have
@@ -503,9 +490,9 @@ impl SecretClient {
         options: Option<RequestOptions>,
     ) -> Result<()> {
         let _ = options;
-        check_name(name)?;
-        let request = wire::purge_deleted_secret_request(&self.inner.endpoint, name)?;
-        self.send(wire::PURGE_DELETED_SECRET, request).await?;
+        check_name("secret", name)?;
+        let request = wire::purge_deleted_secret_request(self.core.endpoint(), name);
+        self.core.send(wire::PURGE_DELETED_SECRET, request).await?;
         Ok(())
     }
 
@@ -529,9 +516,9 @@ impl SecretClient {
         options: Option<RequestOptions>,
     ) -> Result<Vec<u8>> {
         let _ = options;
-        check_name(name)?;
-        let request = wire::backup_secret_request(&self.inner.endpoint, name)?;
-        let response = self.send(wire::BACKUP_SECRET, request).await?;
+        check_name("secret", name)?;
+        let request = wire::backup_secret_request(self.core.endpoint(), name);
+        let response = self.core.send(wire::BACKUP_SECRET, request).await?;
         let result = wire::backup_secret_response(&response)?;
         result.value.ok_or_else(|| {
             Error::new(
@@ -564,41 +551,9 @@ impl SecretClient {
         let body = wire::SecretRestoreParameters {
             secret_bundle_backup: backup.to_vec(),
         };
-        let request = wire::restore_secret_request(&self.inner.endpoint, &body)?;
-        let response = self.send(wire::RESTORE_SECRET, request).await?;
+        let request = wire::restore_secret_request(self.core.endpoint(), &body);
+        let response = self.core.send(wire::RESTORE_SECRET, request).await?;
         wire::restore_secret_response(&response).map(SecretProperties::from)
-    }
-
-    /// Sends a raw request through the client's pipeline (authentication,
-    /// retries, tracing) and returns the response whatever its status.
-    ///
-    /// `url` may be relative (`secrets/name/?maxresults=1`, resolved
-    /// against the vault URL) or absolute. `api-version` is added unless
-    /// the URL has one.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`] for a URL that cannot be resolved or is
-    /// not on an allowed scheme; transport, credential and authentication
-    /// errors. A failure status is not an error.
-    ///
-    /// # Examples
-    /// ```no_run
-    /// use keyvault_secrets::Method;
-    /// # async fn demo(client: keyvault_secrets::SecretClient) -> keyvault_secrets::Result<()> {
-    /// let response = client.send_request(Method::GET, "secrets?maxresults=1", None).await?;
-    /// println!("{} ({} bytes)", response.status(), response.body().len());
-    /// # Ok(()) }
-    /// ```
-    pub async fn send_request(
-        &self,
-        method: Method,
-        url: &str,
-        options: Option<SendRequestOptions>,
-    ) -> Result<Response> {
-        self.inner
-            .pipeline
-            .send_request(&self.inner.endpoint, method, url, options)
-            .await
     }
 }
 

@@ -15,7 +15,7 @@ use crate::{
 
 // Defined in keyvault-core: the administration client holds its SAS tokens
 // in it too.
-pub use keyvault_core::SecretValue;
+use keyvault_core::SecretValue;
 
 /// Moves a value out of a decoded wire model; no copy is left behind, and
 /// the buffer is zeroized when the value is dropped.

@@ -5,12 +5,14 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use keyvault_core::ClientOptions;
+use keyvault_core::client::ClientCoreOptions;
 use time::OffsetDateTime;
 
 use crate::{ApiVersion, ContentType};
 
-/// Options of [`SecretClient::new`](crate::SecretClient::new).
+/// Options of [`SecretClient::new`](crate::SecretClient::new): the API
+/// version (default: the newest stable version, [`ApiVersion::V2026_04_01`])
+/// and the [`ClientOptions`](crate::ClientOptions) every client takes.
 ///
 /// ```
 /// use keyvault_secrets::{ApiVersion, ClientOptions, SecretClientOptions};
@@ -24,17 +26,7 @@ use crate::{ApiVersion, ContentType};
 /// };
 /// # let _ = options;
 /// ```
-#[derive(Clone, Debug, Default)]
-pub struct SecretClientOptions {
-    /// The service API version. Default: the newest stable version,
-    /// [`ApiVersion::V2026_04_01`].
-    pub api_version: ApiVersion,
-    /// Retries, transport, extra trusted root certificates, user agent,
-    /// `verify_challenge_resource` and `allow_loopback_http`. Its
-    /// `api_version` field is ignored: [`api_version`](Self::api_version)
-    /// above is the one sent.
-    pub client_options: ClientOptions,
-}
+pub type SecretClientOptions = ClientCoreOptions<ApiVersion>;
 
 /// Options of [`SecretClient::set_secret`](crate::SecretClient::set_secret).
 ///
@@ -151,8 +143,9 @@ pub struct ListOptions {
 }
 
 /// Options of
-/// [`begin_delete_secret`](crate::SecretClient::begin_delete_secret) and
-/// [`begin_recover_deleted_secret`](crate::SecretClient::begin_recover_deleted_secret).
+/// [`begin_delete_secret`](crate::SecretClient::begin_delete_secret),
+/// [`begin_recover_deleted_secret`](crate::SecretClient::begin_recover_deleted_secret)
+/// and their `resume_*` methods.
 ///
 /// ```
 /// use std::time::Duration;

@@ -66,7 +66,7 @@ pub(crate) const TARGETS: &[Target] = &[
             "specs/administration/2025-07-01/settings.json",
         ],
         operations: &[
-            ("FullBackup", Response),
+            ("FullBackup", Request),
             ("FullBackupStatus", Id),
             ("FullRestoreOperation", Request),
             ("PreFullBackup", Request),
@@ -86,7 +86,7 @@ pub(crate) const TARGETS: &[Target] = &[
             ("GetSettings", Response),
             ("UpdateSetting", Response),
         ],
-        models: &["DataAction", "RoleScope"],
+        models: &["DataAction", "FullBackupOperation", "RoleScope"],
     },
 ];
 

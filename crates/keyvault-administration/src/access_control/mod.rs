@@ -3,15 +3,13 @@
 
 pub(crate) mod models;
 
-use std::sync::Arc;
-
-use keyvault_core::{Context, Result, TokenCredential, paging::Pager};
+use keyvault_core::{Result, client::ClientCore};
 
 use crate::{
-    AdministrationClientOptions, ApiVersion, CreateRoleAssignmentOptions, ItemPager,
-    KeyVaultRoleAssignment, KeyVaultRoleDefinition, KeyVaultRoleScope, ListOptions, RequestOptions,
+    ApiVersion, CreateRoleAssignmentOptions, ItemPager, KeyVaultRoleAssignment,
+    KeyVaultRoleDefinition, KeyVaultRoleScope, ListOptions, RequestOptions,
     SetRoleDefinitionOptions,
-    endpoint::{Endpoint, invalid},
+    endpoint::{check_name, invalid},
     generated::rbac as wire,
 };
 
@@ -40,14 +38,7 @@ use crate::{
 /// ```
 #[derive(Clone, Debug)]
 pub struct KeyVaultAccessControlClient {
-    inner: Arc<Endpoint>,
-}
-
-fn check_name(what: &str, name: &str) -> Result<()> {
-    if name.is_empty() {
-        return Err(invalid(format!("the {what} name must not be empty")));
-    }
-    Ok(())
+    core: ClientCore<ApiVersion>,
 }
 
 /// The outcome of a delete, where a `404` (nothing to delete) is not an
@@ -61,86 +52,10 @@ fn absent_is_fine(sent: Result<keyvault_core::http::Response>) -> Result<()> {
 }
 
 impl KeyVaultAccessControlClient {
-    /// Creates a client for the Managed HSM at `hsm_url` (for example
-    /// `https://myhsm.managedhsm.azure.net`), authenticating with
-    /// `credential` (the token is for the resource the HSM's challenge
-    /// names, `https://managedhsm.azure.net`).
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when
-    /// `hsm_url` is empty, not `https` (plain `http` only to loopback with
-    /// `allow_loopback_http`), or a Key Vault vault rather than a Managed
-    /// HSM (`*.vault.azure.net` ...).
-    ///
-    /// # Examples
-    /// ```no_run
-    /// use std::sync::Arc;
-    /// use keyvault_administration::{KeyVaultAccessControlClient, TokenCredential};
-    /// # fn demo(credential: Arc<dyn TokenCredential>) -> keyvault_administration::Result<()> {
-    /// let client = KeyVaultAccessControlClient::new("https://myhsm.managedhsm.azure.net", credential, None)?;
-    /// assert_eq!(client.vault_url(), "https://myhsm.managedhsm.azure.net");
-    /// # Ok(()) }
-    /// ```
-    pub fn new(
-        hsm_url: &str,
-        credential: Arc<dyn TokenCredential>,
-        options: Option<AdministrationClientOptions>,
-    ) -> Result<Self> {
-        Endpoint::shared(hsm_url, credential, options).map(|inner| Self { inner })
-    }
-
-    /// The Managed HSM URL, without a trailing slash.
-    pub fn vault_url(&self) -> &str {
-        &self.inner.hsm_url
-    }
-
-    /// The API version this client sends.
-    pub fn api_version(&self) -> &ApiVersion {
-        &self.inner.api_version
-    }
-
-    /// Sends a raw request through the client's pipeline (authentication,
-    /// retries, tracing) and returns the response whatever its status.
-    ///
-    /// `url` may be relative to the HSM URL (`providers/Microsoft.Authorization/roleDefinitions`) or absolute.
-    /// `api-version` is added unless the URL has one.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a URL
-    /// that cannot be resolved or is not on an allowed scheme; transport,
-    /// credential and authentication errors. A failure status is not an
-    /// error.
-    ///
-    /// # Examples
-    /// ```no_run
-    /// use keyvault_administration::Method;
-    /// # async fn demo(client: keyvault_administration::KeyVaultAccessControlClient) -> keyvault_administration::Result<()> {
-    /// let response = client.send_request(Method::GET, "providers/Microsoft.Authorization/roleDefinitions", None).await?;
-    /// println!("{} ({} bytes)", response.status(), response.body().len());
-    /// # Ok(()) }
-    /// ```
-    pub async fn send_request(
-        &self,
-        method: keyvault_core::http::Method,
-        url: &str,
-        options: Option<crate::SendRequestOptions>,
-    ) -> Result<keyvault_core::http::Response> {
-        self.inner.send_request(method, url, options).await
-    }
-
-    fn pager<P: keyvault_core::paging::Paged>(
-        &self,
-        operation: &'static str,
-        first: Result<keyvault_core::http::Request>,
-        options: ListOptions,
-    ) -> Result<Pager<P>> {
-        Pager::start_at(
-            self.inner.pipeline.clone(),
-            Context::new(operation),
-            first?,
-            options.continuation_token.as_deref(),
-        )
-    }
+    crate::endpoint::hsm_client!(
+        KeyVaultAccessControlClient,
+        "providers/Microsoft.Authorization/roleDefinitions"
+    );
 
     /// Lists the role definitions (built-in and custom) at `scope`, lazily.
     ///
@@ -165,13 +80,14 @@ impl KeyVaultAccessControlClient {
         let scope = scope.into();
         let o = options.unwrap_or_default();
         let request = wire::role_definitions_list_request(
-            &self.inner.url,
+            self.core.endpoint(),
             scope.as_str(),
             o.filter.as_deref(),
         );
-        let pager =
-            self.pager::<wire::RoleDefinitionListResult>(wire::ROLE_DEFINITIONS_LIST, request, o);
-        ItemPager::new(pager, KeyVaultRoleDefinition::from)
+        let token = o.continuation_token.as_deref();
+        let operation = wire::ROLE_DEFINITIONS_LIST;
+        self.core
+            .pager::<wire::RoleDefinitionListResult, _>(operation, request, token, Into::into)
     }
 
     /// Gets one role definition.
@@ -200,8 +116,9 @@ impl KeyVaultAccessControlClient {
         let _ = options;
         check_name("role definition", name)?;
         let scope = scope.into();
-        let request = wire::role_definitions_get_request(&self.inner.url, scope.as_str(), name)?;
-        let response = self.inner.send(wire::ROLE_DEFINITIONS_GET, request).await?;
+        let request =
+            wire::role_definitions_get_request(self.core.endpoint(), scope.as_str(), name);
+        let response = self.core.send(wire::ROLE_DEFINITIONS_GET, request).await?;
         wire::role_definitions_get_response(&response).map(Into::into)
     }
 
@@ -253,13 +170,13 @@ impl KeyVaultAccessControlClient {
             },
         };
         let request = wire::role_definitions_create_or_update_request(
-            &self.inner.url,
+            self.core.endpoint(),
             scope.as_str(),
             &name,
             &body,
-        )?;
+        );
         let response = self
-            .inner
+            .core
             .send(wire::ROLE_DEFINITIONS_CREATE_OR_UPDATE, request)
             .await?;
         wire::role_definitions_create_or_update_response(&response).map(Into::into)
@@ -292,12 +209,9 @@ impl KeyVaultAccessControlClient {
         let _ = options;
         check_name("role definition", name)?;
         let scope = scope.into();
-        let request = wire::role_definitions_delete_request(&self.inner.url, scope.as_str(), name)?;
-        absent_is_fine(
-            self.inner
-                .send(wire::ROLE_DEFINITIONS_DELETE, request)
-                .await,
-        )
+        let request =
+            wire::role_definitions_delete_request(self.core.endpoint(), scope.as_str(), name);
+        absent_is_fine(self.core.send(wire::ROLE_DEFINITIONS_DELETE, request).await)
     }
 
     /// Lists the role assignments at `scope`, lazily.
@@ -323,16 +237,14 @@ impl KeyVaultAccessControlClient {
         let scope = scope.into();
         let o = options.unwrap_or_default();
         let request = wire::role_assignments_list_for_scope_request(
-            &self.inner.url,
+            self.core.endpoint(),
             scope.as_str(),
             o.filter.as_deref(),
         );
-        let pager = self.pager::<wire::RoleAssignmentListResult>(
-            wire::ROLE_ASSIGNMENTS_LIST_FOR_SCOPE,
-            request,
-            o,
-        );
-        ItemPager::new(pager, KeyVaultRoleAssignment::from)
+        let token = o.continuation_token.as_deref();
+        let operation = wire::ROLE_ASSIGNMENTS_LIST_FOR_SCOPE;
+        self.core
+            .pager::<wire::RoleAssignmentListResult, _>(operation, request, token, Into::into)
     }
 
     /// Gets one role assignment.
@@ -359,8 +271,9 @@ impl KeyVaultAccessControlClient {
         let _ = options;
         check_name("role assignment", name)?;
         let scope = scope.into();
-        let request = wire::role_assignments_get_request(&self.inner.url, scope.as_str(), name)?;
-        let response = self.inner.send(wire::ROLE_ASSIGNMENTS_GET, request).await?;
+        let request =
+            wire::role_assignments_get_request(self.core.endpoint(), scope.as_str(), name);
+        let response = self.core.send(wire::ROLE_ASSIGNMENTS_GET, request).await?;
         wire::role_assignments_get_response(&response).map(Into::into)
     }
 
@@ -409,10 +322,14 @@ impl KeyVaultAccessControlClient {
                 role_definition_id: definition_id.to_owned(),
             },
         };
-        let request =
-            wire::role_assignments_create_request(&self.inner.url, scope.as_str(), &name, &body)?;
+        let request = wire::role_assignments_create_request(
+            self.core.endpoint(),
+            scope.as_str(),
+            &name,
+            &body,
+        );
         let response = self
-            .inner
+            .core
             .send(wire::ROLE_ASSIGNMENTS_CREATE, request)
             .await?;
         wire::role_assignments_create_response(&response).map(Into::into)
@@ -441,12 +358,9 @@ impl KeyVaultAccessControlClient {
         let _ = options;
         check_name("role assignment", name)?;
         let scope = scope.into();
-        let request = wire::role_assignments_delete_request(&self.inner.url, scope.as_str(), name)?;
-        absent_is_fine(
-            self.inner
-                .send(wire::ROLE_ASSIGNMENTS_DELETE, request)
-                .await,
-        )
+        let request =
+            wire::role_assignments_delete_request(self.core.endpoint(), scope.as_str(), name);
+        absent_is_fine(self.core.send(wire::ROLE_ASSIGNMENTS_DELETE, request).await)
     }
 }
 

@@ -5,19 +5,13 @@
 pub(crate) mod models;
 pub(crate) mod poller;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
-use keyvault_core::{
-    Context, Error, ErrorKind, Result, TokenCredential,
-    http::Response,
-    poller::{Poller, resume_token_url},
-};
+use keyvault_core::{Error, ErrorKind, Result, client::ClientCore, http::Response};
 
 use crate::{
-    AdministrationClientOptions, ApiVersion, BackupAuth, KeyVaultBackupPoller,
-    KeyVaultBackupResult, PollerOptions, RestoreOptions,
-    endpoint::{Endpoint, invalid},
-    generated::backuprestore as wire,
+    ApiVersion, BackupAuth, KeyVaultBackupPoller, KeyVaultBackupResult, PollerOptions,
+    RestoreOptions, endpoint::check_name, generated::backuprestore as wire,
 };
 use models::{container_url, parse_folder_url, wipe};
 use poller::DEFAULT_FREQUENCY;
@@ -43,7 +37,7 @@ const PRE_CHECKS_SINCE: &str = "7.6-preview.2";
 /// ```
 #[derive(Clone, Debug)]
 pub struct KeyVaultBackupClient {
-    inner: Arc<Endpoint>,
+    core: ClientCore<ApiVersion>,
 }
 
 fn backup_result(op: wire::FullBackupOperation) -> Result<KeyVaultBackupResult> {
@@ -64,79 +58,17 @@ fn frequency(f: Option<Duration>) -> Duration {
     f.unwrap_or(DEFAULT_FREQUENCY)
 }
 
+/// The delay between two status requests the options ask for.
+fn poll_frequency(options: Option<PollerOptions>) -> Duration {
+    frequency(options.and_then(|o| o.frequency))
+}
+
 impl KeyVaultBackupClient {
-    /// Creates a client for the Managed HSM at `hsm_url`, authenticating
-    /// with `credential`.
-    ///
-    /// # Errors
-    /// As [`KeyVaultAccessControlClient::new`](crate::KeyVaultAccessControlClient::new):
-    /// an empty, non-`https` or Key Vault vault URL.
-    ///
-    /// # Examples
-    /// ```no_run
-    /// use std::sync::Arc;
-    /// use keyvault_administration::{KeyVaultBackupClient, TokenCredential};
-    /// # fn demo(credential: Arc<dyn TokenCredential>) -> keyvault_administration::Result<()> {
-    /// let client = KeyVaultBackupClient::new("https://myhsm.managedhsm.azure.net", credential, None)?;
-    /// # let _ = client; Ok(()) }
-    /// ```
-    pub fn new(
-        hsm_url: &str,
-        credential: Arc<dyn TokenCredential>,
-        options: Option<AdministrationClientOptions>,
-    ) -> Result<Self> {
-        Endpoint::shared(hsm_url, credential, options).map(|inner| Self { inner })
-    }
+    crate::endpoint::hsm_client!(KeyVaultBackupClient, "backup/<job id>/pending");
 
-    /// The Managed HSM URL, without a trailing slash.
-    pub fn vault_url(&self) -> &str {
-        &self.inner.hsm_url
-    }
-
-    /// The API version this client sends.
-    pub fn api_version(&self) -> &ApiVersion {
-        &self.inner.api_version
-    }
-
-    /// Sends a raw request through the client's pipeline (authentication,
-    /// retries, tracing) and returns the response whatever its status.
-    ///
-    /// `url` may be relative to the HSM URL (`backup/<job id>/pending`) or absolute.
-    /// `api-version` is added unless the URL has one.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a URL
-    /// that cannot be resolved or is not on an allowed scheme; transport,
-    /// credential and authentication errors. A failure status is not an
-    /// error.
-    ///
-    /// # Examples
-    /// ```no_run
-    /// use keyvault_administration::Method;
-    /// # async fn demo(client: keyvault_administration::KeyVaultBackupClient) -> keyvault_administration::Result<()> {
-    /// let response = client.send_request(Method::GET, "backup/<job id>/pending", None).await?;
-    /// println!("{} ({} bytes)", response.status(), response.body().len());
-    /// # Ok(()) }
-    /// ```
-    pub async fn send_request(
-        &self,
-        method: keyvault_core::http::Method,
-        url: &str,
-        options: Option<crate::SendRequestOptions>,
-    ) -> Result<Response> {
-        self.inner.send_request(method, url, options).await
-    }
-
-    fn check_pre(&self, method: &str) -> Result<()> {
-        if self.inner.api_version.at_least(PRE_CHECKS_SINCE) {
-            return Ok(());
-        }
-        Err(invalid(format!(
-            "{method} is not available in API version {}; use {PRE_CHECKS_SINCE} or newer",
-            self.inner.api_version
-        )))
-    }
-
+    /// A poller of the job that `initial` started, polled with the
+    /// `status_operation` requests and its result converted by `map`. A
+    /// start response that already says `Succeeded` needs no polling.
     fn start<T: Send + 'static>(
         &self,
         status_operation: &'static str,
@@ -144,19 +76,12 @@ impl KeyVaultBackupClient {
         frequency: Duration,
         map: fn(wire::FullBackupOperation) -> Result<T>,
     ) -> Result<KeyVaultBackupPoller<T>> {
-        let inner = Poller::from_async_operation(
-            self.inner.pipeline.clone(),
-            Context::new(status_operation),
+        let poller = self.core.async_operation::<wire::FullBackupOperation>(
+            status_operation,
             initial,
+            frequency,
         )?;
-        // The start response is a job status too; one that already says
-        // `Succeeded` needs no polling.
-        Ok(match wire::full_backup_response(initial) {
-            Ok(job) if job.status == Some(wire::OperationStatus::Succeeded) => {
-                KeyVaultBackupPoller::succeeded(&inner, job, map)
-            }
-            _ => KeyVaultBackupPoller::new(inner, frequency, map),
-        })
+        Ok(poller.map(map))
     }
 
     fn resume<T: Send + 'static>(
@@ -166,32 +91,12 @@ impl KeyVaultBackupClient {
         options: Option<PollerOptions>,
         map: fn(wire::FullBackupOperation) -> Result<T>,
     ) -> Result<KeyVaultBackupPoller<T>> {
-        self.check_token_host(token)?;
-        let inner = Poller::resume(
-            self.inner.pipeline.clone(),
-            Context::new(status_operation),
+        let poller = self.core.resume::<wire::FullBackupOperation>(
+            status_operation,
             token,
+            poll_frequency(options),
         )?;
-        Ok(KeyVaultBackupPoller::new(
-            inner,
-            frequency(options.and_then(|o| o.frequency)),
-            map,
-        ))
-    }
-
-    /// Refuses a resume token whose status URL is not on this client's HSM.
-    fn check_token_host(&self, token: &str) -> Result<()> {
-        let url = resume_token_url(token)
-            .map_err(|_| invalid("the resume token is not one a backup poller made"))?;
-        let (theirs, ours) = (url.origin(), self.inner.url.origin());
-        if theirs != ours {
-            return Err(invalid(format!(
-                "the resume token is for a job of {}, not of {}",
-                theirs.ascii_serialization(),
-                ours.ascii_serialization()
-            )));
-        }
-        Ok(())
+        Ok(poller.map(map))
     }
 
     /// Starts a full backup of the HSM (keys, roles, settings) to a new
@@ -224,14 +129,14 @@ impl KeyVaultBackupClient {
         options: Option<PollerOptions>,
     ) -> Result<KeyVaultBackupPoller<KeyVaultBackupResult>> {
         let mut body = auth.parameter(self::container_url(container_url)?);
-        let request = wire::full_backup_request(&self.inner.url, &body);
+        let request = wire::full_backup_request(self.core.endpoint(), &body);
         wipe(&mut body.token);
-        let request = request?;
-        let response = self.inner.send(wire::FULL_BACKUP, request).await?;
+        let response = self.core.send(wire::FULL_BACKUP, request).await?;
+        let frequency = poll_frequency(options);
         self.start(
             wire::FULL_BACKUP_STATUS,
             &response,
-            frequency(options.and_then(|o| o.frequency)),
+            frequency,
             backup_result,
         )
     }
@@ -267,8 +172,8 @@ impl KeyVaultBackupClient {
         options: Option<RestoreOptions>,
     ) -> Result<KeyVaultBackupPoller<()>> {
         let o = options.unwrap_or_default();
-        if o.key_name.as_deref() == Some("") {
-            return Err(invalid("the key name must not be empty"));
+        if let Some(key) = &o.key_name {
+            check_name("key", key)?;
         }
         let (container, folder) = parse_folder_url(folder_url)?;
         let sas_token_parameters = auth.parameter(container);
@@ -280,11 +185,10 @@ impl KeyVaultBackupClient {
                     sas_token_parameters,
                 };
                 let request =
-                    wire::selective_key_restore_operation_request(&self.inner.url, key, &body);
+                    wire::selective_key_restore_operation_request(self.core.endpoint(), key, &body);
                 wipe(&mut body.sas_token_parameters.token);
-                let request = request?;
                 let response = self
-                    .inner
+                    .core
                     .send(wire::SELECTIVE_KEY_RESTORE_OPERATION, request)
                     .await?;
                 self.start(
@@ -299,11 +203,10 @@ impl KeyVaultBackupClient {
                     folder_to_restore: folder,
                     sas_token_parameters,
                 };
-                let request = wire::full_restore_operation_request(&self.inner.url, &body);
+                let request = wire::full_restore_operation_request(self.core.endpoint(), &body);
                 wipe(&mut body.sas_token_parameters.token);
-                let request = request?;
                 let response = self
-                    .inner
+                    .core
                     .send(wire::FULL_RESTORE_OPERATION, request)
                     .await?;
                 self.start(wire::RESTORE_STATUS, &response, frequency, nothing)
@@ -336,23 +239,18 @@ impl KeyVaultBackupClient {
         auth: BackupAuth,
         options: Option<PollerOptions>,
     ) -> Result<KeyVaultBackupPoller<()>> {
-        self.check_pre("begin_pre_backup")?;
+        self.core.require("begin_pre_backup", PRE_CHECKS_SINCE)?;
         let (token, use_managed_identity) = auth.parts();
         let mut body = wire::PreBackupOperationParameters {
             storage_resource_uri: Some(self::container_url(container_url)?),
             token,
             use_managed_identity: Some(use_managed_identity),
         };
-        let request = wire::pre_full_backup_request(&self.inner.url, &body);
+        let request = wire::pre_full_backup_request(self.core.endpoint(), &body);
         wipe(&mut body.token);
-        let request = request?;
-        let response = self.inner.send(wire::PRE_FULL_BACKUP, request).await?;
-        self.start(
-            wire::FULL_BACKUP_STATUS,
-            &response,
-            frequency(options.and_then(|o| o.frequency)),
-            nothing,
-        )
+        let response = self.core.send(wire::PRE_FULL_BACKUP, request).await?;
+        let frequency = poll_frequency(options);
+        self.start(wire::FULL_BACKUP_STATUS, &response, frequency, nothing)
     }
 
     /// Checks that a full restore from the backup in the folder at
@@ -376,30 +274,25 @@ impl KeyVaultBackupClient {
         auth: BackupAuth,
         options: Option<PollerOptions>,
     ) -> Result<KeyVaultBackupPoller<()>> {
-        self.check_pre("begin_pre_restore")?;
+        self.core.require("begin_pre_restore", PRE_CHECKS_SINCE)?;
         let (container, folder) = parse_folder_url(folder_url)?;
         let mut body = wire::PreRestoreOperationParameters {
             folder_to_restore: Some(folder),
             sas_token_parameters: Some(auth.parameter(container)),
         };
-        let request = wire::pre_full_restore_operation_request(&self.inner.url, &body);
+        let request = wire::pre_full_restore_operation_request(self.core.endpoint(), &body);
         if let Some(p) = body.sas_token_parameters.as_mut() {
             wipe(&mut p.token);
         }
-        let request = request?;
         let response = self
-            .inner
+            .core
             .send(wire::PRE_FULL_RESTORE_OPERATION, request)
             .await?;
-        self.start(
-            wire::RESTORE_STATUS,
-            &response,
-            frequency(options.and_then(|o| o.frequency)),
-            nothing,
-        )
+        let frequency = poll_frequency(options);
+        self.start(wire::RESTORE_STATUS, &response, frequency, nothing)
     }
 
-    /// Continues a backup from a [`KeyVaultBackupPoller::resume_token`], in
+    /// Continues a backup from a [`resume_token`](keyvault_core::poller::Poller::resume_token), in
     /// this or another process. Nothing is sent until the poller is polled.
     ///
     /// # Errors
@@ -422,7 +315,7 @@ impl KeyVaultBackupClient {
     }
 
     /// Continues a full or selective key restore from a
-    /// [`KeyVaultBackupPoller::resume_token`].
+    /// [`resume_token`](keyvault_core::poller::Poller::resume_token).
     ///
     /// # Errors
     /// As [`resume_backup`](Self::resume_backup).
@@ -442,7 +335,7 @@ impl KeyVaultBackupClient {
     }
 
     /// Continues a pre-backup check from a
-    /// [`KeyVaultBackupPoller::resume_token`].
+    /// [`resume_token`](keyvault_core::poller::Poller::resume_token).
     ///
     /// # Errors
     /// As [`resume_backup`](Self::resume_backup).
@@ -462,7 +355,7 @@ impl KeyVaultBackupClient {
     }
 
     /// Continues a pre-restore check from a
-    /// [`KeyVaultBackupPoller::resume_token`].
+    /// [`resume_token`](keyvault_core::poller::Poller::resume_token).
     ///
     /// # Errors
     /// As [`resume_backup`](Self::resume_backup).

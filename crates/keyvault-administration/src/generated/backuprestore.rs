@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use keyvault_core::http::{Method, PathParam, Request, Response, expand_path};
+use keyvault_core::http::{Method, PathParam, Request, expand_path};
 
 /// A full backup job.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -241,16 +241,6 @@ pub(crate) fn full_backup_request(
         .with_success_statuses(FULL_BACKUP_SUCCESS);
     request.set_json(body)?;
     Ok(request)
-}
-
-/// Decodes the body of a successful `FullBackup` response.
-///
-/// # Errors
-/// Fails when the body is not the JSON the spec describes.
-pub(crate) fn full_backup_response(
-    response: &Response,
-) -> keyvault_core::Result<FullBackupOperation> {
-    response.json()
 }
 
 /// Operation id of `FullBackupStatus` (`GET /backup/{jobId}/pending`), the name of its tracing span.

@@ -2,14 +2,10 @@
 
 pub(crate) mod models;
 
-use std::sync::Arc;
-
-use keyvault_core::{Result, TokenCredential};
+use keyvault_core::{Result, client::ClientCore};
 
 use crate::{
-    AdministrationClientOptions, ApiVersion, KeyVaultSetting, RequestOptions,
-    endpoint::{Endpoint, invalid},
-    generated::settings as wire,
+    ApiVersion, KeyVaultSetting, RequestOptions, endpoint::check_name, generated::settings as wire,
 };
 
 /// A client for the account settings of one Managed HSM.
@@ -32,71 +28,11 @@ use crate::{
 /// ```
 #[derive(Clone, Debug)]
 pub struct KeyVaultSettingsClient {
-    inner: Arc<Endpoint>,
+    core: ClientCore<ApiVersion>,
 }
 
 impl KeyVaultSettingsClient {
-    /// Creates a client for the Managed HSM at `hsm_url`, authenticating
-    /// with `credential`.
-    ///
-    /// # Errors
-    /// As [`KeyVaultAccessControlClient::new`](crate::KeyVaultAccessControlClient::new):
-    /// an empty, non-`https` or Key Vault vault URL.
-    ///
-    /// # Examples
-    /// ```no_run
-    /// use std::sync::Arc;
-    /// use keyvault_administration::{KeyVaultSettingsClient, TokenCredential};
-    /// # fn demo(credential: Arc<dyn TokenCredential>) -> keyvault_administration::Result<()> {
-    /// let client = KeyVaultSettingsClient::new("https://myhsm.managedhsm.azure.net", credential, None)?;
-    /// # let _ = client; Ok(()) }
-    /// ```
-    pub fn new(
-        hsm_url: &str,
-        credential: Arc<dyn TokenCredential>,
-        options: Option<AdministrationClientOptions>,
-    ) -> Result<Self> {
-        Endpoint::shared(hsm_url, credential, options).map(|inner| Self { inner })
-    }
-
-    /// The Managed HSM URL, without a trailing slash.
-    pub fn vault_url(&self) -> &str {
-        &self.inner.hsm_url
-    }
-
-    /// The API version this client sends.
-    pub fn api_version(&self) -> &ApiVersion {
-        &self.inner.api_version
-    }
-
-    /// Sends a raw request through the client's pipeline (authentication,
-    /// retries, tracing) and returns the response whatever its status.
-    ///
-    /// `url` may be relative to the HSM URL (`settings`) or absolute.
-    /// `api-version` is added unless the URL has one.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a URL
-    /// that cannot be resolved or is not on an allowed scheme; transport,
-    /// credential and authentication errors. A failure status is not an
-    /// error.
-    ///
-    /// # Examples
-    /// ```no_run
-    /// use keyvault_administration::Method;
-    /// # async fn demo(client: keyvault_administration::KeyVaultSettingsClient) -> keyvault_administration::Result<()> {
-    /// let response = client.send_request(Method::GET, "settings", None).await?;
-    /// println!("{} ({} bytes)", response.status(), response.body().len());
-    /// # Ok(()) }
-    /// ```
-    pub async fn send_request(
-        &self,
-        method: keyvault_core::http::Method,
-        url: &str,
-        options: Option<crate::SendRequestOptions>,
-    ) -> Result<keyvault_core::http::Response> {
-        self.inner.send_request(method, url, options).await
-    }
+    crate::endpoint::hsm_client!(KeyVaultSettingsClient, "settings");
 
     /// Lists every account setting with its value. The service returns them
     /// in one response.
@@ -116,8 +52,8 @@ impl KeyVaultSettingsClient {
         options: Option<RequestOptions>,
     ) -> Result<Vec<KeyVaultSetting>> {
         let _ = options;
-        let request = wire::get_settings_request(&self.inner.url)?;
-        let response = self.inner.send(wire::GET_SETTINGS, request).await?;
+        let request = wire::get_settings_request(self.core.endpoint());
+        let response = self.core.send(wire::GET_SETTINGS, request).await?;
         let list = wire::get_settings_response(&response)?;
         Ok(list
             .settings
@@ -147,11 +83,9 @@ impl KeyVaultSettingsClient {
         options: Option<RequestOptions>,
     ) -> Result<KeyVaultSetting> {
         let _ = options;
-        if name.is_empty() {
-            return Err(invalid("the setting name must not be empty"));
-        }
-        let request = wire::get_setting_request(&self.inner.url, name)?;
-        let response = self.inner.send(wire::GET_SETTING, request).await?;
+        check_name("setting", name)?;
+        let request = wire::get_setting_request(self.core.endpoint(), name);
+        let response = self.core.send(wire::GET_SETTING, request).await?;
         wire::get_setting_response(&response).map(Into::into)
     }
 
@@ -179,14 +113,12 @@ impl KeyVaultSettingsClient {
         options: Option<RequestOptions>,
     ) -> Result<KeyVaultSetting> {
         let _ = options;
-        if setting.name.is_empty() {
-            return Err(invalid("the setting name must not be empty"));
-        }
+        check_name("setting", &setting.name)?;
         let body = wire::UpdateSettingRequest {
             value: setting.value.clone(),
         };
-        let request = wire::update_setting_request(&self.inner.url, &setting.name, &body)?;
-        let response = self.inner.send(wire::UPDATE_SETTING, request).await?;
+        let request = wire::update_setting_request(self.core.endpoint(), &setting.name, &body);
+        let response = self.core.send(wire::UPDATE_SETTING, request).await?;
         wire::update_setting_response(&response).map(Into::into)
     }
 }

@@ -23,11 +23,11 @@ fn keys(env: &Env) -> Pipeline {
     let info = ClientInfo {
         name: "test",
         version: "0",
-        default_api_version: "7.5",
     };
     Pipeline::new(
         info,
         env.credential.clone(),
+        "7.5",
         ClientOptions::emulator(Some(env.emu.ca_cert_pem().as_bytes())),
     )
     .expect("pipeline")

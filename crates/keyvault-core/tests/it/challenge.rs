@@ -233,9 +233,13 @@ async fn plain_http_needs_the_emulator_flag() {
 async fn a_credential_failure_is_a_credential_error() {
     let srv =
         Server::http(|seen, _| require_token(seen).unwrap_or_else(|| Reply::json(200, "{}"))).await;
-    let p =
-        keyvault_core::Pipeline::new(server::INFO, Arc::new(FailingCredential), server::options())
-            .unwrap();
+    let p = keyvault_core::Pipeline::new(
+        server::INFO,
+        Arc::new(FailingCredential),
+        server::API_VERSION,
+        server::options(),
+    )
+    .unwrap();
     let err = p
         .send(
             &Context::new("GetSecret"),

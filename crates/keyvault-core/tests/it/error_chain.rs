@@ -77,7 +77,13 @@ async fn a_refused_connection_names_the_failure_once() {
 async fn a_failing_credential_is_named_once() {
     let srv =
         Server::http(|seen, _| require_token(seen).unwrap_or_else(|| Reply::json(200, "{}"))).await;
-    let p = Pipeline::new(server::INFO, Arc::new(FailingCredential), quick()).unwrap();
+    let p = Pipeline::new(
+        server::INFO,
+        Arc::new(FailingCredential),
+        server::API_VERSION,
+        quick(),
+    )
+    .unwrap();
     let err = send(&p, srv.url("/secrets/a")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Credential);
     let messages = chain(&err);

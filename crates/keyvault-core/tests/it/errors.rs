@@ -64,14 +64,16 @@ async fn error_body_is_parsed() {
 async fn common_headers_and_api_version_are_set() {
     let srv = Server::http(|_, _| Reply::json(200, "{}")).await;
     let cred = Arc::new(TestCredential::default());
-    let p = server::pipeline(
-        &cred,
+    let p = keyvault_core::Pipeline::new(
+        server::INFO,
+        cred,
+        "2025-07-01",
         ClientOptions {
             user_agent_prefix: Some("my-app/1.0".into()),
-            api_version: Some("2025-07-01".into()),
             ..server::options()
         },
-    );
+    )
+    .unwrap();
     let mut req = Request::new(Method::PUT, srv.url("/secrets/a?api-version=1.0"));
     req.set_body("{}");
     p.send(&Context::new("SetSecret"), req).await.unwrap();

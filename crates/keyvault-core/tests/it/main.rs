@@ -3,6 +3,7 @@
 
 mod api_version;
 mod challenge;
+mod client;
 mod error_chain;
 mod errors;
 mod paging;

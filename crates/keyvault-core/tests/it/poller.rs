@@ -5,8 +5,8 @@ use std::{sync::Arc, time::Duration};
 use futures::StreamExt;
 use keyvault_core::{
     Context, ErrorKind,
-    http::{Method, Request, StatusCode},
-    poller::{PollStatus, Poller, resume_token_url},
+    http::{Method, Request, Response, StatusCode},
+    poller::{PollStatus, Poller},
 };
 use serde::{Deserialize, de::IgnoredAny};
 
@@ -46,8 +46,9 @@ async fn until_found_polls_past_404s() {
     assert_eq!(srv.seen().len(), 3);
 }
 
-#[tokio::test]
-async fn until_found_resumes_from_a_token() {
+/// A server whose first answer is a 404 and every later one the deleted
+/// secret, and a pipeline to it.
+async fn found_after_one_404() -> (Server, keyvault_core::Pipeline) {
     let srv = Server::http(|_, n| {
         if n < 1 {
             Reply::empty(404)
@@ -57,7 +58,12 @@ async fn until_found_resumes_from_a_token() {
     })
     .await;
     let cred = Arc::new(TestCredential::default());
-    let p = server::pipeline(&cred, server::options());
+    (srv, server::pipeline(&cred, server::options()))
+}
+
+#[tokio::test]
+async fn until_found_resumes_from_a_token() {
+    let (srv, p) = found_after_one_404().await;
     let first = Poller::<Deleted>::until_found(
         p.clone(),
         Context::new("GetDeletedSecret"),
@@ -65,12 +71,14 @@ async fn until_found_resumes_from_a_token() {
     );
     let token = first.resume_token();
     drop(first);
-    let resumed = Poller::<Deleted>::resume(p.clone(), Context::new("GetDeletedSecret"), &token)
-        .unwrap()
-        .with_frequency(Duration::from_millis(5));
+    let origin = srv.url("/");
+    let resumed =
+        Poller::<Deleted>::resume(p.clone(), Context::new("GetDeletedSecret"), &token, &origin)
+            .unwrap()
+            .with_frequency(Duration::from_millis(5));
     assert_eq!(resumed.await.unwrap().recovery_id, "r");
     assert!(srv.seen().iter().all(|s| s.path == "/deletedsecrets/s"));
-    let err = Poller::<Deleted>::resume(p, Context::new("x"), "garbage").unwrap_err();
+    let err = Poller::<Deleted>::resume(p, Context::new("x"), "garbage", &origin).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
 
@@ -130,6 +138,32 @@ async fn async_operation_polls_until_succeeded() {
         Some("https://acct.blob/c/mhsm-backup")
     );
     assert_eq!(polls.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+/// A pipeline to `srv`, and its answer to a bodiless POST to `path` (the
+/// request that starts a job).
+async fn start_job(srv: &Server, path: &str) -> (keyvault_core::Pipeline, Response) {
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let start = Request::new(Method::POST, srv.url(path));
+    let initial = p.send(&Context::new("Start"), start).await.unwrap();
+    (p, initial)
+}
+
+/// A server that starts a job on any POST or PUT (a 202 naming its status
+/// URL) and answers every status request `code` with `status_body`.
+async fn job_server(code: u16, status_body: &'static str) -> Server {
+    Server::http(move |seen, _| {
+        if seen.method == "GET" {
+            Reply::json(code, status_body)
+        } else {
+            Reply::json(202, r#"{"status":"InProgress"}"#).header(
+                "azure-asyncoperation",
+                format!("{}/jobs/j", seen.base("http")),
+            )
+        }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -217,18 +251,10 @@ async fn done_on_status_ends_the_poll_on_that_answer() {
 
 #[tokio::test]
 async fn done_on_status_applies_to_async_operations_too() {
-    let srv = Server::http(|seen, _| {
-        let base = seen.base("http");
-        if seen.method == "POST" {
-            Reply::json(202, r#"{"status":"InProgress"}"#)
-                .header("azure-asyncoperation", format!("{base}/jobs/j3"))
-        } else {
-            Reply::json(
-                403,
-                r#"{"error":{"code":"ForbiddenByRbac","message":"no read permission on jobs"}}"#,
-            )
-        }
-    })
+    let srv = job_server(
+        403,
+        r#"{"error":{"code":"ForbiddenByRbac","message":"no read permission on jobs"}}"#,
+    )
     .await;
     let cred = Arc::new(TestCredential::default());
     let p = server::pipeline(&cred, server::options());
@@ -272,7 +298,7 @@ async fn a_finished_poller_sends_nothing_and_gives_its_value() {
 }
 
 #[tokio::test]
-async fn a_resume_token_names_the_status_url_it_polls() {
+async fn a_resume_token_polls_its_status_url_on_its_own_vault_only() {
     let srv = Server::http(|seen, _| {
         let base = seen.base("http");
         match (seen.method.as_str(), seen.path.as_str()) {
@@ -283,26 +309,25 @@ async fn a_resume_token_names_the_status_url_it_polls() {
         }
     })
     .await;
-    let cred = Arc::new(TestCredential::default());
-    let p = server::pipeline(&cred, server::options());
-    let initial = p
-        .send(
-            &Context::new("FullBackup"),
-            Request::new(Method::POST, srv.url("/backup")),
-        )
-        .await
-        .unwrap();
+    let (p, initial) = start_job(&srv, "/backup").await;
     let poller =
         Poller::<IgnoredAny>::from_async_operation(p.clone(), Context::new("S"), &initial).unwrap();
     let token = poller.resume_token();
     drop(poller);
 
-    let url = resume_token_url(&token).unwrap();
-    assert_eq!(url, srv.url("/backup/j7/pending"));
-    assert_eq!(url.origin(), srv.url("/").origin());
+    // A token is refused by a client of another vault or HSM.
+    let here = srv.url("/");
+    let elsewhere = url::Url::parse("https://elsewhere.example/").unwrap();
+    let e =
+        Poller::<IgnoredAny>::resume(p.clone(), Context::new("S"), &token, &elsewhere).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(
+        e.to_string().contains("not of https://elsewhere.example"),
+        "{e}"
+    );
 
     // Resuming polls that URL, and nothing else.
-    Poller::<IgnoredAny>::resume(p, Context::new("S"), &token)
+    Poller::<IgnoredAny>::resume(p.clone(), Context::new("S"), &token, &here)
         .unwrap()
         .await
         .unwrap();
@@ -320,7 +345,99 @@ async fn a_resume_token_names_the_status_url_it_polls() {
         r#"{"style":"async_operation","url":"not a url"}"#,
         Poller::finished(IgnoredAny).resume_token().as_str(),
     ] {
-        let e = resume_token_url(bad).unwrap_err();
+        let e = Poller::<IgnoredAny>::resume(p.clone(), Context::new("S"), bad, &here).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
     }
+}
+
+#[tokio::test]
+async fn wait_for_ends_in_a_timeout_and_the_token_resumes() {
+    // Never found: the operation does not finish within the bound.
+    let srv = Server::http(|_, _| Reply::empty(404)).await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let poller = Poller::<IgnoredAny>::until_found(
+        p.clone(),
+        Context::new("GetDeletedSecret"),
+        srv.url("/deletedsecrets/s"),
+    )
+    .with_frequency(Duration::from_millis(20));
+    let token = poller.resume_token();
+    let started = std::time::Instant::now();
+    let err = poller
+        .wait_for(Duration::from_millis(100))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.is_timeout());
+    assert!(err.to_string().contains("GetDeletedSecret"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let polls = srv.seen().len();
+    assert!(polls >= 2, "{polls}");
+
+    // The bound applies to the status stream too, and a delay longer than
+    // what is left ends it at once rather than sleeping past the bound.
+    let mut slow = Poller::<IgnoredAny>::resume(p, Context::new("S"), &token, &srv.url("/"))
+        .unwrap()
+        .with_frequency(Duration::from_secs(600))
+        .with_max_wait(Duration::from_secs(1));
+    let statuses: Vec<_> =
+        tokio::time::timeout(Duration::from_secs(10), slow.status_stream().collect())
+            .await
+            .expect("the bound ends the stream");
+    assert_eq!(statuses.len(), 2, "{statuses:?}");
+    assert_eq!(statuses[0].as_ref().unwrap(), &PollStatus::InProgress);
+    assert_eq!(statuses[1].as_ref().unwrap_err().kind(), ErrorKind::Timeout);
+}
+
+#[tokio::test]
+async fn a_status_without_status_is_a_clear_error() {
+    let srv = job_server(200, r#"{"jobId":"j9"}"#).await;
+    let (p, initial) = start_job(&srv, "/start").await;
+    let err = tokio::time::timeout(
+        Duration::from_secs(10),
+        Poller::<IgnoredAny>::from_async_operation(p, Context::new("JobStatus"), &initial)
+            .unwrap()
+            .with_frequency(Duration::from_millis(5)),
+    )
+    .await
+    .expect("the poll does not go on forever")
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Deserialize, "{err}");
+    assert!(err.to_string().contains("JobStatus"), "{err}");
+    assert!(err.to_string().contains("`status`"), "{err}");
+    assert_eq!(srv.seen().len(), 2, "one status request");
+}
+
+#[tokio::test]
+async fn a_known_result_and_a_map_give_the_final_value() {
+    let (srv, p) = found_after_one_404().await;
+    let url = srv.url("/deletedsecrets/s");
+    let known = Poller::<IgnoredAny>::until_found(p.clone(), Context::new("G"), url.clone())
+        .with_frequency(Duration::from_millis(5))
+        .with_result("from the start response");
+    assert_eq!(known.result(), Some(&"from the start response"));
+    assert_eq!(known.await.unwrap(), "from the start response");
+
+    let decoded =
+        Poller::<Deleted>::until_found(p, Context::new("G"), url).map(|d| Ok(d.recovery_id.len()));
+    assert_eq!(decoded.result(), None);
+    assert_eq!(decoded.await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_job_that_starts_succeeded_is_not_polled_but_keeps_its_token() {
+    let srv = Server::http(|seen, _| {
+        let base = seen.base("http");
+        Reply::json(202, r#"{"status":"Succeeded","jobId":"j1"}"#)
+            .header("azure-asyncoperation", format!("{base}/jobs/j1"))
+    })
+    .await;
+    let (p, initial) = start_job(&srv, "/start").await;
+    let poller =
+        Poller::<BackupStatus>::from_async_operation(p, Context::new("S"), &initial).unwrap();
+    assert!(poller.is_done());
+    assert!(poller.resume_token().contains("/jobs/j1"));
+    assert_eq!(poller.await.unwrap().status, "Succeeded");
+    assert_eq!(srv.seen().len(), 1);
 }

@@ -328,8 +328,10 @@ impl TokenCredential for FailingCredential {
 pub const INFO: ClientInfo = ClientInfo {
     name: "core-test",
     version: "0.0.1",
-    default_api_version: "7.6",
 };
+
+/// The API version the test pipelines send.
+pub const API_VERSION: &str = "7.6";
 
 /// Options for a loopback emulator-like server: plain http allowed, small
 /// backoff delays.
@@ -347,5 +349,5 @@ pub fn options() -> ClientOptions {
 }
 
 pub fn pipeline(credential: &Arc<TestCredential>, options: ClientOptions) -> Pipeline {
-    Pipeline::new(INFO, credential.clone(), options).unwrap()
+    Pipeline::new(INFO, credential.clone(), API_VERSION, options).unwrap()
 }

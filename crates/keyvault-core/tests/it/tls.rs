@@ -76,6 +76,7 @@ fn a_bad_root_certificate_is_invalid_input() {
     let err = keyvault_core::Pipeline::new(
         server::INFO,
         cred,
+        server::API_VERSION,
         ClientOptions {
             root_certificates_pem: vec![b"not a certificate".to_vec()],
             ..Default::default()

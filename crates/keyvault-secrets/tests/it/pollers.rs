@@ -15,7 +15,7 @@ async fn delete_poller_finishes_with_the_deleted_secret() {
     assert_eq!(poller.status(), PollStatus::InProgress);
     assert!(!poller.is_done());
     // The result of the DELETE response is there without waiting.
-    assert_eq!(poller.result().name(), "to-delete");
+    assert_eq!(poller.result().expect("known at once").name(), "to-delete");
     assert_eq!(poller.poll().await.unwrap(), PollStatus::Succeeded);
     assert!(poller.is_done());
     let deleted = poller.await.unwrap();
@@ -85,5 +85,94 @@ async fn recover_poller_brings_the_secret_back() {
             .unwrap_err()
             .is_not_found()
     );
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn delete_and_recover_pollers_resume_from_their_tokens() {
+    use futures::TryStreamExt;
+
+    let env = start().await;
+    let c = &env.client;
+    c.set_secret("resumed", "v", None).await.unwrap();
+    let poller = c.begin_delete_secret("resumed", fast()).await.unwrap();
+    let token = poller.resume_token();
+    assert!(!token.is_empty());
+    drop(poller);
+    // Another client of the same vault continues it.
+    let other = env.client_with(keyvault_secrets::ApiVersion::default());
+    let mut resumed = other.resume_delete_secret(&token, fast()).unwrap();
+    assert!(
+        resumed.result().is_none(),
+        "read from the service when done"
+    );
+    let statuses: Vec<PollStatus> = resumed.status_stream().try_collect().await.unwrap();
+    assert_eq!(
+        statuses.last(),
+        Some(&PollStatus::Succeeded),
+        "{statuses:?}"
+    );
+    let deleted = resumed.await.unwrap();
+    assert_eq!(deleted.name(), "resumed");
+    assert!(deleted.recovery_id.is_some());
+
+    let poller = c
+        .begin_recover_deleted_secret("resumed", fast())
+        .await
+        .unwrap();
+    let token = poller.resume_token();
+    let recovered = c
+        .resume_recover_deleted_secret(&token, fast())
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(recovered.name(), "resumed");
+    assert_eq!(
+        poller.await.unwrap().name(),
+        "resumed",
+        "the first poller still finishes"
+    );
+
+    // Tokens that are not a secret poller's, or are of another vault, are
+    // refused before anything is sent.
+    let elsewhere = token.replace(
+        c.vault_url().trim_start_matches("https://"),
+        "elsewhere.vault.azure.net",
+    );
+    for bad in ["", "garbage", elsewhere.as_str()] {
+        let e = c.resume_delete_secret(bad, None).unwrap_err();
+        assert_eq!(
+            e.kind(),
+            keyvault_secrets::ErrorKind::InvalidInput,
+            "{bad}: {e}"
+        );
+    }
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn wait_for_bounds_a_poller_that_never_finishes() {
+    let env = start().await;
+    let c = &env.client;
+    c.set_secret("stays-deleted", "v", None).await.unwrap();
+    let delete = c
+        .begin_delete_secret("stays-deleted", fast())
+        .await
+        .unwrap();
+    // A recover token for it: the secret stays deleted, so the recover
+    // poller's GET answers 404 for ever.
+    let token = delete
+        .resume_token()
+        .replace("/deletedsecrets/", "/secrets/");
+    delete.await.unwrap();
+    let started = std::time::Instant::now();
+    let e = c
+        .resume_recover_deleted_secret(&token, fast())
+        .unwrap()
+        .wait_for(Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(e.is_timeout(), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(20));
     env.emu.shutdown().await;
 }

@@ -405,7 +405,7 @@ async fn other_poll_failures_are_errors() {
         .begin_recover_deleted_secret("s", fast())
         .await
         .unwrap();
-    assert_eq!(poller.result().name(), "s");
+    assert_eq!(poller.result().expect("known at once").name(), "s");
     let err = poller.await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
     assert_eq!(err.error_code(), Some("BadParameter"));
