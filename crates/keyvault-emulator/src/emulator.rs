@@ -15,10 +15,12 @@ use crate::auth::{AuthMode, Authenticator};
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind};
 use crate::hsm::{Hsm, HsmConfig, RbacMode};
+use crate::objects::Retention;
 use crate::server;
+use crate::service::{self, Service};
 use crate::store::{META, Op, Store};
 use crate::tls::{self, TlsSource};
-use crate::vault::{Vault, VaultSettings};
+use crate::vault::Vault;
 
 /// The default challenge resource of the vault endpoint.
 pub const VAULT_RESOURCE: &str = "https://vault.azure.net";
@@ -280,38 +282,38 @@ impl EmulatorBuilder {
             .tenant_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let soft_delete = VaultSettings {
+        let soft_delete = Retention {
             retention_days: self.retention_days,
             purge_protection: self.purge_protection,
         };
-        let vault = Vault::open(
-            store.clone(),
-            admin.clone(),
+        let vault = Vault::open(store.clone(), self.clock.clone(), soft_delete, backup_key)?;
+        let config = HsmConfig {
             soft_delete,
-            backup_key,
-            Authenticator {
-                mode: self.auth,
-                tenant_id: tenant.clone(),
-                resource: self.challenge_resource.clone(),
-            },
-            self.admin_routes,
-        )?;
-        let hsm = Hsm::open(
-            store,
-            admin.clone(),
-            HsmConfig {
-                soft_delete,
-                rbac: self.rbac,
-                admins: crate::hsm::dedup(&self.hsm_admins),
-            },
-            backup_key,
-            Authenticator {
-                mode: self.auth,
-                tenant_id: tenant,
-                resource: self.hsm_challenge_resource.clone(),
-            },
-            self.admin_routes,
-        )?;
+            rbac: self.rbac,
+            admins: crate::hsm::dedup(&self.hsm_admins),
+        };
+        let hsm = Hsm::open(store, self.clock.clone(), config, backup_key)?;
+        let weak = (Arc::downgrade(&vault), Arc::downgrade(&hsm));
+        admin.on_advance(Box::new(move || {
+            weak.0.upgrade().inspect(|v| v.sweep());
+            weak.1.upgrade().inspect(|h| h.sweep());
+        }));
+        let auth = |resource: &str| Authenticator {
+            mode: self.auth,
+            tenant_id: tenant.clone(),
+            resource: resource.to_owned(),
+        };
+        let routes_admin = self.admin_routes.then(|| admin.clone());
+        let vault_handler = service::endpoint(
+            vault.clone(),
+            routes_admin.clone(),
+            auth(&self.challenge_resource),
+        );
+        let hsm_handler = service::endpoint(
+            hsm.clone(),
+            routes_admin,
+            auth(&self.hsm_challenge_resource),
+        );
 
         let bind_err = |port: u16, e: std::io::Error| {
             Error::with_source(
@@ -342,7 +344,7 @@ impl EmulatorBuilder {
             "vault",
             vault_bound,
             tls.config.clone(),
-            vault.handler(),
+            vault_handler,
             format!("{url_host}:{}", vault_addr.port()),
             shutdown_rx.clone(),
         )));
@@ -350,12 +352,12 @@ impl EmulatorBuilder {
             "hsm",
             hsm_bound,
             tls.config.clone(),
-            hsm.handler(),
+            hsm_handler,
             format!("{url_host}:{}", hsm_addr.port()),
             shutdown_rx.clone(),
         )));
         // Purges what becomes due as wall-clock time passes.
-        let weak = Arc::downgrade(&vault);
+        let weak = Arc::downgrade(&admin);
         let mut rx = shutdown_rx;
         tasks.push(tokio::spawn(async move {
             loop {
@@ -363,8 +365,8 @@ impl EmulatorBuilder {
                     _ = rx.changed() => return,
                     _ = tokio::time::sleep(Duration::from_secs(30)) => {}
                 }
-                let Some(v) = weak.upgrade() else { return };
-                let _ = tokio::task::spawn_blocking(move || v.sweep()).await;
+                let Some(admin) = weak.upgrade() else { return };
+                let _ = tokio::task::spawn_blocking(move || admin.sweep()).await;
             }
         }));
         tracing::info!(%vault_url, %hsm_url, "emulator started");
@@ -425,18 +427,6 @@ pub struct EmulatorHandle {
     tasks: Vec<JoinHandle<()>>,
 }
 
-impl std::fmt::Debug for Admin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Admin").field("clock", &self.clock).finish()
-    }
-}
-
-impl std::fmt::Debug for Vault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Vault")
-    }
-}
-
 impl EmulatorHandle {
     /// The vault endpoint, e.g. `https://localhost:8443/`.
     pub fn vault_url(&self) -> &str {
@@ -476,8 +466,8 @@ impl EmulatorHandle {
             .unwrap_or_default()
     }
 
-    /// Moves the virtual clock forward and purges deleted secrets whose purge
-    /// date has passed. Returns the new time (Unix seconds). With a data
+    /// Moves the virtual clock forward and purges deleted secrets and keys
+    /// whose purge date has passed. Returns the new time (Unix seconds). With a data
     /// directory the new offset is stored first; if it cannot be, the clock
     /// does not move (the failure is logged).
     ///

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, ServiceError};
 
 /// A table of the store: string keys, byte values.
 #[derive(Debug, Clone, Copy)]
@@ -153,6 +153,39 @@ impl Store {
             .into_iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v))
+    }
+}
+
+/// Every readable record of `table`; unreadable ones are logged and skipped.
+pub(crate) fn records<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    table: Table,
+) -> Result<std::collections::BTreeMap<String, T>, Error> {
+    let mut out = std::collections::BTreeMap::new();
+    for (key, raw) in store.load(table)? {
+        match serde_json::from_slice::<T>(&raw) {
+            Ok(v) => {
+                out.insert(key, v);
+            }
+            Err(e) => tracing::error!(key, error = %e, "skipping an unreadable stored record"),
+        }
+    }
+    Ok(out)
+}
+
+/// A record as stored.
+pub(crate) fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, ServiceError> {
+    serde_json::to_vec(v).map_err(|_| ServiceError::internal("Cannot encode."))
+}
+
+impl Store {
+    /// Commits `ops` durably for a request; a failure is a `500` that says
+    /// nothing was stored.
+    pub(crate) fn save(&self, ops: Vec<Op>) -> Result<(), ServiceError> {
+        self.commit(ops).map_err(|e| {
+            tracing::error!(error = %e, "durable commit failed");
+            ServiceError::internal("The change could not be stored.")
+        })
     }
 }
 

@@ -4,11 +4,11 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::rbac::{self, RoleAssignment, RoleDefinition, action};
-use super::{Hsm, Result, State, encode, method_not_allowed};
+use super::{Hsm, Result, State};
 use crate::error::{ServiceError, json_response};
 use crate::server::{HttpResponse, Request};
-use crate::service;
-use crate::store::{HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, Op};
+use crate::service::{self, method_not_allowed};
+use crate::store::{HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, Op, encode};
 
 impl Hsm {
     pub(super) fn route_rbac(

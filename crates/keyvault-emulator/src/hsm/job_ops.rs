@@ -10,11 +10,12 @@ use serde_json::Value;
 
 use super::jobs::{self, Job, JobKind};
 use super::keys::StoredKey;
-use super::{Hsm, Result, State, blob, encode, hsm_name};
+use super::{Hsm, Result, Snapshot, blob, hsm_name};
 use crate::error::{ServiceError, json_response};
+use crate::objects::request::parse_object;
 use crate::server::{HttpResponse, Request};
 use crate::store::{
-    HSM_JOBS, HSM_KEYS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Table,
+    HSM_JOBS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Table, encode,
 };
 
 impl Hsm {
@@ -58,7 +59,7 @@ impl Hsm {
     /// be after a restart too (`JobInterrupted`): a succeeded status is
     /// never shown unless it is stored.
     pub(super) fn finish(&self, id: &str, outcome: jobs::Outcome, folder_url: Option<String>) {
-        let now = self.admin.clock.now();
+        let now = self.clock.now();
         let mut jobs = self.lock_jobs();
         let Some(current) = jobs.get(id) else { return };
         let mut job = current.clone();
@@ -91,9 +92,9 @@ impl Hsm {
     }
 
     pub(super) fn start_backup(self: &Arc<Self>, req: &Request, pre: bool) -> Result<HttpResponse> {
-        let m = crate::vault::model::parse_object(&req.body)?;
+        let m = parse_object(&req.body)?;
         let (container, _) = parse_sas(&m)?;
-        let now = self.admin.clock.now();
+        let now = self.clock.now();
         let job = Job::new(
             if pre {
                 JobKind::PreBackup
@@ -106,7 +107,7 @@ impl Hsm {
         let folder_url = container.folder_url(&folder);
         let resp = self.accept_job(req, &job)?;
         let hsm = self.clone();
-        let snapshot = self.lock().clone();
+        let snapshot = self.snapshot();
         self.spawn_job(async move {
             let outcome = if pre {
                 jobs::pre_backup(&hsm.storage, &container).await
@@ -134,7 +135,7 @@ impl Hsm {
         kind: JobKind,
         key: Option<&str>,
     ) -> Result<HttpResponse> {
-        let m = crate::vault::model::parse_object(&req.body)?;
+        let m = parse_object(&req.body)?;
         let sas = match m.get("sasTokenParameters") {
             Some(Value::Object(s)) => s.clone(),
             _ => {
@@ -159,7 +160,7 @@ impl Hsm {
                 )));
             }
         };
-        let job = Job::new(kind, self.admin.clock.now());
+        let job = Job::new(kind, self.clock.now());
         let resp = self.accept_job(req, &job)?;
         let hsm = self.clone();
         let key = key.map(str::to_owned);
@@ -202,9 +203,8 @@ impl Hsm {
 
     /// A full restore: commits the whole new state in one transaction, then
     /// swaps it in. On any failure nothing changes.
-    pub(super) fn replace_state(&self, new: State) -> jobs::Outcome {
+    pub(super) fn replace_state(&self, new: Snapshot) -> jobs::Outcome {
         let mut state = self.lock();
-        let mut ops = Vec::new();
         fn diff<T: Serialize>(
             ops: &mut Vec<Op>,
             table: Table,
@@ -220,69 +220,40 @@ impl Hsm {
             }
             Ok(())
         }
-        diff(&mut ops, HSM_KEYS, &state.keys, &new.keys)?;
+        let mut ops = self
+            .keys
+            .replace_ops(&new.keys)
+            .map_err(|_| job_internal())?;
+        let (old, rest) = (&*state, &new.state);
         diff(
             &mut ops,
             HSM_ROLE_DEFINITIONS,
-            &state.definitions,
-            &new.definitions,
+            &old.definitions,
+            &rest.definitions,
         )?;
         diff(
             &mut ops,
             HSM_ROLE_ASSIGNMENTS,
-            &state.assignments,
-            &new.assignments,
+            &old.assignments,
+            &rest.assignments,
         )?;
-        diff(&mut ops, HSM_SETTINGS, &state.settings, &new.settings)?;
+        diff(&mut ops, HSM_SETTINGS, &old.settings, &rest.settings)?;
         self.store.commit(ops).map_err(|e| {
             tracing::error!(error = %e, "cannot commit a restore");
             job_internal()
         })?;
-        *state = new;
+        self.keys.replace(new.keys);
+        *state = new.state;
         Ok(None)
     }
 
     /// A selective key restore: versions the HSM lacks are added; existing
     /// versions are not overwritten.
     pub(super) fn merge_key(&self, backup: StoredKey) -> jobs::Outcome {
-        let key = backup.name.to_ascii_lowercase();
-        let mut state = self.lock();
-        let (merged, restored, skipped) = match state.keys.get(&key) {
-            Some(existing) if existing.deleted.is_some() => {
-                return Err((
-                    "Conflict".into(),
-                    format!(
-                        "Key {} is deleted but not purged; recover or purge it before restoring it.",
-                        existing.name
-                    ),
-                ));
-            }
-            Some(existing) => {
-                let mut merged = existing.clone();
-                let mut restored = 0;
-                let mut skipped = 0;
-                for (id, v) in &backup.versions {
-                    if merged.versions.contains_key(id) {
-                        skipped += 1;
-                    } else {
-                        merged.versions.insert(id.clone(), v.clone());
-                        restored += 1;
-                    }
-                }
-                (merged, restored, skipped)
-            }
-            None => {
-                let mut k = backup.clone();
-                k.deleted = None;
-                let n = k.versions.len();
-                (k, n, 0)
-            }
-        };
-        let raw = serde_json::to_vec(&merged).map_err(|_| job_internal())?;
-        self.store
-            .commit(vec![Op::Put(HSM_KEYS, key.clone(), raw)])
-            .map_err(|_| job_internal())?;
-        state.keys.insert(key, merged);
+        let (restored, skipped) = self.keys.merge(backup).map_err(|e| match e.status {
+            500 => job_internal(),
+            _ => (e.code.to_owned(), e.message),
+        })?;
         Ok(Some(format!(
             "Number of successful key versions restored: {restored}, Number of key versions could not overwrite: {skipped}"
         )))
@@ -335,30 +306,21 @@ fn parse_sas(m: &serde_json::Map<String, Value>) -> Result<(blob::Container, boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin::Admin;
-    use crate::auth::{AuthMode, Authenticator};
     use crate::clock::Clock;
     use crate::hsm::{HsmConfig, RbacMode};
+    use crate::objects::Retention;
     use crate::store::Store;
-    use crate::vault::VaultSettings;
 
     fn hsm() -> Arc<Hsm> {
-        let store = Arc::new(Store::in_memory());
-        let admin = Arc::new(Admin::new(Clock::new(), store.clone()).unwrap());
         let config = HsmConfig {
-            soft_delete: VaultSettings {
+            soft_delete: Retention {
                 retention_days: 7,
                 purge_protection: false,
             },
             rbac: RbacMode::Off,
             admins: Vec::new(),
         };
-        let auth = Authenticator {
-            mode: AuthMode::Off,
-            tenant_id: "t".into(),
-            resource: "r".into(),
-        };
-        Hsm::open(store, admin, config, [0; 32], auth, false).unwrap()
+        Hsm::open(Arc::new(Store::in_memory()), Clock::new(), config, [0; 32]).unwrap()
     }
 
     #[tokio::test]

@@ -261,7 +261,9 @@ pub(crate) fn normalize_scope(raw: &str) -> Result<String, ServiceError> {
     let parts: Vec<&str> = trimmed.split('/').collect();
     match parts.as_slice() {
         [k] if k.eq_ignore_ascii_case("keys") => Ok("/keys".into()),
-        [k, name] if k.eq_ignore_ascii_case("keys") && crate::vault::model::valid_name(name) => {
+        [k, name]
+            if k.eq_ignore_ascii_case("keys") && crate::objects::request::valid_name(name) =>
+        {
             Ok(format!("/keys/{name}"))
         }
         _ => Err(ServiceError::bad_parameter(format!(

@@ -2,9 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::{Hsm, Result, State, encode};
+use super::{Hsm, Result, State};
 use crate::error::ServiceError;
-use crate::store::{HSM_SETTINGS, Op};
+use crate::store::{HSM_SETTINGS, Op, encode};
 
 /// The account settings an HSM has: `(name, type, default value)`.
 const SETTINGS: &[(&str, &str, &str)] =
@@ -41,7 +41,7 @@ impl Hsm {
             .iter()
             .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
             .ok_or_else(|| setting_not_found(name))?;
-        let m = crate::vault::model::parse_object(body)?;
+        let m = crate::objects::request::parse_object(body)?;
         let value = match m.get("value") {
             Some(Value::String(s)) => s.clone(),
             _ => {
