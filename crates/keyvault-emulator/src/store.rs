@@ -5,6 +5,7 @@
 //! store with a durable commit *before* they answer, so an acknowledged write
 //! survives a crash. On start they load their tables back.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
@@ -160,8 +161,8 @@ impl Store {
 pub(crate) fn records<T: serde::de::DeserializeOwned>(
     store: &Store,
     table: Table,
-) -> Result<std::collections::BTreeMap<String, T>, Error> {
-    let mut out = std::collections::BTreeMap::new();
+) -> Result<BTreeMap<String, T>, Error> {
+    let mut out = BTreeMap::new();
     for (key, raw) in store.load(table)? {
         match serde_json::from_slice::<T>(&raw) {
             Ok(v) => {
@@ -176,6 +177,20 @@ pub(crate) fn records<T: serde::de::DeserializeOwned>(
 /// A record as stored.
 pub(crate) fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, ServiceError> {
     serde_json::to_vec(v).map_err(|_| ServiceError::internal("Cannot encode."))
+}
+
+/// The ops that turn the records of `table` with keys `old` into `new`.
+pub(crate) fn replace_ops<'k, T: serde::Serialize>(
+    table: Table,
+    old: impl Iterator<Item = &'k String>,
+    new: &BTreeMap<String, T>,
+) -> Result<Vec<Op>, ServiceError> {
+    let gone = old.filter(|k| !new.contains_key(*k));
+    let mut ops: Vec<Op> = gone.map(|k| Op::Delete(table, k.clone())).collect();
+    for (k, v) in new {
+        ops.push(Op::Put(table, k.clone(), encode(v)?));
+    }
+    Ok(ops)
 }
 
 impl Store {

@@ -1,11 +1,9 @@
 //! Starting backup and restore jobs, recording their end, and applying a
 //! restore to the HSM state.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use http::{HeaderValue, header};
-use serde::Serialize;
 use serde_json::Value;
 
 use super::jobs::{self, Job, JobKind};
@@ -15,7 +13,7 @@ use crate::error::{ServiceError, json_response};
 use crate::objects::request::parse_object;
 use crate::server::{HttpResponse, Request};
 use crate::store::{
-    HSM_JOBS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Table, encode,
+    HSM_JOBS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, encode, replace_ops,
 };
 
 impl Hsm {
@@ -205,39 +203,27 @@ impl Hsm {
     /// swaps it in. On any failure nothing changes.
     pub(super) fn replace_state(&self, new: Snapshot) -> jobs::Outcome {
         let mut state = self.lock();
-        fn diff<T: Serialize>(
-            ops: &mut Vec<Op>,
-            table: Table,
-            old: &BTreeMap<String, T>,
-            new: &BTreeMap<String, T>,
-        ) -> std::result::Result<(), (String, String)> {
-            for k in old.keys().filter(|k| !new.contains_key(*k)) {
-                ops.push(Op::Delete(table, k.clone()));
-            }
-            for (k, v) in new {
-                let raw = serde_json::to_vec(v).map_err(|_| job_internal())?;
-                ops.push(Op::Put(table, k.clone(), raw));
-            }
-            Ok(())
-        }
-        let mut ops = self
-            .keys
-            .replace_ops(&new.keys)
-            .map_err(|_| job_internal())?;
         let (old, rest) = (&*state, &new.state);
-        diff(
-            &mut ops,
-            HSM_ROLE_DEFINITIONS,
-            &old.definitions,
-            &rest.definitions,
-        )?;
-        diff(
-            &mut ops,
-            HSM_ROLE_ASSIGNMENTS,
-            &old.assignments,
-            &rest.assignments,
-        )?;
-        diff(&mut ops, HSM_SETTINGS, &old.settings, &rest.settings)?;
+        let ops = [
+            self.keys.replace_ops(&new.keys),
+            replace_ops(
+                HSM_ROLE_DEFINITIONS,
+                old.definitions.keys(),
+                &rest.definitions,
+            ),
+            replace_ops(
+                HSM_ROLE_ASSIGNMENTS,
+                old.assignments.keys(),
+                &rest.assignments,
+            ),
+            replace_ops(HSM_SETTINGS, old.settings.keys(), &rest.settings),
+        ];
+        let ops = ops.into_iter().collect::<Result<Vec<_>>>();
+        let ops: Vec<Op> = ops
+            .map_err(|_| job_internal())?
+            .into_iter()
+            .flatten()
+            .collect();
         self.store.commit(ops).map_err(|e| {
             tracing::error!(error = %e, "cannot commit a restore");
             job_internal()

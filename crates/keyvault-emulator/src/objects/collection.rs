@@ -81,6 +81,17 @@ pub(crate) struct Found<V> {
     pub(crate) deleted: Option<Deletion>,
 }
 
+impl<V> Found<V> {
+    fn of(s: &Stored<V>, version: V) -> Self {
+        let (name, deleted) = (s.name.clone(), s.deleted);
+        Self {
+            name,
+            version,
+            deleted,
+        }
+    }
+}
+
 struct Items<V> {
     live: BTreeMap<String, Stored<V>>,
     deleted: BTreeMap<String, Stored<V>>,
@@ -184,6 +195,13 @@ impl<V: Versioned> Collection<V> {
         Ok(())
     }
 
+    /// Commits and applies `s`; answers with its version `v`.
+    fn write(&self, items: &mut Items<V>, s: Stored<V>, v: V) -> Result<Found<V>> {
+        let found = Found::of(&s, v);
+        self.put(items, s.name.to_ascii_lowercase(), Some(s))?;
+        Ok(found)
+    }
+
     pub(crate) fn clock(&self) -> &Clock {
         &self.clock
     }
@@ -209,8 +227,7 @@ impl<V: Versioned> Collection<V> {
         name: &str,
         make: impl FnOnce(Option<&str>) -> V,
     ) -> Result<Found<V>> {
-        let key = name.to_ascii_lowercase();
-        let mut items = self.lock();
+        let (key, mut items) = (name.to_ascii_lowercase(), self.lock());
         if items.deleted.contains_key(&key) {
             return Err(self.kind.deleted_conflict(name));
         }
@@ -219,16 +236,10 @@ impl<V: Versioned> Collection<V> {
             .get(&key)
             .cloned()
             .unwrap_or_else(|| Stored::new(name));
-        let v = make(s.versions.get(&s.latest).map(|v| v.id()));
+        let v = make(s.versions.get(&s.latest).map(V::id));
         s.latest = v.id().to_owned();
         s.versions.insert(s.latest.clone(), v.clone());
-        let name = s.name.clone();
-        self.put(&mut items, key, Some(s))?;
-        Ok(Found {
-            name,
-            version: v,
-            deleted: None,
-        })
+        self.write(&mut items, s, v)
     }
 
     /// Refuses a name that a deleted object has (it cannot be reused).
@@ -240,41 +251,26 @@ impl<V: Versioned> Collection<V> {
     }
 
     /// A live object and its version (`""` for the latest).
-    fn find<'i>(
-        &self,
-        items: &'i Items<V>,
-        name: &str,
-        version: &str,
-    ) -> Result<(&'i Stored<V>, &'i V)> {
-        let s = items
-            .live
-            .get(&name.to_ascii_lowercase())
-            .ok_or_else(|| self.kind.not_found(name))?;
-        let v = if version.is_empty() {
-            s.latest()
-        } else {
-            s.versions.get(&version.to_ascii_lowercase())
+    fn find(&self, items: &Items<V>, name: &str, version: &str) -> Result<(Stored<V>, V)> {
+        let s = items.live.get(&name.to_ascii_lowercase());
+        let s = s.ok_or_else(|| self.kind.not_found(name))?;
+        let v = match version {
+            "" => s.latest(),
+            _ => s.versions.get(&version.to_ascii_lowercase()),
         };
         let v = v.ok_or_else(|| self.kind.not_found(&format!("{name}/{version}")))?;
-        Ok((s, v))
+        Ok((s.clone(), v.clone()))
     }
 
     /// A live object's version (`""` for the latest).
     pub(crate) fn get(&self, name: &str, version: &str) -> Result<Found<V>> {
-        let items = self.lock();
-        let (s, v) = self.find(&items, name, version)?;
-        Ok(Found {
-            name: s.name.clone(),
-            version: v.clone(),
-            deleted: None,
-        })
+        let (s, v) = self.find(&self.lock(), name, version)?;
+        Ok(Found::of(&s, v))
     }
 
     /// A live object with all its versions.
     pub(crate) fn get_all(&self, name: &str) -> Result<Stored<V>> {
-        let items = self.lock();
-        let s = items.live.get(&name.to_ascii_lowercase());
-        s.cloned().ok_or_else(|| self.kind.not_found(name))
+        Ok(self.find(&self.lock(), name, "")?.0)
     }
 
     /// Changes a live object's version (`""` for the latest) with `change`.
@@ -285,83 +281,53 @@ impl<V: Versioned> Collection<V> {
         change: impl FnOnce(&mut V),
     ) -> Result<Found<V>> {
         let mut items = self.lock();
-        let (s, v) = self.find(&items, name, version)?;
-        let (mut s, mut v) = (s.clone(), v.clone());
+        let (mut s, mut v) = self.find(&items, name, version)?;
         change(&mut v);
         s.versions.insert(v.id().to_owned(), v.clone());
-        let name = s.name.clone();
-        self.put(&mut items, name.to_ascii_lowercase(), Some(s))?;
-        Ok(Found {
-            name,
-            version: v,
-            deleted: None,
-        })
+        self.write(&mut items, s, v)
     }
 
     /// Soft-deletes a live object; answers with its latest version.
     pub(crate) fn delete(&self, name: &str) -> Result<Found<V>> {
         let mut items = self.lock();
-        let (s, v) = self.find(&items, name, "")?;
-        let (mut s, v) = (s.clone(), v.clone());
-        let key = s.name.to_ascii_lowercase();
+        let (mut s, v) = self.find(&items, name, "")?;
         let d = Deletion::at(self.clock.now(), &self.retention);
         s.deleted = Some(d);
-        let name = s.name.clone();
-        self.put(&mut items, key, Some(s))?;
+        let found = self.write(&mut items, s, v)?;
         self.next_due
             .fetch_min(d.scheduled_purge_date, Ordering::SeqCst);
-        Ok(Found {
-            name,
-            version: v,
-            deleted: Some(d),
-        })
+        Ok(found)
+    }
+
+    /// A deleted object and its latest version.
+    fn find_deleted(&self, items: &Items<V>, name: &str) -> Result<(Stored<V>, V)> {
+        let s = items.deleted.get(&name.to_ascii_lowercase());
+        let found = s.and_then(|s| Some((s.clone(), s.latest()?.clone())));
+        found.ok_or_else(|| self.kind.deleted_not_found(name))
     }
 
     /// A deleted object's latest version.
     pub(crate) fn get_deleted(&self, name: &str) -> Result<Found<V>> {
-        let items = self.lock();
-        let s = items.deleted.get(&name.to_ascii_lowercase());
-        let f = s.and_then(|s| {
-            let version = s.latest()?.clone();
-            Some(Found {
-                name: s.name.clone(),
-                version,
-                deleted: s.deleted,
-            })
-        });
-        f.ok_or_else(|| self.kind.deleted_not_found(name))
+        let (s, v) = self.find_deleted(&self.lock(), name)?;
+        Ok(Found::of(&s, v))
     }
 
     /// Purges a deleted object (refused with purge protection).
     pub(crate) fn purge(&self, name: &str) -> Result<()> {
-        let key = name.to_ascii_lowercase();
         let mut items = self.lock();
-        if !items.deleted.contains_key(&key) {
-            return Err(self.kind.deleted_not_found(name));
-        }
+        let (s, _) = self.find_deleted(&items, name)?;
         if self.retention.purge_protection {
             return Err(ServiceError::forbidden((self.kind.purge_protected)(name)));
         }
-        self.put(&mut items, key, None)
+        self.put(&mut items, s.name.to_ascii_lowercase(), None)
     }
 
     /// Recovers a deleted object; answers with its latest version.
     pub(crate) fn recover(&self, name: &str) -> Result<Found<V>> {
-        let key = name.to_ascii_lowercase();
         let mut items = self.lock();
-        let s = items.deleted.get(&key).filter(|s| s.latest().is_some());
-        let mut s = s
-            .cloned()
-            .ok_or_else(|| self.kind.deleted_not_found(name))?;
+        let (mut s, v) = self.find_deleted(&items, name)?;
         s.deleted = None;
-        let (name, version) = (s.name.clone(), s.latest().cloned());
-        self.put(&mut items, key, Some(s))?;
-        let version = version.ok_or_else(|| self.kind.deleted_not_found(&name))?;
-        Ok(Found {
-            name,
-            version,
-            deleted: None,
-        })
+        self.write(&mut items, s, v)
     }
 
     /// Adds a whole object (a restored backup) when no object, live or
@@ -371,27 +337,18 @@ impl<V: Versioned> Collection<V> {
         let key = s.name.to_ascii_lowercase();
         let mut items = self.lock();
         if let Some(existing) = items.live.get(&key).or_else(|| items.deleted.get(&key)) {
-            let state = if existing.deleted.is_some() {
-                " (it is deleted but not purged)"
-            } else {
-                ""
+            let state = match existing.deleted {
+                Some(_) => " (it is deleted but not purged)",
+                None => "",
             };
             let (title, noun, name) = (self.kind.title, self.kind.noun, &existing.name);
             return Err(ServiceError::conflict(format!(
                 "{title} {name} already exists{state}; a backup can only be restored when no {noun} of that name exists."
             )));
         }
-        let version = s
-            .latest()
-            .cloned()
-            .ok_or_else(|| ServiceError::bad_parameter("Backup blob is empty."))?;
-        let name = s.name.clone();
-        self.put(&mut items, key, Some(s))?;
-        Ok(Found {
-            name,
-            version,
-            deleted: None,
-        })
+        let v = s.latest().cloned();
+        let v = v.ok_or_else(|| ServiceError::bad_parameter("Backup blob is empty."))?;
+        self.write(&mut items, s, v)
     }
 
     /// Adds the versions of `backup` that the live object lacks (the whole
@@ -440,14 +397,11 @@ impl<V: Versioned> Collection<V> {
     /// The ops that turn the stored table into `new` (for a full restore).
     pub(crate) fn replace_ops(&self, new: &BTreeMap<String, Stored<V>>) -> Result<Vec<Op>> {
         let items = self.lock();
-        let mut ops: Vec<Op> = (items.live.keys().chain(items.deleted.keys()))
-            .filter(|k| !new.contains_key(*k))
-            .map(|k| Op::Delete(self.table, k.clone()))
-            .collect();
-        for (k, s) in new {
-            ops.push(Op::Put(self.table, k.clone(), store::encode(s)?));
-        }
-        Ok(ops)
+        store::replace_ops(
+            self.table,
+            items.live.keys().chain(items.deleted.keys()),
+            new,
+        )
     }
 
     /// Replaces everything in memory with `new` (after [`Self::replace_ops`]
@@ -498,38 +452,26 @@ impl<V: Versioned> Collection<V> {
         let rows: Vec<(String, Found<V>)> = {
             let items = self.lock();
             let map = if deleted { &items.deleted } else { &items.live };
-            paging::window(map, &page)
-                .filter_map(|(k, s)| {
-                    let version = s.latest()?.clone();
-                    Some((
-                        k.clone(),
-                        Found {
-                            name: s.name.clone(),
-                            version,
-                            deleted: s.deleted,
-                        },
-                    ))
-                })
-                .take(page.max + 1)
+            let rows = paging::window(map, &page).take(page.max + 1);
+            rows.filter_map(|(k, s)| Some((k.clone(), Found::of(s, s.latest()?.clone()))))
                 .collect()
         };
         let r = self.render(req, api);
-        let rows = rows
-            .into_iter()
-            .map(|(k, f)| {
-                let mut m = f.version.item(&r, &f.name, false);
-                if let Some(d) = &f.deleted {
-                    r.deletion(&mut m, self.kind.deleted_path, &f.name, d);
-                }
-                (k, Value::Object(m))
-            })
-            .collect();
-        let path = if deleted {
-            self.kind.deleted_path
-        } else {
-            self.kind.path
-        };
-        Ok(paging::page_of(req, api, &format!("/{path}"), &page, rows))
+        let rows = (rows.into_iter()).map(|(k, f)| {
+            let mut m = f.version.item(&r, &f.name, false);
+            if let Some(d) = &f.deleted {
+                r.deletion(&mut m, self.kind.deleted_path, &f.name, d);
+            }
+            (k, Value::Object(m))
+        });
+        let path = [self.kind.path, self.kind.deleted_path][usize::from(deleted)];
+        Ok(paging::page_of(
+            req,
+            api,
+            &format!("/{path}"),
+            &page,
+            rows.collect(),
+        ))
     }
 
     /// A page of a live object's versions. A missing or deleted object has
@@ -549,10 +491,8 @@ impl<V: Versioned> Collection<V> {
                 return Ok(paging::page_of(req, api, "", &page, Vec::new()));
             };
             let rows = paging::window(&s.versions, &page).take(page.max + 1);
-            (
-                s.name.clone(),
-                rows.map(|(k, v)| (k.clone(), v.clone())).collect(),
-            )
+            let rows = rows.map(|(k, v)| (k.clone(), v.clone()));
+            (s.name.clone(), rows.collect())
         };
         let r = self.render(req, api);
         let rows = (rows.into_iter())

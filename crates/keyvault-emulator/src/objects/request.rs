@@ -41,7 +41,11 @@ pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ServiceErr
     }
 }
 
-fn opt_string(m: &Map<String, Value>, key: &str) -> Result<Option<String>, ServiceError> {
+/// An optional string property.
+pub(crate) fn opt_string(
+    m: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<String>, ServiceError> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
