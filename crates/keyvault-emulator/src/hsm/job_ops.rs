@@ -8,10 +8,13 @@ use serde_json::Value;
 
 use super::jobs::{self, Job, JobKind};
 use super::keys::StoredKey;
-use super::{Hsm, Result, Snapshot, blob, hsm_name};
+use super::rbac::action;
+use super::{Hsm, Result, Snapshot, blob, hsm_name, require};
+use crate::api_version::ApiVersion;
 use crate::error::{ServiceError, json_response};
 use crate::objects::request::parse_object;
 use crate::server::{HttpResponse, Request};
+use crate::service::Ctx;
 use crate::store::{
     HSM_JOBS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, encode, replace_ops,
 };
@@ -89,18 +92,15 @@ impl Hsm {
         jobs.insert(id.to_owned(), job);
     }
 
-    pub(super) fn start_backup(self: &Arc<Self>, req: &Request, pre: bool) -> Result<HttpResponse> {
-        let m = parse_object(&req.body)?;
-        let (container, _) = parse_sas(&m)?;
+    /// `POST /backup` or (`pre`, from `7.6-preview.2`) `/prebackup`.
+    pub(super) fn start_backup(self: &Arc<Self>, c: &Ctx<'_>, pre: bool) -> Result<HttpResponse> {
+        let req = c.req;
+        if pre {
+            require(c.api, ApiVersion::V7_6_PREVIEW_2, "prebackup")?;
+        }
+        let (container, _) = parse_sas(&parse_object(&req.body)?)?;
         let now = self.clock.now();
-        let job = Job::new(
-            if pre {
-                JobKind::PreBackup
-            } else {
-                JobKind::Backup
-            },
-            now,
-        );
+        let job = Job::new([JobKind::Backup, JobKind::PreBackup][usize::from(pre)], now);
         let folder = jobs::folder_name(&hsm_name(&req.base_url), now);
         let folder_url = container.folder_url(&folder);
         let resp = self.accept_job(req, &job)?;
@@ -127,12 +127,23 @@ impl Hsm {
         Ok(resp)
     }
 
+    /// A full restore, a pre-restore check (from `7.6-preview.2`) or a
+    /// selective key restore (which needs an HSM-wide restore right or the
+    /// key's own).
     pub(super) fn start_restore(
         self: &Arc<Self>,
-        req: &Request,
+        c: &Ctx<'_>,
         kind: JobKind,
-        key: Option<&str>,
     ) -> Result<HttpResponse> {
+        let (req, mut key) = (c.req, None);
+        if kind == JobKind::PreRestore {
+            require(c.api, ApiVersion::V7_6_PREVIEW_2, "prerestore")?;
+        } else if kind == JobKind::SelectiveRestore {
+            let scope = format!("/keys/{}", c.name());
+            (self.authorize(c.caller, action::RESTORE_START, "/"))
+                .or_else(|_| self.authorize(c.caller, action::KEYS_RESTORE, &scope))?;
+            key = Some(c.name().to_owned());
+        }
         let m = parse_object(&req.body)?;
         let sas = match m.get("sasTokenParameters") {
             Some(Value::Object(s)) => s.clone(),
@@ -161,7 +172,6 @@ impl Hsm {
         let job = Job::new(kind, self.clock.now());
         let resp = self.accept_job(req, &job)?;
         let hsm = self.clone();
-        let key = key.map(str::to_owned);
         self.spawn_job(async move {
             let id = job.id.clone();
             let outcome = match kind {

@@ -318,118 +318,31 @@ const RBAC_PREFIX: &str = "/providers/microsoft.authorization/";
 
 impl Service for Hsm {
     const NOUN: &'static str = "key";
+    #[rustfmt::skip]
     const ROUTES: &'static [Route<Self>] = &[
-        (
-            "GET",
-            "/backup/{id}/pending",
-            action::BACKUP_STATUS,
-            |h, c| h.job_status(c.name(), true),
-        ),
-        (
-            "GET",
-            "/restore/{id}/pending",
-            action::RESTORE_STATUS,
-            |h, c| h.job_status(c.name(), false),
-        ),
-        ("GET", "/settings/", action::DEFINITIONS_READ, |h, _| {
-            ok(h.list_settings())
-        }),
-        (
-            "GET",
-            "/settings/{setting}",
-            action::DEFINITIONS_READ,
-            |h, c| ok(h.get_setting(c.name())?),
-        ),
-        (
-            "PATCH",
-            "/settings/{setting}",
-            action::DEFINITIONS_WRITE,
-            |h, c| ok(h.update_setting(c.name(), &c.req.body)?),
-        ),
-        ("POST", "/backup", action::BACKUP_START, |h, c| {
-            h.start_backup(c.req, false)
-        }),
-        ("POST", "/prebackup", action::BACKUP_START, |h, c| {
-            require(c.api, ApiVersion::V7_6_PREVIEW_2, "prebackup")?;
-            h.start_backup(c.req, true)
-        }),
-        ("PUT", "/restore", action::RESTORE_START, |h, c| {
-            h.start_restore(c.req, JobKind::Restore, None)
-        }),
-        ("PUT", "/prerestore", action::RESTORE_START, |h, c| {
-            require(c.api, ApiVersion::V7_6_PREVIEW_2, "prerestore")?;
-            h.start_restore(c.req, JobKind::PreRestore, None)
-        }),
-        ("GET", "/keys/", action::KEYS_READ, |h, c| {
-            ok(h.keys.list(c.req, c.api, false)?)
-        }),
-        (
-            "POST",
-            "/keys/{name}/create",
-            action::KEYS_CREATE,
-            Self::create_key,
-        ),
-        // Either an HSM-wide restore right or the key's own (checked here).
-        ("PUT", "/keys/{name}/restore", "", |h, c| {
-            h.authorize(c.caller, action::RESTORE_START, "/")
-                .or_else(|_| {
-                    h.authorize(
-                        c.caller,
-                        action::KEYS_RESTORE,
-                        &format!("/keys/{}", c.name()),
-                    )
-                })?;
-            h.start_restore(c.req, JobKind::SelectiveRestore, Some(c.name()))
-        }),
-        ("GET", "/keys/{name}/versions", action::KEYS_READ, |h, c| {
-            ok(h.keys.list_versions(c.req, c.api, c.name())?)
-        }),
+        ("GET", "/backup/{id}/pending", action::BACKUP_STATUS, |h, c| h.job_status(c.name(), true)),
+        ("GET", "/restore/{id}/pending", action::RESTORE_STATUS, |h, c| h.job_status(c.name(), false)),
+        ("GET", "/settings/", action::DEFINITIONS_READ, |h, _| ok(h.list_settings())),
+        ("GET", "/settings/{setting}", action::DEFINITIONS_READ, |h, c| ok(h.get_setting(c.name())?)),
+        ("PATCH", "/settings/{setting}", action::DEFINITIONS_WRITE, |h, c| ok(h.update_setting(c.name(), &c.req.body)?)),
+        ("POST", "/backup", action::BACKUP_START, |h, c| h.start_backup(c, false)),
+        ("POST", "/prebackup", action::BACKUP_START, |h, c| h.start_backup(c, true)),
+        ("PUT", "/restore", action::RESTORE_START, |h, c| h.start_restore(c, JobKind::Restore)),
+        ("PUT", "/prerestore", action::RESTORE_START, |h, c| h.start_restore(c, JobKind::PreRestore)),
+        ("GET", "/keys/", action::KEYS_READ, |h, c| ok(h.keys.list(c.req, c.api, false)?)),
+        ("POST", "/keys/{name}/create", action::KEYS_CREATE, Self::create_key),
+        // Either an HSM-wide restore right or the key's own (checked by the handler).
+        ("PUT", "/keys/{name}/restore", "", |h, c| h.start_restore(c, JobKind::SelectiveRestore)),
+        ("GET", "/keys/{name}/versions", action::KEYS_READ, |h, c| ok(h.keys.list_versions(c.req, c.api, c.name())?)),
         ("GET", "/keys/{name}", action::KEYS_READ, Self::get_key),
-        (
-            "PATCH",
-            "/keys/{name}",
-            action::KEYS_WRITE,
-            Self::update_key,
-        ),
-        ("DELETE", "/keys/{name}", action::KEYS_DELETE, |h, c| {
-            h.answer(c, h.keys.delete(c.name())?)
-        }),
-        (
-            "GET",
-            "/keys/{name}/{version}",
-            action::KEYS_READ,
-            Self::get_key,
-        ),
-        (
-            "PATCH",
-            "/keys/{name}/{version}",
-            action::KEYS_WRITE,
-            Self::update_key,
-        ),
-        ("GET", "/deletedkeys/", action::DELETED_READ, |h, c| {
-            ok(h.keys.list(c.req, c.api, true)?)
-        }),
-        (
-            "GET",
-            "/deletedkeys/{name}",
-            action::DELETED_READ,
-            |h, c| h.answer(c, h.keys.get_deleted(c.name())?),
-        ),
-        (
-            "DELETE",
-            "/deletedkeys/{name}",
-            action::DELETED_PURGE,
-            |h, c| {
-                h.keys.purge(c.name())?;
-                Ok(empty_response(204))
-            },
-        ),
-        (
-            "POST",
-            "/deletedkeys/{name}/recover",
-            action::DELETED_RECOVER,
-            |h, c| h.answer(c, h.keys.recover(c.name())?),
-        ),
+        ("PATCH", "/keys/{name}", action::KEYS_WRITE, Self::update_key),
+        ("DELETE", "/keys/{name}", action::KEYS_DELETE, |h, c| h.answer(c, h.keys.delete(c.name())?)),
+        ("GET", "/keys/{name}/{version}", action::KEYS_READ, Self::get_key),
+        ("PATCH", "/keys/{name}/{version}", action::KEYS_WRITE, Self::update_key),
+        ("GET", "/deletedkeys/", action::DELETED_READ, |h, c| ok(h.keys.list(c.req, c.api, true)?)),
+        ("GET", "/deletedkeys/{name}", action::DELETED_READ, |h, c| h.answer(c, h.keys.get_deleted(c.name())?)),
+        ("DELETE", "/deletedkeys/{name}", action::DELETED_PURGE, |h, c| h.keys.purge(c.name()).map(|()| empty_response(204))),
+        ("POST", "/deletedkeys/{name}/recover", action::DELETED_RECOVER, |h, c| h.answer(c, h.keys.recover(c.name())?)),
     ];
 
     fn sweep(&self) {
@@ -520,7 +433,7 @@ impl Hsm {
 }
 
 /// Refuses an operation that `api` does not have yet.
-fn require(api: ApiVersion, min: ApiVersion, what: &str) -> Result<()> {
+pub(super) fn require(api: ApiVersion, min: ApiVersion, what: &str) -> Result<()> {
     if api.at_least(min) {
         Ok(())
     } else {

@@ -45,36 +45,22 @@ impl std::fmt::Debug for Vault {
 
 impl Service for Vault {
     const NOUN: &'static str = "secret";
+    #[rustfmt::skip]
     const ROUTES: &'static [Route<Self>] = &[
-        ("GET", "/secrets/", "", |v, c| {
-            ok(v.secrets.list(c.req, c.api, false)?)
-        }),
+        ("GET", "/secrets/", "", |v, c| ok(v.secrets.list(c.req, c.api, false)?)),
         ("POST", "/secrets/restore", "", Self::restore),
         ("GET", "/secrets/{name}", "", Self::get),
         ("PUT", "/secrets/{name}", "", Self::set),
         ("PATCH", "/secrets/{name}", "", Self::update),
-        ("DELETE", "/secrets/{name}", "", Self::delete),
+        ("DELETE", "/secrets/{name}", "", |v, c| v.answer(c, &v.secrets.delete(c.name())?, false)),
         ("POST", "/secrets/{name}/backup", "", Self::backup),
-        ("GET", "/secrets/{name}/versions", "", |v, c| {
-            ok(v.secrets.list_versions(c.req, c.api, c.name())?)
-        }),
+        ("GET", "/secrets/{name}/versions", "", |v, c| ok(v.secrets.list_versions(c.req, c.api, c.name())?)),
         ("GET", "/secrets/{name}/{version}", "", Self::get),
         ("PATCH", "/secrets/{name}/{version}", "", Self::update),
-        ("GET", "/deletedsecrets/", "", |v, c| {
-            ok(v.secrets.list(c.req, c.api, true)?)
-        }),
-        ("GET", "/deletedsecrets/{name}", "", |v, c| {
-            let f = v.secrets.get_deleted(c.name())?;
-            ok(v.secrets.bundle(&v.secrets.render(c.req, c.api), &f))
-        }),
-        ("DELETE", "/deletedsecrets/{name}", "", |v, c| {
-            v.secrets.purge(c.name())?;
-            Ok(empty_response(204))
-        }),
-        ("POST", "/deletedsecrets/{name}/recover", "", |v, c| {
-            let f = v.secrets.recover(c.name())?;
-            ok(v.secrets.bundle(&v.secrets.render(c.req, c.api), &f))
-        }),
+        ("GET", "/deletedsecrets/", "", |v, c| ok(v.secrets.list(c.req, c.api, true)?)),
+        ("GET", "/deletedsecrets/{name}", "", |v, c| v.answer(c, &v.secrets.get_deleted(c.name())?, false)),
+        ("DELETE", "/deletedsecrets/{name}", "", |v, c| v.secrets.purge(c.name()).map(|()| empty_response(204))),
+        ("POST", "/deletedsecrets/{name}/recover", "", |v, c| v.answer(c, &v.secrets.recover(c.name())?, false)),
     ];
 
     fn sweep(&self) {
@@ -157,11 +143,6 @@ impl Vault {
                 v.tags = Some(tags);
             }
         })?;
-        self.answer(c, &f, false)
-    }
-
-    fn delete(self: &Arc<Self>, c: &Ctx<'_>) -> Result<HttpResponse> {
-        let f = self.secrets.delete(c.name())?;
         self.answer(c, &f, false)
     }
 
