@@ -100,7 +100,12 @@ impl Hsm {
         }
         let (container, _) = parse_sas(&parse_object(&req.body)?)?;
         let now = self.clock.now();
-        let job = Job::new([JobKind::Backup, JobKind::PreBackup][usize::from(pre)], now);
+        let kind = if pre {
+            JobKind::PreBackup
+        } else {
+            JobKind::Backup
+        };
+        let job = Job::new(kind, now);
         let folder = jobs::folder_name(&hsm_name(&req.base_url), now);
         let folder_url = container.folder_url(&folder);
         let resp = self.accept_job(req, &job)?;

@@ -25,7 +25,7 @@ use serde_json::Value;
 use crate::api_version::ApiVersion;
 use crate::clock::Clock;
 use crate::error::{ServiceError, empty_response};
-use crate::objects::{Attributes, Collection, Kind, Retention, new_version_id};
+use crate::objects::{Attributes, Collection, Found, Kind, Retention, new_version_id};
 use crate::server::{HttpResponse, Request, percent_decode};
 use crate::service::{self, Ctx, Result, Route, Service, ok};
 use crate::store::{
@@ -37,7 +37,7 @@ use keys::{KeyVersion, StoredKey};
 use rbac::{RoleAssignment, RoleDefinition, action};
 
 /// What the HSM's key collection holds.
-static KEYS: Kind = Kind {
+const KEYS: Kind = Kind {
     noun: "key",
     title: "Key",
     not_found_code: "KeyNotFound",
@@ -317,7 +317,7 @@ impl Hsm {
 const RBAC_PREFIX: &str = "/providers/microsoft.authorization/";
 
 impl Service for Hsm {
-    const NOUN: &'static str = "key";
+    const NOUN: &'static str = KEYS.noun;
     #[rustfmt::skip]
     const ROUTES: &'static [Route<Self>] = &[
         ("GET", "/backup/{id}/pending", action::BACKUP_STATUS, |h, c| h.job_status(c.name(), true)),
@@ -352,7 +352,7 @@ impl Service for Hsm {
     /// Job status: Python polls the `Azure-AsyncOperation` URL as given,
     /// without an `api-version`.
     fn version_optional(&self, req: &Request) -> bool {
-        req.path.trim_end_matches('/').ends_with("/pending")
+        req.path.ends_with("/pending")
     }
 
     /// The scope is the key's (`/keys/{name}`), all keys' (`/keys`) or the
@@ -388,7 +388,7 @@ impl Service for Hsm {
 
 /// The key operations that are more than one call to the collection.
 impl Hsm {
-    fn answer(&self, c: &Ctx<'_>, f: crate::objects::Found<KeyVersion>) -> Result<HttpResponse> {
+    fn answer(&self, c: &Ctx<'_>, f: Found<KeyVersion>) -> Result<HttpResponse> {
         ok(Value::Object(
             self.keys.bundle(&self.keys.render(c.req, c.api), &f),
         ))

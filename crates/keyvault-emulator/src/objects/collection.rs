@@ -464,7 +464,11 @@ impl<V: Versioned> Collection<V> {
             }
             (k, Value::Object(m))
         });
-        let path = [self.kind.path, self.kind.deleted_path][usize::from(deleted)];
+        let path = if deleted {
+            self.kind.deleted_path
+        } else {
+            self.kind.path
+        };
         Ok(paging::page_of(
             req,
             api,

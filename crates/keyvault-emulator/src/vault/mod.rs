@@ -11,14 +11,15 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::error::{ServiceError, empty_response};
-use crate::objects::{Attributes, Collection, Kind, Retention};
+use crate::objects::request::valid_name;
+use crate::objects::{Attributes, Collection, Found, Kind, Retention, new_version_id};
 use crate::server::HttpResponse;
 use crate::service::{Ctx, Result, Route, Service, ok};
 use crate::store::{Store, VAULT_SECRETS};
 use model::StoredVersion;
 
 /// What the vault's collection holds.
-static SECRETS: Kind = Kind {
+const SECRETS: Kind = Kind {
     noun: "secret",
     title: "Secret",
     not_found_code: "SecretNotFound",
@@ -44,7 +45,7 @@ impl std::fmt::Debug for Vault {
 }
 
 impl Service for Vault {
-    const NOUN: &'static str = "secret";
+    const NOUN: &'static str = SECRETS.noun;
     #[rustfmt::skip]
     const ROUTES: &'static [Route<Self>] = &[
         ("GET", "/secrets/", "", |v, c| ok(v.secrets.list(c.req, c.api, false)?)),
@@ -87,7 +88,7 @@ impl Vault {
     fn answer(
         &self,
         c: &Ctx<'_>,
-        f: &crate::objects::Found<StoredVersion>,
+        f: &Found<StoredVersion>,
         with_value: bool,
     ) -> Result<HttpResponse> {
         let mut m = self.secrets.bundle(&self.secrets.render(c.req, c.api), f);
@@ -99,13 +100,13 @@ impl Vault {
 
     fn set(self: &Arc<Self>, c: &Ctx<'_>) -> Result<HttpResponse> {
         let body = model::parse_set(&c.req.body)?;
-        let now = self.secrets.clock().now();
+        let attributes = Attributes::new(&body.props, self.secrets.clock().now());
         let f = self.secrets.create(c.name(), |previous| StoredVersion {
-            version: crate::objects::new_version_id(),
+            version: new_version_id(),
             value: body.value,
-            content_type: body.props.content_type.clone(),
-            tags: body.props.tags.clone(),
-            attributes: Attributes::new(&body.props, now),
+            content_type: body.props.content_type,
+            tags: body.props.tags,
+            attributes,
             kid: None,
             managed: None,
             previous_version: previous.map(str::to_owned),
@@ -136,10 +137,10 @@ impl Vault {
         let now = self.secrets.clock().now();
         let f = self.secrets.update(c.name(), c.version(), |v| {
             v.attributes.update(&props, now);
-            if let Some(ct) = props.content_type.clone() {
+            if let Some(ct) = props.content_type {
                 v.content_type = Some(ct);
             }
-            if let Some(tags) = props.tags.clone() {
+            if let Some(tags) = props.tags {
                 v.tags = Some(tags);
             }
         })?;
@@ -154,7 +155,7 @@ impl Vault {
     fn restore(self: &Arc<Self>, c: &Ctx<'_>) -> Result<HttpResponse> {
         let blob = model::parse_restore(&c.req.body)?;
         let secret = backup::open(&self.backup_key, &blob)?;
-        if !crate::objects::request::valid_name(&secret.name) {
+        if !valid_name(&secret.name) {
             return Err(ServiceError::bad_parameter(
                 "Backup blob contains invalid or corrupt version.",
             ));
