@@ -220,7 +220,6 @@ impl Hsm {
         let mut state = self.lock();
         let (old, rest) = (&*state, &new.state);
         let ops = [
-            self.keys.replace_ops(&new.keys),
             replace_ops(
                 HSM_ROLE_DEFINITIONS,
                 old.definitions.keys(),
@@ -233,17 +232,13 @@ impl Hsm {
             ),
             replace_ops(HSM_SETTINGS, old.settings.keys(), &rest.settings),
         ];
-        let ops = ops.into_iter().collect::<Result<Vec<_>>>();
-        let ops: Vec<Op> = ops
-            .map_err(|_| job_internal())?
+        let ops = ops
             .into_iter()
-            .flatten()
-            .collect();
-        self.store.commit(ops).map_err(|e| {
-            tracing::error!(error = %e, "cannot commit a restore");
-            job_internal()
-        })?;
-        self.keys.replace(new.keys);
+            .collect::<Result<Vec<_>>>()
+            .map_err(|_| job_internal())?;
+        (self.keys)
+            .replace(new.keys, ops.into_iter().flatten().collect())
+            .map_err(|_| job_internal())?;
         *state = new.state;
         Ok(None)
     }

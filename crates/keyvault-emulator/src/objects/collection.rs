@@ -163,7 +163,8 @@ impl<V: Versioned> Collection<V> {
             next_due: AtomicI64::new(i64::MIN),
             store,
         };
-        collection.swap_in(store::records(&collection.store, table)?);
+        let all = store::records(&collection.store, table)?;
+        collection.swap_in(&mut collection.lock(), all);
         collection.sweep();
         Ok(collection)
     }
@@ -172,12 +173,12 @@ impl<V: Versioned> Collection<V> {
         self.items.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn swap_in(&self, all: BTreeMap<String, Stored<V>>) {
-        let mut items = Items::default();
+    /// Puts `all` in place of what `items` holds; the next sweep looks.
+    fn swap_in(&self, items: &mut Items<V>, all: BTreeMap<String, Stored<V>>) {
+        *items = Items::default();
         for (k, s) in all {
             items.insert(k, s);
         }
-        *self.lock() = items;
         self.next_due.store(i64::MIN, Ordering::SeqCst);
     }
 
@@ -394,21 +395,16 @@ impl<V: Versioned> Collection<V> {
             .collect()
     }
 
-    /// The ops that turn the stored table into `new` (for a full restore).
-    pub(crate) fn replace_ops(&self, new: &BTreeMap<String, Stored<V>>) -> Result<Vec<Op>> {
-        let items = self.lock();
-        store::replace_ops(
-            self.table,
-            items.live.keys().chain(items.deleted.keys()),
-            new,
-        )
-    }
-
-    /// Replaces everything in memory with `new` (after [`Self::replace_ops`]
-    /// were committed).
-    pub(crate) fn replace(&self, new: BTreeMap<String, Stored<V>>) {
-        self.swap_in(new);
-        self.sweep();
+    /// Replaces every object with `new` (a full restore), committed in one
+    /// transaction with `with` (the rest of the restored state).
+    pub(crate) fn replace(&self, new: BTreeMap<String, Stored<V>>, with: Vec<Op>) -> Result<()> {
+        let mut items = self.lock();
+        let old = items.live.keys().chain(items.deleted.keys());
+        let mut ops = store::replace_ops(self.table, old, &new)?;
+        ops.extend(with);
+        self.store.save(ops)?;
+        self.swap_in(&mut items, new);
+        Ok(())
     }
 
     /// Purges deleted objects whose scheduled purge date has passed: only
