@@ -502,3 +502,73 @@ impl<V: Versioned> Collection<V> {
         Ok(paging::page_of(req, api, &path, &page, rows))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::store::VAULT_SECRETS;
+
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    struct V(String);
+
+    impl Versioned for V {
+        fn id(&self) -> &str {
+            &self.0
+        }
+        fn bundle(&self, _: &Render<'_>, _: &str) -> Map<String, Value> {
+            Map::new()
+        }
+        fn item(&self, _: &Render<'_>, _: &str, _: bool) -> Map<String, Value> {
+            Map::new()
+        }
+    }
+
+    const KIND: Kind = Kind {
+        noun: "thing",
+        title: "Thing",
+        not_found_code: "ThingNotFound",
+        path: "things",
+        deleted_path: "deletedthings",
+        purge_protected: |name| format!("{name} is protected"),
+    };
+
+    #[test]
+    fn the_sweep_purges_what_is_due_and_retries_what_could_not_be_stored() {
+        let (store, clock) = (Arc::new(Store::in_memory()), Clock::new());
+        let retention = Retention {
+            retention_days: 7,
+            purge_protection: false,
+        };
+        let c = Collection::open(
+            &KIND,
+            VAULT_SECRETS,
+            store.clone(),
+            clock.clone(),
+            retention,
+        )
+        .unwrap();
+        for name in ["a", "b"] {
+            c.create(name, |_| V(name.into())).unwrap();
+        }
+        c.delete("a").unwrap();
+        assert_eq!(
+            c.next_due.load(Ordering::SeqCst),
+            c.get_deleted("a")
+                .unwrap()
+                .deleted
+                .unwrap()
+                .scheduled_purge_date
+        );
+        clock.advance(8 * 86_400);
+        store.fail_commits(true);
+        c.sweep();
+        assert!(c.get_deleted("a").is_ok(), "kept while it cannot be stored");
+        store.fail_commits(false);
+        c.sweep();
+        assert_eq!(c.get_deleted("a").unwrap_err().code, "ThingNotFound");
+        assert_eq!(c.next_due.load(Ordering::SeqCst), i64::MAX);
+        assert!(c.get("b", "").is_ok() && c.create("a", |_| V("a2".into())).is_ok());
+    }
+}
