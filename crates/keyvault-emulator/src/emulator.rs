@@ -315,47 +315,30 @@ impl EmulatorBuilder {
             auth(&self.hsm_challenge_resource),
         );
 
-        let bind_err = |port: u16, e: std::io::Error| {
-            Error::with_source(
-                ErrorKind::Io,
-                format!("cannot listen on {}:{port}", self.host),
-                e,
-            )
-        };
-        let vault_bound = server::bind(&self.host, self.vault_port)
-            .await
-            .map_err(|e| bind_err(self.vault_port, e))?;
-        let hsm_bound = server::bind(&self.host, self.hsm_port)
-            .await
-            .map_err(|e| bind_err(self.hsm_port, e))?;
-        let vault_addr = vault_bound.listeners[0]
-            .local_addr()
-            .map_err(|e| bind_err(self.vault_port, e))?;
-        let hsm_addr = hsm_bound.listeners[0]
-            .local_addr()
-            .map_err(|e| bind_err(self.hsm_port, e))?;
+        let mut bound = Vec::new();
+        for port in [self.vault_port, self.hsm_port] {
+            let bind_err = |e| {
+                let message = format!("cannot listen on {}:{port}", self.host);
+                Error::with_source(ErrorKind::Io, message, e)
+            };
+            let listeners = server::bind(&self.host, port).await.map_err(bind_err)?;
+            let addr = listeners.listeners[0].local_addr().map_err(bind_err)?;
+            bound.push((listeners, addr));
+        }
         let url_host = url_host(&self.host);
-        let vault_url = format!("https://{url_host}:{}/", vault_bound.port);
-        let hsm_url = format!("https://{url_host}:{}/", hsm_bound.port);
-
+        let url = |i: usize| format!("https://{url_host}:{}/", bound[i].0.port);
+        let (vault_url, hsm_url) = (url(0), url(1));
+        let (vault_addr, hsm_addr) = (bound[0].1, bound[1].1);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(server::serve(
-            "vault",
-            vault_bound,
-            tls.config.clone(),
-            vault_handler,
-            format!("{url_host}:{}", vault_addr.port()),
-            shutdown_rx.clone(),
-        )));
-        tasks.push(tokio::spawn(server::serve(
-            "hsm",
-            hsm_bound,
-            tls.config.clone(),
-            hsm_handler,
-            format!("{url_host}:{}", hsm_addr.port()),
-            shutdown_rx.clone(),
-        )));
+        let endpoints = [("vault", vault_handler), ("hsm", hsm_handler)];
+        let mut tasks: Vec<JoinHandle<()>> = (bound.into_iter().zip(endpoints))
+            .map(|((listeners, addr), (name, handler))| {
+                let authority = format!("{url_host}:{}", addr.port());
+                let tls = tls.config.clone();
+                let rx = shutdown_rx.clone();
+                tokio::spawn(server::serve(name, listeners, tls, handler, authority, rx))
+            })
+            .collect();
         // Purges what becomes due as wall-clock time passes.
         let weak = Arc::downgrade(&admin);
         let mut rx = shutdown_rx;

@@ -12,7 +12,7 @@ use super::rbac::action;
 use super::{Hsm, Result, Snapshot, blob, hsm_name, require};
 use crate::api_version::ApiVersion;
 use crate::error::{ServiceError, json_response};
-use crate::objects::request::parse_object;
+use crate::objects::request::{opt_string, parse_object};
 use crate::server::{HttpResponse, Request};
 use crate::service::Ctx;
 use crate::store::{
@@ -179,33 +179,20 @@ impl Hsm {
         let hsm = self.clone();
         self.spawn_job(async move {
             let id = job.id.clone();
+            let (storage, backup_key) = (&hsm.storage, &hsm.backup_key);
             let outcome = match kind {
                 JobKind::PreRestore => {
-                    jobs::pre_restore(&hsm.storage, &container, &folder, &hsm.backup_key).await
+                    jobs::pre_restore(storage, &container, &folder, backup_key).await
                 }
                 JobKind::SelectiveRestore => {
                     let name = key.unwrap_or_default();
-                    match jobs::read_key(&hsm.storage, &container, &folder, &hsm.backup_key, &name)
-                        .await
-                    {
-                        Ok(k) => {
-                            let h = hsm.clone();
-                            tokio::task::spawn_blocking(move || h.merge_key(k))
-                                .await
-                                .unwrap_or_else(|_| Err(job_internal()))
-                        }
+                    match jobs::read_key(storage, &container, &folder, backup_key, &name).await {
+                        Ok(k) => on_pool(&hsm, move |h| h.merge_key(k)).await,
                         Err(e) => Err(e),
                     }
                 }
-                _ => match jobs::read_state(&hsm.storage, &container, &folder, &hsm.backup_key)
-                    .await
-                {
-                    Ok(state) => {
-                        let h = hsm.clone();
-                        tokio::task::spawn_blocking(move || h.replace_state(state))
-                            .await
-                            .unwrap_or_else(|_| Err(job_internal()))
-                    }
+                _ => match jobs::read_state(storage, &container, &folder, backup_key).await {
+                    Ok(state) => on_pool(&hsm, move |h| h.replace_state(state)).await,
                     Err(e) => Err(e),
                 },
             };
@@ -256,6 +243,15 @@ impl Hsm {
     }
 }
 
+/// Runs `f` on the blocking pool (durable commits block).
+async fn on_pool(
+    hsm: &Arc<Hsm>,
+    f: impl FnOnce(&Hsm) -> jobs::Outcome + Send + 'static,
+) -> jobs::Outcome {
+    let h = hsm.clone();
+    (tokio::task::spawn_blocking(move || f(&h)).await).unwrap_or_else(|_| Err(job_internal()))
+}
+
 fn job_internal() -> (String, String) {
     (
         "InternalError".into(),
@@ -273,15 +269,7 @@ fn parse_sas(m: &serde_json::Map<String, Value>) -> Result<(blob::Container, boo
             ));
         }
     };
-    let token = match m.get("token") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
-            return Err(ServiceError::bad_parameter(
-                "Property 'token' must be a string.",
-            ));
-        }
-    };
+    let token = opt_string(m, "token")?;
     let managed = match m.get("useManagedIdentity") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,

@@ -74,17 +74,7 @@ const KEY_OPS: &[&str] = &[
 /// Parses and validates a create-key body.
 pub(crate) fn parse_create(body: &[u8]) -> Result<CreateRequest, ServiceError> {
     let m = model::parse_object(body)?;
-    let kty = match m.get("kty") {
-        Some(Value::String(s)) => s.clone(),
-        None | Some(Value::Null) => {
-            return Err(ServiceError::bad_parameter("Property 'kty' is required."));
-        }
-        Some(_) => {
-            return Err(ServiceError::bad_parameter(
-                "Property 'kty' must be a string.",
-            ));
-        }
-    };
+    let kty = model::required_string(&m, "kty", "a string")?;
     let size = match m.get("key_size") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => Some(n.as_u64().ok_or_else(|| {
@@ -96,15 +86,7 @@ pub(crate) fn parse_create(body: &[u8]) -> Result<CreateRequest, ServiceError> {
             ));
         }
     };
-    let crv = match m.get("crv") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
-            return Err(ServiceError::bad_parameter(
-                "Property 'crv' must be a string.",
-            ));
-        }
-    };
+    let crv = model::opt_string(&m, "crv")?;
     if let Some(e) = m.get("public_exponent")
         && !e.is_null()
         && e.as_u64() != Some(65537)

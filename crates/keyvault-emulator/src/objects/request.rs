@@ -41,6 +41,23 @@ pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ServiceErr
     }
 }
 
+/// A required string property; `what` says what it must be (`a string`).
+pub(crate) fn required_string(
+    m: &Map<String, Value>,
+    key: &str,
+    what: &str,
+) -> Result<String, ServiceError> {
+    match m.get(key) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        None | Some(Value::Null) => Err(ServiceError::bad_parameter(format!(
+            "Property '{key}' is required."
+        ))),
+        Some(_) => Err(ServiceError::bad_parameter(format!(
+            "Property '{key}' must be {what}."
+        ))),
+    }
+}
+
 /// An optional string property.
 pub(crate) fn opt_string(
     m: &Map<String, Value>,

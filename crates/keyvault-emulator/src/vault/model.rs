@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::api_version::ApiVersion;
 use crate::error::ServiceError;
-use crate::objects::request::{Properties, parse_object, parse_properties};
+use crate::objects::request::{Properties, parse_object, parse_properties, required_string};
 use crate::objects::{Attributes, Render, Stored, Versioned};
 
 /// The largest secret value, in bytes.
@@ -120,17 +120,7 @@ impl std::fmt::Debug for SetRequest {
 /// Parses and validates a set-secret body.
 pub(crate) fn parse_set(body: &[u8]) -> Result<SetRequest, ServiceError> {
     let m = parse_object(body)?;
-    let value = match m.get("value") {
-        Some(Value::String(s)) => s.clone(),
-        None | Some(Value::Null) => {
-            return Err(ServiceError::bad_parameter("Property 'value' is required."));
-        }
-        Some(_) => {
-            return Err(ServiceError::bad_parameter(
-                "Property 'value' must be a string.",
-            ));
-        }
-    };
+    let value = required_string(&m, "value", "a string")?;
     if value.len() > MAX_VALUE_BYTES {
         return Err(ServiceError::bad_parameter(format!(
             "The secret value is too large: {} bytes (at most {MAX_VALUE_BYTES}).",
@@ -150,16 +140,7 @@ pub(crate) fn parse_update(body: &[u8]) -> Result<Properties, ServiceError> {
 
 /// Parses a restore body: the base64url backup blob.
 pub(crate) fn parse_restore(body: &[u8]) -> Result<String, ServiceError> {
-    let m = parse_object(body)?;
-    match m.get("value") {
-        Some(Value::String(s)) => Ok(s.clone()),
-        None | Some(Value::Null) => {
-            Err(ServiceError::bad_parameter("Property 'value' is required."))
-        }
-        Some(_) => Err(ServiceError::bad_parameter(
-            "Property 'value' must be a base64url string.",
-        )),
-    }
+    required_string(&parse_object(body)?, "value", "a base64url string")
 }
 
 #[cfg(test)]
