@@ -145,18 +145,12 @@ impl<'a> Render<'a> {
         }
     }
 
-    /// The `attributes` object (`recoverableDays` from `7.1` on).
+    /// The `attributes` object: the stored attributes (which have the wire
+    /// names), `recoveryLevel`, and `recoverableDays` from `7.1` on.
     pub(crate) fn attributes(&self, t: &Attributes) -> Map<String, Value> {
-        let mut a = Map::new();
-        a.insert("enabled".into(), json!(t.enabled));
-        if let Some(nbf) = t.nbf {
-            a.insert("nbf".into(), json!(nbf));
-        }
-        if let Some(exp) = t.exp {
-            a.insert("exp".into(), json!(exp));
-        }
-        a.insert("created".into(), json!(t.created));
-        a.insert("updated".into(), json!(t.updated));
+        let Ok(Value::Object(mut a)) = serde_json::to_value(t) else {
+            return Map::new();
+        };
         a.insert("recoveryLevel".into(), json!(self.recovery_level));
         if self.api.at_least(ApiVersion::V7_1) {
             a.insert("recoverableDays".into(), json!(self.recoverable_days));
