@@ -18,7 +18,8 @@ use crate::store::{META, Op, Store};
 /// The path prefix of the admin routes.
 pub(crate) const PREFIX: &str = "/_emulator/";
 
-/// A task to run after the clock moves (e.g. purging deleted secrets).
+/// A task run after the clock moves and every 30 seconds (purging what is
+/// due).
 type Sweeper = Box<dyn Fn() + Send + Sync>;
 
 /// The clock and what depends on it.
@@ -53,7 +54,7 @@ impl Admin {
         })
     }
 
-    /// Registers a task to run after every clock move.
+    /// Registers a task to run after every clock move and sweep.
     pub(crate) fn on_advance(&self, sweeper: Sweeper) {
         self.sweepers
             .lock()
