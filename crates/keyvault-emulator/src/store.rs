@@ -202,6 +202,16 @@ impl Store {
             ServiceError::internal("The change could not be stored.")
         })
     }
+
+    /// Stores `v` under `key` of `table` for a request (see [`Store::save`]).
+    pub(crate) fn put<T: serde::Serialize>(
+        &self,
+        table: Table,
+        key: &str,
+        v: &T,
+    ) -> Result<(), ServiceError> {
+        self.save(vec![Op::Put(table, key.to_owned(), encode(v)?)])
+    }
 }
 
 #[cfg(test)]

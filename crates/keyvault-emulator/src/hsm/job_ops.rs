@@ -16,7 +16,7 @@ use crate::objects::request::{opt_string, parse_object};
 use crate::server::{HttpResponse, Request};
 use crate::service::Ctx;
 use crate::store::{
-    HSM_JOBS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, encode, replace_ops,
+    HSM_JOBS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, replace_ops,
 };
 
 impl Hsm {
@@ -43,7 +43,7 @@ impl Hsm {
     /// Records a new job durably and answers 202 with its status URL.
     pub(super) fn accept_job(&self, req: &Request, job: &Job) -> Result<HttpResponse> {
         let mut jobs = self.lock_jobs();
-        self.commit(vec![Op::Put(HSM_JOBS, job.id.clone(), encode(job)?)])?;
+        self.store.put(HSM_JOBS, &job.id, job)?;
         jobs.insert(job.id.clone(), job.clone());
         let mut resp = json_response(202, &job.render());
         let url = format!("{}{}", req.base_url, job.status_path());
@@ -76,8 +76,7 @@ impl Hsm {
                 job.error = Some((code, message));
             }
         }
-        let stored =
-            encode(&job).and_then(|raw| self.commit(vec![Op::Put(HSM_JOBS, id.to_owned(), raw)]));
+        let stored = self.store.put(HSM_JOBS, id, &job);
         if stored.is_err() {
             tracing::error!(job = id, "cannot persist a job's end");
             job.status = "Failed".into();

@@ -254,10 +254,6 @@ impl Hsm {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn commit(&self, ops: Vec<Op>) -> Result<()> {
-        self.store.save(ops)
-    }
-
     /// The keys and the rest of the state, as one consistent snapshot.
     fn snapshot(&self) -> Snapshot {
         let state = self.lock();

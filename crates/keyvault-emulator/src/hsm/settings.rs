@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::{Hsm, Result, State};
 use crate::error::ServiceError;
-use crate::store::{HSM_SETTINGS, Op, encode};
+use crate::store::HSM_SETTINGS;
 
 /// The account settings an HSM has: `(name, type, default value)`.
 const SETTINGS: &[(&str, &str, &str)] =
@@ -63,11 +63,7 @@ impl Hsm {
             value
         };
         let mut state = self.lock();
-        self.commit(vec![Op::Put(
-            HSM_SETTINGS,
-            (*n).to_owned(),
-            encode(&value)?,
-        )])?;
+        self.store.put(HSM_SETTINGS, n, &value)?;
         state.settings.insert((*n).to_owned(), value);
         Ok(self.setting_json(&state, n).unwrap_or(Value::Null))
     }

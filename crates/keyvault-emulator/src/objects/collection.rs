@@ -184,14 +184,15 @@ impl<V: Versioned> Collection<V> {
 
     /// Commits `s` (or its removal) under `key`, then applies it.
     fn put(&self, items: &mut Items<V>, key: String, s: Option<Stored<V>>) -> Result<()> {
-        let op = match &s {
-            Some(s) => Op::Put(self.table, key.clone(), store::encode(s)?),
-            None => Op::Delete(self.table, key.clone()),
-        };
-        self.store.save(vec![op])?;
         match s {
-            Some(s) => items.insert(key, s),
-            None => items.remove(&key),
+            Some(s) => {
+                self.store.put(self.table, &key, &s)?;
+                items.insert(key, s);
+            }
+            None => {
+                self.store.save(vec![Op::Delete(self.table, key.clone())])?;
+                items.remove(&key);
+            }
         }
         Ok(())
     }
