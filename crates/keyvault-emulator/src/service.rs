@@ -42,8 +42,9 @@ impl Ctx<'_> {
 }
 
 /// One route: method, path pattern (`{x}` is one segment, non-empty for
-/// `{name}`; a pattern ending in `/` also matches without it), the data action a caller
-/// needs (`""`: none, or checked by the handler), and the handler.
+/// `{name}`; a pattern ending in `/` also matches without it), the data
+/// action a caller needs (`""`: none, or checked by the handler), and the
+/// handler.
 pub(crate) type Route<S> = (
     &'static str,
     &'static str,
