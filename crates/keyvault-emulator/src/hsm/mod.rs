@@ -348,7 +348,8 @@ impl Service for Hsm {
     /// Job status: Python polls the `Azure-AsyncOperation` URL as given,
     /// without an `api-version`.
     fn version_optional(&self, req: &Request) -> bool {
-        req.path.ends_with("/pending")
+        let segs: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
+        matches!(segs.as_slice(), ["backup" | "restore", _, "pending"])
     }
 
     /// The scope is the key's (`/keys/{name}`), all keys' (`/keys`) or the
