@@ -13,13 +13,13 @@ use serde_json::{Value, json};
 use crate::clock::Clock;
 use crate::error::{ServiceError, json_response};
 use crate::server::{HttpResponse, Request};
-use crate::service;
 use crate::store::{META, Op, Store};
 
 /// The path prefix of the admin routes.
 pub(crate) const PREFIX: &str = "/_emulator/";
 
-/// A task to run after the clock moves (e.g. purging deleted secrets).
+/// A task run after the clock moves and every 30 seconds (purging what is
+/// due).
 type Sweeper = Box<dyn Fn() + Send + Sync>;
 
 /// The clock and what depends on it.
@@ -29,6 +29,12 @@ pub(crate) struct Admin {
     sweepers: Mutex<Vec<Sweeper>>,
     /// Held while the clock moves, so offsets are stored in order.
     advancing: Mutex<()>,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin").field("clock", &self.clock).finish()
+    }
 }
 
 impl Admin {
@@ -48,7 +54,7 @@ impl Admin {
         })
     }
 
-    /// Registers a task to run after every clock move.
+    /// Registers a task to run after every clock move and sweep.
     pub(crate) fn on_advance(&self, sweeper: Sweeper) {
         self.sweepers
             .lock()
@@ -63,15 +69,15 @@ impl Admin {
         let _one = self.advancing.lock().unwrap_or_else(|e| e.into_inner());
         let seconds = seconds.max(0);
         let offset = self.clock.offset().saturating_add(seconds);
-        service::commit(
-            &self.store,
-            vec![Op::Put(
-                META,
-                "clock_offset".into(),
-                offset.to_string().into_bytes(),
-            )],
-        )?;
+        let offset = offset.to_string().into_bytes();
+        (self.store).save(vec![Op::Put(META, "clock_offset".into(), offset)])?;
         let now = self.clock.advance(seconds);
+        self.sweep();
+        Ok(now)
+    }
+
+    /// Runs the sweepers (after a clock move, and every 30 seconds).
+    pub(crate) fn sweep(&self) {
         for sweep in self
             .sweepers
             .lock()
@@ -80,7 +86,6 @@ impl Admin {
         {
             sweep();
         }
-        Ok(now)
     }
 
     fn clock_body(&self) -> Value {

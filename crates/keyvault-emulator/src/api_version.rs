@@ -40,6 +40,9 @@ impl ApiVersion {
     /// The version `2025-07-01`, the first stable one with `previousVersion`.
     pub(crate) const V2025_07_01: ApiVersion = ApiVersion(14);
 
+    /// The newest version, for the few requests that may omit one.
+    pub(crate) const LATEST: ApiVersion = ApiVersion(KNOWN.len() - 1);
+
     /// Parses the raw query value (case-insensitive, like the service).
     pub(crate) fn parse(raw: Option<&str>) -> Result<Self, ServiceError> {
         let Some(raw) = raw else {

@@ -15,10 +15,12 @@ use crate::auth::{AuthMode, Authenticator};
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind};
 use crate::hsm::{Hsm, HsmConfig, RbacMode};
+use crate::objects::Retention;
 use crate::server;
+use crate::service::{self, Service};
 use crate::store::{META, Op, Store};
 use crate::tls::{self, TlsSource};
-use crate::vault::{Vault, VaultSettings};
+use crate::vault::Vault;
 
 /// The default challenge resource of the vault endpoint.
 pub const VAULT_RESOURCE: &str = "https://vault.azure.net";
@@ -280,82 +282,65 @@ impl EmulatorBuilder {
             .tenant_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let soft_delete = VaultSettings {
+        let soft_delete = Retention {
             retention_days: self.retention_days,
             purge_protection: self.purge_protection,
         };
-        let vault = Vault::open(
-            store.clone(),
-            admin.clone(),
+        let vault = Vault::open(store.clone(), self.clock.clone(), soft_delete, backup_key)?;
+        let config = HsmConfig {
             soft_delete,
-            backup_key,
-            Authenticator {
-                mode: self.auth,
-                tenant_id: tenant.clone(),
-                resource: self.challenge_resource.clone(),
-            },
-            self.admin_routes,
-        )?;
-        let hsm = Hsm::open(
-            store,
-            admin.clone(),
-            HsmConfig {
-                soft_delete,
-                rbac: self.rbac,
-                admins: crate::hsm::dedup(&self.hsm_admins),
-            },
-            backup_key,
-            Authenticator {
-                mode: self.auth,
-                tenant_id: tenant,
-                resource: self.hsm_challenge_resource.clone(),
-            },
-            self.admin_routes,
-        )?;
-
-        let bind_err = |port: u16, e: std::io::Error| {
-            Error::with_source(
-                ErrorKind::Io,
-                format!("cannot listen on {}:{port}", self.host),
-                e,
-            )
+            rbac: self.rbac,
+            admins: crate::hsm::dedup(&self.hsm_admins),
         };
-        let vault_bound = server::bind(&self.host, self.vault_port)
-            .await
-            .map_err(|e| bind_err(self.vault_port, e))?;
-        let hsm_bound = server::bind(&self.host, self.hsm_port)
-            .await
-            .map_err(|e| bind_err(self.hsm_port, e))?;
-        let vault_addr = vault_bound.listeners[0]
-            .local_addr()
-            .map_err(|e| bind_err(self.vault_port, e))?;
-        let hsm_addr = hsm_bound.listeners[0]
-            .local_addr()
-            .map_err(|e| bind_err(self.hsm_port, e))?;
-        let url_host = url_host(&self.host);
-        let vault_url = format!("https://{url_host}:{}/", vault_bound.port);
-        let hsm_url = format!("https://{url_host}:{}/", hsm_bound.port);
+        let hsm = Hsm::open(store, self.clock.clone(), config, backup_key)?;
+        let weak = (Arc::downgrade(&vault), Arc::downgrade(&hsm));
+        admin.on_advance(Box::new(move || {
+            weak.0.upgrade().inspect(|v| v.sweep());
+            weak.1.upgrade().inspect(|h| h.sweep());
+        }));
+        let auth = |resource: &str| Authenticator {
+            mode: self.auth,
+            tenant_id: tenant.clone(),
+            resource: resource.to_owned(),
+        };
+        let routes_admin = self.admin_routes.then(|| admin.clone());
+        let vault_handler = service::endpoint(
+            vault.clone(),
+            routes_admin.clone(),
+            auth(&self.challenge_resource),
+        );
+        let hsm_handler = service::endpoint(
+            hsm.clone(),
+            routes_admin,
+            auth(&self.hsm_challenge_resource),
+        );
 
+        let mut bound = Vec::new();
+        for port in [self.vault_port, self.hsm_port] {
+            let bind_err = |e| {
+                let message = format!("cannot listen on {}:{port}", self.host);
+                Error::with_source(ErrorKind::Io, message, e)
+            };
+            let listeners = server::bind(&self.host, port).await.map_err(bind_err)?;
+            let addr = listeners.listeners[0].local_addr().map_err(bind_err)?;
+            bound.push((listeners, addr));
+        }
+        let url_host = url_host(&self.host);
+        let url = |i: usize| format!("https://{url_host}:{}/", bound[i].0.port);
+        let (vault_url, hsm_url) = (url(0), url(1));
+        let (vault_addr, hsm_addr) = (bound[0].1, bound[1].1);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(server::serve(
-            "vault",
-            vault_bound,
-            tls.config.clone(),
-            vault.handler(),
-            format!("{url_host}:{}", vault_addr.port()),
-            shutdown_rx.clone(),
-        )));
-        tasks.push(tokio::spawn(server::serve(
-            "hsm",
-            hsm_bound,
-            tls.config.clone(),
-            hsm.handler(),
-            format!("{url_host}:{}", hsm_addr.port()),
-            shutdown_rx.clone(),
-        )));
+        let endpoints = [("vault", vault_handler), ("hsm", hsm_handler)];
+        let mut tasks: Vec<JoinHandle<()>> = (bound.into_iter().zip(endpoints))
+            .map(|((listeners, addr), (name, handler))| {
+                let authority = format!("{url_host}:{}", addr.port());
+                let tls = tls.config.clone();
+                let rx = shutdown_rx.clone();
+                tokio::spawn(server::serve(name, listeners, tls, handler, authority, rx))
+            })
+            .collect();
         // Purges what becomes due as wall-clock time passes.
-        let weak = Arc::downgrade(&vault);
+        let weak = Arc::downgrade(&admin);
         let mut rx = shutdown_rx;
         tasks.push(tokio::spawn(async move {
             loop {
@@ -363,8 +348,8 @@ impl EmulatorBuilder {
                     _ = rx.changed() => return,
                     _ = tokio::time::sleep(Duration::from_secs(30)) => {}
                 }
-                let Some(v) = weak.upgrade() else { return };
-                let _ = tokio::task::spawn_blocking(move || v.sweep()).await;
+                let Some(admin) = weak.upgrade() else { return };
+                let _ = tokio::task::spawn_blocking(move || admin.sweep()).await;
             }
         }));
         tracing::info!(%vault_url, %hsm_url, "emulator started");
@@ -425,18 +410,6 @@ pub struct EmulatorHandle {
     tasks: Vec<JoinHandle<()>>,
 }
 
-impl std::fmt::Debug for Admin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Admin").field("clock", &self.clock).finish()
-    }
-}
-
-impl std::fmt::Debug for Vault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Vault")
-    }
-}
-
 impl EmulatorHandle {
     /// The vault endpoint, e.g. `https://localhost:8443/`.
     pub fn vault_url(&self) -> &str {
@@ -476,8 +449,8 @@ impl EmulatorHandle {
             .unwrap_or_default()
     }
 
-    /// Moves the virtual clock forward and purges deleted secrets whose purge
-    /// date has passed. Returns the new time (Unix seconds). With a data
+    /// Moves the virtual clock forward and purges deleted secrets and keys
+    /// whose purge date has passed. Returns the new time (Unix seconds). With a data
     /// directory the new offset is stored first; if it cannot be, the clock
     /// does not move (the failure is logged).
     ///

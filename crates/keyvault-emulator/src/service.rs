@@ -1,67 +1,207 @@
-//! The plumbing both endpoints (vault and Managed HSM) share: running a
-//! request on the blocking pool, authentication, path segments, answers for
-//! unknown routes and methods, name checks, and loading and committing
-//! records in the [`Store`].
+//! The front door of both endpoints (vault and Managed HSM) and their route
+//! tables. [`endpoint`] runs each request on the blocking pool and does,
+//! once and in this order, what no service repeats: the `/_emulator/` admin
+//! routes, authentication, the `api-version` check and the purge sweep.
+//! Then the service's [`Route`] table picks the handler, and the caller is
+//! tagged on the answer for the access log.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use http::{HeaderValue, header};
+use serde_json::Value;
 
+use crate::admin::{self, Admin};
+use crate::api_version::ApiVersion;
 use crate::auth::Authenticator;
-use crate::error::ServiceError;
+use crate::error::{ServiceError, json_response};
+use crate::objects::request::check_name;
 use crate::server::{Caller, Handler, HttpResponse, Request, percent_decode};
-use crate::store::{Op, Store, Table};
-use crate::vault::model::valid_name;
 
-type Result<T> = std::result::Result<T, ServiceError>;
+pub(crate) type Result<T> = std::result::Result<T, ServiceError>;
 
-/// An endpoint handler that runs `serve` on the blocking pool (durable
-/// commits and key generation block).
-pub(crate) fn blocking_handler<S: Send + Sync + 'static>(
-    service: &Arc<S>,
-    serve: fn(&Arc<S>, Request) -> HttpResponse,
+/// A request as a handler sees it.
+pub(crate) struct Ctx<'r> {
+    pub(crate) req: &'r Request,
+    pub(crate) api: ApiVersion,
+    /// The caller's object id (JWT authentication only).
+    pub(crate) caller: Option<&'r str>,
+    /// The path's `{...}` segments, percent-decoded, in order.
+    pub(crate) params: Vec<String>,
+}
+
+impl Ctx<'_> {
+    /// The first path parameter (the object name of most routes).
+    pub(crate) fn name(&self) -> &str {
+        self.params.first().map_or("", String::as_str)
+    }
+
+    /// The second path parameter (a version).
+    pub(crate) fn version(&self) -> &str {
+        self.params.get(1).map_or("", String::as_str)
+    }
+}
+
+/// One route: method, path pattern (`{x}` is one segment, non-empty for
+/// `{name}`; a pattern ending in `/` also matches without it), the data
+/// action a caller needs (`""`: none, or checked by the handler), and the
+/// handler.
+pub(crate) type Route<S> = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Arc<S>, &Ctx<'_>) -> Result<HttpResponse>,
+);
+
+/// A service behind the front door.
+pub(crate) trait Service: Send + Sync + Sized + 'static {
+    /// What `{name}` in a route names (`secret` or `key`), for name checks.
+    const NOUN: &'static str;
+    /// The routes, tried in order.
+    const ROUTES: &'static [Route<Self>];
+
+    /// Purges what is due.
+    fn sweep(&self);
+
+    /// Whether this request may come without an `api-version`.
+    fn version_optional(&self, _req: &Request) -> bool {
+        false
+    }
+
+    /// Checks that the caller may perform `action` on the route's scope.
+    fn check_access(&self, _ctx: &Ctx<'_>, _pattern: &str, _action: &'static str) -> Result<()> {
+        Ok(())
+    }
+
+    /// Serves a request that passed the front door (by default, from the
+    /// route table).
+    fn serve(self: &Arc<Self>, ctx: Ctx<'_>) -> Result<HttpResponse> {
+        route(self, ctx)
+    }
+}
+
+/// The endpoint handler of `service`.
+pub(crate) fn endpoint<S: Service>(
+    service: Arc<S>,
+    admin: Option<Arc<Admin>>,
+    auth: Authenticator,
 ) -> Handler {
-    let service = service.clone();
+    let front = Arc::new((service, admin, auth));
     Arc::new(move |req: Request| {
-        let service = service.clone();
+        let front = front.clone();
         Box::pin(async move {
-            match tokio::task::spawn_blocking(move || serve(&service, req)).await {
-                Ok(resp) => resp,
-                Err(_) => ServiceError::internal("The request failed.").into_response(),
-            }
+            let answer = tokio::task::spawn_blocking(move || {
+                let (service, admin, auth) = &*front;
+                front_door(service, admin.as_deref(), auth, &req)
+            });
+            answer
+                .await
+                .unwrap_or_else(|_| ServiceError::internal("The request failed.").into_response())
         })
     })
 }
 
-/// Checks a request's credentials: the caller (see [`Authenticator::check`]),
-/// or the `401` answer with its challenge.
-pub(crate) fn authenticate(
+fn front_door<S: Service>(
+    service: &Arc<S>,
+    admin: Option<&Admin>,
     auth: &Authenticator,
     req: &Request,
-) -> std::result::Result<Option<String>, Box<HttpResponse>> {
-    auth.check(&req.headers).map_err(|challenge| {
-        let mut resp = challenge.error.into_response();
-        resp.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, challenge.www_authenticate);
-        Box::new(resp)
-    })
-}
-
-/// Marks `resp` with the caller, for the access log.
-pub(crate) fn with_caller(mut resp: HttpResponse, caller: Option<String>) -> HttpResponse {
+) -> HttpResponse {
+    if let Some(admin) = admin.filter(|_| req.path.starts_with(admin::PREFIX)) {
+        return admin.handle(req);
+    }
+    let caller = match auth.check(&req.headers) {
+        Ok(caller) => caller,
+        Err(challenge) => {
+            let mut resp = challenge.error.into_response();
+            (resp.headers_mut()).insert(header::WWW_AUTHENTICATE, challenge.www_authenticate);
+            return resp;
+        }
+    };
+    let raw = req.query("api-version");
+    let api = match raw {
+        None if service.version_optional(req) => Ok(ApiVersion::LATEST),
+        _ => ApiVersion::parse(raw),
+    };
+    let mut resp = match api {
+        Ok(api) => {
+            service.sweep();
+            let ctx = Ctx {
+                req,
+                api,
+                caller: caller.as_deref(),
+                params: Vec::new(),
+            };
+            service
+                .serve(ctx)
+                .unwrap_or_else(ServiceError::into_response)
+        }
+        Err(e) => e.into_response(),
+    };
     if let Some(oid) = caller {
         resp.extensions_mut().insert(Caller(oid));
     }
     resp
 }
 
-/// The request path's segments, percent-decoded.
-pub(crate) fn segments(path: &str) -> Vec<String> {
-    path.trim_start_matches('/')
-        .split('/')
+/// The `{...}` segments of `path` when it matches `pattern`.
+fn matches(pattern: &str, path: &[String]) -> Option<Vec<String>> {
+    let (pattern, slash) = match pattern.strip_suffix('/') {
+        Some(p) => (p, true),
+        None => (pattern, false),
+    };
+    let pattern: Vec<&str> = pattern.trim_start_matches('/').split('/').collect();
+    let path = match path {
+        [rest @ .., last] if slash && last.is_empty() && rest.len() == pattern.len() => rest,
+        _ => path,
+    };
+    if path.len() != pattern.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (p, s) in pattern.iter().zip(path) {
+        if p.starts_with('{') && (*p != "{name}" || !s.is_empty()) {
+            params.push(s.clone());
+        } else if p != s {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+/// Serves `ctx` from the service's route table: the first route whose method
+/// and pattern match (a `{name}` checked as an object name, then the action
+/// authorized); a path that matches only with other methods is a `405`
+/// naming those of the last route group it matches; anything else a `404`.
+pub(crate) fn route<S: Service>(service: &Arc<S>, mut ctx: Ctx<'_>) -> Result<HttpResponse> {
+    let path: Vec<String> = (ctx.req.path.trim_start_matches('/').split('/'))
         .map(|s| percent_decode(s, false))
-        .collect()
+        .collect();
+    let mut allow: Option<&str> = None;
+    for (method, pattern, action, handler) in S::ROUTES {
+        let Some(params) = matches(pattern, &path) else {
+            continue;
+        };
+        if *method != ctx.req.method.as_str() {
+            allow = Some(pattern);
+            continue;
+        }
+        ctx.params = params;
+        if pattern.contains("{name}") {
+            check_name(S::NOUN, ctx.name())?;
+        }
+        service.check_access(&ctx, pattern, action)?;
+        return handler(service, &ctx);
+    }
+    match allow {
+        Some(pattern) => {
+            let methods: Vec<&str> = (S::ROUTES.iter())
+                .filter(|r| r.1 == pattern)
+                .map(|r| r.0)
+                .collect();
+            Ok(method_not_allowed(&methods.join(", ")))
+        }
+        None => Err(no_route(ctx.req)),
+    }
 }
 
 /// `404` for a path no route serves.
@@ -73,55 +213,41 @@ pub(crate) fn no_route(req: &Request) -> ServiceError {
 }
 
 /// `405` with the `Allow` header.
-pub(crate) fn method_not_allowed(allow: &'static str) -> HttpResponse {
+pub(crate) fn method_not_allowed(allow: &str) -> HttpResponse {
     let mut resp = ServiceError::new(
         405,
         "MethodNotAllowed",
         format!("The requested method is not allowed on this resource. Allowed: {allow}."),
     )
     .into_response();
-    resp.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    if let Ok(v) = HeaderValue::from_str(allow) {
+        resp.headers_mut().insert(header::ALLOW, v);
+    }
     resp
 }
 
-/// Checks an object name (`kind` is `secret` or `key`).
-pub(crate) fn check_name(kind: &str, name: &str) -> Result<()> {
-    if valid_name(name) {
-        Ok(())
-    } else {
-        Err(ServiceError::bad_parameter(format!(
-            "The {kind} name '{name}' is invalid: names are 1 to 127 characters of 0-9, a-z, A-Z and '-'."
-        )))
+/// A `200` with `v` as its JSON body.
+pub(crate) fn ok(v: impl Into<Value>) -> Result<HttpResponse> {
+    Ok(json_response(200, &v.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        let p = |s: &str| -> Vec<String> { s.split('/').map(str::to_owned).collect() };
+        assert_eq!(matches("/secrets/", &p("secrets")), Some(vec![]));
+        assert_eq!(matches("/secrets/", &p("secrets/")), Some(vec![]));
+        assert_eq!(matches("/secrets/{name}", &p("secrets/")), None);
+        assert_eq!(
+            matches("/secrets/{name}/{v}", &p("secrets/a/b")),
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            matches("/secrets/{name}/versions", &p("secrets/a/versions/")),
+            None
+        );
     }
-}
-
-/// Every readable record of `table`; unreadable ones are logged and skipped.
-pub(crate) fn load<T: serde::de::DeserializeOwned>(
-    store: &Store,
-    table: Table,
-) -> std::result::Result<BTreeMap<String, T>, crate::Error> {
-    let mut out = BTreeMap::new();
-    for (key, raw) in store.load(table)? {
-        match serde_json::from_slice::<T>(&raw) {
-            Ok(v) => {
-                out.insert(key, v);
-            }
-            Err(e) => tracing::error!(key, error = %e, "skipping an unreadable stored record"),
-        }
-    }
-    Ok(out)
-}
-
-/// A record as stored.
-pub(crate) fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec(v).map_err(|_| ServiceError::internal("Cannot encode."))
-}
-
-/// Commits `ops` durably; a failure is a `500` that says nothing was stored.
-pub(crate) fn commit(store: &Store, ops: Vec<Op>) -> Result<()> {
-    store.commit(ops).map_err(|e| {
-        tracing::error!(error = %e, "durable commit failed");
-        ServiceError::internal("The change could not be stored.")
-    })
 }

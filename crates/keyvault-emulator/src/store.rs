@@ -5,11 +5,12 @@
 //! store with a durable commit *before* they answer, so an acknowledged write
 //! survives a crash. On start they load their tables back.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, ServiceError};
 
 /// A table of the store: string keys, byte values.
 #[derive(Debug, Clone, Copy)]
@@ -153,6 +154,63 @@ impl Store {
             .into_iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v))
+    }
+}
+
+/// Every readable record of `table`; unreadable ones are logged and skipped.
+pub(crate) fn records<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    table: Table,
+) -> Result<BTreeMap<String, T>, Error> {
+    let mut out = BTreeMap::new();
+    for (key, raw) in store.load(table)? {
+        match serde_json::from_slice::<T>(&raw) {
+            Ok(v) => {
+                out.insert(key, v);
+            }
+            Err(e) => tracing::error!(key, error = %e, "skipping an unreadable stored record"),
+        }
+    }
+    Ok(out)
+}
+
+/// A record as stored.
+pub(crate) fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, ServiceError> {
+    serde_json::to_vec(v).map_err(|_| ServiceError::internal("Cannot encode."))
+}
+
+/// The ops that turn the records of `table` with keys `old` into `new`.
+pub(crate) fn replace_ops<'k, T: serde::Serialize>(
+    table: Table,
+    old: impl Iterator<Item = &'k String>,
+    new: &BTreeMap<String, T>,
+) -> Result<Vec<Op>, ServiceError> {
+    let gone = old.filter(|k| !new.contains_key(*k));
+    let mut ops: Vec<Op> = gone.map(|k| Op::Delete(table, k.clone())).collect();
+    for (k, v) in new {
+        ops.push(Op::Put(table, k.clone(), encode(v)?));
+    }
+    Ok(ops)
+}
+
+impl Store {
+    /// Commits `ops` durably for a request; a failure is a `500` that says
+    /// nothing was stored.
+    pub(crate) fn save(&self, ops: Vec<Op>) -> Result<(), ServiceError> {
+        self.commit(ops).map_err(|e| {
+            tracing::error!(error = %e, "durable commit failed");
+            ServiceError::internal("The change could not be stored.")
+        })
+    }
+
+    /// Stores `v` under `key` of `table` for a request (see [`Store::save`]).
+    pub(crate) fn put<T: serde::Serialize>(
+        &self,
+        table: Table,
+        key: &str,
+        v: &T,
+    ) -> Result<(), ServiceError> {
+        self.save(vec![Op::Put(table, key.to_owned(), encode(v)?)])
     }
 }
 

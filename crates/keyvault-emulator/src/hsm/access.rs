@@ -4,10 +4,10 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::rbac::{self, RoleAssignment, RoleDefinition, action};
-use super::{Hsm, Result, State, encode, method_not_allowed};
+use super::{Hsm, Result, State};
 use crate::error::{ServiceError, json_response};
 use crate::server::{HttpResponse, Request};
-use crate::service;
+use crate::service::{self, method_not_allowed};
 use crate::store::{HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, Op};
 
 impl Hsm {
@@ -124,11 +124,7 @@ impl Hsm {
         let key = name.to_ascii_lowercase();
         let mut state = self.lock();
         let d = rbac::parse_definition(body, name, state.definitions.get(&key))?;
-        self.commit(vec![Op::Put(
-            HSM_ROLE_DEFINITIONS,
-            key.clone(),
-            encode(&d)?,
-        )])?;
+        self.store.put(HSM_ROLE_DEFINITIONS, &key, &d)?;
         let out = rbac::render_definition(&d);
         state.definitions.insert(key, d);
         Ok(json_response(201, &out))
@@ -153,7 +149,7 @@ impl Hsm {
                 ),
             ));
         }
-        self.commit(vec![Op::Delete(HSM_ROLE_DEFINITIONS, key.clone())])?;
+        (self.store).save(vec![Op::Delete(HSM_ROLE_DEFINITIONS, key.clone())])?;
         state.definitions.remove(&key);
         Ok(json_response(200, &rbac::render_definition(&d)))
     }
@@ -202,11 +198,7 @@ impl Hsm {
             role: new.role,
             principal_id: new.principal_id,
         };
-        self.commit(vec![Op::Put(
-            HSM_ROLE_ASSIGNMENTS,
-            key.clone(),
-            encode(&a)?,
-        )])?;
+        self.store.put(HSM_ROLE_ASSIGNMENTS, &key, &a)?;
         let out = rbac::render_assignment(&a);
         state.assignments.insert(key, a);
         Ok(json_response(201, &out))
@@ -216,7 +208,7 @@ impl Hsm {
         let key = name.to_ascii_lowercase();
         let mut state = self.lock();
         let a = find_assignment(&state, name)?.clone();
-        self.commit(vec![Op::Delete(HSM_ROLE_ASSIGNMENTS, key.clone())])?;
+        (self.store).save(vec![Op::Delete(HSM_ROLE_ASSIGNMENTS, key.clone())])?;
         state.assignments.remove(&key);
         Ok(json_response(200, &rbac::render_assignment(&a)))
     }

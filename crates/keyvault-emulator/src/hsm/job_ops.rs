@@ -1,20 +1,22 @@
 //! Starting backup and restore jobs, recording their end, and applying a
 //! restore to the HSM state.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use http::{HeaderValue, header};
-use serde::Serialize;
 use serde_json::Value;
 
 use super::jobs::{self, Job, JobKind};
 use super::keys::StoredKey;
-use super::{Hsm, Result, State, blob, encode, hsm_name};
+use super::rbac::action;
+use super::{Hsm, Result, Snapshot, blob, hsm_name, require};
+use crate::api_version::ApiVersion;
 use crate::error::{ServiceError, json_response};
+use crate::objects::request::{opt_string, parse_object};
 use crate::server::{HttpResponse, Request};
+use crate::service::Ctx;
 use crate::store::{
-    HSM_JOBS, HSM_KEYS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Table,
+    HSM_JOBS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, replace_ops,
 };
 
 impl Hsm {
@@ -41,7 +43,7 @@ impl Hsm {
     /// Records a new job durably and answers 202 with its status URL.
     pub(super) fn accept_job(&self, req: &Request, job: &Job) -> Result<HttpResponse> {
         let mut jobs = self.lock_jobs();
-        self.commit(vec![Op::Put(HSM_JOBS, job.id.clone(), encode(job)?)])?;
+        self.store.put(HSM_JOBS, &job.id, job)?;
         jobs.insert(job.id.clone(), job.clone());
         let mut resp = json_response(202, &job.render());
         let url = format!("{}{}", req.base_url, job.status_path());
@@ -58,7 +60,7 @@ impl Hsm {
     /// be after a restart too (`JobInterrupted`): a succeeded status is
     /// never shown unless it is stored.
     pub(super) fn finish(&self, id: &str, outcome: jobs::Outcome, folder_url: Option<String>) {
-        let now = self.admin.clock.now();
+        let now = self.clock.now();
         let mut jobs = self.lock_jobs();
         let Some(current) = jobs.get(id) else { return };
         let mut job = current.clone();
@@ -74,8 +76,7 @@ impl Hsm {
                 job.error = Some((code, message));
             }
         }
-        let stored =
-            encode(&job).and_then(|raw| self.commit(vec![Op::Put(HSM_JOBS, id.to_owned(), raw)]));
+        let stored = self.store.put(HSM_JOBS, id, &job);
         if stored.is_err() {
             tracing::error!(job = id, "cannot persist a job's end");
             job.status = "Failed".into();
@@ -90,23 +91,25 @@ impl Hsm {
         jobs.insert(id.to_owned(), job);
     }
 
-    pub(super) fn start_backup(self: &Arc<Self>, req: &Request, pre: bool) -> Result<HttpResponse> {
-        let m = crate::vault::model::parse_object(&req.body)?;
-        let (container, _) = parse_sas(&m)?;
-        let now = self.admin.clock.now();
-        let job = Job::new(
-            if pre {
-                JobKind::PreBackup
-            } else {
-                JobKind::Backup
-            },
-            now,
-        );
+    /// `POST /backup` or (`pre`, from `7.6-preview.2`) `/prebackup`.
+    pub(super) fn start_backup(self: &Arc<Self>, c: &Ctx<'_>, pre: bool) -> Result<HttpResponse> {
+        let req = c.req;
+        if pre {
+            require(c.api, ApiVersion::V7_6_PREVIEW_2, "prebackup")?;
+        }
+        let (container, _) = parse_sas(&parse_object(&req.body)?)?;
+        let now = self.clock.now();
+        let kind = if pre {
+            JobKind::PreBackup
+        } else {
+            JobKind::Backup
+        };
+        let job = Job::new(kind, now);
         let folder = jobs::folder_name(&hsm_name(&req.base_url), now);
         let folder_url = container.folder_url(&folder);
         let resp = self.accept_job(req, &job)?;
         let hsm = self.clone();
-        let snapshot = self.lock().clone();
+        let snapshot = self.snapshot();
         self.spawn_job(async move {
             let outcome = if pre {
                 jobs::pre_backup(&hsm.storage, &container).await
@@ -128,13 +131,24 @@ impl Hsm {
         Ok(resp)
     }
 
+    /// A full restore, a pre-restore check (from `7.6-preview.2`) or a
+    /// selective key restore (which needs an HSM-wide restore right or the
+    /// key's own).
     pub(super) fn start_restore(
         self: &Arc<Self>,
-        req: &Request,
+        c: &Ctx<'_>,
         kind: JobKind,
-        key: Option<&str>,
     ) -> Result<HttpResponse> {
-        let m = crate::vault::model::parse_object(&req.body)?;
+        let (req, mut key) = (c.req, None);
+        if kind == JobKind::PreRestore {
+            require(c.api, ApiVersion::V7_6_PREVIEW_2, "prerestore")?;
+        } else if kind == JobKind::SelectiveRestore {
+            let scope = format!("/keys/{}", c.name());
+            (self.authorize(c.caller, action::RESTORE_START, "/"))
+                .or_else(|_| self.authorize(c.caller, action::KEYS_RESTORE, &scope))?;
+            key = Some(c.name().to_owned());
+        }
+        let m = parse_object(&req.body)?;
         let sas = match m.get("sasTokenParameters") {
             Some(Value::Object(s)) => s.clone(),
             _ => {
@@ -159,39 +173,25 @@ impl Hsm {
                 )));
             }
         };
-        let job = Job::new(kind, self.admin.clock.now());
+        let job = Job::new(kind, self.clock.now());
         let resp = self.accept_job(req, &job)?;
         let hsm = self.clone();
-        let key = key.map(str::to_owned);
         self.spawn_job(async move {
             let id = job.id.clone();
+            let (storage, backup_key) = (&hsm.storage, &hsm.backup_key);
             let outcome = match kind {
                 JobKind::PreRestore => {
-                    jobs::pre_restore(&hsm.storage, &container, &folder, &hsm.backup_key).await
+                    jobs::pre_restore(storage, &container, &folder, backup_key).await
                 }
                 JobKind::SelectiveRestore => {
                     let name = key.unwrap_or_default();
-                    match jobs::read_key(&hsm.storage, &container, &folder, &hsm.backup_key, &name)
-                        .await
-                    {
-                        Ok(k) => {
-                            let h = hsm.clone();
-                            tokio::task::spawn_blocking(move || h.merge_key(k))
-                                .await
-                                .unwrap_or_else(|_| Err(job_internal()))
-                        }
+                    match jobs::read_key(storage, &container, &folder, backup_key, &name).await {
+                        Ok(k) => on_pool(&hsm, move |h| h.merge_key(k)).await,
                         Err(e) => Err(e),
                     }
                 }
-                _ => match jobs::read_state(&hsm.storage, &container, &folder, &hsm.backup_key)
-                    .await
-                {
-                    Ok(state) => {
-                        let h = hsm.clone();
-                        tokio::task::spawn_blocking(move || h.replace_state(state))
-                            .await
-                            .unwrap_or_else(|_| Err(job_internal()))
-                    }
+                _ => match jobs::read_state(storage, &container, &folder, backup_key).await {
+                    Ok(state) => on_pool(&hsm, move |h| h.replace_state(state)).await,
                     Err(e) => Err(e),
                 },
             };
@@ -202,91 +202,53 @@ impl Hsm {
 
     /// A full restore: commits the whole new state in one transaction, then
     /// swaps it in. On any failure nothing changes.
-    pub(super) fn replace_state(&self, new: State) -> jobs::Outcome {
+    pub(super) fn replace_state(&self, new: Snapshot) -> jobs::Outcome {
         let mut state = self.lock();
-        let mut ops = Vec::new();
-        fn diff<T: Serialize>(
-            ops: &mut Vec<Op>,
-            table: Table,
-            old: &BTreeMap<String, T>,
-            new: &BTreeMap<String, T>,
-        ) -> std::result::Result<(), (String, String)> {
-            for k in old.keys().filter(|k| !new.contains_key(*k)) {
-                ops.push(Op::Delete(table, k.clone()));
-            }
-            for (k, v) in new {
-                let raw = serde_json::to_vec(v).map_err(|_| job_internal())?;
-                ops.push(Op::Put(table, k.clone(), raw));
-            }
-            Ok(())
-        }
-        diff(&mut ops, HSM_KEYS, &state.keys, &new.keys)?;
-        diff(
-            &mut ops,
-            HSM_ROLE_DEFINITIONS,
-            &state.definitions,
-            &new.definitions,
-        )?;
-        diff(
-            &mut ops,
-            HSM_ROLE_ASSIGNMENTS,
-            &state.assignments,
-            &new.assignments,
-        )?;
-        diff(&mut ops, HSM_SETTINGS, &state.settings, &new.settings)?;
-        self.store.commit(ops).map_err(|e| {
-            tracing::error!(error = %e, "cannot commit a restore");
-            job_internal()
-        })?;
-        *state = new;
+        let (old, rest) = (&*state, &new.state);
+        let ops = [
+            replace_ops(
+                HSM_ROLE_DEFINITIONS,
+                old.definitions.keys(),
+                &rest.definitions,
+            ),
+            replace_ops(
+                HSM_ROLE_ASSIGNMENTS,
+                old.assignments.keys(),
+                &rest.assignments,
+            ),
+            replace_ops(HSM_SETTINGS, old.settings.keys(), &rest.settings),
+        ];
+        let ops = ops
+            .into_iter()
+            .collect::<Result<Vec<_>>>()
+            .map_err(|_| job_internal())?;
+        (self.keys)
+            .replace(new.keys, ops.into_iter().flatten().collect())
+            .map_err(|_| job_internal())?;
+        *state = new.state;
         Ok(None)
     }
 
     /// A selective key restore: versions the HSM lacks are added; existing
     /// versions are not overwritten.
     pub(super) fn merge_key(&self, backup: StoredKey) -> jobs::Outcome {
-        let key = backup.name.to_ascii_lowercase();
-        let mut state = self.lock();
-        let (merged, restored, skipped) = match state.keys.get(&key) {
-            Some(existing) if existing.deleted.is_some() => {
-                return Err((
-                    "Conflict".into(),
-                    format!(
-                        "Key {} is deleted but not purged; recover or purge it before restoring it.",
-                        existing.name
-                    ),
-                ));
-            }
-            Some(existing) => {
-                let mut merged = existing.clone();
-                let mut restored = 0;
-                let mut skipped = 0;
-                for (id, v) in &backup.versions {
-                    if merged.versions.contains_key(id) {
-                        skipped += 1;
-                    } else {
-                        merged.versions.insert(id.clone(), v.clone());
-                        restored += 1;
-                    }
-                }
-                (merged, restored, skipped)
-            }
-            None => {
-                let mut k = backup.clone();
-                k.deleted = None;
-                let n = k.versions.len();
-                (k, n, 0)
-            }
-        };
-        let raw = serde_json::to_vec(&merged).map_err(|_| job_internal())?;
-        self.store
-            .commit(vec![Op::Put(HSM_KEYS, key.clone(), raw)])
-            .map_err(|_| job_internal())?;
-        state.keys.insert(key, merged);
+        let (restored, skipped) = self.keys.merge(backup).map_err(|e| match e.status {
+            500 => job_internal(),
+            _ => (e.code.to_owned(), e.message),
+        })?;
         Ok(Some(format!(
             "Number of successful key versions restored: {restored}, Number of key versions could not overwrite: {skipped}"
         )))
     }
+}
+
+/// Runs `f` on the blocking pool (durable commits block).
+async fn on_pool(
+    hsm: &Arc<Hsm>,
+    f: impl FnOnce(&Hsm) -> jobs::Outcome + Send + 'static,
+) -> jobs::Outcome {
+    let h = hsm.clone();
+    (tokio::task::spawn_blocking(move || f(&h)).await).unwrap_or_else(|_| Err(job_internal()))
 }
 
 fn job_internal() -> (String, String) {
@@ -306,15 +268,7 @@ fn parse_sas(m: &serde_json::Map<String, Value>) -> Result<(blob::Container, boo
             ));
         }
     };
-    let token = match m.get("token") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
-            return Err(ServiceError::bad_parameter(
-                "Property 'token' must be a string.",
-            ));
-        }
-    };
+    let token = opt_string(m, "token")?;
     let managed = match m.get("useManagedIdentity") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -335,30 +289,21 @@ fn parse_sas(m: &serde_json::Map<String, Value>) -> Result<(blob::Container, boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin::Admin;
-    use crate::auth::{AuthMode, Authenticator};
     use crate::clock::Clock;
     use crate::hsm::{HsmConfig, RbacMode};
+    use crate::objects::Retention;
     use crate::store::Store;
-    use crate::vault::VaultSettings;
 
     fn hsm() -> Arc<Hsm> {
-        let store = Arc::new(Store::in_memory());
-        let admin = Arc::new(Admin::new(Clock::new(), store.clone()).unwrap());
         let config = HsmConfig {
-            soft_delete: VaultSettings {
+            soft_delete: Retention {
                 retention_days: 7,
                 purge_protection: false,
             },
             rbac: RbacMode::Off,
             admins: Vec::new(),
         };
-        let auth = Authenticator {
-            mode: AuthMode::Off,
-            tenant_id: "t".into(),
-            resource: "r".into(),
-        };
-        Hsm::open(store, admin, config, [0; 32], auth, false).unwrap()
+        Hsm::open(Arc::new(Store::in_memory()), Clock::new(), config, [0; 32]).unwrap()
     }
 
     #[tokio::test]

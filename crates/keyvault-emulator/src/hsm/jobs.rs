@@ -14,7 +14,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::State;
+use super::Snapshot;
 use super::blob::{Container, StorageError};
 use super::keys::StoredKey;
 use super::rbac::{RoleAssignment, RoleDefinition};
@@ -127,12 +127,12 @@ fn aad(name: &str) -> Vec<u8> {
 }
 
 fn seal(key: &[u8; 32], name: &str, plain: &[u8]) -> Result<Vec<u8>, (String, String)> {
-    objects::seal(key, SEAL_VERSION, &aad(name), plain)
+    objects::seal::seal(key, SEAL_VERSION, &aad(name), plain)
         .ok_or_else(|| internal("The backup could not be sealed."))
 }
 
 fn open(key: &[u8; 32], name: &str, raw: &[u8]) -> Result<Vec<u8>, (String, String)> {
-    objects::open(key, SEAL_VERSION, &aad(name), raw).ok_or_else(|| corrupt(name))
+    objects::seal::open(key, SEAL_VERSION, &aad(name), raw).ok_or_else(|| corrupt(name))
 }
 
 fn internal(message: &str) -> (String, String) {
@@ -168,17 +168,17 @@ pub(crate) fn folder_name(hsm: &str, now: i64) -> String {
     )
 }
 
-/// Writes `state` into `folder` of `container`.
+/// Writes `snapshot` into `folder` of `container`.
 pub(crate) async fn backup(
     client: &reqwest::Client,
     container: &Container,
     folder: &str,
     key: &[u8; 32],
-    state: &State,
+    snapshot: &Snapshot,
     now: i64,
 ) -> Outcome {
     let mut names = Vec::new();
-    for (name, k) in &state.keys {
+    for (name, k) in &snapshot.keys {
         let blob = format!("keys/{name}");
         let sealed = seal(key, &blob, &encode(k)?)?;
         container
@@ -188,8 +188,8 @@ pub(crate) async fn backup(
         names.push(name.clone());
     }
     let rbac = Rbac {
-        definitions: state.definitions.clone(),
-        assignments: state.assignments.clone(),
+        definitions: snapshot.state.definitions.clone(),
+        assignments: snapshot.state.assignments.clone(),
     };
     container
         .put(
@@ -203,7 +203,7 @@ pub(crate) async fn backup(
         .put(
             client,
             &format!("{folder}/settings"),
-            seal(key, "settings", &encode(&state.settings)?)?,
+            seal(key, "settings", &encode(&snapshot.state.settings)?)?,
         )
         .await
         .map_err(storage)?;
@@ -269,15 +269,15 @@ async fn sealed_json<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(&plain).map_err(|_| corrupt(name))
 }
 
-/// Reads a whole backup folder into a state.
+/// Reads a whole backup folder.
 pub(crate) async fn read_state(
     client: &reqwest::Client,
     container: &Container,
     folder: &str,
     key: &[u8; 32],
-) -> Result<State, (String, String)> {
+) -> Result<Snapshot, (String, String)> {
     let m = manifest(client, container, folder).await?;
-    let mut state = State::default();
+    let mut state = Snapshot::default();
     for name in &m.keys {
         let k: StoredKey =
             sealed_json(client, container, folder, key, &format!("keys/{name}")).await?;
@@ -287,9 +287,9 @@ pub(crate) async fn read_state(
         state.keys.insert(name.clone(), k);
     }
     let rbac: Rbac = sealed_json(client, container, folder, key, "rbac").await?;
-    state.definitions = rbac.definitions;
-    state.assignments = rbac.assignments;
-    state.settings = sealed_json(client, container, folder, key, "settings").await?;
+    state.state.definitions = rbac.definitions;
+    state.state.assignments = rbac.assignments;
+    state.state.settings = sealed_json(client, container, folder, key, "settings").await?;
     Ok(state)
 }
 

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::ServiceError;
-use crate::objects::{Attributes, Deletion, Render, Stored};
-use crate::vault::model;
+use crate::objects::request as model;
+use crate::objects::{Attributes, Render, Stored, Versioned};
 
 /// One version of a key. Its `Debug` never shows the private material.
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -74,17 +74,7 @@ const KEY_OPS: &[&str] = &[
 /// Parses and validates a create-key body.
 pub(crate) fn parse_create(body: &[u8]) -> Result<CreateRequest, ServiceError> {
     let m = model::parse_object(body)?;
-    let kty = match m.get("kty") {
-        Some(Value::String(s)) => s.clone(),
-        None | Some(Value::Null) => {
-            return Err(ServiceError::bad_parameter("Property 'kty' is required."));
-        }
-        Some(_) => {
-            return Err(ServiceError::bad_parameter(
-                "Property 'kty' must be a string.",
-            ));
-        }
-    };
+    let kty = model::required_string(&m, "kty", "a string")?;
     let size = match m.get("key_size") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => Some(n.as_u64().ok_or_else(|| {
@@ -96,15 +86,7 @@ pub(crate) fn parse_create(body: &[u8]) -> Result<CreateRequest, ServiceError> {
             ));
         }
     };
-    let crv = match m.get("crv") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
-            return Err(ServiceError::bad_parameter(
-                "Property 'crv' must be a string.",
-            ));
-        }
-    };
+    let crv = model::opt_string(&m, "crv")?;
     if let Some(e) = m.get("public_exponent")
         && !e.is_null()
         && e.as_u64() != Some(65537)
@@ -285,70 +267,46 @@ pub(crate) fn generate(spec: &Spec) -> Result<Material, ServiceError> {
     }
 }
 
-/// The key wire shapes, rendered like every object's.
-impl Render<'_> {
-    /// The key's `attributes`: the common ones and `exportable: false`.
-    fn key_attributes(&self, v: &KeyVersion) -> Value {
-        let mut a = self.attributes(&v.attributes);
-        a.insert("exportable".into(), json!(false));
-        Value::Object(a)
-    }
-
-    /// `{base}/keys/{name}/{version}`.
-    pub(crate) fn kid(&self, name: &str, version: &str) -> String {
-        format!("{}/keys/{name}/{version}", self.base)
+/// The key wire shapes.
+impl Versioned for KeyVersion {
+    fn id(&self) -> &str {
+        &self.version
     }
 
     /// A KeyBundle: the public JWK, attributes and tags.
-    pub(crate) fn key_bundle(&self, name: &str, v: &KeyVersion) -> Value {
+    fn bundle(&self, r: &Render<'_>, name: &str) -> Map<String, Value> {
         let mut key = Map::new();
-        key.insert("kid".into(), json!(self.kid(name, &v.version)));
-        key.insert("kty".into(), json!(v.kty));
-        key.insert("key_ops".into(), json!(v.key_ops));
-        for (k, val) in &v.public {
+        key.insert(
+            "kid".into(),
+            json!(format!("{}/keys/{name}/{}", r.base, self.version)),
+        );
+        key.insert("kty".into(), json!(self.kty));
+        key.insert("key_ops".into(), json!(self.key_ops));
+        for (k, val) in &self.public {
             key.insert(k.clone(), json!(val));
         }
-        let mut m = Map::new();
+        let mut m = self.item(r, name, true);
+        m.remove("kid");
         m.insert("key".into(), Value::Object(key));
-        m.insert("attributes".into(), self.key_attributes(v));
-        if let Some(tags) = &v.tags {
-            m.insert("tags".into(), json!(tags));
-        }
-        Value::Object(m)
+        m
     }
 
-    /// A DeletedKeyBundle.
-    pub(crate) fn deleted_key_bundle(&self, k: &StoredKey, v: &KeyVersion, d: &Deletion) -> Value {
-        let mut out = self.key_bundle(&k.name, v);
-        if let Value::Object(m) = &mut out {
-            self.deletion(m, "deletedkeys", &k.name, d);
-        }
-        out
-    }
-
-    /// A KeyItem (`versioned` picks the kid with the version).
-    pub(crate) fn key_item(&self, name: &str, v: &KeyVersion, versioned: bool) -> Value {
+    /// A KeyItem: kid, attributes (with `exportable: false`) and tags.
+    fn item(&self, r: &Render<'_>, name: &str, versioned: bool) -> Map<String, Value> {
         let kid = if versioned {
-            self.kid(name, &v.version)
+            format!("{}/keys/{name}/{}", r.base, self.version)
         } else {
-            format!("{}/keys/{name}", self.base)
+            format!("{}/keys/{name}", r.base)
         };
+        let mut attributes = r.attributes(&self.attributes);
+        attributes.insert("exportable".into(), json!(false));
         let mut m = Map::new();
         m.insert("kid".into(), json!(kid));
-        m.insert("attributes".into(), self.key_attributes(v));
-        if let Some(tags) = &v.tags {
+        m.insert("attributes".into(), Value::Object(attributes));
+        if let Some(tags) = &self.tags {
             m.insert("tags".into(), json!(tags));
         }
-        Value::Object(m)
-    }
-
-    /// A DeletedKeyItem.
-    pub(crate) fn deleted_key_item(&self, k: &StoredKey, v: &KeyVersion, d: &Deletion) -> Value {
-        let mut out = self.key_item(&k.name, v, false);
-        if let Value::Object(m) = &mut out {
-            self.deletion(m, "deletedkeys", &k.name, d);
-        }
-        out
+        m
     }
 }
 

@@ -2,17 +2,16 @@
 //! assignments, and their enforcement), account settings, keys (the subset a
 //! backup needs), and full backup / restore jobs against Azure Blob Storage.
 //!
-//! State lives in memory in one [`State`] behind a mutex. Every change is
-//! committed to the [`Store`] before it is applied in memory and before the
-//! answer is sent. A full restore commits the whole new state in one
-//! transaction and only then swaps it in, so a failed restore changes
-//! nothing.
+//! Keys live in a [`Collection`], the rest in one [`State`] behind a mutex.
+//! Every change is committed to the [`Store`] before it is applied in memory
+//! and before the answer is sent. A full restore commits the whole new
+//! state in one transaction and only then swaps it in, so a failed restore
+//! changes nothing.
 
 mod access;
 mod blob;
 mod job_ops;
 mod jobs;
-mod key_ops;
 mod keys;
 mod rbac;
 mod settings;
@@ -21,24 +20,35 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use http::Method;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::admin::{self, Admin};
 use crate::api_version::ApiVersion;
-use crate::auth::Authenticator;
-use crate::error::{ServiceError, empty_response, json_response};
-use crate::server::{Handler, HttpResponse, Request, percent_decode};
-use crate::service::{self, check_name, load};
-pub(super) use crate::service::{encode, method_not_allowed};
+use crate::clock::Clock;
+use crate::error::{ServiceError, empty_response};
+use crate::objects::{Attributes, Collection, Found, Kind, Retention, new_version_id};
+use crate::server::{HttpResponse, Request, percent_decode};
+use crate::service::{self, Ctx, Result, Route, Service, ok};
 use crate::store::{
     HSM_JOBS, HSM_KEYS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Store,
+    records,
 };
-use crate::vault::VaultSettings;
 use jobs::{Job, JobKind};
-use keys::StoredKey;
+use keys::{KeyVersion, StoredKey};
 use rbac::{RoleAssignment, RoleDefinition, action};
+
+/// What the HSM's key collection holds.
+const KEYS: Kind = Kind {
+    noun: "key",
+    title: "Key",
+    not_found_code: "KeyNotFound",
+    path: "keys",
+    deleted_path: "deletedkeys",
+    purge_protected: |name| {
+        format!(
+            "Operation \"purge\" is not allowed because purge protection is enabled for this HSM. Key {name} will be purged automatically after the retention period."
+        )
+    },
+};
 
 /// Whether the HSM endpoint enforces role-based access control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -65,11 +75,9 @@ impl FromStr for RbacMode {
     }
 }
 
-/// Everything a full backup holds.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The HSM's state besides its keys.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct State {
-    /// Keys by lower-case name.
-    pub(crate) keys: BTreeMap<String, StoredKey>,
     /// Custom role definitions by lower-case GUID.
     pub(crate) definitions: BTreeMap<String, RoleDefinition>,
     /// Role assignments by lower-case name.
@@ -78,10 +86,18 @@ pub(crate) struct State {
     pub(crate) settings: BTreeMap<String, String>,
 }
 
+/// Everything a full backup holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Snapshot {
+    /// Keys (live and deleted) by lower-case name.
+    pub(crate) keys: BTreeMap<String, StoredKey>,
+    pub(crate) state: State,
+}
+
 /// Options of the HSM endpoint.
 #[derive(Debug, Clone)]
 pub(crate) struct HsmConfig {
-    pub(crate) soft_delete: VaultSettings,
+    pub(crate) soft_delete: Retention,
     pub(crate) rbac: RbacMode,
     /// Object ids that are Managed HSM Administrators at `/`.
     pub(crate) admins: Vec<String>,
@@ -89,14 +105,13 @@ pub(crate) struct HsmConfig {
 
 /// The Managed HSM service of one emulator.
 pub(crate) struct Hsm {
+    keys: Collection<KeyVersion>,
     state: Mutex<State>,
     jobs: Mutex<BTreeMap<String, Job>>,
     store: Arc<Store>,
-    admin: Arc<Admin>,
+    clock: Clock,
     config: HsmConfig,
     backup_key: [u8; 32],
-    auth: Authenticator,
-    admin_routes: bool,
     runtime: tokio::runtime::Handle,
     storage: reqwest::Client,
     /// Running job tasks, stopped on shutdown.
@@ -107,15 +122,6 @@ impl std::fmt::Debug for Hsm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Hsm")
     }
-}
-
-type Result<T> = std::result::Result<T, ServiceError>;
-
-/// The RBAC scope of the key `name` (`/keys/{name}`), once the name is
-/// checked.
-fn key_scope(name: &str) -> Result<String> {
-    check_name("key", name)?;
-    Ok(format!("/keys/{name}"))
 }
 
 /// The HSM's name as it appears in backup folder names: the first label of
@@ -145,20 +151,24 @@ impl Hsm {
     /// when the emulator stopped are marked failed.
     pub(crate) fn open(
         store: Arc<Store>,
-        admin: Arc<Admin>,
+        clock: Clock,
         config: HsmConfig,
         backup_key: [u8; 32],
-        auth: Authenticator,
-        admin_routes: bool,
     ) -> std::result::Result<Arc<Self>, crate::Error> {
+        let keys = Collection::open(
+            &KEYS,
+            HSM_KEYS,
+            store.clone(),
+            clock.clone(),
+            config.soft_delete,
+        )?;
         let state = State {
-            keys: load(&store, HSM_KEYS)?,
-            definitions: load(&store, HSM_ROLE_DEFINITIONS)?,
-            assignments: load(&store, HSM_ROLE_ASSIGNMENTS)?,
-            settings: load::<String>(&store, HSM_SETTINGS)?,
+            definitions: records(&store, HSM_ROLE_DEFINITIONS)?,
+            assignments: records(&store, HSM_ROLE_ASSIGNMENTS)?,
+            settings: records::<String>(&store, HSM_SETTINGS)?,
         };
-        let mut jobs: BTreeMap<String, Job> = load(&store, HSM_JOBS)?;
-        let now = admin.clock.now();
+        let mut jobs: BTreeMap<String, Job> = records(&store, HSM_JOBS)?;
+        let now = clock.now();
         let mut ops = Vec::new();
         for job in jobs.values_mut().filter(|j| j.status == "InProgress") {
             job.status = "Failed".into();
@@ -175,26 +185,18 @@ impl Hsm {
         }
         store.commit(ops)?;
         let hsm = Arc::new(Self {
+            keys,
             state: Mutex::new(state),
             jobs: Mutex::new(jobs),
             store,
-            admin: admin.clone(),
+            clock,
             config,
             backup_key,
-            auth,
-            admin_routes,
             runtime: tokio::runtime::Handle::current(),
             storage: blob::client()?,
             tasks: Mutex::new(Vec::new()),
         });
         hsm.ensure_admin_assignments()?;
-        let weak = Arc::downgrade(&hsm);
-        admin.on_advance(Box::new(move || {
-            if let Some(h) = weak.upgrade() {
-                h.sweep();
-            }
-        }));
-        hsm.sweep();
         Ok(hsm)
     }
 
@@ -226,11 +228,6 @@ impl Hsm {
         Ok(())
     }
 
-    /// The endpoint handler (requests run on the blocking pool).
-    pub(crate) fn handler(self: &Arc<Self>) -> Handler {
-        service::blocking_handler(self, Self::handle)
-    }
-
     /// Runs a job task in the background (stopped by [`Hsm::stop_jobs`]).
     fn spawn_job(&self, job: impl Future<Output = ()> + Send + 'static) {
         let handle = self.runtime.spawn(job);
@@ -257,51 +254,13 @@ impl Hsm {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn commit(&self, ops: Vec<Op>) -> Result<()> {
-        service::commit(&self.store, ops)
-    }
-
-    /// Purges deleted keys whose scheduled purge date has passed.
-    pub(crate) fn sweep(&self) {
-        let now = self.admin.clock.now();
-        let mut state = self.lock();
-        let due: Vec<String> = state
-            .keys
-            .iter()
-            .filter(|(_, k)| k.deleted.is_some_and(|d| d.scheduled_purge_date <= now))
-            .map(|(n, _)| n.clone())
-            .collect();
-        if due.is_empty() {
-            return;
+    /// The keys and the rest of the state, as one consistent snapshot.
+    fn snapshot(&self) -> Snapshot {
+        let state = self.lock();
+        Snapshot {
+            keys: self.keys.snapshot(),
+            state: state.clone(),
         }
-        let ops = due
-            .iter()
-            .map(|k| Op::Delete(HSM_KEYS, k.clone()))
-            .collect();
-        match self.store.commit(ops) {
-            Ok(()) => {
-                for k in &due {
-                    state.keys.remove(k);
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "cannot purge due keys"),
-        }
-    }
-
-    /// Serves one request.
-    pub(crate) fn handle(self: &Arc<Self>, req: Request) -> HttpResponse {
-        if self.admin_routes && req.path.starts_with(admin::PREFIX) {
-            return self.admin.handle(&req);
-        }
-        let caller = match service::authenticate(&self.auth, &req) {
-            Ok(caller) => caller,
-            Err(resp) => return *resp,
-        };
-        self.sweep();
-        let resp = self
-            .route(&req, caller.as_deref())
-            .unwrap_or_else(|e| e.into_response());
-        service::with_caller(resp, caller)
     }
 
     /// Checks that `caller` may perform `action` at `scope`.
@@ -349,196 +308,137 @@ impl Hsm {
             });
         if allowed { Ok(()) } else { Err(denied()) }
     }
+}
 
-    fn route(self: &Arc<Self>, req: &Request, caller: Option<&str>) -> Result<HttpResponse> {
-        let raw_path = req.path.as_str();
-        // Job status: Python polls the Azure-AsyncOperation URL as given,
-        // without an api-version.
-        let segs = service::segments(raw_path);
-        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-        if let [area @ ("backup" | "restore"), id, "pending"] = segs.as_slice() {
-            if req.method != Method::GET {
-                return Ok(method_not_allowed("GET"));
-            }
-            if let Some(v) = req.query("api-version") {
-                ApiVersion::parse(Some(v))?;
-            }
-            let is_backup = *area == "backup";
-            let act = if is_backup {
-                action::BACKUP_STATUS
-            } else {
-                action::RESTORE_STATUS
-            };
-            self.authorize(caller, act, "/")?;
-            return self.job_status(id, is_backup);
+const RBAC_PREFIX: &str = "/providers/microsoft.authorization/";
+
+impl Service for Hsm {
+    const NOUN: &'static str = KEYS.noun;
+    #[rustfmt::skip]
+    const ROUTES: &'static [Route<Self>] = &[
+        ("GET", "/backup/{id}/pending", action::BACKUP_STATUS, |h, c| h.job_status(c.name(), true)),
+        ("GET", "/restore/{id}/pending", action::RESTORE_STATUS, |h, c| h.job_status(c.name(), false)),
+        ("GET", "/settings/", action::DEFINITIONS_READ, |h, _| ok(h.list_settings())),
+        ("GET", "/settings/{setting}", action::DEFINITIONS_READ, |h, c| ok(h.get_setting(c.name())?)),
+        ("PATCH", "/settings/{setting}", action::DEFINITIONS_WRITE, |h, c| ok(h.update_setting(c.name(), &c.req.body)?)),
+        ("POST", "/backup", action::BACKUP_START, |h, c| h.start_backup(c, false)),
+        ("POST", "/prebackup", action::BACKUP_START, |h, c| h.start_backup(c, true)),
+        ("PUT", "/restore", action::RESTORE_START, |h, c| h.start_restore(c, JobKind::Restore)),
+        ("PUT", "/prerestore", action::RESTORE_START, |h, c| h.start_restore(c, JobKind::PreRestore)),
+        ("GET", "/keys/", action::KEYS_READ, |h, c| ok(h.keys.list(c.req, c.api, false)?)),
+        ("POST", "/keys/{name}/create", action::KEYS_CREATE, Self::create_key),
+        // Either an HSM-wide restore right or the key's own (checked by the handler).
+        ("PUT", "/keys/{name}/restore", "", |h, c| h.start_restore(c, JobKind::SelectiveRestore)),
+        ("GET", "/keys/{name}/versions", action::KEYS_READ, |h, c| ok(h.keys.list_versions(c.req, c.api, c.name())?)),
+        ("GET", "/keys/{name}", action::KEYS_READ, Self::get_key),
+        ("PATCH", "/keys/{name}", action::KEYS_WRITE, Self::update_key),
+        ("DELETE", "/keys/{name}", action::KEYS_DELETE, |h, c| h.answer(c, h.keys.delete(c.name())?)),
+        ("GET", "/keys/{name}/{version}", action::KEYS_READ, Self::get_key),
+        ("PATCH", "/keys/{name}/{version}", action::KEYS_WRITE, Self::update_key),
+        ("GET", "/deletedkeys/", action::DELETED_READ, |h, c| ok(h.keys.list(c.req, c.api, true)?)),
+        ("GET", "/deletedkeys/{name}", action::DELETED_READ, |h, c| h.answer(c, h.keys.get_deleted(c.name())?)),
+        ("DELETE", "/deletedkeys/{name}", action::DELETED_PURGE, |h, c| h.keys.purge(c.name()).map(|()| empty_response(204))),
+        ("POST", "/deletedkeys/{name}/recover", action::DELETED_RECOVER, |h, c| h.answer(c, h.keys.recover(c.name())?)),
+    ];
+
+    fn sweep(&self) {
+        self.keys.sweep();
+    }
+
+    /// Job status: Python polls the `Azure-AsyncOperation` URL as given,
+    /// without an `api-version`.
+    fn version_optional(&self, req: &Request) -> bool {
+        let segs: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
+        matches!(segs.as_slice(), ["backup" | "restore", _, "pending"])
+    }
+
+    /// The scope is the key's (`/keys/{name}`), all keys' (`/keys`) or the
+    /// HSM's (`/`).
+    fn check_access(&self, c: &Ctx<'_>, pattern: &str, action: &'static str) -> Result<()> {
+        if action.is_empty() {
+            return Ok(());
         }
-        let api = ApiVersion::parse(req.query("api-version"))?;
-        let lower = raw_path.to_ascii_lowercase();
-        if let Some(i) = lower.find("/providers/microsoft.authorization/") {
+        let scope = if pattern.contains("{name}") {
+            format!("/keys/{}", c.name())
+        } else if pattern.starts_with("/keys") || pattern.starts_with("/deletedkeys") {
+            "/keys".into()
+        } else {
+            "/".into()
+        };
+        self.authorize(c.caller, action, &scope)
+    }
+
+    /// Role definitions and assignments live under any scope; the rest is
+    /// the route table's.
+    fn serve(self: &Arc<Self>, c: Ctx<'_>) -> Result<HttpResponse> {
+        let raw_path = c.req.path.as_str();
+        if let Some(i) = raw_path.to_ascii_lowercase().find(RBAC_PREFIX) {
             let scope = rbac::normalize_scope(&percent_decode(&raw_path[..i], false))?;
-            let rest = &raw_path[i + "/providers/microsoft.authorization/".len()..];
+            let rest = &raw_path[i + RBAC_PREFIX.len()..];
             let parts: Vec<String> = rest.split('/').map(|s| percent_decode(s, false)).collect();
             let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-            return self.route_rbac(req, caller, &scope, &parts);
+            return self.route_rbac(c.req, c.caller, &scope, &parts);
         }
-        let m = &req.method;
-        let ok = |v: Value| Ok(json_response(200, &v));
-        match segs.as_slice() {
-            ["settings"] | ["settings", ""] => match *m {
-                Method::GET => {
-                    self.authorize(caller, action::DEFINITIONS_READ, "/")?;
-                    ok(self.list_settings())
-                }
-                _ => Ok(method_not_allowed("GET")),
-            },
-            ["settings", name] => match *m {
-                Method::GET => {
-                    self.authorize(caller, action::DEFINITIONS_READ, "/")?;
-                    ok(self.get_setting(name)?)
-                }
-                Method::PATCH => {
-                    self.authorize(caller, action::DEFINITIONS_WRITE, "/")?;
-                    ok(self.update_setting(name, &req.body)?)
-                }
-                _ => Ok(method_not_allowed("GET, PATCH")),
-            },
-            ["backup"] => match *m {
-                Method::POST => {
-                    self.authorize(caller, action::BACKUP_START, "/")?;
-                    self.start_backup(req, false)
-                }
-                _ => Ok(method_not_allowed("POST")),
-            },
-            ["prebackup"] => match *m {
-                Method::POST => {
-                    self.require(api, ApiVersion::V7_6_PREVIEW_2, "prebackup")?;
-                    self.authorize(caller, action::BACKUP_START, "/")?;
-                    self.start_backup(req, true)
-                }
-                _ => Ok(method_not_allowed("POST")),
-            },
-            ["restore"] => match *m {
-                Method::PUT => {
-                    self.authorize(caller, action::RESTORE_START, "/")?;
-                    self.start_restore(req, JobKind::Restore, None)
-                }
-                _ => Ok(method_not_allowed("PUT")),
-            },
-            ["prerestore"] => match *m {
-                Method::PUT => {
-                    self.require(api, ApiVersion::V7_6_PREVIEW_2, "prerestore")?;
-                    self.authorize(caller, action::RESTORE_START, "/")?;
-                    self.start_restore(req, JobKind::PreRestore, None)
-                }
-                _ => Ok(method_not_allowed("PUT")),
-            },
-            ["keys"] | ["keys", ""] => match *m {
-                Method::GET => {
-                    self.authorize(caller, action::KEYS_READ, "/keys")?;
-                    ok(self.list_keys(req, api)?)
-                }
-                _ => Ok(method_not_allowed("GET")),
-            },
-            ["keys", name, "create"] => match *m {
-                Method::POST => {
-                    self.authorize(caller, action::KEYS_CREATE, &key_scope(name)?)?;
-                    ok(self.create_key(req, api, name)?)
-                }
-                _ => Ok(method_not_allowed("POST")),
-            },
-            ["keys", name, "restore"] => match *m {
-                Method::PUT => {
-                    let scope = key_scope(name)?;
-                    // Either an HSM-wide restore right or the key's own.
-                    self.authorize(caller, action::RESTORE_START, "/")
-                        .or_else(|_| self.authorize(caller, action::KEYS_RESTORE, &scope))?;
-                    self.start_restore(req, JobKind::SelectiveRestore, Some(name))
-                }
-                _ => Ok(method_not_allowed("PUT")),
-            },
-            ["keys", name, "versions"] => match *m {
-                Method::GET => {
-                    self.authorize(caller, action::KEYS_READ, &key_scope(name)?)?;
-                    ok(self.list_key_versions(req, api, name)?)
-                }
-                _ => Ok(method_not_allowed("GET")),
-            },
-            ["keys", name] => self.route_key(req, api, caller, name, None),
-            ["keys", name, version] => self.route_key(req, api, caller, name, Some(version)),
-            ["deletedkeys"] | ["deletedkeys", ""] => match *m {
-                Method::GET => {
-                    self.authorize(caller, action::DELETED_READ, "/keys")?;
-                    ok(self.list_deleted(req, api)?)
-                }
-                _ => Ok(method_not_allowed("GET")),
-            },
-            ["deletedkeys", name] => {
-                let scope = key_scope(name)?;
-                match *m {
-                    Method::GET => {
-                        self.authorize(caller, action::DELETED_READ, &scope)?;
-                        ok(self.get_deleted(req, api, name)?)
-                    }
-                    Method::DELETE => {
-                        self.authorize(caller, action::DELETED_PURGE, &scope)?;
-                        self.purge(name)?;
-                        Ok(empty_response(204))
-                    }
-                    _ => Ok(method_not_allowed("GET, DELETE")),
-                }
-            }
-            ["deletedkeys", name, "recover"] => match *m {
-                Method::POST => {
-                    self.authorize(caller, action::DELETED_RECOVER, &key_scope(name)?)?;
-                    ok(self.recover(req, api, name)?)
-                }
-                _ => Ok(method_not_allowed("POST")),
-            },
-            _ => Err(service::no_route(req)),
-        }
+        service::route(self, c)
+    }
+}
+
+/// The key operations that are more than one call to the collection.
+impl Hsm {
+    fn answer(&self, c: &Ctx<'_>, f: Found<KeyVersion>) -> Result<HttpResponse> {
+        ok(Value::Object(
+            self.keys.bundle(&self.keys.render(c.req, c.api), &f),
+        ))
     }
 
-    /// `/keys/{name}` (get, update, delete) and `/keys/{name}/{version}`
-    /// (get, update).
-    fn route_key(
-        &self,
-        req: &Request,
-        api: ApiVersion,
-        caller: Option<&str>,
-        name: &str,
-        version: Option<&str>,
-    ) -> Result<HttpResponse> {
-        let scope = key_scope(name)?;
-        let v = version.unwrap_or_default();
-        let value = match req.method {
-            Method::GET => {
-                self.authorize(caller, action::KEYS_READ, &scope)?;
-                self.get_key(req, api, name, v)?
-            }
-            Method::PATCH => {
-                self.authorize(caller, action::KEYS_WRITE, &scope)?;
-                self.update_key(req, api, name, v)?
-            }
-            Method::DELETE if version.is_none() => {
-                self.authorize(caller, action::KEYS_DELETE, &scope)?;
-                self.delete_key(req, api, name)?
-            }
-            _ if version.is_none() => return Ok(method_not_allowed("GET, PATCH, DELETE")),
-            _ => return Ok(method_not_allowed("GET, PATCH")),
-        };
-        Ok(json_response(200, &value))
+    fn create_key(self: &Arc<Self>, c: &Ctx<'_>) -> Result<HttpResponse> {
+        let body = keys::parse_create(&c.req.body)?;
+        self.keys.check_not_deleted(c.name())?;
+        // Generate outside the lock: RSA takes a while.
+        let (kty, default_ops, public, private) = keys::generate(&body.spec)?;
+        let now = self.clock.now();
+        let f = self.keys.create(c.name(), |_| KeyVersion {
+            version: new_version_id(),
+            kty: kty.into(),
+            key_ops: body.key_ops.unwrap_or(default_ops),
+            public,
+            private,
+            attributes: Attributes::new(&body.props, now),
+            tags: body.props.tags,
+        })?;
+        self.answer(c, f)
     }
 
-    fn require(&self, api: ApiVersion, min: ApiVersion, what: &str) -> Result<()> {
-        if api.at_least(min) {
-            Ok(())
-        } else {
-            Err(ServiceError::bad_parameter(format!(
-                "The operation '{what}' is not available in api-version {}; it needs {} or later.",
-                api.as_str(),
-                min.as_str()
-            )))
-        }
+    fn get_key(self: &Arc<Self>, c: &Ctx<'_>) -> Result<HttpResponse> {
+        self.answer(c, self.keys.get(c.name(), c.version())?)
+    }
+
+    fn update_key(self: &Arc<Self>, c: &Ctx<'_>) -> Result<HttpResponse> {
+        let (props, ops) = keys::parse_update(&c.req.body)?;
+        let now = self.clock.now();
+        let f = self.keys.update(c.name(), c.version(), |v| {
+            if let Some(ops) = ops {
+                v.key_ops = ops;
+            }
+            v.attributes.update(&props, now);
+            if let Some(tags) = props.tags {
+                v.tags = Some(tags);
+            }
+        })?;
+        self.answer(c, f)
+    }
+}
+
+/// Refuses an operation that `api` does not have yet.
+pub(super) fn require(api: ApiVersion, min: ApiVersion, what: &str) -> Result<()> {
+    if api.at_least(min) {
+        Ok(())
+    } else {
+        Err(ServiceError::bad_parameter(format!(
+            "The operation '{what}' is not available in api-version {}; it needs {} or later.",
+            api.as_str(),
+            min.as_str()
+        )))
     }
 }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::ServiceError;
+use crate::objects::request::opt_string;
 
 /// The prefix of every role definition id, as the service renders it.
 pub(crate) const DEFINITION_ID_PREFIX: &str =
@@ -261,7 +262,9 @@ pub(crate) fn normalize_scope(raw: &str) -> Result<String, ServiceError> {
     let parts: Vec<&str> = trimmed.split('/').collect();
     match parts.as_slice() {
         [k] if k.eq_ignore_ascii_case("keys") => Ok("/keys".into()),
-        [k, name] if k.eq_ignore_ascii_case("keys") && crate::vault::model::valid_name(name) => {
+        [k, name]
+            if k.eq_ignore_ascii_case("keys") && crate::objects::request::valid_name(name) =>
+        {
             Ok(format!("/keys/{name}"))
         }
         _ => Err(ServiceError::bad_parameter(format!(
@@ -359,16 +362,6 @@ fn string_list(v: Option<&Value>, what: &str) -> Result<Vec<String>, ServiceErro
     }
 }
 
-fn opt_str(m: &Map<String, Value>, key: &str) -> Result<Option<String>, ServiceError> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ServiceError::bad_parameter(format!(
-            "Property '{key}' must be a string."
-        ))),
-    }
-}
-
 /// Parses a role-definition PUT body into a custom role named `name`.
 pub(crate) fn parse_definition(
     body: &[u8],
@@ -402,7 +395,7 @@ pub(crate) fn parse_definition(
             ));
         }
     };
-    if let Some(t) = opt_str(&p, "type")?
+    if let Some(t) = opt_string(&p, "type")?
         && !t.eq_ignore_ascii_case("CustomRole")
     {
         return Err(ServiceError::bad_parameter(format!(
@@ -424,8 +417,8 @@ pub(crate) fn parse_definition(
         .collect::<Result<Vec<_>, _>>()?;
     Ok(RoleDefinition {
         name: existing.map_or_else(|| name.to_owned(), |e| e.name.clone()),
-        role_name: opt_str(&p, "roleName")?.unwrap_or_default(),
-        description: opt_str(&p, "description")?.unwrap_or_default(),
+        role_name: opt_string(&p, "roleName")?.unwrap_or_default(),
+        description: opt_string(&p, "description")?.unwrap_or_default(),
         built_in: false,
         permissions,
         assignable_scopes: scopes,
@@ -442,10 +435,10 @@ pub(crate) struct NewAssignment {
 /// Parses a role-assignment PUT body.
 pub(crate) fn parse_assignment(body: &[u8]) -> Result<NewAssignment, ServiceError> {
     let p = properties(body)?;
-    let role_id = opt_str(&p, "roleDefinitionId")?
+    let role_id = opt_string(&p, "roleDefinitionId")?
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| ServiceError::bad_parameter("Property 'roleDefinitionId' is required."))?;
-    let principal_id = opt_str(&p, "principalId")?
+    let principal_id = opt_string(&p, "principalId")?
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| ServiceError::bad_parameter("Property 'principalId' is required."))?;
     let role = role_id

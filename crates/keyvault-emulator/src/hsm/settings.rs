@@ -2,9 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::{Hsm, Result, State, encode};
+use super::{Hsm, Result, State};
 use crate::error::ServiceError;
-use crate::store::{HSM_SETTINGS, Op};
+use crate::store::HSM_SETTINGS;
 
 /// The account settings an HSM has: `(name, type, default value)`.
 const SETTINGS: &[(&str, &str, &str)] =
@@ -41,7 +41,7 @@ impl Hsm {
             .iter()
             .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
             .ok_or_else(|| setting_not_found(name))?;
-        let m = crate::vault::model::parse_object(body)?;
+        let m = crate::objects::request::parse_object(body)?;
         let value = match m.get("value") {
             Some(Value::String(s)) => s.clone(),
             _ => {
@@ -63,11 +63,7 @@ impl Hsm {
             value
         };
         let mut state = self.lock();
-        self.commit(vec![Op::Put(
-            HSM_SETTINGS,
-            (*n).to_owned(),
-            encode(&value)?,
-        )])?;
+        self.store.put(HSM_SETTINGS, n, &value)?;
         state.settings.insert((*n).to_owned(), value);
         Ok(self.setting_json(&state, n).unwrap_or(Value::Null))
     }

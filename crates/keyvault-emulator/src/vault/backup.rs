@@ -7,7 +7,7 @@ use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 
 use super::model::StoredSecret;
 use crate::error::ServiceError;
-use crate::objects;
+use crate::objects::seal;
 
 const FORMAT: u8 = 1;
 const AAD: &[u8] = b"keyvault-emulator secret backup v1";
@@ -18,7 +18,7 @@ pub(crate) fn seal(key: &[u8; 32], secret: &StoredSecret) -> Result<String, Serv
     plain.deleted = None;
     let json = serde_json::to_vec(&plain)
         .map_err(|_| ServiceError::internal("The backup could not be encoded."))?;
-    let blob = objects::seal(key, FORMAT, AAD, &json)
+    let blob = seal::seal(key, FORMAT, AAD, &json)
         .ok_or_else(|| ServiceError::internal("The backup could not be sealed."))?;
     Ok(URL_SAFE_NO_PAD.encode(blob))
 }
@@ -33,7 +33,7 @@ pub(crate) fn open(key: &[u8; 32], blob: &str) -> Result<StoredSecret, ServiceEr
         .or_else(|_| URL_SAFE.decode(trimmed))
         .or_else(|_| base64::engine::general_purpose::STANDARD.decode(trimmed))
         .map_err(|_| corrupt())?;
-    let plain = objects::open(key, FORMAT, AAD, &raw).ok_or_else(corrupt)?;
+    let plain = seal::open(key, FORMAT, AAD, &raw).ok_or_else(corrupt)?;
     let secret: StoredSecret = serde_json::from_slice(&plain).map_err(|_| corrupt())?;
     if secret.latest().is_none() {
         return Err(corrupt());
@@ -47,7 +47,8 @@ mod tests {
 
     use super::*;
     use crate::objects::Attributes;
-    use crate::vault::model::{Properties, StoredVersion};
+    use crate::objects::request::Properties;
+    use crate::vault::model::StoredVersion;
 
     fn secret() -> StoredSecret {
         let v = StoredVersion {

@@ -1,5 +1,5 @@
 //! The vault's own wire and storage types: what is stored per secret, how
-//! request bodies are validated, and how bundles and items are rendered.
+//! its request bodies are validated, and how bundles and items are rendered.
 //! Deliberately independent of the client crates.
 
 use std::collections::BTreeMap;
@@ -9,17 +9,11 @@ use serde_json::{Map, Value, json};
 
 use crate::api_version::ApiVersion;
 use crate::error::ServiceError;
-use crate::objects::{Attributes, Deletion, Render, Stored};
+use crate::objects::request::{Properties, parse_object, parse_properties, required_string};
+use crate::objects::{Attributes, Render, Stored, Versioned};
 
 /// The largest secret value, in bytes.
 pub(crate) const MAX_VALUE_BYTES: usize = 25 * 1024;
-/// The most tags an object can have.
-pub(crate) const MAX_TAGS: usize = 15;
-/// The longest tag name, in characters.
-pub(crate) const MAX_TAG_NAME: usize = 512;
-/// The longest tag value, in characters.
-pub(crate) const MAX_TAG_VALUE: usize = 256;
-
 /// One version of a secret. Its `Debug` never shows the value.
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub(crate) struct StoredVersion {
@@ -52,88 +46,60 @@ impl std::fmt::Debug for StoredVersion {
 /// A secret: its name as first created, its versions, and its deletion state.
 pub(crate) type StoredSecret = Stored<StoredVersion>;
 
-/// The secret wire shapes, rendered like every object's.
-impl Render<'_> {
-    fn common(&self, v: &StoredVersion, id: String, item: bool) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("id".into(), json!(id));
-        m.insert(
-            "attributes".into(),
-            Value::Object(self.attributes(&v.attributes)),
-        );
-        if let Some(ct) = &v.content_type {
-            m.insert("contentType".into(), json!(ct));
-        }
-        if let Some(tags) = &v.tags {
-            m.insert("tags".into(), json!(tags));
-        }
-        if let Some(managed) = v.managed {
-            m.insert("managed".into(), json!(managed));
-        }
-        if !item {
-            if let Some(kid) = &v.kid {
-                m.insert("kid".into(), json!(kid));
-            }
-            if self.api.at_least(ApiVersion::V2025_07_01)
-                && let Some(pv) = &v.previous_version
-            {
-                m.insert("previousVersion".into(), json!(pv));
-            }
-        }
-        m
+/// The secret wire shapes.
+impl Versioned for StoredVersion {
+    fn id(&self) -> &str {
+        &self.version
     }
 
-    pub(crate) fn version_id(&self, name: &str, version: &str) -> String {
-        format!("{}/secrets/{name}/{version}", self.base)
+    /// A SecretBundle without the value.
+    fn bundle(&self, r: &Render<'_>, name: &str) -> Map<String, Value> {
+        common(
+            r,
+            self,
+            format!("{}/secrets/{name}/{}", r.base, self.version),
+            false,
+        )
     }
 
-    /// A SecretBundle, with or without the value.
-    pub(crate) fn bundle(&self, name: &str, v: &StoredVersion, with_value: bool) -> Value {
-        let mut m = self.common(v, self.version_id(name, &v.version), false);
-        if with_value {
-            m.insert("value".into(), json!(v.value));
-        }
-        Value::Object(m)
-    }
-
-    /// A DeletedSecretBundle (latest version, no value).
-    pub(crate) fn deleted_bundle(
-        &self,
-        s: &StoredSecret,
-        v: &StoredVersion,
-        d: &Deletion,
-    ) -> Value {
-        let mut m = self.common(v, self.version_id(&s.name, &v.version), false);
-        self.deletion(&mut m, "deletedsecrets", &s.name, d);
-        Value::Object(m)
-    }
-
-    /// A SecretItem: `versioned` picks the id with the version (version lists).
-    pub(crate) fn item(&self, name: &str, v: &StoredVersion, versioned: bool) -> Value {
+    /// A SecretItem.
+    fn item(&self, r: &Render<'_>, name: &str, versioned: bool) -> Map<String, Value> {
         let id = if versioned {
-            self.version_id(name, &v.version)
+            format!("{}/secrets/{name}/{}", r.base, self.version)
         } else {
-            format!("{}/secrets/{name}", self.base)
+            format!("{}/secrets/{name}", r.base)
         };
-        Value::Object(self.common(v, id, true))
-    }
-
-    /// A DeletedSecretItem.
-    pub(crate) fn deleted_item(&self, s: &StoredSecret, v: &StoredVersion, d: &Deletion) -> Value {
-        let mut m = self.common(v, format!("{}/secrets/{}", self.base, s.name), true);
-        self.deletion(&mut m, "deletedsecrets", &s.name, d);
-        Value::Object(m)
+        common(r, self, id, true)
     }
 }
 
-/// The updatable fields of a set or update request.
-#[derive(Debug, Default)]
-pub(crate) struct Properties {
-    pub(crate) content_type: Option<String>,
-    pub(crate) tags: Option<BTreeMap<String, String>>,
-    pub(crate) enabled: Option<bool>,
-    pub(crate) nbf: Option<i64>,
-    pub(crate) exp: Option<i64>,
+fn common(r: &Render<'_>, v: &StoredVersion, id: String, item: bool) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(id));
+    m.insert(
+        "attributes".into(),
+        Value::Object(r.attributes(&v.attributes)),
+    );
+    if let Some(ct) = &v.content_type {
+        m.insert("contentType".into(), json!(ct));
+    }
+    if let Some(tags) = &v.tags {
+        m.insert("tags".into(), json!(tags));
+    }
+    if let Some(managed) = v.managed {
+        m.insert("managed".into(), json!(managed));
+    }
+    if !item {
+        if let Some(kid) = &v.kid {
+            m.insert("kid".into(), json!(kid));
+        }
+        if r.api.at_least(ApiVersion::V2025_07_01)
+            && let Some(pv) = &v.previous_version
+        {
+            m.insert("previousVersion".into(), json!(pv));
+        }
+    }
+    m
 }
 
 /// A validated set-secret body. Its `Debug` never shows the value.
@@ -151,125 +117,10 @@ impl std::fmt::Debug for SetRequest {
     }
 }
 
-pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ServiceError> {
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(ServiceError::bad_parameter("The request body is missing."));
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ServiceError::bad_parameter(
-            "The request body must be a JSON object.",
-        )),
-        Err(e) => Err(ServiceError::bad_parameter(format!(
-            "The request body is not valid JSON: {e}"
-        ))),
-    }
-}
-
-fn opt_string(m: &Map<String, Value>, key: &str) -> Result<Option<String>, ServiceError> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ServiceError::bad_parameter(format!(
-            "Property '{key}' must be a string."
-        ))),
-    }
-}
-
-fn opt_time(m: &Map<String, Value>, key: &str) -> Result<Option<i64>, ServiceError> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(t) if t >= 0 => Ok(Some(t)),
-            _ => Err(ServiceError::bad_parameter(format!(
-                "Property 'attributes.{key}' must be a Unix time in whole seconds."
-            ))),
-        },
-        Some(_) => Err(ServiceError::bad_parameter(format!(
-            "Property 'attributes.{key}' must be an integer."
-        ))),
-    }
-}
-
-pub(crate) fn parse_properties(m: &Map<String, Value>) -> Result<Properties, ServiceError> {
-    let mut p = Properties {
-        content_type: opt_string(m, "contentType")?,
-        ..Properties::default()
-    };
-    match m.get("tags") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(tags)) => {
-            if tags.len() > MAX_TAGS {
-                return Err(ServiceError::bad_parameter(format!(
-                    "Too many tags: {} (at most {MAX_TAGS} are allowed).",
-                    tags.len()
-                )));
-            }
-            let mut out = BTreeMap::new();
-            for (k, v) in tags {
-                let Value::String(v) = v else {
-                    return Err(ServiceError::bad_parameter(format!(
-                        "The value of tag '{k}' must be a string."
-                    )));
-                };
-                if k.is_empty() || k.chars().count() > MAX_TAG_NAME {
-                    return Err(ServiceError::bad_parameter(format!(
-                        "Tag names must be 1 to {MAX_TAG_NAME} characters long."
-                    )));
-                }
-                if v.chars().count() > MAX_TAG_VALUE {
-                    return Err(ServiceError::bad_parameter(format!(
-                        "The value of tag '{k}' is longer than {MAX_TAG_VALUE} characters."
-                    )));
-                }
-                out.insert(k.clone(), v.clone());
-            }
-            p.tags = Some(out);
-        }
-        Some(_) => {
-            return Err(ServiceError::bad_parameter(
-                "Property 'tags' must be an object of strings.",
-            ));
-        }
-    }
-    match m.get("attributes") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(a)) => {
-            p.enabled = match a.get("enabled") {
-                None | Some(Value::Null) => None,
-                Some(Value::Bool(b)) => Some(*b),
-                Some(_) => {
-                    return Err(ServiceError::bad_parameter(
-                        "Property 'attributes.enabled' must be a boolean.",
-                    ));
-                }
-            };
-            p.nbf = opt_time(a, "nbf")?;
-            p.exp = opt_time(a, "exp")?;
-        }
-        Some(_) => {
-            return Err(ServiceError::bad_parameter(
-                "Property 'attributes' must be an object.",
-            ));
-        }
-    }
-    Ok(p)
-}
-
 /// Parses and validates a set-secret body.
 pub(crate) fn parse_set(body: &[u8]) -> Result<SetRequest, ServiceError> {
     let m = parse_object(body)?;
-    let value = match m.get("value") {
-        Some(Value::String(s)) => s.clone(),
-        None | Some(Value::Null) => {
-            return Err(ServiceError::bad_parameter("Property 'value' is required."));
-        }
-        Some(_) => {
-            return Err(ServiceError::bad_parameter(
-                "Property 'value' must be a string.",
-            ));
-        }
-    };
+    let value = required_string(&m, "value", "a string")?;
     if value.len() > MAX_VALUE_BYTES {
         return Err(ServiceError::bad_parameter(format!(
             "The secret value is too large: {} bytes (at most {MAX_VALUE_BYTES}).",
@@ -289,23 +140,7 @@ pub(crate) fn parse_update(body: &[u8]) -> Result<Properties, ServiceError> {
 
 /// Parses a restore body: the base64url backup blob.
 pub(crate) fn parse_restore(body: &[u8]) -> Result<String, ServiceError> {
-    let m = parse_object(body)?;
-    match m.get("value") {
-        Some(Value::String(s)) => Ok(s.clone()),
-        None | Some(Value::Null) => {
-            Err(ServiceError::bad_parameter("Property 'value' is required."))
-        }
-        Some(_) => Err(ServiceError::bad_parameter(
-            "Property 'value' must be a base64url string.",
-        )),
-    }
-}
-
-/// Whether `name` is a valid object name: `^[0-9a-zA-Z-]{1,127}$`.
-pub(crate) fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 127
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    required_string(&parse_object(body)?, "value", "a base64url string")
 }
 
 #[cfg(test)]
@@ -348,16 +183,6 @@ mod tests {
             (false, Some(9), None)
         );
         assert_eq!(serde_json::to_value(&v).unwrap(), old);
-    }
-
-    #[test]
-    fn names() {
-        assert!(valid_name("a-B-0"));
-        assert!(valid_name(&"a".repeat(127)));
-        assert!(!valid_name(&"a".repeat(128)));
-        assert!(!valid_name(""));
-        assert!(!valid_name("a_b"));
-        assert!(!valid_name("a.b"));
     }
 
     #[test]

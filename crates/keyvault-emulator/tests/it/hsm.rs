@@ -364,6 +364,10 @@ async fn keys_lifecycle() {
     );
     let r = env.hsm_get("/keys/oct-key/versions").await;
     assert_eq!(r.json["value"].as_array().unwrap().len(), 2);
+    // Like a secret's: a key that does not exist has no versions.
+    let r = env.hsm_get("/keys/never-created/versions").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json, json!({"value": [], "nextLink": null}));
     let r = env
         .hsm_call(
             Method::PATCH,

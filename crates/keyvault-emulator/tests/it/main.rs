@@ -9,6 +9,7 @@ mod hsm;
 mod hsm_backup;
 mod hsm_rbac;
 mod logging;
+mod modules;
 mod paging;
 mod persistence;
 mod secrets;

@@ -1,6 +1,9 @@
 //! Paging: `maxresults` (1 to 25, default 25) and an opaque `$skiptoken` that
 //! names the last key returned. Lists are in key order, so a token stays valid
-//! while the vault changes: items present throughout are seen exactly once.
+//! while the collection changes: items present throughout are seen exactly once.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -74,25 +77,35 @@ pub(crate) fn next_link(req: &Request, path: &str, page: &Page, api: &str, last:
     link
 }
 
-/// One page of `items` (in key order), with a `nextLink` when more remain.
+/// The rows of `map` a page shows: at most `max + 1` after the token's key
+/// (the extra row only tells that more remain), found by a range lookup.
+pub(crate) fn window<'m, T>(
+    map: &'m BTreeMap<String, T>,
+    page: &Page,
+) -> impl Iterator<Item = (&'m String, &'m T)> {
+    let from = page
+        .after
+        .as_deref()
+        .map_or(Bound::Unbounded, Bound::Excluded);
+    map.range::<str, _>((from, Bound::Unbounded))
+}
+
+/// One page of `rows` (what [`window`] gave, in key order, at most
+/// `max + 1`), with a `nextLink` when more remain.
 pub(crate) fn page_of(
     req: &Request,
     api: ApiVersion,
     path: &str,
     page: &Page,
-    items: impl Iterator<Item = (String, Value)>,
+    mut rows: Vec<(String, Value)>,
 ) -> Value {
-    let mut value = Vec::new();
-    let mut last = String::new();
     let mut next = Value::Null;
-    for (k, v) in items.filter(|(k, _)| page.after.as_deref().is_none_or(|a| k.as_str() > a)) {
-        if value.len() == page.max {
-            next = json!(next_link(req, path, page, api.as_str(), &last));
-            break;
-        }
-        last = k;
-        value.push(v);
+    if rows.len() > page.max {
+        rows.truncate(page.max);
+        let last = rows.last().map_or("", |(k, _)| k.as_str());
+        next = json!(next_link(req, path, page, api.as_str(), last));
     }
+    let value: Vec<Value> = rows.into_iter().map(|(_, v)| v).collect();
     json!({"value": value, "nextLink": next})
 }
 

@@ -1,20 +1,44 @@
 //! What the vault's secrets and the HSM's keys share: objects with versions
-//! and soft-delete state, version attributes, the `attributes` object and
-//! deletion fields of their wire shapes, and sealing backups with
-//! AES-256-GCM.
+//! and soft-delete state ([`Collection`]), version attributes, retention,
+//! request bodies, paging, the `attributes` object and deletion fields of
+//! their wire shapes, and sealed backups. Nothing here knows a service.
+
+mod collection;
+pub(crate) mod paging;
+pub(crate) mod request;
+pub(crate) mod seal;
 
 use std::collections::BTreeMap;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::api_version::ApiVersion;
-use crate::error::ServiceError;
-use crate::vault::VaultSettings;
-use crate::vault::model::Properties;
+pub(crate) use collection::{Collection, Found, Kind, Versioned};
+use request::Properties;
+
+/// Soft-delete settings of a vault or an HSM.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Retention {
+    pub(crate) retention_days: u32,
+    pub(crate) purge_protection: bool,
+}
+
+impl Retention {
+    pub(crate) fn recovery_level(&self) -> &'static str {
+        match (self.retention_days >= 90, self.purge_protection) {
+            (true, false) => "Recoverable+Purgeable",
+            (false, false) => "CustomizedRecoverable+Purgeable",
+            (true, true) => "Recoverable",
+            (false, true) => "CustomizedRecoverable",
+        }
+    }
+}
+
+/// A new version id: 32 lower-case hex digits.
+pub(crate) fn new_version_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
 
 /// When a deleted object was deleted and will be purged.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -25,11 +49,11 @@ pub(crate) struct Deletion {
 
 impl Deletion {
     /// A deletion at `now`, purged after the retention period.
-    pub(crate) fn at(now: i64, settings: &VaultSettings) -> Self {
+    pub(crate) fn at(now: i64, retention: &Retention) -> Self {
         Self {
             deleted_date: now,
             scheduled_purge_date: now
-                .saturating_add(i64::from(settings.retention_days).saturating_mul(86_400)),
+                .saturating_add(i64::from(retention.retention_days).saturating_mul(86_400)),
         }
     }
 }
@@ -101,41 +125,8 @@ impl<V> Stored<V> {
     }
 }
 
-/// A live object's version by name (any case) and version id (`""` for the
-/// latest); `not_found` names what is missing.
-pub(crate) fn find_live<'s, V>(
-    objects: &'s BTreeMap<String, Stored<V>>,
-    name: &str,
-    version: &str,
-    not_found: fn(&str) -> ServiceError,
-) -> Result<(&'s Stored<V>, &'s V), ServiceError> {
-    let o = objects
-        .get(&name.to_ascii_lowercase())
-        .filter(|o| o.deleted.is_none())
-        .ok_or_else(|| not_found(name))?;
-    let v = if version.is_empty() {
-        o.latest()
-    } else {
-        o.versions.get(&version.to_ascii_lowercase())
-    };
-    let v = v.ok_or_else(|| not_found(&format!("{name}/{version}")))?;
-    Ok((o, v))
-}
-
-/// A deleted object by name (any case) and its deletion.
-pub(crate) fn find_deleted<'s, V>(
-    objects: &'s BTreeMap<String, Stored<V>>,
-    name: &str,
-    not_found: fn(&str) -> ServiceError,
-) -> Result<(&'s Stored<V>, Deletion), ServiceError> {
-    objects
-        .get(&name.to_ascii_lowercase())
-        .and_then(|o| o.deleted.map(|d| (o, d)))
-        .ok_or_else(|| not_found(name))
-}
-
-/// What a response is rendered with. `vault/model.rs` adds the secret wire
-/// shapes to it, `hsm/keys.rs` the key ones.
+/// What a response is rendered with: the common parts here, the secret and
+/// key shapes in the services' [`Versioned`] implementations.
 pub(crate) struct Render<'a> {
     /// The URL the client called, without a trailing `/`.
     pub(crate) base: &'a str,
@@ -145,27 +136,21 @@ pub(crate) struct Render<'a> {
 }
 
 impl<'a> Render<'a> {
-    pub(crate) fn new(base: &'a str, api: ApiVersion, settings: &VaultSettings) -> Self {
+    pub(crate) fn new(base: &'a str, api: ApiVersion, retention: &Retention) -> Self {
         Self {
             base,
             api,
-            recovery_level: settings.recovery_level(),
-            recoverable_days: settings.retention_days,
+            recovery_level: retention.recovery_level(),
+            recoverable_days: retention.retention_days,
         }
     }
 
-    /// The `attributes` object (`recoverableDays` from `7.1` on).
+    /// The `attributes` object: the stored attributes (which have the wire
+    /// names), `recoveryLevel`, and `recoverableDays` from `7.1` on.
     pub(crate) fn attributes(&self, t: &Attributes) -> Map<String, Value> {
-        let mut a = Map::new();
-        a.insert("enabled".into(), json!(t.enabled));
-        if let Some(nbf) = t.nbf {
-            a.insert("nbf".into(), json!(nbf));
-        }
-        if let Some(exp) = t.exp {
-            a.insert("exp".into(), json!(exp));
-        }
-        a.insert("created".into(), json!(t.created));
-        a.insert("updated".into(), json!(t.updated));
+        let Ok(Value::Object(mut a)) = serde_json::to_value(t) else {
+            return Map::new();
+        };
         a.insert("recoveryLevel".into(), json!(self.recovery_level));
         if self.api.at_least(ApiVersion::V7_1) {
             a.insert("recoverableDays".into(), json!(self.recoverable_days));
@@ -191,50 +176,28 @@ impl<'a> Render<'a> {
     }
 }
 
-/// The length of a sealed blob's header: a format byte and a 12-byte nonce.
-const HEADER: usize = 13;
-/// The length of the AES-GCM tag.
-const TAG: usize = 16;
-
-/// Seals `plain` as `format byte || nonce || ciphertext and tag`, bound to
-/// `aad`.
-pub(crate) fn seal(key: &[u8; 32], format: u8, aad: &[u8], plain: &[u8]) -> Option<Vec<u8>> {
-    let mut nonce = [0u8; 12];
-    rand::rng().fill_bytes(&mut nonce);
-    let sealed = Aes256Gcm::new(key.into())
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
-        .ok()?;
-    let mut out = Vec::with_capacity(HEADER + sealed.len());
-    out.push(format);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&sealed);
-    Some(out)
-}
-
-/// Opens what [`seal`] made with the same key, format and `aad`; `None` for
-/// anything else (short, another format, tampered, another key).
-pub(crate) fn open(key: &[u8; 32], format: u8, aad: &[u8], raw: &[u8]) -> Option<Vec<u8>> {
-    if raw.len() < HEADER + TAG || raw[0] != format {
-        return None;
-    }
-    Aes256Gcm::new(key.into())
-        .decrypt(
-            Nonce::from_slice(&raw[1..HEADER]),
-            Payload {
-                msg: &raw[HEADER..],
-                aad,
-            },
-        )
-        .ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn recovery_levels() {
+        let s = |d, p| Retention {
+            retention_days: d,
+            purge_protection: p,
+        };
+        assert_eq!(s(90, false).recovery_level(), "Recoverable+Purgeable");
+        assert_eq!(
+            s(7, false).recovery_level(),
+            "CustomizedRecoverable+Purgeable"
+        );
+        assert_eq!(s(90, true).recovery_level(), "Recoverable");
+        assert_eq!(s(30, true).recovery_level(), "CustomizedRecoverable");
+    }
+
+    #[test]
     fn purge_date_saturates() {
-        let settings = VaultSettings {
+        let settings = Retention {
             retention_days: 90,
             purge_protection: false,
         };
@@ -246,17 +209,5 @@ mod tests {
             Deletion::at(i64::MAX - 5, &settings).scheduled_purge_date,
             i64::MAX
         );
-    }
-
-    #[test]
-    fn sealing() {
-        let key = [7u8; 32];
-        let sealed = seal(&key, 1, b"a", b"plain").unwrap();
-        assert_eq!(open(&key, 1, b"a", &sealed).unwrap(), b"plain");
-        assert!(open(&key, 1, b"b", &sealed).is_none());
-        assert!(open(&key, 2, b"a", &sealed).is_none());
-        assert!(open(&[8u8; 32], 1, b"a", &sealed).is_none());
-        assert!(open(&key, 1, b"a", &sealed[..HEADER + TAG - 1]).is_none());
-        assert!(open(&key, 1, b"a", &[]).is_none());
     }
 }

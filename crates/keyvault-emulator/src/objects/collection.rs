@@ -1,0 +1,575 @@
+//! [`Collection`]: the versioned-object store behind the vault's secrets and
+//! the HSM's keys. Live and deleted objects are kept in two ordered maps by
+//! lower-case name, deleted ones also in a purge-date index; every change is
+//! committed to the [`Store`] before it is applied in memory.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::paging;
+use super::{Deletion, Render, Retention, Stored};
+use crate::api_version::ApiVersion;
+use crate::clock::Clock;
+use crate::error::ServiceError;
+use crate::server::Request;
+use crate::store::{self, Op, Store, Table};
+
+type Result<T> = std::result::Result<T, ServiceError>;
+
+/// A version of a secret or a key: its id and its wire shapes.
+pub(crate) trait Versioned: Clone + Serialize + DeserializeOwned + Send + 'static {
+    fn id(&self) -> &str;
+    /// The bundle (a secret's without its value).
+    fn bundle(&self, r: &Render<'_>, name: &str) -> Map<String, Value>;
+    /// The list item; `versioned` picks the id with the version.
+    fn item(&self, r: &Render<'_>, name: &str, versioned: bool) -> Map<String, Value>;
+}
+
+/// What a collection holds, for its paths and error messages.
+#[derive(Debug)]
+pub(crate) struct Kind {
+    /// `secret` or `key`.
+    pub(crate) noun: &'static str,
+    /// `Secret` or `Key`.
+    pub(crate) title: &'static str,
+    /// `SecretNotFound` or `KeyNotFound`.
+    pub(crate) not_found_code: &'static str,
+    /// `secrets` or `keys`.
+    pub(crate) path: &'static str,
+    /// `deletedsecrets` or `deletedkeys`.
+    pub(crate) deleted_path: &'static str,
+    /// The message of a purge refused by purge protection.
+    pub(crate) purge_protected: fn(&str) -> String,
+}
+
+impl Kind {
+    fn not_found(&self, name: &str) -> ServiceError {
+        let noun = self.noun;
+        ServiceError::new(
+            404,
+            self.not_found_code,
+            format!(
+                "A {noun} with (name/id) {name} was not found in this key vault. If you recently deleted this {noun} you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"
+            ),
+        )
+    }
+
+    fn deleted_conflict(&self, name: &str) -> ServiceError {
+        let (title, noun) = (self.title, self.noun);
+        ServiceError::conflict(format!(
+            "{title} {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the {noun} can only be recovered or purged."
+        ))
+    }
+
+    fn deleted_not_found(&self, name: &str) -> ServiceError {
+        let message = format!("Deleted {} not found: {name}", self.title);
+        ServiceError::new(404, self.not_found_code, message)
+    }
+}
+
+/// One version of an object as a request sees it, cloned out of the store.
+#[derive(Debug)]
+pub(crate) struct Found<V> {
+    /// The object's name as first created.
+    pub(crate) name: String,
+    pub(crate) version: V,
+    pub(crate) deleted: Option<Deletion>,
+}
+
+impl<V> Found<V> {
+    fn of(s: &Stored<V>, version: V) -> Self {
+        let (name, deleted) = (s.name.clone(), s.deleted);
+        Self {
+            name,
+            version,
+            deleted,
+        }
+    }
+}
+
+struct Items<V> {
+    live: BTreeMap<String, Stored<V>>,
+    deleted: BTreeMap<String, Stored<V>>,
+    /// `(scheduled purge date, key)` of every deleted object.
+    due: BTreeSet<(i64, String)>,
+}
+
+impl<V> Default for Items<V> {
+    fn default() -> Self {
+        Self {
+            live: BTreeMap::new(),
+            deleted: BTreeMap::new(),
+            due: BTreeSet::new(),
+        }
+    }
+}
+
+impl<V> Items<V> {
+    fn insert(&mut self, key: String, s: Stored<V>) {
+        self.remove(&key);
+        match s.deleted {
+            Some(d) => {
+                self.due.insert((d.scheduled_purge_date, key.clone()));
+                self.deleted.insert(key, s);
+            }
+            None => {
+                self.live.insert(key, s);
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.live.remove(key);
+        if let Some(d) = self.deleted.remove(key).and_then(|s| s.deleted) {
+            self.due.remove(&(d.scheduled_purge_date, key.to_owned()));
+        }
+    }
+}
+
+/// Secrets or keys: versions, soft-delete, recover, purge, the purge sweep
+/// and paged lists. JSON is rendered outside the lock.
+pub(crate) struct Collection<V> {
+    kind: &'static Kind,
+    table: Table,
+    store: Arc<Store>,
+    clock: Clock,
+    pub(crate) retention: Retention,
+    items: Mutex<Items<V>>,
+    /// The earliest scheduled purge date (`i64::MAX` when nothing is
+    /// deleted), so that most sweeps take no lock.
+    next_due: AtomicI64,
+}
+
+impl<V: Versioned> Collection<V> {
+    /// Loads the collection from `table` and purges what is due.
+    pub(crate) fn open(
+        kind: &'static Kind,
+        table: Table,
+        store: Arc<Store>,
+        clock: Clock,
+        retention: Retention,
+    ) -> std::result::Result<Self, crate::Error> {
+        let collection = Self {
+            kind,
+            table,
+            clock,
+            retention,
+            items: Mutex::new(Items::default()),
+            next_due: AtomicI64::new(i64::MIN),
+            store,
+        };
+        let all = store::records(&collection.store, table)?;
+        collection.swap_in(&mut collection.lock(), all);
+        collection.sweep();
+        Ok(collection)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Items<V>> {
+        self.items.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Puts `all` in place of what `items` holds; the next sweep looks.
+    fn swap_in(&self, items: &mut Items<V>, all: BTreeMap<String, Stored<V>>) {
+        *items = Items::default();
+        for (k, s) in all {
+            items.insert(k, s);
+        }
+        self.next_due.store(i64::MIN, Ordering::SeqCst);
+    }
+
+    /// Commits `s` (or its removal) under `key`, then applies it.
+    fn put(&self, items: &mut Items<V>, key: String, s: Option<Stored<V>>) -> Result<()> {
+        match s {
+            Some(s) => {
+                self.store.put(self.table, &key, &s)?;
+                items.insert(key, s);
+            }
+            None => {
+                self.store.save(vec![Op::Delete(self.table, key.clone())])?;
+                items.remove(&key);
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits and applies `s`; answers with its version `v`.
+    fn write(&self, items: &mut Items<V>, s: Stored<V>, v: V) -> Result<Found<V>> {
+        let found = Found::of(&s, v);
+        self.put(items, s.name.to_ascii_lowercase(), Some(s))?;
+        Ok(found)
+    }
+
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The render context of a request.
+    pub(crate) fn render<'r>(&self, req: &'r Request, api: ApiVersion) -> Render<'r> {
+        Render::new(&req.base_url, api, &self.retention)
+    }
+
+    /// A bundle, with the deletion fields when `f` is deleted.
+    pub(crate) fn bundle(&self, r: &Render<'_>, f: &Found<V>) -> Map<String, Value> {
+        let mut m = f.version.bundle(r, &f.name);
+        if let Some(d) = &f.deleted {
+            r.deletion(&mut m, self.kind.deleted_path, &f.name, d);
+        }
+        m
+    }
+
+    /// Adds a version made by `make` (given the id of the latest, if any) to
+    /// the object `name`, creating it when it does not exist.
+    pub(crate) fn create(
+        &self,
+        name: &str,
+        make: impl FnOnce(Option<&str>) -> V,
+    ) -> Result<Found<V>> {
+        let (key, mut items) = (name.to_ascii_lowercase(), self.lock());
+        if items.deleted.contains_key(&key) {
+            return Err(self.kind.deleted_conflict(name));
+        }
+        let mut s = items
+            .live
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| Stored::new(name));
+        let v = make(s.versions.get(&s.latest).map(V::id));
+        s.latest = v.id().to_owned();
+        s.versions.insert(s.latest.clone(), v.clone());
+        self.write(&mut items, s, v)
+    }
+
+    /// Refuses a name that a deleted object has (it cannot be reused).
+    pub(crate) fn check_not_deleted(&self, name: &str) -> Result<()> {
+        if self.lock().deleted.contains_key(&name.to_ascii_lowercase()) {
+            return Err(self.kind.deleted_conflict(name));
+        }
+        Ok(())
+    }
+
+    /// A live object and its version (`""` for the latest).
+    fn find(&self, items: &Items<V>, name: &str, version: &str) -> Result<(Stored<V>, V)> {
+        let s = items.live.get(&name.to_ascii_lowercase());
+        let s = s.ok_or_else(|| self.kind.not_found(name))?;
+        let v = match version {
+            "" => s.latest(),
+            _ => s.versions.get(&version.to_ascii_lowercase()),
+        };
+        let v = v.ok_or_else(|| self.kind.not_found(&format!("{name}/{version}")))?;
+        Ok((s.clone(), v.clone()))
+    }
+
+    /// A live object's version (`""` for the latest).
+    pub(crate) fn get(&self, name: &str, version: &str) -> Result<Found<V>> {
+        let (s, v) = self.find(&self.lock(), name, version)?;
+        Ok(Found::of(&s, v))
+    }
+
+    /// A live object with all its versions.
+    pub(crate) fn get_all(&self, name: &str) -> Result<Stored<V>> {
+        Ok(self.find(&self.lock(), name, "")?.0)
+    }
+
+    /// Changes a live object's version (`""` for the latest) with `change`.
+    pub(crate) fn update(
+        &self,
+        name: &str,
+        version: &str,
+        change: impl FnOnce(&mut V),
+    ) -> Result<Found<V>> {
+        let mut items = self.lock();
+        let (mut s, mut v) = self.find(&items, name, version)?;
+        change(&mut v);
+        s.versions.insert(v.id().to_owned(), v.clone());
+        self.write(&mut items, s, v)
+    }
+
+    /// Soft-deletes a live object; answers with its latest version.
+    pub(crate) fn delete(&self, name: &str) -> Result<Found<V>> {
+        let mut items = self.lock();
+        let (mut s, v) = self.find(&items, name, "")?;
+        let d = Deletion::at(self.clock.now(), &self.retention);
+        s.deleted = Some(d);
+        let found = self.write(&mut items, s, v)?;
+        self.next_due
+            .fetch_min(d.scheduled_purge_date, Ordering::SeqCst);
+        Ok(found)
+    }
+
+    /// A deleted object and its latest version.
+    fn find_deleted(&self, items: &Items<V>, name: &str) -> Result<(Stored<V>, V)> {
+        let s = items.deleted.get(&name.to_ascii_lowercase());
+        let found = s.and_then(|s| Some((s.clone(), s.latest()?.clone())));
+        found.ok_or_else(|| self.kind.deleted_not_found(name))
+    }
+
+    /// A deleted object's latest version.
+    pub(crate) fn get_deleted(&self, name: &str) -> Result<Found<V>> {
+        let (s, v) = self.find_deleted(&self.lock(), name)?;
+        Ok(Found::of(&s, v))
+    }
+
+    /// Purges a deleted object (refused with purge protection).
+    pub(crate) fn purge(&self, name: &str) -> Result<()> {
+        let mut items = self.lock();
+        let (s, _) = self.find_deleted(&items, name)?;
+        if self.retention.purge_protection {
+            return Err(ServiceError::forbidden((self.kind.purge_protected)(name)));
+        }
+        self.put(&mut items, s.name.to_ascii_lowercase(), None)
+    }
+
+    /// Recovers a deleted object; answers with its latest version.
+    pub(crate) fn recover(&self, name: &str) -> Result<Found<V>> {
+        let mut items = self.lock();
+        let (mut s, v) = self.find_deleted(&items, name)?;
+        s.deleted = None;
+        self.write(&mut items, s, v)
+    }
+
+    /// Adds a whole object (a restored backup) when no object, live or
+    /// deleted, has its name; answers with its latest version.
+    pub(crate) fn insert_new(&self, mut s: Stored<V>) -> Result<Found<V>> {
+        s.deleted = None;
+        let key = s.name.to_ascii_lowercase();
+        let mut items = self.lock();
+        if let Some(existing) = items.live.get(&key).or_else(|| items.deleted.get(&key)) {
+            let state = match existing.deleted {
+                Some(_) => " (it is deleted but not purged)",
+                None => "",
+            };
+            let (title, noun, name) = (self.kind.title, self.kind.noun, &existing.name);
+            return Err(ServiceError::conflict(format!(
+                "{title} {name} already exists{state}; a backup can only be restored when no {noun} of that name exists."
+            )));
+        }
+        let v = s.latest().cloned();
+        let v = v.ok_or_else(|| ServiceError::bad_parameter("Backup blob is empty."))?;
+        self.write(&mut items, s, v)
+    }
+
+    /// Adds the versions of `backup` that the live object lacks (the whole
+    /// object when there is none); a deleted object of that name is a
+    /// conflict. Returns how many versions were added and skipped.
+    pub(crate) fn merge(&self, mut backup: Stored<V>) -> Result<(usize, usize)> {
+        let key = backup.name.to_ascii_lowercase();
+        let mut items = self.lock();
+        if let Some(existing) = items.deleted.get(&key) {
+            return Err(ServiceError::conflict(format!(
+                "{} {} is deleted but not purged; recover or purge it before restoring it.",
+                self.kind.title, existing.name
+            )));
+        }
+        backup.deleted = None;
+        let (merged, added, skipped) = match items.live.get(&key) {
+            Some(existing) => {
+                let mut merged = existing.clone();
+                let total = backup.versions.len();
+                for (id, v) in backup.versions {
+                    merged.versions.entry(id).or_insert(v);
+                }
+                let added = merged.versions.len() - existing.versions.len();
+                (merged, added, total - added)
+            }
+            None => {
+                let n = backup.versions.len();
+                (backup, n, 0)
+            }
+        };
+        self.put(&mut items, key, Some(merged))?;
+        Ok((added, skipped))
+    }
+
+    /// Every object, live and deleted, by key (what a full backup holds).
+    pub(crate) fn snapshot(&self) -> BTreeMap<String, Stored<V>> {
+        let items = self.lock();
+        items
+            .live
+            .iter()
+            .chain(&items.deleted)
+            .map(|(k, s)| (k.clone(), s.clone()))
+            .collect()
+    }
+
+    /// Replaces every object with `new` (a full restore), committed in one
+    /// transaction with `with` (the rest of the restored state).
+    pub(crate) fn replace(&self, new: BTreeMap<String, Stored<V>>, with: Vec<Op>) -> Result<()> {
+        let mut items = self.lock();
+        let old = items.live.keys().chain(items.deleted.keys());
+        let mut ops = store::replace_ops(self.table, old, &new)?;
+        ops.extend(with);
+        self.store.save(ops)?;
+        self.swap_in(&mut items, new);
+        Ok(())
+    }
+
+    /// Purges deleted objects whose scheduled purge date has passed: only
+    /// the due ones are looked at, and nothing when none is due.
+    pub(crate) fn sweep(&self) {
+        let now = self.clock.now();
+        if now < self.next_due.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut items = self.lock();
+        let due: Vec<String> = (items.due.iter())
+            .take_while(|(t, _)| *t <= now)
+            .map(|(_, k)| k.clone())
+            .collect();
+        if !due.is_empty() {
+            let ops = due
+                .iter()
+                .map(|k| Op::Delete(self.table, k.clone()))
+                .collect();
+            if let Err(e) = self.store.commit(ops) {
+                tracing::error!(error = %e, kind = self.kind.noun, "cannot purge what is due");
+                return;
+            }
+            for k in &due {
+                items.remove(k);
+            }
+            tracing::info!(
+                count = due.len(),
+                kind = self.kind.noun,
+                "purged deleted objects past their purge date"
+            );
+        }
+        let next = items.due.first().map_or(i64::MAX, |(t, _)| *t);
+        self.next_due.store(next, Ordering::SeqCst);
+    }
+
+    /// A page of live objects (latest versions) or, with `deleted`, of
+    /// deleted ones.
+    pub(crate) fn list(&self, req: &Request, api: ApiVersion, deleted: bool) -> Result<Value> {
+        let page = paging::page(req)?;
+        let rows: Vec<(String, Found<V>)> = {
+            let items = self.lock();
+            let map = if deleted { &items.deleted } else { &items.live };
+            let rows = paging::window(map, &page).take(page.max + 1);
+            rows.filter_map(|(k, s)| Some((k.clone(), Found::of(s, s.latest()?.clone()))))
+                .collect()
+        };
+        let r = self.render(req, api);
+        let rows = (rows.into_iter()).map(|(k, f)| {
+            let mut m = f.version.item(&r, &f.name, false);
+            if let Some(d) = &f.deleted {
+                r.deletion(&mut m, self.kind.deleted_path, &f.name, d);
+            }
+            (k, Value::Object(m))
+        });
+        let path = if deleted {
+            self.kind.deleted_path
+        } else {
+            self.kind.path
+        };
+        Ok(paging::page_of(
+            req,
+            api,
+            &format!("/{path}"),
+            &page,
+            rows.collect(),
+        ))
+    }
+
+    /// A page of a live object's versions. A missing or deleted object has
+    /// no versions: an empty page, as the service answers for secrets (a
+    /// recorded `GET /secrets/{never-set}/versions` is `200` with
+    /// `{"value":[],"nextLink":null}`), and the same for keys.
+    pub(crate) fn list_versions(
+        &self,
+        req: &Request,
+        api: ApiVersion,
+        name: &str,
+    ) -> Result<Value> {
+        let page = paging::page(req)?;
+        let (name, rows): (String, Vec<(String, V)>) = {
+            let items = self.lock();
+            let Some(s) = items.live.get(&name.to_ascii_lowercase()) else {
+                return Ok(paging::page_of(req, api, "", &page, Vec::new()));
+            };
+            let rows = paging::window(&s.versions, &page).take(page.max + 1);
+            let rows = rows.map(|(k, v)| (k.clone(), v.clone()));
+            (s.name.clone(), rows.collect())
+        };
+        let r = self.render(req, api);
+        let rows = (rows.into_iter())
+            .map(|(k, v)| (k, Value::Object(v.item(&r, &name, true))))
+            .collect();
+        let path = format!("/{}/{name}/versions", self.kind.path);
+        Ok(paging::page_of(req, api, &path, &page, rows))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::store::VAULT_SECRETS;
+
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    struct V(String);
+
+    impl Versioned for V {
+        fn id(&self) -> &str {
+            &self.0
+        }
+        fn bundle(&self, _: &Render<'_>, _: &str) -> Map<String, Value> {
+            Map::new()
+        }
+        fn item(&self, _: &Render<'_>, _: &str, _: bool) -> Map<String, Value> {
+            Map::new()
+        }
+    }
+
+    const KIND: Kind = Kind {
+        noun: "thing",
+        title: "Thing",
+        not_found_code: "ThingNotFound",
+        path: "things",
+        deleted_path: "deletedthings",
+        purge_protected: |name| format!("{name} is protected"),
+    };
+
+    #[test]
+    fn the_sweep_purges_what_is_due_and_retries_what_could_not_be_stored() {
+        let (store, clock) = (Arc::new(Store::in_memory()), Clock::new());
+        let retention = Retention {
+            retention_days: 7,
+            purge_protection: false,
+        };
+        let c = Collection::open(
+            &KIND,
+            VAULT_SECRETS,
+            store.clone(),
+            clock.clone(),
+            retention,
+        )
+        .unwrap();
+        for name in ["a", "b"] {
+            c.create(name, |_| V(name.into())).unwrap();
+        }
+        c.delete("a").unwrap();
+        assert_eq!(
+            c.next_due.load(Ordering::SeqCst),
+            c.get_deleted("a")
+                .unwrap()
+                .deleted
+                .unwrap()
+                .scheduled_purge_date
+        );
+        clock.advance(8 * 86_400);
+        store.fail_commits(true);
+        c.sweep();
+        assert!(c.get_deleted("a").is_ok(), "kept while it cannot be stored");
+        store.fail_commits(false);
+        c.sweep();
+        assert_eq!(c.get_deleted("a").unwrap_err().code, "ThingNotFound");
+        assert_eq!(c.next_due.load(Ordering::SeqCst), i64::MAX);
+        assert!(c.get("b", "").is_ok() && c.create("a", |_| V("a2".into())).is_ok());
+    }
+}
