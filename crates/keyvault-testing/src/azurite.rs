@@ -11,11 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Azurite's well-known development account.
-pub const ACCOUNT: &str = "devstoreaccount1";
-/// The well-known key of [`ACCOUNT`] (public, for local emulators only).
-pub const ACCOUNT_KEY: &str =
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+pub use crate::sas::{ACCOUNT, ACCOUNT_KEY};
 
 /// A running Azurite blob service; killed on drop.
 pub struct Azurite {

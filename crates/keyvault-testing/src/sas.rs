@@ -7,7 +7,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 
-use crate::azurite::{ACCOUNT, ACCOUNT_KEY};
+/// Azurite's well-known development account.
+pub const ACCOUNT: &str = "devstoreaccount1";
+/// The well-known key of [`ACCOUNT`] (public, for local emulators only).
+pub const ACCOUNT_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 /// Percent-encodes everything but the unreserved characters of RFC 3986.
 pub fn percent_encode(s: &str) -> String {
