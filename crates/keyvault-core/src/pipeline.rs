@@ -6,6 +6,29 @@
 //! `x-ms-client-request-id` and the content type, authenticates with the
 //! vault's challenge, retries what may be retried, and turns a failure status
 //! into an [`Error`]. One tracing span covers the whole operation.
+//!
+//! # The challenge flow
+//! Each try looks up the vault's authority (`scheme://host:port`) in the
+//! process-wide challenge cache:
+//!
+//! 1. unknown: the request goes without token and without body; a `401` with
+//!    a bearer challenge is verified (its resource host must be the vault's
+//!    host or a parent domain of it), cached, and the request is sent again
+//!    with its body and a token. Any other answer that is not retried means
+//!    the service does not authenticate (an emulator) and is cached as such.
+//! 2. known: the token for the cached scope comes from the token cache; a
+//!    `401` with a new challenge updates the cache and is answered once with
+//!    a fresh token; a `401` without a challenge clears the entry.
+//!
+//! # Tracing
+//! `tracing` span names are static, so the operation span is
+//! `keyvault.operation`, with `otel.name = "KeyVault.<operation id>"` (the
+//! name OpenTelemetry exporters use) and Azure's semantic-convention fields
+//! (`az.namespace`, `server.address`, `http.request.method`,
+//! `http.response.status_code`, `az.service_request_id`,
+//! `http.request.resend_count`, `error.type`, ...). Each try logs a TRACE
+//! event with the allow-listed headers; retries log DEBUG events with the
+//! cause and the delay. The crate never installs a subscriber.
 
 use std::{
     sync::Arc,
