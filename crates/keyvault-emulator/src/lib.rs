@@ -25,6 +25,7 @@ mod clock;
 mod emulator;
 mod error;
 mod hsm;
+mod identity;
 mod objects;
 mod server;
 mod service;
