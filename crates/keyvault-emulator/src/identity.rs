@@ -16,7 +16,8 @@
 //! one system-assigned identity and the user-assigned ones declared at start,
 //! selected by `client_id` or `object_id`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -158,7 +159,11 @@ pub(crate) struct Identities {
     users: Vec<(String, String)>,
     /// The secret an app must send as `X-IDENTITY-HEADER`.
     header: String,
-    key: SigningKey,
+    /// Where the signing key is kept (none: in memory).
+    key_dir: Option<PathBuf>,
+    /// The signing key, loaded or created when first needed (creating an
+    /// RSA key takes a moment, and most runs never issue a token).
+    key: OnceLock<Result<SigningKey, String>>,
 }
 
 impl std::fmt::Debug for Identities {
@@ -171,7 +176,7 @@ impl std::fmt::Debug for Identities {
 }
 
 /// An identity a token is issued to.
-struct Identity<'a> {
+pub(crate) struct Identity<'a> {
     client_id: &'a str,
     object_id: &'a str,
 }
@@ -182,15 +187,21 @@ impl Identities {
         tenant: String,
         users: Vec<(String, String)>,
         key_dir: Option<&Path>,
-    ) -> Result<Self, String> {
-        let header = uuid::Uuid::new_v4().simple().to_string();
-        let key = SigningKey::load_or_create(key_dir)?;
-        Ok(Self {
+    ) -> Self {
+        Self {
             tenant,
             users,
-            header,
-            key,
-        })
+            header: uuid::Uuid::new_v4().simple().to_string(),
+            key_dir: key_dir.map(Path::to_path_buf),
+            key: OnceLock::new(),
+        }
+    }
+
+    fn key(&self) -> Result<&SigningKey, String> {
+        let key = self
+            .key
+            .get_or_init(|| SigningKey::load_or_create(self.key_dir.as_deref()));
+        key.as_ref().map_err(Clone::clone)
     }
 
     /// The value apps send as `X-IDENTITY-HEADER` (`IDENTITY_HEADER`).
@@ -206,7 +217,11 @@ impl Identities {
 
     /// The identity selected by a request's `client_id` or `object_id`
     /// (the system-assigned one without either); `None` for an unknown one.
-    fn select(&self, client_id: Option<&str>, object_id: Option<&str>) -> Option<Identity<'_>> {
+    pub(crate) fn select(
+        &self,
+        client_id: Option<&str>,
+        object_id: Option<&str>,
+    ) -> Option<Identity<'_>> {
         let system = (SYSTEM_CLIENT_ID, SYSTEM_OBJECT_ID);
         let all = std::iter::once((system.0, system.1))
             .chain(self.users.iter().map(|(c, o)| (c.as_str(), o.as_str())));
@@ -223,11 +238,15 @@ impl Identities {
     }
 
     /// A token for `identity` with audience `resource`, and when it expires.
-    fn issue(&self, identity: &Identity<'_>, resource: &str) -> Result<(String, i64), String> {
+    pub(crate) fn issue(
+        &self,
+        identity: &Identity<'_>,
+        resource: &str,
+    ) -> Result<(String, i64), String> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let exp = now + LIFETIME_SECS;
-        let header =
-            json!({ "typ": "JWT", "alg": "RS256", "kid": self.key.kid, "x5t": self.key.kid });
+        let key = self.key()?;
+        let header = json!({ "typ": "JWT", "alg": "RS256", "kid": key.kid, "x5t": key.kid });
         let claims = json!({
             "aud": resource,
             "iss": self.issuer(),
@@ -246,7 +265,7 @@ impl Identities {
         });
         let encode = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
         let signed = format!("{}.{}", encode(&header), encode(&claims));
-        let sig = self.key.sign(signed.as_bytes())?;
+        let sig = key.sign(signed.as_bytes())?;
         Ok((format!("{signed}.{}", URL_SAFE_NO_PAD.encode(sig)), exp))
     }
 
@@ -268,7 +287,8 @@ impl Identities {
             return Err("The token is not signed with RS256.".into());
         }
         let signed = &token[..head.len() + 1 + body.len()];
-        if !decode(sig).is_some_and(|sig| self.key.verify(signed.as_bytes(), &sig)) {
+        let key = self.key()?;
+        if !decode(sig).is_some_and(|sig| key.verify(signed.as_bytes(), &sig)) {
             return Err("The token's signature is not valid.".into());
         }
         let claims: Value = decode(body)
@@ -306,7 +326,10 @@ impl Identities {
         } else if path == IMDS_PATH {
             Some(self.imds(req))
         } else if path == JWKS_PATH {
-            Some(json_response(200, &self.jwks()))
+            Some(match self.key() {
+                Ok(key) => json_response(200, &jwks(key)),
+                Err(message) => json_response(500, &json!({ "error": message })),
+            })
         } else if path.ends_with(OPENID_SUFFIX) {
             Some(json_response(
                 200,
@@ -420,19 +443,19 @@ impl Identities {
             "tenant_region_scope": "WW",
         })
     }
+}
 
-    /// The signing key as a JSON Web Key Set.
-    fn jwks(&self) -> Value {
-        json!({ "keys": [{
-            "kty": "RSA",
-            "use": "sig",
-            "alg": "RS256",
-            "kid": self.key.kid,
-            "x5t": self.key.kid,
-            "n": URL_SAFE_NO_PAD.encode(&self.key.n),
-            "e": URL_SAFE_NO_PAD.encode(&self.key.e),
-        }]})
-    }
+/// `key` as a JSON Web Key Set.
+fn jwks(key: &SigningKey) -> Value {
+    json!({ "keys": [{
+        "kty": "RSA",
+        "use": "sig",
+        "alg": "RS256",
+        "kid": key.kid,
+        "x5t": key.kid,
+        "n": URL_SAFE_NO_PAD.encode(&key.n),
+        "e": URL_SAFE_NO_PAD.encode(&key.e),
+    }]})
 }
 
 #[cfg(test)]
@@ -467,7 +490,7 @@ mod tests {
     }
 
     /// Drives a future that is ready at once (collecting a full body).
-    fn ready<F: std::future::Future>(f: F) -> F::Output {
+    fn ready<F: Future>(f: F) -> F::Output {
         let runtime = tokio::runtime::Builder::new_current_thread().build();
         runtime.expect("a runtime").block_on(f)
     }
@@ -477,7 +500,7 @@ mod tests {
             "11111111-1111-1111-1111-111111111111".to_owned(),
             "oid-1".to_owned(),
         );
-        Identities::new(DEFAULT_TENANT_ID.into(), vec![user], None).unwrap()
+        Identities::new(DEFAULT_TENANT_ID.into(), vec![user], None)
     }
 
     #[test]
@@ -600,7 +623,7 @@ mod tests {
     fn the_jwks_and_openid_configuration_describe_the_key() {
         let ids = identities();
         let (_, jwks) = body(ids.handle(&request(JWKS_PATH, &[], &[])).unwrap());
-        assert_eq!(jwks["keys"][0]["kid"], ids.key.kid.as_str());
+        assert_eq!(jwks["keys"][0]["kid"], ids.key().unwrap().kid.as_str());
         assert_eq!(jwks["keys"][0]["e"], "AQAB");
         let path = format!("/{DEFAULT_TENANT_ID}{OPENID_SUFFIX}");
         let (_, config) = body(ids.handle(&request(&path, &[], &[])).unwrap());
@@ -612,9 +635,9 @@ mod tests {
     #[test]
     fn the_signing_key_is_kept_in_the_data_directory() {
         let dir = tempfile::tempdir().unwrap();
-        let first = Identities::new(DEFAULT_TENANT_ID.into(), vec![], Some(dir.path())).unwrap();
-        let again = Identities::new(DEFAULT_TENANT_ID.into(), vec![], Some(dir.path())).unwrap();
-        assert_eq!(first.key.kid, again.key.kid);
+        let first = Identities::new(DEFAULT_TENANT_ID.into(), vec![], Some(dir.path()));
+        let again = Identities::new(DEFAULT_TENANT_ID.into(), vec![], Some(dir.path()));
+        assert_eq!(first.key().unwrap().kid, again.key().unwrap().kid);
         let system = first.select(None, None).unwrap();
         let (token, _) = first.issue(&system, "https://vault.azure.net").unwrap();
         again.verify(&token, "https://vault.azure.net").unwrap();
