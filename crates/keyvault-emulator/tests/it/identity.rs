@@ -116,3 +116,47 @@ async fn imds_and_the_signing_keys_are_served_without_a_token() {
     assert_eq!(keys["keys"][0]["kty"], "RSA");
     env.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn strict_mode_makes_rbac_real() {
+    let builder = (Emulator::builder().auth(AuthMode::Strict))
+        .rbac(keyvault_emulator::RbacMode::Enforce)
+        .hsm_admin(SYSTEM_OBJECT_ID)
+        .user_assigned_identity(USER_CLIENT, USER_OBJECT);
+    let env = start_with(builder).await;
+    let resource = "resource=https://managedhsm.azure.net";
+    let (_, admin) = app_service_token(&env, resource).await;
+    let (_, user) = app_service_token(&env, &format!("{resource}&client_id={USER_CLIENT}")).await;
+    let url = env.hsm_url("/settings");
+    let r = send_to(
+        &env.client,
+        Method::GET,
+        &url,
+        None,
+        admin["access_token"].as_str(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = send_to(
+        &env.client,
+        Method::GET,
+        &url,
+        None,
+        user["access_token"].as_str(),
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (403, "ForbiddenByRbac"), "{}", r.text);
+    // An unsigned token that names the administrator is refused.
+    let encode =
+        |v: &str| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v);
+    let forged = format!(
+        "{}.{}.",
+        encode(r#"{"alg":"none"}"#),
+        encode(&format!(
+            r#"{{"oid":"{SYSTEM_OBJECT_ID}","aud":"https://managedhsm.azure.net"}}"#
+        ))
+    );
+    let r = send_to(&env.client, Method::GET, &url, None, Some(&forged)).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    env.emu.shutdown().await;
+}
