@@ -3,12 +3,14 @@
 //! challenge that tells the client where to get a token and for which resource.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, HeaderValue, header};
 
 use crate::error::ServiceError;
+use crate::identity::Identities;
 
 /// How requests are authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,6 +23,11 @@ pub enum AuthMode {
     Jwt,
     /// No authentication at all: requests without a token are served.
     Off,
+    /// The bearer token must be one the emulator issued at its managed
+    /// identity endpoint: its signature, issuer, expiry and audience (the
+    /// endpoint's challenge resource) are checked, and its `oid` names the
+    /// caller.
+    Strict,
 }
 
 impl FromStr for AuthMode {
@@ -31,8 +38,9 @@ impl FromStr for AuthMode {
             "any" => Ok(AuthMode::Any),
             "jwt" => Ok(AuthMode::Jwt),
             "off" => Ok(AuthMode::Off),
+            "strict" => Ok(AuthMode::Strict),
             other => Err(format!(
-                "unknown auth mode {other:?} (expected any, jwt or off)"
+                "unknown auth mode {other:?} (expected any, jwt, strict or off)"
             )),
         }
     }
@@ -47,6 +55,8 @@ pub(crate) struct Authenticator {
     pub(crate) mode: AuthMode,
     pub(crate) tenant_id: String,
     pub(crate) resource: String,
+    /// What verifies tokens in strict mode.
+    pub(crate) identities: Arc<Identities>,
 }
 
 /// A rejected request: the error and the challenge header to send with it.
@@ -73,7 +83,7 @@ impl Authenticator {
     }
 
     /// Checks a request's headers. On success returns the caller (the JWT's
-    /// `oid` in `jwt` mode, when present).
+    /// `oid` in `jwt` and `strict` modes, when present).
     pub(crate) fn check(&self, headers: &HeaderMap) -> Result<Option<String>, Challenge> {
         if self.mode == AuthMode::Off {
             return Ok(None);
@@ -97,6 +107,10 @@ impl Authenticator {
             AuthMode::Jwt => match jwt_oid(token) {
                 Some(oid) => Ok(oid),
                 None => Err(self.reject("AKV10022: The bearer token is not a valid JWT.")),
+            },
+            AuthMode::Strict => match self.identities.verify(token, &self.resource) {
+                Ok(claims) => Ok(claims.oid),
+                Err(why) => Err(self.reject(&format!("AKV10022: {why}"))),
             },
         }
     }
@@ -134,6 +148,7 @@ mod tests {
             mode,
             tenant_id: "t".into(),
             resource: "https://vault.azure.net".into(),
+            identities: Arc::new(Identities::new("t".into(), Vec::new(), None)),
         }
     }
 
@@ -166,5 +181,32 @@ mod tests {
         assert!(auth(AuthMode::Jwt).check(&headers("Bearer fake")).is_err());
         assert!(auth(AuthMode::Any).check(&headers("Bearer fake")).is_ok());
         assert!(auth(AuthMode::Any).check(&headers("Basic abc")).is_err());
+    }
+
+    #[test]
+    fn strict_mode_takes_only_issued_tokens_for_its_resource() {
+        let strict = auth(AuthMode::Strict);
+        let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
+        let p = URL_SAFE_NO_PAD.encode(br#"{"oid":"abc"}"#);
+        let err = strict
+            .check(&headers(&format!("Bearer {h}.{p}.")))
+            .unwrap_err();
+        assert_eq!(err.error.status, 401);
+        let token = |resource: &str| {
+            let ids = &strict.identities;
+            let system = ids.select(None, None).unwrap();
+            format!("Bearer {}", ids.issue(&system, resource).unwrap().0)
+        };
+        let caller = strict
+            .check(&headers(&token("https://vault.azure.net")))
+            .ok()
+            .flatten();
+        assert_eq!(caller.as_deref(), Some(crate::SYSTEM_OBJECT_ID));
+        let err = (strict.check(&headers(&token("https://managedhsm.azure.net")))).unwrap_err();
+        assert!(
+            err.error.message.contains("audience"),
+            "{}",
+            err.error.message
+        );
     }
 }

@@ -15,6 +15,7 @@ use crate::auth::{AuthMode, Authenticator};
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind};
 use crate::hsm::{Hsm, HsmConfig, RbacMode};
+use crate::identity::Identities;
 use crate::objects::Retention;
 use crate::server;
 use crate::service::{self, Service};
@@ -69,6 +70,7 @@ pub struct EmulatorBuilder {
     auth: AuthMode,
     challenge_resource: String,
     tenant_id: Option<String>,
+    identities: Vec<(String, String)>,
     retention_days: u32,
     purge_protection: bool,
     clock: Clock,
@@ -89,6 +91,7 @@ impl Default for EmulatorBuilder {
             auth: AuthMode::Any,
             challenge_resource: VAULT_RESOURCE.into(),
             tenant_id: None,
+            identities: Vec::new(),
             retention_days: 90,
             purge_protection: false,
             clock: Clock::new(),
@@ -161,10 +164,24 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The tenant named in the challenge's `authorization` URL (default: a
-    /// random GUID per emulator).
+    /// The tenant named in the challenge's `authorization` URL and in the
+    /// tokens the emulator issues (default [`DEFAULT_TENANT_ID`]).
+    ///
+    /// [`DEFAULT_TENANT_ID`]: crate::DEFAULT_TENANT_ID
     pub fn tenant_id(mut self, tenant: impl Into<String>) -> Self {
         self.tenant_id = Some(tenant.into());
+        self
+    }
+
+    /// Declares a user-assigned managed identity, which apps select by
+    /// `client_id` or `object_id` at the identity endpoint (repeatable;
+    /// the system-assigned identity is always there).
+    pub fn user_assigned_identity(
+        mut self,
+        client_id: impl Into<String>,
+        object_id: impl Into<String>,
+    ) -> Self {
+        self.identities.push((client_id.into(), object_id.into()));
         self
     }
 
@@ -251,10 +268,11 @@ impl EmulatorBuilder {
                 ),
             ));
         }
-        if self.rbac == RbacMode::Enforce && self.auth != AuthMode::Jwt {
+        if self.rbac == RbacMode::Enforce && !matches!(self.auth, AuthMode::Jwt | AuthMode::Strict)
+        {
             return Err(Error::new(
                 ErrorKind::Config,
-                "RBAC enforcement needs JWT authentication (--auth jwt): the caller is the token's oid",
+                "RBAC enforcement needs JWT authentication (--auth jwt or strict): the caller is the token's oid",
             ));
         }
         if let Some(bad) = self.hsm_admins.iter().find(|a| a.trim().is_empty()) {
@@ -281,7 +299,12 @@ impl EmulatorBuilder {
         let tenant = self
             .tenant_id
             .clone()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            .unwrap_or_else(|| crate::DEFAULT_TENANT_ID.to_owned());
+        let identities = Arc::new(Identities::new(
+            tenant.clone(),
+            self.identities.clone(),
+            self.data_dir.as_deref(),
+        ));
         let soft_delete = Retention {
             retention_days: self.retention_days,
             purge_protection: self.purge_protection,
@@ -302,16 +325,19 @@ impl EmulatorBuilder {
             mode: self.auth,
             tenant_id: tenant.clone(),
             resource: resource.to_owned(),
+            identities: identities.clone(),
         };
         let routes_admin = self.admin_routes.then(|| admin.clone());
         let vault_handler = service::endpoint(
             vault.clone(),
             routes_admin.clone(),
+            identities.clone(),
             auth(&self.challenge_resource),
         );
         let hsm_handler = service::endpoint(
             hsm.clone(),
             routes_admin,
+            identities.clone(),
             auth(&self.hsm_challenge_resource),
         );
 
@@ -360,6 +386,7 @@ impl EmulatorBuilder {
             hsm_addr,
             ca_pem: tls.ca_pem,
             ca_path: tls.ca_path,
+            identities,
             admin: Some(admin),
             vault: Some(vault),
             hsm: Some(hsm),
@@ -403,6 +430,7 @@ pub struct EmulatorHandle {
     hsm_addr: SocketAddr,
     ca_pem: String,
     ca_path: Option<PathBuf>,
+    identities: Arc<Identities>,
     admin: Option<Arc<Admin>>,
     vault: Option<Arc<Vault>>,
     hsm: Option<Arc<Hsm>>,
@@ -411,6 +439,28 @@ pub struct EmulatorHandle {
 }
 
 impl EmulatorHandle {
+    /// The managed-identity token endpoint (App Service protocol), for
+    /// `IDENTITY_ENDPOINT`, e.g. `https://localhost:8443/msi/token`.
+    pub fn identity_endpoint(&self) -> String {
+        format!(
+            "{}{}",
+            self.vault_url,
+            &crate::identity::APP_SERVICE_PATH[1..]
+        )
+    }
+
+    /// The secret apps send with each token request, for `IDENTITY_HEADER`.
+    pub fn identity_header(&self) -> &str {
+        self.identities.header_secret()
+    }
+
+    /// The base URL of the instance-metadata (IMDS) token endpoint, e.g.
+    /// `https://localhost:8443`, for SDKs whose IMDS host can be overridden;
+    /// tokens are at `/metadata/identity/oauth2/token` below it.
+    pub fn imds_endpoint(&self) -> &str {
+        self.vault_url.trim_end_matches('/')
+    }
+
     /// The vault endpoint, e.g. `https://localhost:8443/`.
     pub fn vault_url(&self) -> &str {
         &self.vault_url
@@ -487,6 +537,8 @@ impl EmulatorHandle {
             "vault_url": self.vault_url,
             "hsm_url": self.hsm_url,
             "ca_cert": self.ca_path.as_ref().map(|p| p.display().to_string()),
+            "identity_endpoint": self.identity_endpoint(),
+            "identity_header": self.identity_header(),
             "version": crate::VERSION,
         })
         .to_string()

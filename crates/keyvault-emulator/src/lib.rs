@@ -25,6 +25,7 @@ mod clock;
 mod emulator;
 mod error;
 mod hsm;
+mod identity;
 mod objects;
 mod server;
 mod service;
@@ -38,6 +39,7 @@ pub use clock::Clock;
 pub use emulator::{Emulator, EmulatorBuilder, EmulatorHandle, HSM_RESOURCE, VAULT_RESOURCE};
 pub use error::{Error, ErrorKind};
 pub use hsm::RbacMode;
+pub use identity::{DEFAULT_TENANT_ID, SYSTEM_CLIENT_ID, SYSTEM_OBJECT_ID, parse_identity};
 pub use tls::TlsSource;
 
 /// The README's examples, compiled as doc tests.

@@ -1,7 +1,7 @@
 //! `keyvault-emulator`: runs the emulator until SIGTERM or SIGINT.
 //!
 //! The first line on stdout is a JSON object with `vault_url`, `hsm_url`,
-//! `ca_cert` and `version`; nothing else goes to stdout. Logs go to stderr.
+//! `ca_cert`, `identity_endpoint`, `identity_header` and `version`; nothing else goes to stdout. Logs go to stderr.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,12 +20,18 @@ Options:
   --tls-dir DIR            where the generated CA and server certificate live
                            (default: a per-user data directory)
   --cert FILE --key FILE   serve this PEM certificate chain and key instead
-  --auth MODE              any (default), jwt or off
+  --auth MODE              any (default), jwt, strict (tokens of the identity
+                           endpoint only) or off
   --challenge-resource URL resource of the vault's 401 challenge (default https://vault.azure.net)
   --hsm-challenge-resource URL
                            resource of the HSM's 401 challenge (default https://managedhsm.azure.net)
-  --rbac MODE              Managed HSM access control: off (default) or enforce (needs --auth jwt)
+  --rbac MODE              Managed HSM access control: off (default) or enforce (needs --auth jwt
+                           or strict)
   --hsm-admin OID          make this object id a Managed HSM Administrator (repeatable)
+  --tenant-id ID           tenant of challenges and tokens
+                           (default e3a1c0de-5eed-4c0f-9a7e-000000000001)
+  --identity CLIENT=OBJECT declare a user-assigned managed identity by client id
+                           and object id (repeatable)
   --retention-days N       soft-delete retention, 7 to 90 (default 90)
   --purge-protection       refuse purges with 403
   -h, --help               print this help
@@ -87,6 +93,11 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
             }
             "--rbac" => b = b.rbac(value("--rbac")?.parse::<RbacMode>()?),
             "--hsm-admin" => b = b.hsm_admin(value("--hsm-admin")?),
+            "--tenant-id" => b = b.tenant_id(value("--tenant-id")?),
+            "--identity" => {
+                let (client, object) = keyvault_emulator::parse_identity(&value("--identity")?)?;
+                b = b.user_assigned_identity(client, object);
+            }
             "--retention-days" => {
                 let v = value("--retention-days")?;
                 b = b.soft_delete_retention_days(
@@ -212,6 +223,12 @@ mod tests {
             args(&["--hsm-challenge-resource", "https://hsm.example"]),
             Ok(Command::Run(_))
         ));
+        assert!(matches!(
+            args(&["--tenant-id", "t", "--identity", "c=o", "--identity=d=p"]),
+            Ok(Command::Run(_))
+        ));
+        assert!(args(&["--identity", "c"]).is_err());
+        assert!(USAGE.contains(keyvault_emulator::DEFAULT_TENANT_ID));
         assert!(args(&["--rbac", "on"]).is_err());
         assert!(args(&["--hsm-admin"]).is_err());
     }

@@ -1,7 +1,7 @@
 //! The front door of both endpoints (vault and Managed HSM) and their route
 //! tables. [`endpoint`] runs each request on the blocking pool and does,
-//! once and in this order, what no service repeats: the `/_emulator/` admin
-//! routes, authentication, the `api-version` check and the purge sweep.
+//! once and in this order, what no service repeats: the managed-identity
+//! routes, the `/_emulator/` admin routes, authentication, the `api-version` check and the purge sweep.
 //! Then the service's [`Route`] table picks the handler, and the caller is
 //! tagged on the answer for the access log.
 
@@ -14,6 +14,7 @@ use crate::admin::{self, Admin};
 use crate::api_version::ApiVersion;
 use crate::auth::Authenticator;
 use crate::error::{ServiceError, json_response};
+use crate::identity::Identities;
 use crate::objects::request::check_name;
 use crate::server::{Caller, Handler, HttpResponse, Request, percent_decode};
 
@@ -83,15 +84,17 @@ pub(crate) trait Service: Send + Sync + Sized + 'static {
 pub(crate) fn endpoint<S: Service>(
     service: Arc<S>,
     admin: Option<Arc<Admin>>,
+    identities: Arc<Identities>,
     auth: Authenticator,
 ) -> Handler {
-    let front = Arc::new((service, admin, auth));
+    let front = Arc::new((service, admin, identities, auth));
     Arc::new(move |req: Request| {
         let front = front.clone();
         Box::pin(async move {
             let answer = tokio::task::spawn_blocking(move || {
-                let (service, admin, auth) = &*front;
-                front_door(service, admin.as_deref(), auth, &req)
+                let (service, admin, identities, auth) = &*front;
+                (identities.handle(&req))
+                    .unwrap_or_else(|| front_door(service, admin.as_deref(), auth, &req))
             });
             answer
                 .await

@@ -8,6 +8,7 @@ mod errors;
 mod hsm;
 mod hsm_backup;
 mod hsm_rbac;
+mod identity;
 mod logging;
 mod modules;
 mod paging;
