@@ -95,6 +95,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn clients_are_send_sync_clone() {
+        fn assert<T: Send + Sync + Clone + 'static>() {}
+        assert::<crate::KeyVaultAccessControlClient>();
+        assert::<crate::KeyVaultBackupClient>();
+        assert::<crate::KeyVaultSettingsClient>();
+    }
+
+    #[test]
     fn vault_hosts_are_refused_and_hsm_hosts_accepted() {
         for vault in [
             "https://myvault.vault.azure.net",

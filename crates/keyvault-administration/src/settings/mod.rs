@@ -122,14 +122,3 @@ impl KeyVaultSettingsClient {
         wire::update_setting_response(&response).map(Into::into)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn client_is_send_sync_clone() {
-        fn assert<T: Send + Sync + Clone + 'static>() {}
-        assert::<KeyVaultSettingsClient>();
-    }
-}
