@@ -17,6 +17,7 @@ use crate::error::{Error, ErrorKind};
 use crate::hsm::{Hsm, HsmConfig, RbacMode};
 use crate::identity::Identities;
 use crate::objects::Retention;
+use crate::proxy;
 use crate::server;
 use crate::service::{self, Service};
 use crate::store::{META, Op, Store};
@@ -59,12 +60,16 @@ impl Emulator {
     }
 }
 
+/// The name of the vault and the HSM in the host-name URLs.
+const DEFAULT_NAME: &str = "emulator";
+
 /// Options of an emulator; see [`Emulator::builder`].
 #[derive(Debug, Clone)]
 pub struct EmulatorBuilder {
     host: String,
     vault_port: u16,
     hsm_port: u16,
+    proxy_port: u16,
     data_dir: Option<PathBuf>,
     tls: TlsSource,
     auth: AuthMode,
@@ -86,6 +91,7 @@ impl Default for EmulatorBuilder {
             host: "127.0.0.1".into(),
             vault_port: 0,
             hsm_port: 0,
+            proxy_port: 0,
             data_dir: None,
             tls: TlsSource::InMemory,
             auth: AuthMode::Any,
@@ -120,6 +126,15 @@ impl EmulatorBuilder {
     /// The Managed HSM endpoint's port; 0 (the default) picks a free one.
     pub fn hsm_port(mut self, port: u16) -> Self {
         self.hsm_port = port;
+        self
+    }
+
+    /// The port of the HTTPS proxy that serves the endpoints by Azure host
+    /// names (`https://<name>.vault.azure.net`, `https://<name>.managedhsm.azure.net`)
+    /// to apps whose `HTTPS_PROXY` points to it; 0 (the default) picks a
+    /// free one.
+    pub fn proxy_port(mut self, port: u16) -> Self {
+        self.proxy_port = port;
         self
     }
 
@@ -355,6 +370,13 @@ impl EmulatorBuilder {
         let url = |i: usize| format!("https://{url_host}:{}/", bound[i].0.port);
         let (vault_url, hsm_url) = (url(0), url(1));
         let (vault_addr, hsm_addr) = (bound[0].1, bound[1].1);
+        let proxy = server::bind(&self.host, self.proxy_port)
+            .await
+            .map_err(|e| {
+                let message = format!("cannot listen on {}:{}", self.host, self.proxy_port);
+                Error::with_source(ErrorKind::Io, message, e)
+            })?;
+        let proxy_url = format!("http://{url_host}:{}", proxy.port);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let endpoints = [("vault", vault_handler), ("hsm", hsm_handler)];
         let mut tasks: Vec<JoinHandle<()>> = (bound.into_iter().zip(endpoints))
@@ -365,6 +387,15 @@ impl EmulatorBuilder {
                 tokio::spawn(server::serve(name, listeners, tls, handler, authority, rx))
             })
             .collect();
+        let targets = proxy::Targets {
+            vault: vault_addr,
+            hsm: hsm_addr,
+        };
+        tasks.push(tokio::spawn(proxy::serve(
+            proxy,
+            targets,
+            shutdown_rx.clone(),
+        )));
         // Purges what becomes due as wall-clock time passes.
         let weak = Arc::downgrade(&admin);
         let mut rx = shutdown_rx;
@@ -384,6 +415,7 @@ impl EmulatorBuilder {
             hsm_url,
             vault_addr,
             hsm_addr,
+            proxy_url,
             ca_pem: tls.ca_pem,
             ca_path: tls.ca_path,
             identities,
@@ -428,6 +460,7 @@ pub struct EmulatorHandle {
     hsm_url: String,
     vault_addr: SocketAddr,
     hsm_addr: SocketAddr,
+    proxy_url: String,
     ca_pem: String,
     ca_path: Option<PathBuf>,
     identities: Arc<Identities>,
@@ -469,6 +502,27 @@ impl EmulatorHandle {
     /// The Managed HSM endpoint, e.g. `https://localhost:8444/`.
     pub fn hsm_url(&self) -> &str {
         &self.hsm_url
+    }
+
+    /// The HTTPS proxy (`HTTPS_PROXY`), e.g. `http://localhost:8442`: through
+    /// it, [`vault_host_url`](Self::vault_host_url) and
+    /// [`hsm_host_url`](Self::hsm_host_url) reach this emulator.
+    pub fn proxy_url(&self) -> &str {
+        &self.proxy_url
+    }
+
+    /// The vault endpoint under an Azure host name, reached through the
+    /// [`proxy_url`](Self::proxy_url), e.g. `https://emulator.vault.azure.net/`
+    /// (any `<name>.vault.azure.net` reaches the same vault). Official SDKs
+    /// verify its challenge with their default options.
+    pub fn vault_host_url(&self) -> String {
+        format!("https://{DEFAULT_NAME}.{}/", proxy::VAULT_DOMAIN)
+    }
+
+    /// The Managed HSM endpoint under an Azure host name, reached through the
+    /// [`proxy_url`](Self::proxy_url), e.g. `https://emulator.managedhsm.azure.net/`.
+    pub fn hsm_host_url(&self) -> String {
+        format!("https://{DEFAULT_NAME}.{}/", proxy::HSM_DOMAIN)
     }
 
     /// The address the vault endpoint listens on.
@@ -537,6 +591,9 @@ impl EmulatorHandle {
             "vault_url": self.vault_url,
             "hsm_url": self.hsm_url,
             "ca_cert": self.ca_path.as_ref().map(|p| p.display().to_string()),
+            "proxy_url": self.proxy_url,
+            "vaults": { DEFAULT_NAME: self.vault_host_url() },
+            "hsms": { DEFAULT_NAME: self.hsm_host_url() },
             "identity_endpoint": self.identity_endpoint(),
             "identity_header": self.identity_header(),
             "version": crate::VERSION,

@@ -2,9 +2,11 @@
 //! (role-based access control, settings, keys, full backup and restore).
 //!
 //! It speaks the secrets REST API over HTTPS closely enough that official
-//! SDKs work against it unchanged, apart from trusting its CA and turning off
-//! challenge-resource verification. It has its own wire types and never
-//! depends on the client crates of this workspace.
+//! SDKs work against it unchanged: they trust its CA, reach it under Azure
+//! host names through its HTTPS proxy (so their default challenge checks
+//! pass), and can take their tokens from its managed-identity endpoint. It
+//! has its own wire types and never depends on the client crates of this
+//! workspace.
 //!
 //! # Example
 //!
@@ -27,6 +29,7 @@ mod error;
 mod hsm;
 mod identity;
 mod objects;
+mod proxy;
 mod server;
 mod service;
 mod store;

@@ -1,7 +1,8 @@
 //! `keyvault-emulator`: runs the emulator until SIGTERM or SIGINT.
 //!
 //! The first line on stdout is a JSON object with `vault_url`, `hsm_url`,
-//! `ca_cert`, `identity_endpoint`, `identity_header` and `version`; nothing else goes to stdout. Logs go to stderr.
+//! `ca_cert`, `proxy_url`, `vaults`, `hsms`, `identity_endpoint`,
+//! `identity_header` and `version`; nothing else goes to stdout. Logs go to stderr.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,6 +17,9 @@ Options:
   --host ADDR              address to listen on (default 127.0.0.1)
   --vault-port PORT        vault endpoint port, 0 = any free port (default 8443)
   --hsm-port PORT          Managed HSM endpoint port, 0 = any free port (default 8444)
+  --proxy-port PORT        port of the HTTPS proxy that serves the endpoints as
+                           https://<name>.vault.azure.net and
+                           https://<name>.managedhsm.azure.net (default 8442)
   --data-dir DIR           keep state durably in DIR (default: in memory)
   --tls-dir DIR            where the generated CA and server certificate live
                            (default: a per-user data directory)
@@ -56,7 +60,7 @@ fn default_tls_dir() -> PathBuf {
 }
 
 fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
-    let mut b = Emulator::builder().vault_port(8443).hsm_port(8444);
+    let mut b = (Emulator::builder().vault_port(8443).hsm_port(8444)).proxy_port(8442);
     let mut tls_dir = None;
     let mut cert = None;
     let mut key = None;
@@ -82,6 +86,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
             "--host" => b = b.host(value("--host")?),
             "--vault-port" => b = b.vault_port(port(value("--vault-port")?, "--vault-port")?),
             "--hsm-port" => b = b.hsm_port(port(value("--hsm-port")?, "--hsm-port")?),
+            "--proxy-port" => b = b.proxy_port(port(value("--proxy-port")?, "--proxy-port")?),
             "--data-dir" => b = b.data_dir(value("--data-dir")?),
             "--tls-dir" => tls_dir = Some(PathBuf::from(value("--tls-dir")?)),
             "--cert" => cert = Some(PathBuf::from(value("--cert")?)),

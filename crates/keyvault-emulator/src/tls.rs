@@ -74,18 +74,25 @@ fn ca_params() -> Result<CertificateParams, Error> {
     Ok(ca_params)
 }
 
-/// Issues a server certificate (SANs `localhost`, `127.0.0.1`, `::1`) signed
-/// by the CA key; returns the chain PEM (server, then CA) and the key PEM.
+/// The names the server certificate covers: loopback, and the Azure host
+/// names the proxy serves.
+const SERVER_NAMES: &[&str] = &[
+    "localhost",
+    "127.0.0.1",
+    "::1",
+    "*.vault.azure.net",
+    "*.managedhsm.azure.net",
+];
+
+/// Issues a server certificate (SANs [`SERVER_NAMES`]) signed by the CA key;
+/// returns the chain PEM (server, then CA) and the key PEM.
 fn issue_server(ca_key: KeyPair, ca_pem: &str) -> Result<(String, String), Error> {
     let issuer = Issuer::new(ca_params()?, ca_key);
     let server_key =
         KeyPair::generate().map_err(|e| tls_err("cannot generate the server key", e))?;
-    let mut params = CertificateParams::new(vec![
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-        "::1".to_owned(),
-    ])
-    .map_err(|e| tls_err("bad server certificate params", e))?;
+    let names: Vec<String> = SERVER_NAMES.iter().map(|n| (*n).to_owned()).collect();
+    let mut params =
+        CertificateParams::new(names).map_err(|e| tls_err("bad server certificate params", e))?;
     params
         .distinguished_name
         .push(DnType::CommonName, "localhost");
@@ -127,13 +134,28 @@ fn generate() -> Result<Generated, Error> {
     })
 }
 
-/// Whether a reused server certificate file is old enough to issue again.
+/// Whether a reused server certificate file is old enough to issue again,
+/// or was issued for fewer names than [`SERVER_NAMES`] (by an older
+/// version).
 fn is_stale(path: &Path) -> bool {
-    fs::metadata(path)
+    let old = fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.elapsed().ok())
-        .is_some_and(|age| age.as_secs() > SERVER_REISSUE_AFTER_DAYS * 86_400)
+        .is_some_and(|age| age.as_secs() > SERVER_REISSUE_AFTER_DAYS * 86_400);
+    let leaf = fs::read_to_string(path).ok().and_then(|pem| {
+        let first = rustls_pemfile::certs(&mut pem.as_bytes()).next()?;
+        first.ok()
+    });
+    // A DNS name is stored as its ASCII bytes in the certificate.
+    let covers = |name: &str| {
+        leaf.as_ref()
+            .is_some_and(|der| der.windows(name.len()).any(|w| w == name.as_bytes()))
+    };
+    old || !SERVER_NAMES
+        .iter()
+        .filter(|n| n.starts_with('*'))
+        .all(|n| covers(n))
 }
 
 fn parse_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, Error> {

@@ -9,6 +9,24 @@ use std::sync::Arc;
 /// # Panics
 /// When `ca_pem` holds no valid certificate.
 pub fn client_trusting(ca_pem: &str) -> reqwest::Client {
+    builder_trusting(ca_pem).build().expect("client")
+}
+
+/// A reqwest client that trusts `ca_pem` and sends every `https` request
+/// through the proxy at `proxy_url` (the emulator's, which serves its
+/// endpoints under Azure host names).
+///
+/// # Panics
+/// When `ca_pem` holds no valid certificate or `proxy_url` is not a URL.
+pub fn client_through_proxy(ca_pem: &str, proxy_url: &str) -> reqwest::Client {
+    let proxy = reqwest::Proxy::https(proxy_url).expect("proxy URL");
+    builder_trusting(ca_pem)
+        .proxy(proxy)
+        .build()
+        .expect("client")
+}
+
+fn builder_trusting(ca_pem: &str) -> reqwest::ClientBuilder {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut ca_pem.as_bytes()) {
         roots.add(cert.expect("CA PEM")).expect("CA cert");
@@ -19,8 +37,5 @@ pub fn client_trusting(ca_pem: &str) -> reqwest::Client {
         .expect("TLS versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .build()
-        .expect("client")
+    reqwest::Client::builder().tls_backend_preconfigured(config)
 }

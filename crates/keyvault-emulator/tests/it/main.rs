@@ -13,6 +13,7 @@ mod logging;
 mod modules;
 mod paging;
 mod persistence;
+mod proxy;
 mod secrets;
 mod storage;
 mod tls;

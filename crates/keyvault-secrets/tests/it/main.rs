@@ -6,6 +6,7 @@
 mod common;
 mod crud;
 mod errors;
+mod host_names;
 mod lists;
 mod logging;
 mod pollers;
