@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod codegen;
+mod interop;
 mod public_api;
 mod spec_diff;
 mod test;
@@ -16,7 +17,11 @@ cargo xtask <command> [options]
 
 Commands:
   test [ARGS]     set up what the tests need (npm packages), then run the whole
-                  test suite (`cargo test --workspace`); ARGS go to cargo test
+                  test suite (`cargo test --workspace`; ARGS go to cargo test)
+                  and, without ARGS, the interop scenarios
+  interop         run the official Python and JavaScript SDKs' scenarios
+                  against the emulator (installs them into .interop/venv and
+                  node_modules), configured by environment variables only
   codegen [OPTS]  regenerate src/generated/ of the service crates from specs/;
                   --check lists stale files and fails, -v adds a diff,
                   --spec FILE --out DIR generates from any spec file
@@ -43,6 +48,7 @@ fn main() -> ExitCode {
         }
         Some("test") => test::run(&rest),
         Some("codegen") => codegen::run(&rest),
+        Some("interop") => interop::run(&rest),
         Some("public-api") => public_api::run(&rest),
         Some("spec-diff") => spec_diff::run(&rest),
         Some(other) => {

@@ -1,0 +1,236 @@
+//! `cargo xtask interop`: the official Python and JavaScript Key Vault SDKs
+//! run scenarios (`xtask/interop/`) against the emulator binary, configured
+//! the way an unchanged app would be: by environment variables only, with
+//! `DefaultAzureCredential` taking its tokens from the emulator's managed
+//! identity endpoint, the vault reached under its Azure host name through
+//! the emulator's proxy, default client options (challenge verification on)
+//! and the emulator in strict auth mode.
+//!
+//! The SDKs are installed into folders of the workspace: the npm packages of
+//! the root `package.json` (`node_modules`) and a Python virtual environment
+//! (`.interop/venv`, from `xtask/interop/requirements.txt`).
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::Duration;
+
+/// Environment variables that would make a credential chain or an HTTP
+/// stack look elsewhere; removed from the scenarios' environment.
+const CLEARED: &[&str] = &[
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_TENANT_ID",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_USERNAME",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+    "NO_PROXY",
+    "no_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// Runs every scenario.
+pub(crate) fn run(_args: &[String]) -> Result<ExitCode, String> {
+    let root = crate::workspace_root();
+    crate::test::npm_ci(&root)?;
+    let python = venv(&root)?;
+    let emulator = Emulator::start(&root)?;
+    let env = emulator.env();
+    let scenarios: [(&str, Command); 2] = [
+        ("python", {
+            let mut c = Command::new(&python);
+            c.arg(root.join("xtask/interop/secrets_sdk.py"));
+            c
+        }),
+        ("javascript", {
+            let mut c = Command::new("node");
+            c.arg(root.join("xtask/interop/secrets_sdk.mjs"));
+            c
+        }),
+    ];
+    let mut failed = Vec::new();
+    for (name, mut command) in scenarios {
+        for var in CLEARED {
+            command.env_remove(var);
+        }
+        command
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&root);
+        eprintln!("interop: {name}");
+        match command.status() {
+            Ok(status) if status.success() => {}
+            Ok(status) => failed.push(format!("{name}: {status}")),
+            Err(e) => failed.push(format!("{name}: could not start: {e}")),
+        }
+    }
+    drop(emulator);
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(format!("interop scenarios failed: {}", failed.join("; ")))
+    }
+}
+
+/// The virtual environment's Python, with the pinned SDKs installed.
+fn venv(root: &Path) -> Result<PathBuf, String> {
+    let dir = root.join(".interop/venv");
+    let python = dir.join("bin/python");
+    let requirements = root.join("xtask/interop/requirements.txt");
+    let marker = dir.join("requirements.installed");
+    let wanted = std::fs::read_to_string(&requirements)
+        .map_err(|e| format!("could not read {}: {e}", requirements.display()))?;
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(python);
+    }
+    if !python.exists() {
+        eprintln!("interop: creating {}", dir.display());
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&dir)
+            .status()
+            .map_err(|e| format!("could not run python3 (is Python 3 installed?): {e}"))?;
+        if !status.success() {
+            return Err(format!("python3 -m venv failed: {status}"));
+        }
+    }
+    eprintln!("interop: installing the Python SDKs (pip)");
+    let status = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(&requirements)
+        .status()
+        .map_err(|e| format!("could not run pip: {e}"))?;
+    if !status.success() {
+        return Err(format!("pip install failed: {status}"));
+    }
+    std::fs::write(&marker, wanted).map_err(|e| format!("could not write the marker: {e}"))?;
+    Ok(python)
+}
+
+/// The emulator binary, running until dropped.
+struct Emulator {
+    child: Child,
+    first_line: serde_json::Value,
+    _tls: TempDir,
+}
+
+impl Emulator {
+    fn start(root: &Path) -> Result<Self, String> {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "keyvault-emulator",
+                "--bin",
+                "keyvault-emulator",
+            ])
+            .current_dir(root)
+            .status()
+            .map_err(|e| format!("could not run cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("building the emulator failed: {status}"));
+        }
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(|d| root.join(d))
+            .unwrap_or_else(|| root.join("target"));
+        let binary = target.join("debug/keyvault-emulator");
+        let tls = TempDir::new()?;
+        let mut child = Command::new(&binary)
+            .args(["--vault-port", "0", "--hsm-port", "0", "--proxy-port", "0"])
+            .args(["--auth", "strict", "--tls-dir"])
+            .arg(&tls.0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("could not start {}: {e}", binary.display()))?;
+        let stdout = child.stdout.take().ok_or("the emulator has no stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let mut emulator = Self {
+            child,
+            first_line: serde_json::Value::Null,
+            _tls: tls,
+        };
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .map_err(|_| "the emulator wrote no first line within 60 s".to_owned())?;
+        emulator.first_line = serde_json::from_str(&line)
+            .map_err(|e| format!("the emulator's first line is not JSON ({e}): {line}"))?;
+        Ok(emulator)
+    }
+
+    /// The environment an app gets: everything from the first line.
+    fn env(&self) -> Vec<(String, String)> {
+        let field = |name: &str| {
+            self.first_line[name]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let ca = field("ca_cert");
+        let vault = self.first_line["vaults"]["emulator"]
+            .as_str()
+            .unwrap_or_default();
+        vec![
+            ("KEYVAULT_URL".into(), vault.to_owned()),
+            ("IDENTITY_ENDPOINT".into(), field("identity_endpoint")),
+            ("IDENTITY_HEADER".into(), field("identity_header")),
+            ("HTTPS_PROXY".into(), field("proxy_url")),
+            ("https_proxy".into(), field("proxy_url")),
+            ("REQUESTS_CA_BUNDLE".into(), ca.clone()),
+            ("SSL_CERT_FILE".into(), ca.clone()),
+            ("NODE_EXTRA_CA_CERTS".into(), ca),
+        ]
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<Self, String> {
+        let dir = std::env::temp_dir().join(format!(
+            "keyvault-interop-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        ));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("could not create {}: {e}", dir.display()))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
