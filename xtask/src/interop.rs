@@ -43,20 +43,19 @@ pub(crate) fn run(_args: &[String]) -> Result<ExitCode, String> {
     let python = venv(&root)?;
     let emulator = Emulator::start(&root)?;
     let env = emulator.env();
-    let scenarios: [(&str, Command); 2] = [
-        ("python", {
-            let mut c = Command::new(&python);
-            c.arg(root.join("xtask/interop/secrets_sdk.py"));
-            c
-        }),
-        ("javascript", {
-            let mut c = Command::new("node");
-            c.arg(root.join("xtask/interop/secrets_sdk.mjs"));
-            c
-        }),
+    let scenarios = [
+        ("python secrets", python.as_path(), "secrets_sdk.py"),
+        (
+            "python administration",
+            python.as_path(),
+            "administration_sdk.py",
+        ),
+        ("javascript secrets", Path::new("node"), "secrets_sdk.mjs"),
     ];
     let mut failed = Vec::new();
-    for (name, mut command) in scenarios {
+    for (name, program, script) in scenarios {
+        let mut command = Command::new(program);
+        command.arg(root.join("xtask/interop").join(script));
         for var in CLEARED {
             command.env_remove(var);
         }
@@ -190,8 +189,12 @@ impl Emulator {
         let vault = self.first_line["vaults"]["emulator"]
             .as_str()
             .unwrap_or_default();
+        let hsm = self.first_line["hsms"]["emulator"]
+            .as_str()
+            .unwrap_or_default();
         vec![
             ("KEYVAULT_URL".into(), vault.to_owned()),
+            ("HSM_URL".into(), hsm.to_owned()),
             ("IDENTITY_ENDPOINT".into(), field("identity_endpoint")),
             ("IDENTITY_HEADER".into(), field("identity_header")),
             ("HTTPS_PROXY".into(), field("proxy_url")),
