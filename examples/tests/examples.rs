@@ -51,3 +51,37 @@ fn names_differ_from_run_to_run() {
     assert!(a.starts_with("x-") && a != b, "{a} {b}");
     assert!(a.len() <= 127 && a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
 }
+
+/// `managed_identity` starts the embedded emulator and runs itself as an app
+/// that knows only its environment: `ManagedIdentityCredential` from the
+/// emulator's identity endpoint, default client options, the vault under its
+/// Azure host name (challenge verified), the emulator checking tokens.
+#[test]
+fn managed_identity_runs_from_its_environment_only() {
+    let exe = std::env::current_exe().expect("test binary");
+    let target = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let example = target.join(format!(
+        "examples/managed_identity{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    assert!(
+        example.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`, which builds the examples",
+        example.display()
+    );
+    let out = std::process::Command::new(&example)
+        .env_remove("AZURE_KEYVAULT_URL")
+        .output()
+        .expect("the example starts");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Set https://emulator.vault.azure.net/secrets/managed-identity-"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Read it back: 23 characters"), "{stdout}");
+}

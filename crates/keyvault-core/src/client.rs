@@ -381,7 +381,7 @@ macro_rules! client_methods {
 pub mod exports {
     pub use crate::{
         ClientOptions, Error, ErrorKind, Result, RetryOptions, SecretValue, SendRequestOptions,
-        ServiceError, TokenCredential,
+        ServiceError, TokenCredential, credential_transport,
         http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode},
         paging::{ItemPager, Page, PageStream},
         poller::{PollStatus, Poller},

@@ -35,6 +35,7 @@ pub mod client;
 mod credential;
 pub mod error;
 pub mod http;
+mod identity;
 mod options;
 pub mod paging;
 mod pipeline;
@@ -45,6 +46,7 @@ mod transport;
 
 pub use azure_core::credentials::TokenCredential;
 pub use error::{Error, ErrorKind, Result, ServiceError};
+pub use identity::credential_transport;
 pub use options::{ClientOptions, RetryOptions, SendRequestOptions};
 pub use paging::{ItemPager, Page, PageStream, Paged, Pager};
 pub use pipeline::{ClientInfo, Context, Pipeline};

@@ -28,8 +28,9 @@ pub struct ClientOptions {
     /// Prepended to the `User-Agent` header, for example `my-app/1.2`.
     pub user_agent_prefix: Option<String>,
     /// Extra trusted root certificates, in PEM, added to the public roots
-    /// (for example the local emulator's CA). Ignored when
-    /// [`http_client`](Self::http_client) is set.
+    /// (for example the local emulator's CA). The certificates of the file
+    /// that the `SSL_CERT_FILE` environment variable names are trusted too.
+    /// Ignored when [`http_client`](Self::http_client) is set.
     pub root_certificates_pem: Vec<Vec<u8>>,
     /// A `reqwest::Client` to send requests with, instead of the one built
     /// from these options (proxies, custom TLS, connection pool settings).

@@ -8,8 +8,9 @@ use rustls::pki_types::{CertificateDer, pem::PemObject};
 use crate::{ClientOptions, Error, ErrorKind, Result};
 
 /// Builds the `reqwest::Client` described by `options`: rustls with the ring
-/// provider, the public web PKI roots plus any custom PEM roots, HTTP/2 when
-/// the server offers it.
+/// provider, the public web PKI roots plus any custom PEM roots and the
+/// certificates of the file `SSL_CERT_FILE` names, HTTP/2 when the server
+/// offers it; proxies from the environment (`HTTPS_PROXY`, `NO_PROXY`).
 pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
     if let Some(c) = &options.http_client {
         return Ok(c.clone());
@@ -40,6 +41,14 @@ pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
                 ErrorKind::InvalidInput,
                 format!("root certificate #{i} holds no PEM CERTIFICATE block"),
             ));
+        }
+    }
+    // The bundle OpenSSL-based tools and native-root clients also trust.
+    if let Some(path) = std::env::var_os("SSL_CERT_FILE")
+        && let Ok(pem) = std::fs::read(&path)
+    {
+        for cert in CertificateDer::pem_slice_iter(&pem).flatten() {
+            let _ = roots.add(cert);
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
