@@ -545,6 +545,46 @@ mod tests {
         );
     }
 
+    /// A token with `claims`, signed by `ids`' key.
+    fn signed(ids: &Identities, claims: Value) -> String {
+        let key = ids.key().unwrap();
+        let head = URL_SAFE_NO_PAD.encode(json!({ "alg": "RS256", "kid": key.kid }).to_string());
+        let body = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let sig = key.sign(format!("{head}.{body}").as_bytes()).unwrap();
+        format!("{head}.{body}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    #[test]
+    fn expired_early_and_foreign_tokens_are_refused_even_when_signed() {
+        let ids = identities();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let aud = "https://vault.azure.net";
+        let claims = |iss: String, nbf: i64, exp: i64| json!({ "aud": aud, "iss": iss, "nbf": nbf, "exp": exp, "oid": "x" });
+        let good = signed(&ids, claims(ids.issuer(), now, now + 60));
+        assert!(ids.verify(&good, aud).is_ok());
+        let expired = signed(&ids, claims(ids.issuer(), now - 7200, now - 3600));
+        assert!(ids.verify(&expired, aud).unwrap_err().contains("expired"));
+        let early = signed(&ids, claims(ids.issuer(), now + 3600, now + 7200));
+        assert!(
+            ids.verify(&early, aud)
+                .unwrap_err()
+                .contains("not valid yet")
+        );
+        let foreign = signed(
+            &ids,
+            claims("https://sts.windows.net/other/".into(), now, now + 60),
+        );
+        assert!(
+            ids.verify(&foreign, aud)
+                .unwrap_err()
+                .contains("another authority")
+        );
+        let no_expiry = signed(&ids, json!({ "aud": aud, "iss": ids.issuer() }));
+        assert!(ids.verify(&no_expiry, aud).is_err());
+        assert!(ids.verify("not-a-jwt", aud).is_err());
+        assert!(ids.verify("a.b.c.d", aud).is_err());
+    }
+
     #[test]
     fn app_service_refuses_a_wrong_header_and_unknown_identities() {
         let ids = identities();
