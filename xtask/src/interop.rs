@@ -123,7 +123,7 @@ fn venv(root: &Path) -> Result<PathBuf, String> {
 struct Emulator {
     child: Child,
     first_line: serde_json::Value,
-    _tls: TempDir,
+    _tls: tempfile::TempDir,
 }
 
 impl Emulator {
@@ -148,11 +148,14 @@ impl Emulator {
             .map(|d| root.join(d))
             .unwrap_or_else(|| root.join("target"));
         let binary = target.join("debug/keyvault-emulator");
-        let tls = TempDir::new()?;
+        let tls = tempfile::Builder::new()
+            .prefix("keyvault-interop-")
+            .tempdir()
+            .map_err(|e| format!("could not create a temporary directory: {e}"))?;
         let mut child = Command::new(&binary)
             .args(["--vault-port", "0", "--hsm-port", "0", "--proxy-port", "0"])
             .args(["--auth", "strict", "--tls-dir"])
-            .arg(&tls.0)
+            .arg(tls.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -210,30 +213,5 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<Self, String> {
-        let dir = std::env::temp_dir().join(format!(
-            "keyvault-interop-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default()
-        ));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("could not create {}: {e}", dir.display()))?;
-        Ok(Self(dir))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
