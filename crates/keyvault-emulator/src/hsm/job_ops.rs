@@ -309,24 +309,19 @@ mod tests {
     #[tokio::test]
     async fn a_job_end_that_cannot_be_stored_is_not_shown_as_succeeded() {
         let hsm = hsm();
-        let job = Job::new(JobKind::Backup, 1);
-        hsm.lock_jobs().insert(job.id.clone(), job.clone());
-        hsm.store.fail_commits(true);
-        hsm.finish(&job.id, Ok(None), Some("http://storage/c/folder".into()));
-        let shown = hsm.lock_jobs()[&job.id].clone();
-        assert_eq!(shown.status, "Failed");
-        assert_eq!(shown.folder_url, None);
-        assert_eq!(
-            shown.error.map(|(code, _)| code).as_deref(),
-            Some("JobStatusNotStored")
-        );
-
-        let job = Job::new(JobKind::Backup, 1);
-        hsm.lock_jobs().insert(job.id.clone(), job.clone());
-        hsm.store.fail_commits(false);
-        hsm.finish(&job.id, Ok(None), Some("http://storage/c/folder".into()));
-        let shown = hsm.lock_jobs()[&job.id].clone();
-        assert_eq!(shown.status, "Succeeded");
-        assert_eq!(shown.folder_url.as_deref(), Some("http://storage/c/folder"));
+        let folder = "http://storage/c/folder";
+        for (fail, status, url, error) in [
+            (true, "Failed", None, Some("JobStatusNotStored")),
+            (false, "Succeeded", Some(folder), None),
+        ] {
+            let job = Job::new(JobKind::Backup, 1);
+            hsm.lock_jobs().insert(job.id.clone(), job.clone());
+            hsm.store.fail_commits(fail);
+            hsm.finish(&job.id, Ok(None), Some(folder.into()));
+            let shown = hsm.lock_jobs()[&job.id].clone();
+            assert_eq!(shown.status, status);
+            assert_eq!(shown.folder_url.as_deref(), url);
+            assert_eq!(shown.error.map(|(code, _)| code).as_deref(), error);
+        }
     }
 }
