@@ -64,7 +64,11 @@ pub(crate) type Handler =
 /// Percent-decodes `s` (and `+` as a space when `plus` is set). Invalid
 /// escapes are kept as they are; invalid UTF-8 is replaced.
 pub(crate) fn percent_decode(s: &str, plus: bool) -> String {
-    let s = if plus { s.replace('+', " ") } else { s.to_owned() };
+    let s = if plus {
+        s.replace('+', " ")
+    } else {
+        s.to_owned()
+    };
     percent_encoding::percent_decode_str(&s)
         .decode_utf8_lossy()
         .into_owned()
