@@ -119,12 +119,7 @@ impl Container {
             .header("x-ms-blob-type", "BlockBlob")
             .header("content-type", "application/octet-stream")
             .body(body);
-        let resp = send(put, &url).await?;
-        if resp.status().is_success() {
-            Ok(())
-        } else {
-            Err(failure("PUT", &url, resp, self.sas.is_none()).await)
-        }
+        self.send("PUT", put, &url).await.map(drop)
     }
 
     /// Get Blob; `None` when the blob does not exist.
@@ -134,20 +129,13 @@ impl Container {
         blob: &str,
     ) -> Result<Option<Vec<u8>>, StorageError> {
         let url = self.blob_url(blob);
-        let resp = send(client.get(url.clone()), &url).await?;
-        let status = resp.status().as_u16();
-        if resp.status().is_success() {
-            let bytes = resp.bytes().await.map_err(|e| transport(&url, &e))?;
-            Ok(Some(bytes.to_vec()))
-        } else if status == 404
-            && resp
-                .headers()
-                .get("x-ms-error-code")
-                .is_some_and(|c| c == "BlobNotFound")
-        {
-            Ok(None)
-        } else {
-            Err(failure("GET", &url, resp, self.sas.is_none()).await)
+        match self.send("GET", client.get(url.clone()), &url).await {
+            Ok(resp) => {
+                let bytes = resp.bytes().await.map_err(|e| transport(&url, &e))?;
+                Ok(Some(bytes.to_vec()))
+            }
+            Err(e) if e.code == "BlobNotFound" => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
@@ -162,21 +150,30 @@ impl Container {
             "restype=container&comp=list&maxresults={max}&prefix={}",
             encode_query(prefix)
         ));
-        let resp = send(client.get(url.clone()), &url).await?;
-        if !resp.status().is_success() {
-            return Err(failure("GET", &url, resp, self.sas.is_none()).await);
-        }
+        let resp = self.send("GET", client.get(url.clone()), &url).await?;
         let text = resp.text().await.map_err(|e| transport(&url, &e))?;
         Ok(xml_values(&text, "Name"))
     }
-}
 
-/// Sends a storage request with the service version.
-async fn send(req: reqwest::RequestBuilder, url: &Url) -> Result<reqwest::Response, StorageError> {
-    req.header("x-ms-version", STORAGE_VERSION)
-        .send()
-        .await
-        .map_err(|e| transport(url, &e))
+    /// Sends a storage request with the service version; an answer other
+    /// than 2xx is an error.
+    async fn send(
+        &self,
+        method: &str,
+        req: reqwest::RequestBuilder,
+        url: &Url,
+    ) -> Result<reqwest::Response, StorageError> {
+        let resp = req
+            .header("x-ms-version", STORAGE_VERSION)
+            .send()
+            .await
+            .map_err(|e| transport(url, &e))?;
+        if resp.status().is_success() {
+            Ok(resp)
+        } else {
+            Err(failure(method, url, resp, self.sas.is_none()).await)
+        }
+    }
 }
 
 fn encode_query(s: &str) -> String {

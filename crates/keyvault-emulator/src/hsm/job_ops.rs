@@ -114,15 +114,14 @@ impl Hsm {
             let outcome = if pre {
                 jobs::pre_backup(&hsm.storage, &container).await
             } else {
-                jobs::backup(
-                    &hsm.storage,
-                    &container,
-                    &folder,
-                    &hsm.backup_key,
-                    &snapshot,
-                    now,
-                )
-                .await
+                let (client, key) = (&hsm.storage, &hsm.backup_key);
+                let f = jobs::Folder {
+                    client,
+                    container: &container,
+                    name: &folder,
+                    key,
+                };
+                f.backup(&snapshot, now).await
             };
             let id = job.id.clone();
             let _ = tokio::task::spawn_blocking(move || hsm.finish(&id, outcome, Some(folder_url)))
@@ -178,19 +177,20 @@ impl Hsm {
         let hsm = self.clone();
         self.spawn_job(async move {
             let id = job.id.clone();
-            let (storage, backup_key) = (&hsm.storage, &hsm.backup_key);
+            let (client, container) = (&hsm.storage, &container);
+            let f = jobs::Folder {
+                client,
+                container,
+                name: &folder,
+                key: &hsm.backup_key,
+            };
             let outcome = match kind {
-                JobKind::PreRestore => {
-                    jobs::pre_restore(storage, &container, &folder, backup_key).await
-                }
-                JobKind::SelectiveRestore => {
-                    let name = key.unwrap_or_default();
-                    match jobs::read_key(storage, &container, &folder, backup_key, &name).await {
-                        Ok(k) => on_pool(&hsm, move |h| h.merge_key(k)).await,
-                        Err(e) => Err(e),
-                    }
-                }
-                _ => match jobs::read_state(storage, &container, &folder, backup_key).await {
+                JobKind::PreRestore => f.pre_restore().await,
+                JobKind::SelectiveRestore => match f.read_key(&key.unwrap_or_default()).await {
+                    Ok(k) => on_pool(&hsm, move |h| h.merge_key(k)).await,
+                    Err(e) => Err(e),
+                },
+                _ => match f.read_state().await {
                     Ok(state) => on_pool(&hsm, move |h| h.replace_state(state)).await,
                     Err(e) => Err(e),
                 },
@@ -309,24 +309,19 @@ mod tests {
     #[tokio::test]
     async fn a_job_end_that_cannot_be_stored_is_not_shown_as_succeeded() {
         let hsm = hsm();
-        let job = Job::new(JobKind::Backup, 1);
-        hsm.lock_jobs().insert(job.id.clone(), job.clone());
-        hsm.store.fail_commits(true);
-        hsm.finish(&job.id, Ok(None), Some("http://storage/c/folder".into()));
-        let shown = hsm.lock_jobs()[&job.id].clone();
-        assert_eq!(shown.status, "Failed");
-        assert_eq!(shown.folder_url, None);
-        assert_eq!(
-            shown.error.map(|(code, _)| code).as_deref(),
-            Some("JobStatusNotStored")
-        );
-
-        let job = Job::new(JobKind::Backup, 1);
-        hsm.lock_jobs().insert(job.id.clone(), job.clone());
-        hsm.store.fail_commits(false);
-        hsm.finish(&job.id, Ok(None), Some("http://storage/c/folder".into()));
-        let shown = hsm.lock_jobs()[&job.id].clone();
-        assert_eq!(shown.status, "Succeeded");
-        assert_eq!(shown.folder_url.as_deref(), Some("http://storage/c/folder"));
+        let folder = "http://storage/c/folder";
+        for (fail, status, url, error) in [
+            (true, "Failed", None, Some("JobStatusNotStored")),
+            (false, "Succeeded", Some(folder), None),
+        ] {
+            let job = Job::new(JobKind::Backup, 1);
+            hsm.lock_jobs().insert(job.id.clone(), job.clone());
+            hsm.store.fail_commits(fail);
+            hsm.finish(&job.id, Ok(None), Some(folder.into()));
+            let shown = hsm.lock_jobs()[&job.id].clone();
+            assert_eq!(shown.status, status);
+            assert_eq!(shown.folder_url.as_deref(), url);
+            assert_eq!(shown.error.map(|(code, _)| code).as_deref(), error);
+        }
     }
 }

@@ -168,170 +168,141 @@ pub(crate) fn folder_name(hsm: &str, now: i64) -> String {
     )
 }
 
-/// Writes `snapshot` into `folder` of `container`.
-pub(crate) async fn backup(
-    client: &reqwest::Client,
-    container: &Container,
-    folder: &str,
-    key: &[u8; 32],
-    snapshot: &Snapshot,
-    now: i64,
-) -> Outcome {
-    let mut names = Vec::new();
-    for (name, k) in &snapshot.keys {
-        let blob = format!("keys/{name}");
-        let sealed = seal(key, &blob, &encode(k)?)?;
-        container
-            .put(client, &format!("{folder}/{blob}"), sealed)
-            .await
-            .map_err(storage)?;
-        names.push(name.clone());
+/// A backup folder of a container, with the key its blobs are sealed under.
+pub(crate) struct Folder<'a> {
+    pub(crate) client: &'a reqwest::Client,
+    pub(crate) container: &'a Container,
+    pub(crate) name: &'a str,
+    pub(crate) key: &'a [u8; 32],
+}
+
+impl Folder<'_> {
+    /// Writes `snapshot` into the folder.
+    pub(crate) async fn backup(&self, snapshot: &Snapshot, now: i64) -> Outcome {
+        let mut names = Vec::new();
+        for (name, k) in &snapshot.keys {
+            self.put_sealed(&format!("keys/{name}"), k).await?;
+            names.push(name.clone());
+        }
+        let rbac = Rbac {
+            definitions: snapshot.state.definitions.clone(),
+            assignments: snapshot.state.assignments.clone(),
+        };
+        self.put_sealed("rbac", &rbac).await?;
+        self.put_sealed("settings", &snapshot.state.settings)
+            .await?;
+        let manifest = Manifest {
+            format: FORMAT.into(),
+            version: 1,
+            created: now,
+            keys: names,
+        };
+        self.put("manifest.json", encode(&manifest)?).await?;
+        Ok(None)
     }
-    let rbac = Rbac {
-        definitions: snapshot.state.definitions.clone(),
-        assignments: snapshot.state.assignments.clone(),
-    };
-    container
-        .put(
-            client,
-            &format!("{folder}/rbac"),
-            seal(key, "rbac", &encode(&rbac)?)?,
-        )
-        .await
-        .map_err(storage)?;
-    container
-        .put(
-            client,
-            &format!("{folder}/settings"),
-            seal(key, "settings", &encode(&snapshot.state.settings)?)?,
-        )
-        .await
-        .map_err(storage)?;
-    let manifest = Manifest {
-        format: FORMAT.into(),
-        version: 1,
-        created: now,
-        keys: names,
-    };
-    container
-        .put(
-            client,
-            &format!("{folder}/manifest.json"),
-            encode(&manifest)?,
-        )
-        .await
-        .map_err(storage)?;
-    Ok(None)
+
+    async fn put(&self, blob: &str, body: Vec<u8>) -> Result<(), (String, String)> {
+        let path = format!("{}/{blob}", self.name);
+        self.container
+            .put(self.client, &path, body)
+            .await
+            .map_err(storage)
+    }
+
+    async fn put_sealed<T: Serialize>(&self, blob: &str, v: &T) -> Result<(), (String, String)> {
+        self.put(blob, seal(self.key, blob, &encode(v)?)?).await
+    }
+
+    async fn manifest(&self) -> Result<Manifest, (String, String)> {
+        let folder = self.name;
+        let raw = self
+            .container
+            .get(self.client, &format!("{folder}/manifest.json"))
+            .await
+            .map_err(storage)?
+            .ok_or_else(|| {
+                (
+                    "BackupNotFound".to_owned(),
+                    format!(
+                        "No backup was found in folder '{folder}' of {} (it has no manifest.json).",
+                        self.container.folder_url("").trim_end_matches('/')
+                    ),
+                )
+            })?;
+        let m: Manifest = serde_json::from_slice(&raw).map_err(|_| corrupt("manifest.json"))?;
+        if m.format != FORMAT || m.version != 1 {
+            return Err(corrupt("manifest.json"));
+        }
+        Ok(m)
+    }
+
+    async fn sealed_json<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<T, (String, String)> {
+        let raw = (self.container)
+            .get(self.client, &format!("{}/{name}", self.name))
+            .await
+            .map_err(storage)?
+            .ok_or_else(|| corrupt(name))?;
+        let plain = open(self.key, name, &raw)?;
+        serde_json::from_slice(&plain).map_err(|_| corrupt(name))
+    }
+
+    /// Reads the whole folder.
+    pub(crate) async fn read_state(&self) -> Result<Snapshot, (String, String)> {
+        let m = self.manifest().await?;
+        let mut state = Snapshot::default();
+        for name in &m.keys {
+            let k: StoredKey = self.sealed_json(&format!("keys/{name}")).await?;
+            if k.name.to_ascii_lowercase() != *name || k.latest().is_none() {
+                return Err(corrupt(&format!("keys/{name}")));
+            }
+            state.keys.insert(name.clone(), k);
+        }
+        let rbac: Rbac = self.sealed_json("rbac").await?;
+        state.state.definitions = rbac.definitions;
+        state.state.assignments = rbac.assignments;
+        state.state.settings = self.sealed_json("settings").await?;
+        Ok(state)
+    }
+
+    /// Reads one key of the folder.
+    pub(crate) async fn read_key(&self, name: &str) -> Result<StoredKey, (String, String)> {
+        let m = self.manifest().await?;
+        let lower = name.to_ascii_lowercase();
+        if !m.keys.contains(&lower) {
+            return Err((
+                "KeyNotFound".into(),
+                format!(
+                    "The backup in folder '{}' has no key named '{name}'.",
+                    self.name
+                ),
+            ));
+        }
+        let blob = format!("keys/{lower}");
+        let k: StoredKey = self.sealed_json(&blob).await?;
+        if k.name.to_ascii_lowercase() != lower || k.latest().is_none() {
+            return Err(corrupt(&blob));
+        }
+        Ok(k)
+    }
+
+    /// The pre-restore check: the folder holds a backup this emulator can read.
+    pub(crate) async fn pre_restore(&self) -> Outcome {
+        let _m = self.manifest().await?;
+        let _rbac: Rbac = self.sealed_json("rbac").await?;
+        Ok(None)
+    }
 }
 
 fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, (String, String)> {
     serde_json::to_vec(v).map_err(|_| internal("The backup could not be encoded."))
 }
 
-async fn manifest(
-    client: &reqwest::Client,
-    container: &Container,
-    folder: &str,
-) -> Result<Manifest, (String, String)> {
-    let raw = container
-        .get(client, &format!("{folder}/manifest.json"))
-        .await
-        .map_err(storage)?
-        .ok_or_else(|| {
-            (
-                "BackupNotFound".to_owned(),
-                format!(
-                    "No backup was found in folder '{folder}' of {} (it has no manifest.json).",
-                    container.folder_url("").trim_end_matches('/')
-                ),
-            )
-        })?;
-    let m: Manifest = serde_json::from_slice(&raw).map_err(|_| corrupt("manifest.json"))?;
-    if m.format != FORMAT || m.version != 1 {
-        return Err(corrupt("manifest.json"));
-    }
-    Ok(m)
-}
-
-async fn sealed_json<T: serde::de::DeserializeOwned>(
-    client: &reqwest::Client,
-    container: &Container,
-    folder: &str,
-    key: &[u8; 32],
-    name: &str,
-) -> Result<T, (String, String)> {
-    let raw = container
-        .get(client, &format!("{folder}/{name}"))
-        .await
-        .map_err(storage)?
-        .ok_or_else(|| corrupt(name))?;
-    let plain = open(key, name, &raw)?;
-    serde_json::from_slice(&plain).map_err(|_| corrupt(name))
-}
-
-/// Reads a whole backup folder.
-pub(crate) async fn read_state(
-    client: &reqwest::Client,
-    container: &Container,
-    folder: &str,
-    key: &[u8; 32],
-) -> Result<Snapshot, (String, String)> {
-    let m = manifest(client, container, folder).await?;
-    let mut state = Snapshot::default();
-    for name in &m.keys {
-        let k: StoredKey =
-            sealed_json(client, container, folder, key, &format!("keys/{name}")).await?;
-        if k.name.to_ascii_lowercase() != *name || k.latest().is_none() {
-            return Err(corrupt(&format!("keys/{name}")));
-        }
-        state.keys.insert(name.clone(), k);
-    }
-    let rbac: Rbac = sealed_json(client, container, folder, key, "rbac").await?;
-    state.state.definitions = rbac.definitions;
-    state.state.assignments = rbac.assignments;
-    state.state.settings = sealed_json(client, container, folder, key, "settings").await?;
-    Ok(state)
-}
-
-/// Reads one key of a backup folder.
-pub(crate) async fn read_key(
-    client: &reqwest::Client,
-    container: &Container,
-    folder: &str,
-    key: &[u8; 32],
-    name: &str,
-) -> Result<StoredKey, (String, String)> {
-    let m = manifest(client, container, folder).await?;
-    let lower = name.to_ascii_lowercase();
-    if !m.keys.contains(&lower) {
-        return Err((
-            "KeyNotFound".into(),
-            format!("The backup in folder '{folder}' has no key named '{name}'."),
-        ));
-    }
-    let blob = format!("keys/{lower}");
-    let k: StoredKey = sealed_json(client, container, folder, key, &blob).await?;
-    if k.name.to_ascii_lowercase() != lower || k.latest().is_none() {
-        return Err(corrupt(&blob));
-    }
-    Ok(k)
-}
-
 /// The pre-backup check: the container can be listed with these credentials.
 pub(crate) async fn pre_backup(client: &reqwest::Client, container: &Container) -> Outcome {
     container.list(client, "mhsm-", 1).await.map_err(storage)?;
-    Ok(None)
-}
-
-/// The pre-restore check: the folder holds a backup this emulator can read.
-pub(crate) async fn pre_restore(
-    client: &reqwest::Client,
-    container: &Container,
-    folder: &str,
-    key: &[u8; 32],
-) -> Outcome {
-    let _m = manifest(client, container, folder).await?;
-    let _rbac: Rbac = sealed_json(client, container, folder, key, "rbac").await?;
     Ok(None)
 }
 
