@@ -39,7 +39,7 @@ const CLEARED: &[&str] = &[
 /// Runs every scenario.
 pub(crate) fn run(_args: &[String]) -> Result<ExitCode, String> {
     let root = crate::workspace_root();
-    crate::test::npm_ci(&root)?;
+    crate::setup::npm_ci(&root)?;
     let python = venv(&root)?;
     let emulator = Emulator::start(&root)?;
     let env = emulator.env();

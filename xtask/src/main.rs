@@ -7,6 +7,7 @@
 mod codegen;
 mod interop;
 mod public_api;
+mod setup;
 mod spec_diff;
 mod test;
 
