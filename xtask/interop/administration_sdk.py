@@ -1,6 +1,7 @@
 """Interop scenario: the official Python administration SDK against the
 emulator's Managed HSM, configured by the environment only (HSM_URL,
-HTTPS_PROXY, REQUESTS_CA_BUNDLE, IDENTITY_ENDPOINT, IDENTITY_HEADER):
+HTTPS_PROXY, REQUESTS_CA_BUNDLE, IDENTITY_ENDPOINT, IDENTITY_HEADER; and
+BLOB_CONTAINER_URL with BLOB_SAS_TOKEN for the backup):
 DefaultAzureCredential and default client options.
 """
 
@@ -11,6 +12,7 @@ import uuid
 from azure.identity import DefaultAzureCredential
 from azure.keyvault.administration import (
     KeyVaultAccessControlClient,
+    KeyVaultBackupClient,
     KeyVaultDataAction,
     KeyVaultPermission,
     KeyVaultRoleScope,
@@ -45,6 +47,11 @@ def main() -> int:
     setting.value = "true"
     updated = settings.update_setting(setting)
     assert updated.value == "true" or updated.value is True, updated.value
+    backup = KeyVaultBackupClient(url, credential)
+    container, sas = os.environ["BLOB_CONTAINER_URL"], os.environ["BLOB_SAS_TOKEN"]
+    result = backup.begin_backup(container, sas_token=sas).result()
+    assert result.folder_url.startswith(container + "/"), result.folder_url
+    backup.begin_restore(result.folder_url, sas_token=sas).result()
     print("python administration: ok")
     return 0
 

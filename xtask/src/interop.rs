@@ -42,7 +42,15 @@ pub(crate) fn run(_args: &[String]) -> Result<ExitCode, String> {
     crate::setup::npm_ci(&root)?;
     let python = venv(&root)?;
     let emulator = Emulator::start(&root)?;
-    let env = emulator.env();
+    let mut env = emulator.env();
+    // Blob storage for the backup scenario: Azurite with a container and an
+    // account SAS.
+    let azurite = keyvault_testing::azurite::Azurite::start();
+    let container = format!("{}/interop-backups", azurite.blob_url);
+    let sas = keyvault_testing::sas::account_sas("rwdlac");
+    keyvault_testing::sas::create_container(&container, &sas)?;
+    env.push(("BLOB_CONTAINER_URL".into(), container));
+    env.push(("BLOB_SAS_TOKEN".into(), sas));
     let scenarios = [
         ("python secrets", python.as_path(), "secrets_sdk.py"),
         (
@@ -70,6 +78,7 @@ pub(crate) fn run(_args: &[String]) -> Result<ExitCode, String> {
         }
     }
     drop(emulator);
+    drop(azurite);
     if failed.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
