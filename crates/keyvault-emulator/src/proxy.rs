@@ -7,8 +7,10 @@
 //! `https://vault.azure.net`) then passes as it does against Azure.
 //!
 //! Tunnels to loopback addresses (the identity endpoint, a local Azurite)
-//! are let through too, so one `HTTPS_PROXY` serves a whole test. Any other
-//! target is refused: this is not an open proxy.
+//! are let through too, for clients on this machine only, so one
+//! `HTTPS_PROXY` serves a whole test. Any other target is refused: this is
+//! not an open proxy, and a client from another machine (with `--host
+//! 0.0.0.0`) reaches nothing but the two endpoints.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -43,8 +45,9 @@ pub(crate) struct Targets {
 
 impl Targets {
     /// The address a tunnel to `host:port` goes to; `None` for a host the
-    /// proxy does not serve.
-    fn resolve(&self, host: &str, port: u16) -> Option<SocketAddr> {
+    /// proxy does not serve. Loopback targets are served only to `local`
+    /// clients.
+    fn resolve(&self, host: &str, port: u16, local: bool) -> Option<SocketAddr> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let under = |domain: &str| {
@@ -61,7 +64,9 @@ impl Targets {
             "localhost" => Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             other => other.parse::<IpAddr>().ok().filter(IpAddr::is_loopback),
         };
-        loopback.map(|ip| SocketAddr::new(ip, port))
+        loopback
+            .filter(|_| local)
+            .map(|ip| SocketAddr::new(ip, port))
     }
 }
 
@@ -178,7 +183,8 @@ async fn tunnel(mut client: TcpStream, targets: Targets) {
         Ok(target) => target,
         Err(status) => return refuse(client, status).await,
     };
-    let Some(target) = targets.resolve(host, port) else {
+    let local = client.peer_addr().is_ok_and(|a| a.ip().is_loopback());
+    let Some(target) = targets.resolve(host, port, local) else {
         tracing::info!(
             host,
             port,
@@ -223,16 +229,16 @@ mod tests {
     fn azure_hosts_go_to_their_endpoint_and_others_are_refused() {
         let t = targets();
         let vault = Some("127.0.0.1:8443".parse().unwrap());
-        assert_eq!(t.resolve("myvault.vault.azure.net", 443), vault);
-        assert_eq!(t.resolve("MyVault.Vault.Azure.Net.", 443), vault);
+        assert_eq!(t.resolve("myvault.vault.azure.net", 443, false), vault);
+        assert_eq!(t.resolve("MyVault.Vault.Azure.Net.", 443, false), vault);
         let hsm = Some("127.0.0.1:8444".parse().unwrap());
-        assert_eq!(t.resolve("myhsm.managedhsm.azure.net", 443), hsm);
+        assert_eq!(t.resolve("myhsm.managedhsm.azure.net", 443, false), hsm);
         assert_eq!(
-            t.resolve("localhost", 10000),
+            t.resolve("localhost", 10000, true),
             Some("127.0.0.1:10000".parse().unwrap())
         );
         assert_eq!(
-            t.resolve("[::1]", 8443),
+            t.resolve("[::1]", 8443, true),
             Some("[::1]:8443".parse().unwrap())
         );
         for other in [
@@ -242,7 +248,11 @@ mod tests {
             "example.com",
             "10.0.0.1",
         ] {
-            assert_eq!(t.resolve(other, 443), None, "{other}");
+            assert_eq!(t.resolve(other, 443, true), None, "{other}");
+        }
+        // Loopback is for local clients only.
+        for local in ["localhost", "127.0.0.1"] {
+            assert_eq!(t.resolve(local, 10000, false), None, "{local}");
         }
     }
 
