@@ -20,6 +20,26 @@ impl Table {
     fn def(self) -> TableDefinition<'static, &'static str, &'static [u8]> {
         TableDefinition::new(self.0)
     }
+
+    /// This table of the vault or HSM named `name`: the table itself for the
+    /// default name (so stores written before names existed open as they
+    /// were), `<table>@<name>` otherwise. Names are interned: a process
+    /// keeps one copy of each.
+    pub(crate) fn of(self, name: &str) -> Table {
+        if name == crate::DEFAULT_NAME {
+            return self;
+        }
+        static NAMES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+            std::sync::Mutex::new(std::collections::BTreeSet::new());
+        let full = format!("{}@{name}", self.0);
+        let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = names.get(full.as_str()) {
+            return Table(known);
+        }
+        let interned: &'static str = Box::leak(full.into_boxed_str());
+        names.insert(interned);
+        Table(interned)
+    }
 }
 
 /// The vault's secrets, one record per secret name (lower case).
@@ -241,5 +261,14 @@ mod tests {
         );
         assert_eq!(store.get(VAULT_SECRETS, "b").unwrap(), Some(b"2".to_vec()));
         assert!(Store::in_memory().get(META, "x").unwrap().is_none());
+    }
+
+    #[test]
+    fn named_tables_are_apart_and_interned() {
+        assert_eq!(VAULT_SECRETS.of(crate::DEFAULT_NAME).0, "vault_secrets");
+        let a = VAULT_SECRETS.of("billing");
+        assert_eq!(a.0, "vault_secrets@billing");
+        assert!(std::ptr::eq(a.0, VAULT_SECRETS.of("billing").0));
+        assert_ne!(HSM_KEYS.of("billing").0, a.0);
     }
 }

@@ -8,7 +8,7 @@ use super::{Hsm, Result, State};
 use crate::error::{ServiceError, json_response};
 use crate::server::{HttpResponse, Request};
 use crate::service::{self, method_not_allowed};
-use crate::store::{HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, Op};
+use crate::store::Op;
 
 impl Hsm {
     pub(super) fn route_rbac(
@@ -124,7 +124,7 @@ impl Hsm {
         let key = name.to_ascii_lowercase();
         let mut state = self.lock();
         let d = rbac::parse_definition(body, name, state.definitions.get(&key))?;
-        self.store.put(HSM_ROLE_DEFINITIONS, &key, &d)?;
+        self.store.put(self.tables.definitions, &key, &d)?;
         let out = rbac::render_definition(&d);
         state.definitions.insert(key, d);
         Ok(json_response(201, &out))
@@ -149,7 +149,7 @@ impl Hsm {
                 ),
             ));
         }
-        (self.store).save(vec![Op::Delete(HSM_ROLE_DEFINITIONS, key.clone())])?;
+        (self.store).save(vec![Op::Delete(self.tables.definitions, key.clone())])?;
         state.definitions.remove(&key);
         Ok(json_response(200, &rbac::render_definition(&d)))
     }
@@ -198,7 +198,7 @@ impl Hsm {
             role: new.role,
             principal_id: new.principal_id,
         };
-        self.store.put(HSM_ROLE_ASSIGNMENTS, &key, &a)?;
+        self.store.put(self.tables.assignments, &key, &a)?;
         let out = rbac::render_assignment(&a);
         state.assignments.insert(key, a);
         Ok(json_response(201, &out))
@@ -208,7 +208,7 @@ impl Hsm {
         let key = name.to_ascii_lowercase();
         let mut state = self.lock();
         let a = find_assignment(&state, name)?.clone();
-        (self.store).save(vec![Op::Delete(HSM_ROLE_ASSIGNMENTS, key.clone())])?;
+        (self.store).save(vec![Op::Delete(self.tables.assignments, key.clone())])?;
         state.assignments.remove(&key);
         Ok(json_response(200, &rbac::render_assignment(&a)))
     }

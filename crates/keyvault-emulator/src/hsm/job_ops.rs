@@ -15,9 +15,7 @@ use crate::error::{ServiceError, json_response};
 use crate::objects::request::{opt_string, parse_object};
 use crate::server::{HttpResponse, Request};
 use crate::service::Ctx;
-use crate::store::{
-    HSM_JOBS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, replace_ops,
-};
+use crate::store::replace_ops;
 
 impl Hsm {
     pub(super) fn job_status(&self, id: &str, backup: bool) -> Result<HttpResponse> {
@@ -43,7 +41,7 @@ impl Hsm {
     /// Records a new job durably and answers 202 with its status URL.
     pub(super) fn accept_job(&self, req: &Request, job: &Job) -> Result<HttpResponse> {
         let mut jobs = self.lock_jobs();
-        self.store.put(HSM_JOBS, &job.id, job)?;
+        self.store.put(self.tables.jobs, &job.id, job)?;
         jobs.insert(job.id.clone(), job.clone());
         let mut resp = json_response(202, &job.render());
         let url = format!("{}{}", req.base_url, job.status_path());
@@ -76,7 +74,7 @@ impl Hsm {
                 job.error = Some((code, message));
             }
         }
-        let stored = self.store.put(HSM_JOBS, id, &job);
+        let stored = self.store.put(self.tables.jobs, id, &job);
         if stored.is_err() {
             tracing::error!(job = id, "cannot persist a job's end");
             job.status = "Failed".into();
@@ -207,16 +205,16 @@ impl Hsm {
         let (old, rest) = (&*state, &new.state);
         let ops = [
             replace_ops(
-                HSM_ROLE_DEFINITIONS,
+                self.tables.definitions,
                 old.definitions.keys(),
                 &rest.definitions,
             ),
             replace_ops(
-                HSM_ROLE_ASSIGNMENTS,
+                self.tables.assignments,
                 old.assignments.keys(),
                 &rest.assignments,
             ),
-            replace_ops(HSM_SETTINGS, old.settings.keys(), &rest.settings),
+            replace_ops(self.tables.settings, old.settings.keys(), &rest.settings),
         ];
         let ops = ops
             .into_iter()
@@ -303,7 +301,14 @@ mod tests {
             rbac: RbacMode::Off,
             admins: Vec::new(),
         };
-        Hsm::open(Arc::new(Store::in_memory()), Clock::new(), config, [0; 32]).unwrap()
+        Hsm::open(
+            crate::DEFAULT_NAME,
+            Arc::new(Store::in_memory()),
+            Clock::new(),
+            config,
+            [0; 32],
+        )
+        .unwrap()
     }
 
     #[tokio::test]

@@ -29,7 +29,7 @@ use crate::objects::{Attributes, Collection, Found, Kind, Retention, new_version
 use crate::server::{HttpResponse, Request, percent_decode};
 use crate::service::{self, Ctx, Result, Route, Service, ok};
 use crate::store::{
-    HSM_JOBS, HSM_KEYS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Store,
+    HSM_JOBS, HSM_KEYS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Store, Table,
     records,
 };
 use jobs::{Job, JobKind};
@@ -103,8 +103,33 @@ pub(crate) struct HsmConfig {
     pub(crate) admins: Vec<String>,
 }
 
-/// The Managed HSM service of one emulator.
+/// The store tables of one HSM.
+#[derive(Debug, Clone, Copy)]
+struct Tables {
+    keys: Table,
+    definitions: Table,
+    assignments: Table,
+    settings: Table,
+    jobs: Table,
+}
+
+impl Tables {
+    fn of(name: &str) -> Self {
+        Self {
+            keys: HSM_KEYS.of(name),
+            definitions: HSM_ROLE_DEFINITIONS.of(name),
+            assignments: HSM_ROLE_ASSIGNMENTS.of(name),
+            settings: HSM_SETTINGS.of(name),
+            jobs: HSM_JOBS.of(name),
+        }
+    }
+}
+
+/// A Managed HSM of the emulator.
 pub(crate) struct Hsm {
+    /// The HSM's name (lower case).
+    name: String,
+    tables: Tables,
     keys: Collection<KeyVersion>,
     state: Mutex<State>,
     jobs: Mutex<BTreeMap<String, Job>>,
@@ -120,7 +145,9 @@ pub(crate) struct Hsm {
 
 impl std::fmt::Debug for Hsm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Hsm")
+        f.debug_struct("Hsm")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -150,24 +177,26 @@ impl Hsm {
     /// Loads the HSM's state and jobs from `store`. Jobs that were running
     /// when the emulator stopped are marked failed.
     pub(crate) fn open(
+        name: &str,
         store: Arc<Store>,
         clock: Clock,
         config: HsmConfig,
         backup_key: [u8; 32],
     ) -> std::result::Result<Arc<Self>, crate::Error> {
+        let tables = Tables::of(name);
         let keys = Collection::open(
             &KEYS,
-            HSM_KEYS,
+            tables.keys,
             store.clone(),
             clock.clone(),
             config.soft_delete,
         )?;
         let state = State {
-            definitions: records(&store, HSM_ROLE_DEFINITIONS)?,
-            assignments: records(&store, HSM_ROLE_ASSIGNMENTS)?,
-            settings: records::<String>(&store, HSM_SETTINGS)?,
+            definitions: records(&store, tables.definitions)?,
+            assignments: records(&store, tables.assignments)?,
+            settings: records::<String>(&store, tables.settings)?,
         };
-        let mut jobs: BTreeMap<String, Job> = records(&store, HSM_JOBS)?;
+        let mut jobs: BTreeMap<String, Job> = records(&store, tables.jobs)?;
         let now = clock.now();
         let mut ops = Vec::new();
         for job in jobs.values_mut().filter(|j| j.status == "InProgress") {
@@ -178,13 +207,15 @@ impl Hsm {
                 "The emulator stopped while this job was running; start it again.".into(),
             ));
             ops.push(Op::Put(
-                HSM_JOBS,
+                tables.jobs,
                 job.id.clone(),
                 serde_json::to_vec(job).unwrap_or_default(),
             ));
         }
         store.commit(ops)?;
         let hsm = Arc::new(Self {
+            name: name.to_owned(),
+            tables,
             keys,
             state: Mutex::new(state),
             jobs: Mutex::new(jobs),
@@ -217,7 +248,7 @@ impl Hsm {
                 principal_id: oid.clone(),
             };
             ops.push(Op::Put(
-                HSM_ROLE_ASSIGNMENTS,
+                self.tables.assignments,
                 name.clone(),
                 serde_json::to_vec(&a).unwrap_or_default(),
             ));
