@@ -253,7 +253,12 @@ impl<V: Versioned> Collection<V> {
     }
 
     /// A live object and its version (`""` for the latest).
-    fn find(&self, items: &Items<V>, name: &str, version: &str) -> Result<(Stored<V>, V)> {
+    fn find<'i>(
+        &self,
+        items: &'i Items<V>,
+        name: &str,
+        version: &str,
+    ) -> Result<(&'i Stored<V>, &'i V)> {
         let s = items.live.get(&name.to_ascii_lowercase());
         let s = s.ok_or_else(|| self.kind.not_found(name))?;
         let v = match version {
@@ -261,18 +266,19 @@ impl<V: Versioned> Collection<V> {
             _ => s.versions.get(&version.to_ascii_lowercase()),
         };
         let v = v.ok_or_else(|| self.kind.not_found(&format!("{name}/{version}")))?;
-        Ok((s.clone(), v.clone()))
+        Ok((s, v))
     }
 
     /// A live object's version (`""` for the latest).
     pub(crate) fn get(&self, name: &str, version: &str) -> Result<Found<V>> {
-        let (s, v) = self.find(&self.lock(), name, version)?;
-        Ok(Found::of(&s, v))
+        let items = self.lock();
+        let (s, v) = self.find(&items, name, version)?;
+        Ok(Found::of(s, v.clone()))
     }
 
     /// A live object with all its versions.
     pub(crate) fn get_all(&self, name: &str) -> Result<Stored<V>> {
-        Ok(self.find(&self.lock(), name, "")?.0)
+        Ok(self.find(&self.lock(), name, "")?.0.clone())
     }
 
     /// Changes a live object's version (`""` for the latest) with `change`.
@@ -283,7 +289,8 @@ impl<V: Versioned> Collection<V> {
         change: impl FnOnce(&mut V),
     ) -> Result<Found<V>> {
         let mut items = self.lock();
-        let (mut s, mut v) = self.find(&items, name, version)?;
+        let (s, v) = self.find(&items, name, version)?;
+        let (mut s, mut v) = (s.clone(), v.clone());
         change(&mut v);
         s.versions.insert(v.id().to_owned(), v.clone());
         self.write(&mut items, s, v)
@@ -292,7 +299,8 @@ impl<V: Versioned> Collection<V> {
     /// Soft-deletes a live object; answers with its latest version.
     pub(crate) fn delete(&self, name: &str) -> Result<Found<V>> {
         let mut items = self.lock();
-        let (mut s, v) = self.find(&items, name, "")?;
+        let (s, v) = self.find(&items, name, "")?;
+        let (mut s, v) = (s.clone(), v.clone());
         let d = Deletion::at(self.clock.now(), &self.retention);
         s.deleted = Some(d);
         let found = self.write(&mut items, s, v)?;
@@ -371,7 +379,7 @@ impl<V: Versioned> Collection<V> {
                 let mut merged = existing.clone();
                 let total = backup.versions.len();
                 for (id, v) in backup.versions {
-                    merged.versions.entry(id).or_insert(v);
+                    merged.versions.insert_if_absent(id, v);
                 }
                 let added = merged.versions.len() - existing.versions.len();
                 (merged, added, total - added)
@@ -491,7 +499,7 @@ impl<V: Versioned> Collection<V> {
             let Some(s) = items.live.get(&name.to_ascii_lowercase()) else {
                 return Ok(paging::page_of(req, api, "", &page, Vec::new()));
             };
-            let rows = paging::window(&s.versions, &page).take(page.max + 1);
+            let rows = s.versions.after(page.after.as_deref()).take(page.max + 1);
             let rows = rows.map(|(k, v)| (k.clone(), v.clone()));
             (s.name.clone(), rows.collect())
         };
