@@ -408,7 +408,7 @@ impl Service for Hsm {
             let rest = &raw_path[i + RBAC_PREFIX.len()..];
             let parts: Vec<String> = rest.split('/').map(|s| percent_decode(s, false)).collect();
             let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-            return self.route_rbac(c.req, c.caller, &scope, &parts);
+            return self.route_rbac(&c, &scope, &parts);
         }
         service::route(self, c)
     }

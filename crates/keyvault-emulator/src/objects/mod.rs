@@ -14,8 +14,8 @@ use serde_json::{Map, Value, json};
 
 use crate::api_version::ApiVersion;
 pub(crate) use collection::{Collection, Found, Kind, Versioned};
-pub(crate) use versions::VersionMap;
 use request::Properties;
+pub(crate) use versions::VersionMap;
 
 /// Soft-delete settings of a vault or an HSM.
 #[derive(Debug, Clone, Copy)]
