@@ -146,34 +146,46 @@ impl Store {
         txn.commit().map_err(|e| store_err("cannot commit", e))
     }
 
-    /// Every record of `table`, in key order.
-    pub(crate) fn load(&self, table: Table) -> Result<Vec<(String, Vec<u8>)>, Error> {
-        let Some(db) = &self.db else {
-            return Ok(Vec::new());
-        };
+    /// Calls `f` with every record of `table`, in key order, straight from
+    /// the database (no copy of the table is made).
+    pub(crate) fn scan(&self, table: Table, mut f: impl FnMut(&str, &[u8])) -> Result<(), Error> {
+        let Some(db) = &self.db else { return Ok(()) };
         let txn = db
             .begin_read()
             .map_err(|e| store_err("cannot begin a read", e))?;
         let t = match txn.open_table(table.def()) {
             Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
             Err(e) => return Err(store_err("cannot open a table", e)),
         };
-        let mut out = Vec::new();
         for row in t.iter().map_err(|e| store_err("cannot read a table", e))? {
             let (k, v) = row.map_err(|e| store_err("cannot read a record", e))?;
-            out.push((k.value().to_owned(), v.value().to_vec()));
+            f(k.value(), v.value());
         }
+        Ok(())
+    }
+
+    /// Every record of `table`, in key order.
+    #[cfg(test)]
+    pub(crate) fn load(&self, table: Table) -> Result<Vec<(String, Vec<u8>)>, Error> {
+        let mut out = Vec::new();
+        self.scan(table, |k, v| out.push((k.to_owned(), v.to_vec())))?;
         Ok(out)
     }
 
     /// One record of `table`.
     pub(crate) fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        Ok(self
-            .load(table)?
-            .into_iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v))
+        let Some(db) = &self.db else { return Ok(None) };
+        let txn = db
+            .begin_read()
+            .map_err(|e| store_err("cannot begin a read", e))?;
+        let t = match txn.open_table(table.def()) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(store_err("cannot open a table", e)),
+        };
+        let v = t.get(key).map_err(|e| store_err("cannot read a record", e))?;
+        Ok(v.map(|v| v.value().to_vec()))
     }
 }
 
@@ -183,15 +195,23 @@ pub(crate) fn records<T: serde::de::DeserializeOwned>(
     table: Table,
 ) -> Result<BTreeMap<String, T>, Error> {
     let mut out = BTreeMap::new();
-    for (key, raw) in store.load(table)? {
-        match serde_json::from_slice::<T>(&raw) {
-            Ok(v) => {
-                out.insert(key, v);
-            }
-            Err(e) => tracing::error!(key, error = %e, "skipping an unreadable stored record"),
-        }
-    }
+    each_record(store, table, |key, v| {
+        out.insert(key.to_owned(), v);
+    })?;
     Ok(out)
+}
+
+/// Calls `f` with every readable record of `table`, decoded as it is read;
+/// unreadable ones are logged and skipped.
+pub(crate) fn each_record<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    table: Table,
+    mut f: impl FnMut(&str, T),
+) -> Result<(), Error> {
+    store.scan(table, |key, raw| match serde_json::from_slice::<T>(raw) {
+        Ok(v) => f(key, v),
+        Err(e) => tracing::error!(key, error = %e, "skipping an unreadable stored record"),
+    })
 }
 
 /// A record as stored.

@@ -163,8 +163,12 @@ impl<V: Versioned> Collection<V> {
             next_due: AtomicI64::new(i64::MIN),
             store,
         };
-        let all = store::records(&collection.store, table)?;
-        collection.swap_in(&mut collection.lock(), all);
+        {
+            let mut items = collection.lock();
+            store::each_record(&collection.store, table, |key, s: Stored<V>| {
+                items.insert(key.to_owned(), s);
+            })?;
+        }
         collection.sweep();
         Ok(collection)
     }
