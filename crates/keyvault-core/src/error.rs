@@ -122,14 +122,19 @@ impl ServiceError {
 /// scope it could not get a token for. [`source()`](std::error::Error::source)
 /// gives the underlying error, whose text `Display` does not repeat, so a
 /// report that walks the chain (`anyhow`, `eyre`) prints each cause once.
+///
+/// Cheap to clone (the cause is shared), so that one failure can be handed to
+/// every caller that waited on the same request.
+#[derive(Clone)]
 pub struct Error {
     inner: Box<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     kind: ErrorKind,
     message: String,
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
     status: Option<StatusCode>,
     service: Option<ServiceError>,
     request_id: Option<String>,
@@ -166,7 +171,7 @@ impl Error {
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
         let mut e = Self::new(kind, message);
-        e.inner.source = Some(Box::new(source));
+        e.inner.source = Some(std::sync::Arc::new(source));
         e
     }
 
@@ -340,7 +345,7 @@ mod tests {
 
     #[test]
     fn error_is_send_sync() {
-        fn assert<T: Send + Sync + 'static>() {}
+        fn assert<T: Send + Sync + Clone + 'static>() {}
         assert::<Error>();
     }
 
