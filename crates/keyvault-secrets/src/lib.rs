@@ -19,12 +19,17 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The crate's modules: `client` (the client and its methods), `models`
+//! [`SecretCache`] serves secrets from memory over a client: refreshed
+//! ahead of expiry, one request per miss however many callers, the last
+//! good value kept through throttling and outages.
+//!
+//! The crate's modules: `client` (the client and its methods), `cache`, `models`
 //! (what the methods return), `identifier` (secret ids), `options`,
 //! `version` (API versions) and `poller`; listings are keyvault-core's
 //! [`ItemPager`] and pollers its [`Poller`], re-exported; `generated` holds the
 //! request builders and decoders written by `cargo xtask codegen`.
 
+mod cache;
 mod client;
 mod identifier;
 mod models;
@@ -36,6 +41,7 @@ mod generated;
 #[cfg(test)]
 mod generated_tests;
 
+pub use cache::{CacheStatistics, SecretCache, SecretCacheOptions};
 pub use client::SecretClient;
 pub use generated::secrets::{ContentType, DeletionRecoveryLevel};
 pub use identifier::KeyVaultSecretIdentifier;
