@@ -812,10 +812,8 @@ impl State {
     /// Drops the entries of a secret: its latest version and every version.
     fn remove_secret(&mut self, name: &str) {
         self.entries.remove(name);
-        self.entries.retain(|key, _| {
-            key.split_once('/')
-                .is_none_or(|(secret, _)| secret != name)
-        });
+        self.entries
+            .retain(|key, _| key.split_once('/').is_none_or(|(secret, _)| secret != name));
     }
 
     /// Tells the watchers of `key` of a new version, and forgets watchers
