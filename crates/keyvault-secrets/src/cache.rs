@@ -154,6 +154,48 @@ pub struct SecretCache {
     inner: Arc<Inner>,
 }
 
+/// The versions of one secret as a [`SecretCache`] sees them, from
+/// [`SecretCache::watch`].
+///
+/// ```no_run
+/// # async fn demo(cache: keyvault_secrets::SecretCache) -> keyvault_secrets::Result<()> {
+/// let mut rotations = cache.watch("db-password").await?;
+/// println!("now at {:?}", rotations.current().properties.version());
+/// if let Some(next) = rotations.changed().await {
+///     println!("rotated to {:?}", next.properties.version());
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SecretWatch {
+    receiver: watch::Receiver<Arc<KeyVaultSecret>>,
+}
+
+impl SecretWatch {
+    /// The latest version the cache has seen.
+    pub fn current(&self) -> Arc<KeyVaultSecret> {
+        self.receiver.borrow().clone()
+    }
+
+    /// Waits for a version newer than the last one this watch returned (or
+    /// than [`current`](Self::current) at the start) and returns it;
+    /// `None` once the secret is gone (`404`, `403`) or the cache dropped.
+    pub async fn changed(&mut self) -> Option<Arc<KeyVaultSecret>> {
+        self.receiver.changed().await.ok()?;
+        Some(self.receiver.borrow_and_update().clone())
+    }
+}
+
+impl fmt::Debug for SecretWatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let current = self.receiver.borrow();
+        f.debug_struct("SecretWatch")
+            .field("secret", &current.name())
+            .field("version", &current.properties.version())
+            .finish()
+    }
+}
+
 struct Inner {
     client: SecretClient,
     options: SecretCacheOptions,
@@ -424,12 +466,11 @@ impl SecretCache {
         }
     }
 
-    /// Watches the latest version of a secret: the receiver holds the value
-    /// the cache has now and is told of each new version the cache sees,
-    /// for example to reconnect to a database when its password rotates.
-    /// While watched, the entry is refreshed ahead of expiry even when
-    /// nobody reads it (with refresh-ahead on). `changed()` fails when the
-    /// secret is gone (`404`, `403`).
+    /// Watches the latest version of a secret: the [`SecretWatch`] holds
+    /// the value the cache has now and is told of each new version the
+    /// cache sees, for example to reconnect to a database when its password
+    /// rotates. While watched, the entry is refreshed ahead of expiry even
+    /// when nobody reads it (with refresh-ahead on).
     ///
     /// # Errors
     /// As [`get`](Self::get), for the first read.
@@ -438,20 +479,22 @@ impl SecretCache {
     /// ```no_run
     /// # async fn demo(cache: keyvault_secrets::SecretCache) -> keyvault_secrets::Result<()> {
     /// let mut rotations = cache.watch("db-password").await?;
-    /// while rotations.changed().await.is_ok() {
-    ///     let secret = rotations.borrow_and_update().clone();
+    /// while let Some(secret) = rotations.changed().await {
     ///     println!("rotated to {:?}: reconnecting", secret.properties.version());
     /// }
+    /// println!("the secret is gone");
     /// # Ok(()) }
     /// ```
-    pub async fn watch(&self, name: &str) -> Result<watch::Receiver<Arc<KeyVaultSecret>>> {
+    pub async fn watch(&self, name: &str) -> Result<SecretWatch> {
         let current = self.get(name).await?;
         let mut state = self.inner.lock();
         let sender = state
             .watchers
             .entry(name.to_owned())
             .or_insert_with(|| watch::Sender::new(current));
-        Ok(sender.subscribe())
+        Ok(SecretWatch {
+            receiver: sender.subscribe(),
+        })
     }
 
     /// Sets a secret through the client and, with
@@ -844,6 +887,7 @@ mod tests {
     fn cache_is_send_sync_clone() {
         fn assert<T: Send + Sync + Clone + 'static>() {}
         assert::<SecretCache>();
+        assert::<SecretWatch>();
     }
 
     #[test]

@@ -41,7 +41,7 @@ mod generated;
 #[cfg(test)]
 mod generated_tests;
 
-pub use cache::{CacheStatistics, SecretCache, SecretCacheOptions};
+pub use cache::{CacheStatistics, SecretCache, SecretCacheOptions, SecretWatch};
 pub use client::SecretClient;
 pub use generated::secrets::{ContentType, DeletionRecoveryLevel};
 pub use identifier::KeyVaultSecretIdentifier;
