@@ -1,4 +1,4 @@
-//! Runs the four examples against a fresh emulator each.
+//! Runs the secrets examples against a fresh emulator each.
 
 use examples::{Service, Target};
 
@@ -29,6 +29,7 @@ example!(
     recover_purge_operations,
     "../examples/recover_purge_operations.rs"
 );
+example!(cached_secrets, "../examples/cached_secrets.rs");
 
 #[test]
 fn a_real_vault_uses_the_developer_tools_credential() {
