@@ -5,7 +5,9 @@
 //!   keyvault-emulator --bench scale`);
 //! - `pipeline`: our request pipeline against plain `reqwest`, `azure_core`
 //!   and the official client over one transport (`cargo bench -p
-//!   keyvault-core --bench pipeline`).
+//!   keyvault-core --bench pipeline`);
+//! - `cache`: a `SecretCache` hit, and the requests a crowd of readers sends
+//!   (`cargo bench -p keyvault-secrets --bench cache`).
 //!
 //! `cargo xtask bench [--quick] [NAME...]` runs the named ones (all by
 //! default); `--quick` runs small sizes, for a check that they still work.
@@ -16,6 +18,7 @@ use std::process::{Command, ExitCode};
 const BENCHES: &[(&str, &str, &str)] = &[
     ("scale", "keyvault-emulator", "scale"),
     ("pipeline", "keyvault-core", "pipeline"),
+    ("cache", "keyvault-secrets", "cache"),
 ];
 
 pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
