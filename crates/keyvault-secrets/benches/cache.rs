@@ -26,84 +26,89 @@ fn client(emu: &keyvault_emulator::EmulatorHandle) -> SecretClient {
     SecretClient::new(emu.vault_url(), credential, Some(options)).expect("a client")
 }
 
-fn hits(quick: bool) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+/// Runs `body` with a client of an emulator, on a runtime from `builder`.
+fn on_emulator<F: Future<Output = ()>>(
+    mut builder: tokio::runtime::Builder,
+    body: impl FnOnce(SecretClient) -> F,
+) {
+    let runtime = builder.enable_all().build().expect("a runtime");
     runtime.block_on(async {
         let emu = keyvault_testing::emulator::start_with(Emulator::builder()).await;
-        let client = client(&emu);
-        client.set_secret("hot", "value", None).await.expect("set");
-        let cache = SecretCache::new(client, None);
-        cache.get("hot").await.expect("warm-up");
-        let per_round = if quick { 10_000 } else { 1_000_000 };
-        let mut rounds = Vec::new();
-        for _ in 0..5 {
-            let started = Instant::now();
-            for _ in 0..per_round {
-                black_box(cache.get(black_box("hot")).await.expect("a hit"));
-            }
-            rounds.push(started.elapsed() / per_round);
-        }
-        rounds.sort();
-        let stats = cache.statistics();
-        println!(
-            "| hit: time per get (median of 5 rounds of {per_round}) | {:?} |",
-            rounds[2]
-        );
-        println!(
-            "| hit: requests that reached the vault | {} |",
-            stats.requests
-        );
+        body(client(&emu)).await;
         emu.shutdown().await;
     });
 }
 
+fn hits(quick: bool) {
+    on_emulator(
+        tokio::runtime::Builder::new_current_thread(),
+        |client| async move {
+            client.set_secret("hot", "value", None).await.expect("set");
+            let cache = SecretCache::new(client, None);
+            cache.get("hot").await.expect("warm-up");
+            let per_round = if quick { 10_000 } else { 1_000_000 };
+            let mut rounds = Vec::new();
+            for _ in 0..5 {
+                let started = Instant::now();
+                for _ in 0..per_round {
+                    black_box(cache.get(black_box("hot")).await.expect("a hit"));
+                }
+                rounds.push(started.elapsed() / per_round);
+            }
+            rounds.sort();
+            let stats = cache.statistics();
+            println!(
+                "| hit: time per get (median of 5 rounds of {per_round}) | {:?} |",
+                rounds[2]
+            );
+            println!(
+                "| hit: requests that reached the vault | {} |",
+                stats.requests
+            );
+        },
+    );
+}
+
 fn crowd() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async {
-        let emu = keyvault_testing::emulator::start_with(Emulator::builder()).await;
-        let client = client(&emu);
-        for i in 0..50 {
-            let name = format!("crowd-{i}");
-            client.set_secret(&name, "value", None).await.expect("set");
-        }
-        let cache = SecretCache::new(client, None);
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..64)
-            .map(|t| {
-                let cache = cache.clone();
-                tokio::spawn(async move {
-                    for i in 0..10_000 / 64 + 1 {
-                        let name = format!("crowd-{}", (t * 7 + i) % 50);
-                        cache.get(&name).await.expect("a get");
-                    }
+    on_emulator(
+        tokio::runtime::Builder::new_multi_thread(),
+        |client| async move {
+            for i in 0..50 {
+                let name = format!("crowd-{i}");
+                client.set_secret(&name, "value", None).await.expect("set");
+            }
+            let cache = SecretCache::new(client, None);
+            let started = Instant::now();
+            let tasks: Vec<_> = (0..64)
+                .map(|t| {
+                    let cache = cache.clone();
+                    tokio::spawn(async move {
+                        for i in 0..10_000 / 64 + 1 {
+                            let name = format!("crowd-{}", (t * 7 + i) % 50);
+                            cache.get(&name).await.expect("a get");
+                        }
+                    })
                 })
-            })
-            .collect();
-        for task in tasks {
-            task.await.expect("a task");
-        }
-        let elapsed = started.elapsed();
-        let stats = cache.statistics();
-        println!(
-            "| crowd: {} gets over 50 secrets from 64 tasks | {elapsed:?} |",
-            stats.hits + stats.misses
-        );
-        println!(
-            "| crowd: requests that reached the vault (refreshes) | {} ({}) |",
-            stats.requests, stats.refreshes
-        );
-        assert!(
-            stats.requests <= 50 + stats.refreshes,
-            "more than one request per secret: {stats:?}"
-        );
-        emu.shutdown().await;
-    });
+                .collect();
+            for task in tasks {
+                task.await.expect("a task");
+            }
+            let elapsed = started.elapsed();
+            let stats = cache.statistics();
+            println!(
+                "| crowd: {} gets over 50 secrets from 64 tasks | {elapsed:?} |",
+                stats.hits + stats.misses
+            );
+            println!(
+                "| crowd: requests that reached the vault (refreshes) | {} ({}) |",
+                stats.requests, stats.refreshes
+            );
+            assert!(
+                stats.requests <= 50 + stats.refreshes,
+                "more than one request per secret: {stats:?}"
+            );
+        },
+    );
 }
 
 fn main() {

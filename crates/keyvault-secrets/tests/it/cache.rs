@@ -475,32 +475,11 @@ async fn debug_output_shows_no_value() {
     assert!(shown.contains("hits"));
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 // One thread, so that the subscriber set for this thread sees the cache's
 // tasks too.
 #[tokio::test(flavor = "current_thread")]
 async fn refreshes_and_stale_serves_are_traced_without_the_value() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing_subscriber::util::SubscriberInitExt::set_default(subscriber);
+    let (buffer, _guard) = common::capture_logs();
     tracing::callsite::rebuild_interest_cache();
 
     let vault = Loopback::start().await;
@@ -512,7 +491,7 @@ async fn refreshes_and_stale_serves_are_traced_without_the_value() {
     cache.get("traced").await.unwrap();
     cache.get("traced").await.unwrap();
 
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = buffer.text();
     assert!(logs.contains("secret cache: refreshed"), "{logs}");
     assert!(logs.contains("refresh failed"), "{logs}");
     assert!(logs.contains("serving the last good value"), "{logs}");

@@ -59,3 +59,39 @@ pub fn fast() -> Option<keyvault_secrets::PollerOptions> {
         frequency: Some(std::time::Duration::from_millis(20)),
     })
 }
+
+/// Log lines written by a subscriber of this thread.
+#[derive(Clone, Default)]
+pub struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buffer {
+    /// What was written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// Captures every event of this thread, at trace level, until the guard
+/// is dropped.
+pub fn capture_logs() -> (Buffer, tracing::subscriber::DefaultGuard) {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let guard = tracing_subscriber::util::SubscriberInitExt::set_default(subscriber);
+    (buffer, guard)
+}

@@ -1,39 +1,13 @@
 //! Secret values and tokens never reach the logs, even at trace level.
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-};
-
 use keyvault_secrets::{GetSecretOptions, SetSecretOptions};
 
-use crate::common::{fast, start};
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use crate::common::{capture_logs, fast, start};
 
 // One thread, so that the subscriber set for this thread sees everything.
 #[tokio::test(flavor = "current_thread")]
 async fn values_and_tokens_are_not_logged() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing_subscriber::util::SubscriberInitExt::set_default(subscriber);
+    let (buffer, _guard) = capture_logs();
 
     let env = start().await;
     let c = &env.client;
@@ -66,7 +40,7 @@ async fn values_and_tokens_are_not_logged() {
     let err = c.set_secret("bad_name", secret, None).await.unwrap_err();
     env.emu.shutdown().await;
 
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = buffer.text();
     assert!(
         logs.contains("KeyVault.SetSecret"),
         "operation spans are logged:\n{logs}"
