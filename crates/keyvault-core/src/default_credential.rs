@@ -102,12 +102,13 @@ pub enum ManagedIdentityId {
     ResourceId(String),
 }
 
-impl From<ManagedIdentityId> for UserAssignedId {
-    fn from(id: ManagedIdentityId) -> Self {
-        match id {
-            ManagedIdentityId::ClientId(id) => Self::ClientId(id),
-            ManagedIdentityId::ObjectId(id) => Self::ObjectId(id),
-            ManagedIdentityId::ResourceId(id) => Self::ResourceId(id),
+impl ManagedIdentityId {
+    /// As `azure_identity` names it (kept out of our public API).
+    fn into_user_assigned(self) -> UserAssignedId {
+        match self {
+            Self::ClientId(id) => UserAssignedId::ClientId(id),
+            Self::ObjectId(id) => UserAssignedId::ObjectId(id),
+            Self::ResourceId(id) => UserAssignedId::ResourceId(id),
         }
     }
 }
@@ -584,7 +585,7 @@ fn managed_identity(env: &Env<'_>, options: &DefaultAzureCredentialOptions) -> R
         .managed_identity
         .clone()
         .or_else(|| env.var("AZURE_CLIENT_ID").map(ManagedIdentityId::ClientId))
-        .map(Into::into);
+        .map(ManagedIdentityId::into_user_assigned);
     let mi_options = ManagedIdentityCredentialOptions {
         user_assigned_id,
         client_options: azure_core::http::ClientOptions {
