@@ -7,44 +7,34 @@ mod common;
 use common::run_example;
 use examples::{Service, Target};
 
-/// The first line says the embedded emulator, under the vault's Azure name.
-fn assert_on_the_emulator(stdout: &str) {
-    let first = stdout.lines().next().unwrap_or_default();
-    assert_eq!(
-        first,
-        "Running against the embedded emulator at https://emulator.vault.azure.net/ \
-         (AZURE_KEYVAULT_URL is not set)",
-        "{stdout}"
-    );
-}
+/// What an example says first: the embedded emulator, under the vault's
+/// Azure name.
+const ON_THE_EMULATOR: &str = "Running against the embedded emulator at \
+     https://emulator.vault.azure.net/ (AZURE_KEYVAULT_URL is not set)";
 
 #[test]
 fn hello_world() {
-    let stdout = run_example("hello_world");
-    assert_on_the_emulator(&stdout);
+    let stdout = run_example("hello_world", ON_THE_EMULATOR);
     assert!(stdout.contains("value matches: true"), "{stdout}");
     assert!(stdout.contains("Deleting secret hello-world-"), "{stdout}");
 }
 
 #[test]
 fn list_operations() {
-    let stdout = run_example("list_operations");
-    assert_on_the_emulator(&stdout);
+    let stdout = run_example("list_operations", ON_THE_EMULATOR);
     assert!(stdout.contains("Deleted secrets:"), "{stdout}");
 }
 
 #[test]
 fn backup_restore_operations() {
-    let stdout = run_example("backup_restore_operations");
-    assert_on_the_emulator(&stdout);
+    let stdout = run_example("backup_restore_operations", ON_THE_EMULATOR);
     assert!(stdout.contains("Deleted and purged"), "{stdout}");
     assert!(stdout.contains("Restored backup-"), "{stdout}");
 }
 
 #[test]
 fn recover_purge_operations() {
-    let stdout = run_example("recover_purge_operations");
-    assert_on_the_emulator(&stdout);
+    let stdout = run_example("recover_purge_operations", ON_THE_EMULATOR);
     assert!(stdout.contains("is gone for good"), "{stdout}");
 }
 
@@ -76,7 +66,10 @@ fn names_differ_from_run_to_run() {
 /// the emulator checking tokens.
 #[test]
 fn managed_identity_runs_from_its_environment_only() {
-    let stdout = run_example("managed_identity");
+    let stdout = run_example(
+        "managed_identity",
+        "Running against https://emulator.vault.azure.net/ as a managed identity",
+    );
     assert!(
         stdout.contains("Set https://emulator.vault.azure.net/secrets/managed-identity-"),
         "{stdout}"

@@ -9,21 +9,14 @@ mod common;
 use common::run_example;
 use examples::{Service, Target};
 
-/// The first line says the embedded emulator's HSM, under its Azure name.
-fn assert_on_the_emulator(stdout: &str) {
-    let first = stdout.lines().next().unwrap_or_default();
-    assert_eq!(
-        first,
-        "Running against the embedded emulator's Managed HSM at \
-         https://emulator.managedhsm.azure.net/ (AZURE_MANAGEDHSM_URL is not set)",
-        "{stdout}"
-    );
-}
+/// What an example says first: the embedded emulator's HSM, under its
+/// Azure name.
+const ON_THE_EMULATOR: &str = "Running against the embedded emulator's Managed HSM at \
+     https://emulator.managedhsm.azure.net/ (AZURE_MANAGEDHSM_URL is not set)";
 
 #[test]
 fn access_control_operations_runs() {
-    let stdout = run_example("access_control_operations");
-    assert_on_the_emulator(&stdout);
+    let stdout = run_example("access_control_operations", ON_THE_EMULATOR);
     assert!(
         stdout.contains("Deleted the role assignment and the role definition"),
         "{stdout}"
@@ -32,8 +25,7 @@ fn access_control_operations_runs() {
 
 #[test]
 fn settings_operations_runs() {
-    let stdout = run_example("settings_operations");
-    assert_on_the_emulator(&stdout);
+    let stdout = run_example("settings_operations", ON_THE_EMULATOR);
     assert!(
         stdout.contains("AllowKeyManagementOperationsThroughARM is back to false"),
         "{stdout}"
@@ -42,8 +34,7 @@ fn settings_operations_runs() {
 
 #[test]
 fn hsm_backup_restore_runs() {
-    let stdout = run_example("hsm_backup_restore");
-    assert_on_the_emulator(&stdout);
+    let stdout = run_example("hsm_backup_restore", ON_THE_EMULATOR);
     assert!(stdout.contains("Restored the HSM from "), "{stdout}");
 }
 

@@ -4,8 +4,9 @@
 
 use std::process::Command;
 
-/// The example's standard output, once it has succeeded.
-pub fn run_example(name: &str) -> String {
+/// The example's standard output, once it has succeeded, with `first_line`
+/// (what it says it runs against) first.
+pub fn run_example(name: &str, first_line: &str) -> String {
     let exe = std::env::current_exe().expect("test binary");
     let target = exe
         .parent()
@@ -26,5 +27,6 @@ pub fn run_example(name: &str) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{name} failed:\n{stdout}\n{stderr}");
+    assert_eq!(stdout.lines().next(), Some(first_line), "{stdout}");
     stdout
 }
