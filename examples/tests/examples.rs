@@ -4,7 +4,6 @@
 
 mod common;
 
-use common::run_example;
 use examples::{Service, Target};
 
 /// What an example says first: the embedded emulator, under the vault's
@@ -12,30 +11,12 @@ use examples::{Service, Target};
 const ON_THE_EMULATOR: &str = "Running against the embedded emulator at \
      https://emulator.vault.azure.net/ (AZURE_KEYVAULT_URL is not set)";
 
-#[test]
-fn hello_world() {
-    let stdout = run_example("hello_world", ON_THE_EMULATOR);
-    assert!(stdout.contains("value matches: true"), "{stdout}");
-    assert!(stdout.contains("Deleting secret hello-world-"), "{stdout}");
-}
-
-#[test]
-fn list_operations() {
-    let stdout = run_example("list_operations", ON_THE_EMULATOR);
-    assert!(stdout.contains("Deleted secrets:"), "{stdout}");
-}
-
-#[test]
-fn backup_restore_operations() {
-    let stdout = run_example("backup_restore_operations", ON_THE_EMULATOR);
-    assert!(stdout.contains("Deleted and purged"), "{stdout}");
-    assert!(stdout.contains("Restored backup-"), "{stdout}");
-}
-
-#[test]
-fn recover_purge_operations() {
-    let stdout = run_example("recover_purge_operations", ON_THE_EMULATOR);
-    assert!(stdout.contains("is gone for good"), "{stdout}");
+common::examples_run! {
+    ON_THE_EMULATOR;
+    hello_world => ["value matches: true", "Deleting secret hello-world-"],
+    list_operations => ["Deleted secrets:"],
+    backup_restore_operations => ["Deleted and purged", "Restored backup-"],
+    recover_purge_operations => ["is gone for good"],
 }
 
 #[test]
@@ -66,7 +47,7 @@ fn names_differ_from_run_to_run() {
 /// the emulator checking tokens.
 #[test]
 fn managed_identity_runs_from_its_environment_only() {
-    let stdout = run_example(
+    let stdout = common::run_example(
         "managed_identity",
         "Running against https://emulator.vault.azure.net/ as a managed identity",
     );

@@ -6,7 +6,6 @@
 
 mod common;
 
-use common::run_example;
 use examples::{Service, Target};
 
 /// What an example says first: the embedded emulator's HSM, under its
@@ -14,28 +13,11 @@ use examples::{Service, Target};
 const ON_THE_EMULATOR: &str = "Running against the embedded emulator's Managed HSM at \
      https://emulator.managedhsm.azure.net/ (AZURE_MANAGEDHSM_URL is not set)";
 
-#[test]
-fn access_control_operations_runs() {
-    let stdout = run_example("access_control_operations", ON_THE_EMULATOR);
-    assert!(
-        stdout.contains("Deleted the role assignment and the role definition"),
-        "{stdout}"
-    );
-}
-
-#[test]
-fn settings_operations_runs() {
-    let stdout = run_example("settings_operations", ON_THE_EMULATOR);
-    assert!(
-        stdout.contains("AllowKeyManagementOperationsThroughARM is back to false"),
-        "{stdout}"
-    );
-}
-
-#[test]
-fn hsm_backup_restore_runs() {
-    let stdout = run_example("hsm_backup_restore", ON_THE_EMULATOR);
-    assert!(stdout.contains("Restored the HSM from "), "{stdout}");
+common::examples_run! {
+    ON_THE_EMULATOR;
+    access_control_operations => ["Deleted the role assignment and the role definition"],
+    settings_operations => ["AllowKeyManagementOperationsThroughARM is back to false"],
+    hsm_backup_restore => ["Restored the HSM from "],
 }
 
 #[test]

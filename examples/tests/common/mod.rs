@@ -30,3 +30,18 @@ pub fn run_example(name: &str, first_line: &str) -> String {
     assert_eq!(stdout.lines().next(), Some(first_line), "{stdout}");
     stdout
 }
+
+/// One test per example: it runs, says `$first_line` first, and prints
+/// each of the `$expected` texts.
+macro_rules! examples_run {
+    ($first_line:expr; $($name:ident => [$($expected:literal),+ $(,)?]),+ $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let stdout = common::run_example(stringify!($name), $first_line);
+                $(assert!(stdout.contains($expected), "{stdout}");)+
+            }
+        )+
+    };
+}
+pub(crate) use examples_run;
