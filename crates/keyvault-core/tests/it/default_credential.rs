@@ -17,6 +17,7 @@ use keyvault_core::{
     Pipeline,
     http::{Method, Request},
 };
+use rustls::pki_types::{CertificateDer, pem::PemObject};
 use url::Url;
 
 use crate::server::{self, Reply, Server};
@@ -209,40 +210,13 @@ fn in_child(test: &str) -> bool {
 }
 
 #[tokio::test]
-async fn a_managed_identity_from_the_emulator_reads_a_vault_with_the_challenge_verified() {
-    const TEST: &str =
-        "a_managed_identity_from_the_emulator_reads_a_vault_with_the_challenge_verified";
+async fn an_app_service_managed_identity_from_the_emulator_reads_a_vault() {
+    const TEST: &str = "an_app_service_managed_identity_from_the_emulator_reads_a_vault";
     if in_child(TEST) {
-        // An app in App Service: default options, everything from the
-        // environment, the vault under its Azure host name.
-        let credential = DefaultAzureCredential::new(None).unwrap();
-        let vault = Url::parse(&std::env::var("VAULT_URL").unwrap()).unwrap();
-        let pipeline = Pipeline::new(
-            server::INFO,
-            credential.clone(),
-            server::API_VERSION,
-            ClientOptions::default(),
-        )
-        .unwrap();
-        let request = Request::new(Method::GET, vault.join("secrets").unwrap());
-        let response = pipeline
-            .send(&Context::new("GetSecrets"), request)
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        assert_eq!(credential.selected(), Some(CredentialKind::ManagedIdentity));
-        return;
+        // An app in App Service: everything from the environment.
+        return read_the_vault_as_a_managed_identity().await;
     }
-    let tls_dir = std::env::temp_dir().join(format!(
-        "keyvault-core-test-emulator-tls-{}",
-        std::process::id()
-    ));
-    let emulator = keyvault_emulator::Emulator::builder()
-        .tls_dir(&tls_dir)
-        .auth(keyvault_emulator::AuthMode::Strict)
-        .start()
-        .await
-        .unwrap();
+    let (emulator, tls_dir) = strict_emulator("app-service").await;
     let ca = emulator.ca_cert_path().unwrap().display().to_string();
     run_child(
         TEST,
@@ -317,4 +291,116 @@ async fn when_every_credential_fails_the_error_says_why_for_each_in_bounded_time
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("found no credential"), "{stdout}");
     assert!(!stdout.contains(CLIENT_SECRET), "{stdout}");
+}
+
+/// The child part of the managed identity tests: an app with default
+/// options reads the vault of `VAULT_URL` with the chain's token, the
+/// challenge verified, the emulator checking the token.
+async fn read_the_vault_as_a_managed_identity() {
+    let credential = DefaultAzureCredential::new(None).unwrap();
+    let vault = Url::parse(&std::env::var("VAULT_URL").unwrap()).unwrap();
+    let pipeline = Pipeline::new(
+        server::INFO,
+        credential.clone(),
+        server::API_VERSION,
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let request = Request::new(Method::GET, vault.join("secrets").unwrap());
+    let response = pipeline
+        .send(&Context::new("GetSecrets"), request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(credential.selected(), Some(CredentialKind::ManagedIdentity));
+}
+
+/// A started emulator that checks tokens, with its CA on disk.
+async fn strict_emulator(name: &str) -> (keyvault_emulator::EmulatorHandle, std::path::PathBuf) {
+    let tls_dir =
+        std::env::temp_dir().join(format!("keyvault-core-test-{name}-{}", std::process::id()));
+    let emulator = keyvault_emulator::Emulator::builder()
+        .tls_dir(&tls_dir)
+        .auth(keyvault_emulator::AuthMode::Strict)
+        .start()
+        .await
+        .unwrap();
+    (emulator, tls_dir)
+}
+
+#[tokio::test]
+async fn a_managed_identity_from_the_instance_metadata_service_after_its_probe() {
+    const TEST: &str = "a_managed_identity_from_the_instance_metadata_service_after_its_probe";
+    if in_child(TEST) {
+        return read_the_vault_as_a_managed_identity().await;
+    }
+    let (emulator, tls_dir) = strict_emulator("imds").await;
+    let ca = emulator.ca_cert_pem().to_owned();
+    // An HTTP proxy that sends what reaches it for 169.254.169.254 (the
+    // address azure_identity has built in) to the emulator's IMDS endpoint.
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .no_proxy()
+        .build()
+        .unwrap();
+    let imds = emulator.imds_endpoint().to_owned();
+    let forwarded: Arc<std::sync::Mutex<Vec<(String, bool)>>> = Arc::default();
+    let log = forwarded.clone();
+    let router = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let (client, imds, log) = (client.clone(), imds.clone(), log.clone());
+        async move {
+            let metadata = req.headers().get("metadata").cloned();
+            let uri = req.uri();
+            log.lock()
+                .unwrap()
+                .push((uri.host().unwrap_or("").to_owned(), metadata.is_some()));
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            let mut forward = client.get(format!("{imds}{path}"));
+            if let Some(metadata) = metadata {
+                forward = forward.header("metadata", metadata);
+            }
+            let answer = forward.send().await.unwrap();
+            let status = answer.status();
+            (status, answer.bytes().await.unwrap())
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let serve = tokio::spawn(async move { axum::serve(listener, router).await });
+
+    run_child(
+        TEST,
+        vec![
+            ("HTTP_PROXY", proxy),
+            ("HTTPS_PROXY", emulator.proxy_url().to_owned()),
+            (
+                "SSL_CERT_FILE",
+                emulator.ca_cert_path().unwrap().display().to_string(),
+            ),
+            ("VAULT_URL", emulator.vault_host_url()),
+        ],
+    )
+    .await;
+    serve.abort();
+    let forwarded = forwarded.lock().unwrap().clone();
+    // The probe (without the Metadata header), then the token request.
+    assert_eq!(
+        forwarded,
+        [
+            ("169.254.169.254".to_owned(), false),
+            ("169.254.169.254".to_owned(), true)
+        ],
+    );
+    emulator.shutdown().await;
+    let _ = std::fs::remove_dir_all(tls_dir);
 }
