@@ -311,12 +311,17 @@ impl TokenCredential for DefaultAzureCredential {
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
         if let Some(link) = self.links.get(self.selected.load(Ordering::Acquire)) {
-            return link.get_token(scopes, options).await.map_err(|failure| {
-                azure_core::Error::with_message(
-                    azure_core::error::ErrorKind::Credential,
-                    format!("DefaultAzureCredential's {}: {failure}", link.kind),
-                )
-            });
+            // The chosen credential's own error, as it gave it.
+            return link
+                .get_token(scopes, options)
+                .await
+                .map_err(|failure| match failure {
+                    Failure::Failed(error) => error,
+                    other => azure_core::Error::with_message(
+                        azure_core::error::ErrorKind::Credential,
+                        format!("DefaultAzureCredential's {}: {other}", link.kind),
+                    ),
+                });
         }
         let mut reasons = Vec::with_capacity(self.links.len());
         for (index, link) in self.links.iter().enumerate() {
@@ -374,28 +379,49 @@ impl Link {
         }
     }
 
-    /// A token, or why there is none: `skipped: ...` when the link does not
-    /// apply here, `failed: ...` when it was asked and said no.
+    /// A token, or why there is none.
     async fn get_token(
         &self,
         scopes: &[&str],
         options: Option<TokenRequestOptions<'_>>,
-    ) -> std::result::Result<AccessToken, String> {
+    ) -> std::result::Result<AccessToken, Failure> {
         let credential = match &self.credential {
             Ok(credential) => credential,
-            Err(reason) => return Err(format!("skipped: {reason}")),
+            Err(reason) => return Err(Failure::Skipped(reason.clone())),
         };
         if let Some(probe) = &self.probe {
-            probe.check().await.map_err(|r| format!("skipped: {r}"))?;
+            probe.check().await.map_err(Failure::Skipped)?;
         }
         let token = credential.get_token(scopes, options);
         let result = match self.timeout {
             Some(limit) => tokio::time::timeout(limit, token)
                 .await
-                .map_err(|_| format!("failed: no token within {} s", limit.as_secs_f32()))?,
+                .map_err(|_| Failure::TimedOut(limit))?,
             None => token.await,
         };
-        result.map_err(|e| format!("failed: {}", indent(&e.to_string())))
+        result.map_err(Failure::Failed)
+    }
+}
+
+/// Why a link gave no token.
+enum Failure {
+    /// It does not apply here (not configured, no endpoint).
+    Skipped(String),
+    /// It was asked and said no.
+    Failed(azure_core::Error),
+    /// It was asked and did not answer in time (the CLIs).
+    TimedOut(Duration),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Skipped(reason) => write!(f, "skipped: {reason}"),
+            Self::Failed(error) => write!(f, "failed: {}", indent(&error.to_string())),
+            Self::TimedOut(limit) => {
+                write!(f, "failed: no token within {} s", limit.as_secs_f32())
+            }
+        }
     }
 }
 

@@ -27,9 +27,9 @@ const CLIENT_SECRET: &str = "s3cr3t-Qz7~client-secret-value";
 /// Set in a child process: the name of the test it runs the child part of.
 const CHILD: &str = "KEYVAULT_CORE_TEST_CHILD";
 
-/// Entra's token endpoint: a token for the client assertion always; for the
-/// client secret when `accept_secret`.
-fn token_server_reply(seen: &server::Seen, accept_secret: bool) -> Reply {
+/// Entra's token endpoint: a token for the client secret when
+/// `accept_secret`, for the client assertion when `accept_assertion`.
+fn token_server_reply(seen: &server::Seen, accept_secret: bool, accept_assertion: bool) -> Reply {
     let form: HashMap<String, String> = url::form_urlencoded::parse(&seen.body)
         .into_owned()
         .collect();
@@ -44,7 +44,9 @@ fn token_server_reply(seen: &server::Seen, accept_secret: bool) -> Reply {
             ),
         )
     };
-    if form.get("client_assertion").map(String::as_str) == Some("federated-token") {
+    if accept_assertion
+        && form.get("client_assertion").map(String::as_str) == Some("federated-token")
+    {
         return token("workload-token");
     }
     if accept_secret && form.get("client_secret").map(String::as_str) == Some(CLIENT_SECRET) {
@@ -77,7 +79,7 @@ fn service_principal_env(authority: &Url) -> HashMap<String, String> {
 
 #[tokio::test]
 async fn a_service_principal_from_the_environment_gets_its_token_from_the_authority_host() {
-    let (srv, ca) = Server::https(|seen, _| token_server_reply(seen, true)).await;
+    let (srv, ca) = Server::https(|seen, _| token_server_reply(seen, true, false)).await;
     let options = DefaultAzureCredentialOptions {
         environment: Some(service_principal_env(&srv.base)),
         client_options: ClientOptions {
@@ -113,8 +115,8 @@ async fn a_service_principal_from_the_environment_gets_its_token_from_the_author
 async fn the_chain_keeps_to_the_first_credential_that_gave_a_token() {
     // The service principal is refused the first time (the server's first
     // request), then would succeed; the workload identity (next in the
-    // chain) always succeeds.
-    let (srv, ca) = Server::https(|seen, n| token_server_reply(seen, n > 0)).await;
+    // chain) succeeds twice, then is refused.
+    let (srv, ca) = Server::https(|seen, n| token_server_reply(seen, n > 0, n < 3)).await;
     let srv = Arc::new(srv);
     let token_file = std::env::temp_dir().join(format!(
         "keyvault-core-federated-token-{}",
@@ -153,6 +155,16 @@ async fn the_chain_keeps_to_the_first_credential_that_gave_a_token() {
     assert_eq!(second.token.secret(), "workload-token");
     assert_eq!(secret_requests(&srv.seen()), 1, "{:#?}", srv.seen());
     assert_eq!(srv.seen().len(), 3);
+
+    // When the chosen credential fails, its own error is the answer.
+    let err = credential
+        .get_token(&["https://storage.azure.com/.default"], None)
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("WorkloadIdentityCredential"), "{message}");
+    assert!(!message.contains("found no credential"), "{message}");
+    assert_eq!(secret_requests(&srv.seen()), 1);
     let _ = std::fs::remove_file(token_file);
 }
 
