@@ -153,7 +153,8 @@ pub struct DefaultAzureCredentialOptions {
     /// Azure, nothing answers at that address and the chain moves on.
     pub imds_probe_timeout: Duration,
     /// How long the Azure CLI or Azure Developer CLI may take to give a
-    /// token. Default 10 seconds.
+    /// token. Default 10 seconds. (A CLI still running then is left to end
+    /// on its own; its answer is not used.)
     pub developer_tools_timeout: Duration,
 }
 
