@@ -329,6 +329,10 @@ impl EmulatorBuilder {
             soft_delete,
             rbac: self.rbac,
             admins: crate::hsm::dedup(&self.hsm_admins),
+            storage: crate::hsm::StorageConfig {
+                ca_pem: Some(tls.ca_pem.clone()),
+                identities: Some(identities.clone()),
+            },
         };
         let hsm = Hsm::open(store, self.clock.clone(), config, backup_key)?;
         let weak = (Arc::downgrade(&vault), Arc::downgrade(&hsm));

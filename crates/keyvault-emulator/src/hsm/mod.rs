@@ -32,6 +32,7 @@ use crate::store::{
     HSM_JOBS, HSM_KEYS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Store,
     records,
 };
+pub(crate) use blob::StorageConfig;
 use jobs::{Job, JobKind};
 use keys::{KeyVersion, StoredKey};
 use rbac::{RoleAssignment, RoleDefinition, action};
@@ -101,6 +102,8 @@ pub(crate) struct HsmConfig {
     pub(crate) rbac: RbacMode,
     /// Object ids that are Managed HSM Administrators at `/`.
     pub(crate) admins: Vec<String>,
+    /// What backup and restore jobs trust and who they are in storage.
+    pub(crate) storage: StorageConfig,
 }
 
 /// The Managed HSM service of one emulator.
@@ -113,7 +116,7 @@ pub(crate) struct Hsm {
     config: HsmConfig,
     backup_key: [u8; 32],
     runtime: tokio::runtime::Handle,
-    storage: reqwest::Client,
+    storage: blob::Storage,
     /// Running job tasks, stopped on shutdown.
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -184,6 +187,7 @@ impl Hsm {
             ));
         }
         store.commit(ops)?;
+        let storage = blob::Storage::new(&config.storage)?;
         let hsm = Arc::new(Self {
             keys,
             state: Mutex::new(state),
@@ -193,7 +197,7 @@ impl Hsm {
             config,
             backup_key,
             runtime: tokio::runtime::Handle::current(),
-            storage: blob::client()?,
+            storage,
             tasks: Mutex::new(Vec::new()),
         });
         hsm.ensure_admin_assignments()?;
