@@ -33,7 +33,12 @@ fn keys(env: &Env) -> Pipeline {
     .expect("pipeline")
 }
 
-async fn key_call(env: &Env, method: Method, path: &str, body: Option<serde_json::Value>) -> u16 {
+pub(crate) async fn key_call(
+    env: &Env,
+    method: Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> u16 {
     let url = url::Url::parse(&format!(
         "{}{path}",
         env.emu.hsm_url().trim_end_matches('/')
@@ -51,7 +56,7 @@ async fn key_call(env: &Env, method: Method, path: &str, body: Option<serde_json
         .as_u16()
 }
 
-fn fast() -> Option<PollerOptions> {
+pub(crate) fn fast() -> Option<PollerOptions> {
     Some(PollerOptions {
         frequency: Some(std::time::Duration::from_millis(50)),
     })
