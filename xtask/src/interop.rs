@@ -176,7 +176,12 @@ impl Emulator {
             .prefix("keyvault-interop-")
             .tempdir()
             .map_err(|e| format!("could not create a temporary directory: {e}"))?;
-        let mut child = Command::new(&binary)
+        let mut command = Command::new(&binary);
+        // Its storage requests go straight to the local Azurites.
+        for var in CLEARED.iter().chain(&["HTTPS_PROXY", "https_proxy"]) {
+            command.env_remove(var);
+        }
+        let mut child = command
             .args(["--vault-port", "0", "--hsm-port", "0", "--proxy-port", "0"])
             .args(["--auth", "strict", "--tls-dir"])
             .arg(tls.path())
