@@ -201,7 +201,9 @@ pub mod serde_secret_value {
     ///
     /// # Errors
     /// The deserializer's, for anything but a string.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretValue, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<SecretValue, D::Error> {
         SecretValue::deserialize(deserializer)
     }
 }

@@ -268,8 +268,12 @@ impl SecretClient {
         let request = Self::max_results(&o)
             .and_then(|max| wire::get_secrets_request(self.core.endpoint(), max));
         let token = o.continuation_token.as_deref();
-        self.core
-            .pager::<wire::SecretListResult, _>(wire::GET_SECRETS, request, token, TryInto::try_into)
+        self.core.pager::<wire::SecretListResult, _>(
+            wire::GET_SECRETS,
+            request,
+            token,
+            TryInto::try_into,
+        )
     }
 
     /// Lists the properties of every version of a secret (no values),
@@ -319,8 +323,12 @@ impl SecretClient {
             .and_then(|max| wire::get_deleted_secrets_request(self.core.endpoint(), max));
         let token = o.continuation_token.as_deref();
         let operation = wire::GET_DELETED_SECRETS;
-        self.core
-            .pager::<wire::DeletedSecretListResult, _>(operation, request, token, TryInto::try_into)
+        self.core.pager::<wire::DeletedSecretListResult, _>(
+            operation,
+            request,
+            token,
+            TryInto::try_into,
+        )
     }
 
     /// Gets a deleted secret: its properties and its deletion and purge dates.
@@ -407,7 +415,8 @@ impl SecretClient {
             .core
             .send(wire::RECOVER_DELETED_SECRET, request)
             .await?;
-        let recovered = SecretProperties::try_from(wire::recover_deleted_secret_response(&response)?)?;
+        let recovered =
+            SecretProperties::try_from(wire::recover_deleted_secret_response(&response)?)?;
         let status = wire::get_secret_request(self.core.endpoint(), name, "", None);
         self.until_found(wire::GET_SECRET, status, options, recovered)
     }

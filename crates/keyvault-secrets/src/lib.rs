@@ -39,16 +39,16 @@ mod generated_tests;
 pub use client::SecretClient;
 pub use generated::secrets::{ContentType, DeletionRecoveryLevel};
 pub use identifier::KeyVaultSecretIdentifier;
-/// With the `serde` feature: serializes a [`KeyVaultSecret`] (or anything
-/// holding [`SecretValue`]s) with its values in clear, and a
-/// `#[serde(with)]` module for a `SecretValue` field of one's own type.
-#[cfg(feature = "serde")]
-pub use keyvault_core::{ExposeSecrets, serde_secret_value};
 /// The core types every client shares: options, errors, HTTP types of
 /// [`SecretClient::send_request`], the lazy [`ItemPager`] of listings (with
 /// [`ItemPager::into_pages`] and each [`Page`]'s continuation token) and the
 /// [`Poller`] of long-running operations.
 pub use keyvault_core::client::exports::*;
+/// With the `serde` feature: serializes a [`KeyVaultSecret`] (or anything
+/// holding [`SecretValue`]s) with its values in clear, and a
+/// `#[serde(with)]` module for a `SecretValue` field of one's own type.
+#[cfg(feature = "serde")]
+pub use keyvault_core::{ExposeSecrets, serde_secret_value};
 pub use models::{DeletedSecret, KeyVaultSecret, SecretProperties};
 pub use options::{
     GetSecretOptions, ListOptions, PollerOptions, RequestOptions, SecretClientOptions,

@@ -76,16 +76,28 @@ pub struct SecretProperties {
     /// Whether the version can be read.
     pub enabled: Option<bool>,
     /// Not usable before this time.
-    #[cfg_attr(feature = "serde", serde(default, with = "time::serde::rfc3339::option"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, with = "time::serde::rfc3339::option")
+    )]
     pub not_before: Option<OffsetDateTime>,
     /// Not usable after this time.
-    #[cfg_attr(feature = "serde", serde(default, with = "time::serde::rfc3339::option"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, with = "time::serde::rfc3339::option")
+    )]
     pub expires_on: Option<OffsetDateTime>,
     /// When the version was created.
-    #[cfg_attr(feature = "serde", serde(default, with = "time::serde::rfc3339::option"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, with = "time::serde::rfc3339::option")
+    )]
     pub created_on: Option<OffsetDateTime>,
     /// When the version last changed.
-    #[cfg_attr(feature = "serde", serde(default, with = "time::serde::rfc3339::option"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, with = "time::serde::rfc3339::option")
+    )]
     pub updated_on: Option<OffsetDateTime>,
     /// A hint about what the value is.
     pub content_type: Option<String>,
@@ -285,10 +297,16 @@ pub struct DeletedSecret {
     /// soft-delete.
     pub recovery_id: Option<String>,
     /// When it was deleted.
-    #[cfg_attr(feature = "serde", serde(default, with = "time::serde::rfc3339::option"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, with = "time::serde::rfc3339::option")
+    )]
     pub deleted_on: Option<OffsetDateTime>,
     /// When the service will purge it for good.
-    #[cfg_attr(feature = "serde", serde(default, with = "time::serde::rfc3339::option"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, with = "time::serde::rfc3339::option")
+    )]
     pub scheduled_purge_date: Option<OffsetDateTime>,
 }
 
@@ -331,7 +349,10 @@ impl TryFrom<SecretBundle> for KeyVaultSecret {
         let value = value.ok_or_else(|| {
             Error::new(
                 ErrorKind::Deserialize,
-                format!("the service's answer for {} holds no value", properties.id()),
+                format!(
+                    "the service's answer for {} holds no value",
+                    properties.id()
+                ),
             )
         })?;
         Ok(Self { properties, value })

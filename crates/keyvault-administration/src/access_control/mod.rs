@@ -86,8 +86,12 @@ impl KeyVaultAccessControlClient {
         );
         let token = o.continuation_token.as_deref();
         let operation = wire::ROLE_DEFINITIONS_LIST;
-        self.core
-            .pager::<wire::RoleDefinitionListResult, _>(operation, request, token, TryInto::try_into)
+        self.core.pager::<wire::RoleDefinitionListResult, _>(
+            operation,
+            request,
+            token,
+            TryInto::try_into,
+        )
     }
 
     /// Gets one role definition.
@@ -243,8 +247,12 @@ impl KeyVaultAccessControlClient {
         );
         let token = o.continuation_token.as_deref();
         let operation = wire::ROLE_ASSIGNMENTS_LIST_FOR_SCOPE;
-        self.core
-            .pager::<wire::RoleAssignmentListResult, _>(operation, request, token, TryInto::try_into)
+        self.core.pager::<wire::RoleAssignmentListResult, _>(
+            operation,
+            request,
+            token,
+            TryInto::try_into,
+        )
     }
 
     /// Gets one role assignment.

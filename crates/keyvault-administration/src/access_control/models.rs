@@ -537,7 +537,11 @@ mod tests {
 
     #[test]
     fn answers_without_an_id_or_a_name_are_errors() {
-        for json in [r#"{"name":"d1"}"#, r#"{"id":"x/d1"}"#, r#"{"id":"","name":""}"#] {
+        for json in [
+            r#"{"name":"d1"}"#,
+            r#"{"id":"x/d1"}"#,
+            r#"{"id":"","name":""}"#,
+        ] {
             let d: wire::RoleDefinition = serde_json::from_str(json).unwrap();
             let e = KeyVaultRoleDefinition::try_from(d).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Deserialize, "{json}");

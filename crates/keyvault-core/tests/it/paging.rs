@@ -217,7 +217,10 @@ async fn item_pager_conversion_errors_replace_their_page() {
     let results: Vec<_> = items.collect().await;
     assert_eq!(results.len(), 3, "{results:?}");
     assert_eq!(results[1].as_ref().unwrap(), &Name("B".into()));
-    assert_eq!(results[2].as_ref().unwrap_err().kind(), ErrorKind::Deserialize);
+    assert_eq!(
+        results[2].as_ref().unwrap_err().kind(),
+        ErrorKind::Deserialize
+    );
 }
 
 #[tokio::test]
