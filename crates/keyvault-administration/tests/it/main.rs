@@ -7,6 +7,7 @@
 mod access_control;
 mod backup;
 mod common;
+mod models;
 mod recorded;
 mod settings;
 mod tracing_spans;
