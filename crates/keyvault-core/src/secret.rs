@@ -30,10 +30,9 @@ use zeroize::Zeroizing;
 /// ```
 ///
 /// With the `serde` feature a value deserializes from a string, but it
-/// serializes only inside [`ExposeSecrets`](crate::serde::ExposeSecrets) or
-/// through [`serde::secret_value`](crate::serde::secret_value): anywhere
-/// else serializing it fails, so a value never reaches a file or a log by
-/// accident.
+/// serializes only inside `ExposeSecrets` or through the
+/// `serde_secret_value` module: anywhere else serializing it fails, so a
+/// value never reaches a file or a log by accident.
 #[derive(Clone, Default)]
 pub struct SecretValue(Zeroizing<String>);
 
