@@ -79,3 +79,6 @@ pub use options::{
 pub use settings::KeyVaultSettingsClient;
 pub use settings::models::KeyVaultSetting;
 pub use version::ApiVersion;
+
+/// This crate's version (`CARGO_PKG_VERSION`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -46,6 +46,7 @@ mod pipeline;
 pub mod poller;
 mod retry;
 mod secret;
+mod setters;
 mod transport;
 
 pub use azure_core::credentials::TokenCredential;
@@ -59,3 +60,8 @@ pub use paging::{ItemPager, Page, PageStream, Paged, Pager};
 pub use pipeline::{ClientInfo, Context, Pipeline};
 pub use poller::{PollStatus, Poller};
 pub use secret::SecretValue;
+#[cfg(feature = "serde")]
+pub use secret::{ExposeSecrets, serde_secret_value};
+
+/// This crate's version (`CARGO_PKG_VERSION`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

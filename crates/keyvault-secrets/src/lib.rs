@@ -44,6 +44,11 @@ pub use identifier::KeyVaultSecretIdentifier;
 /// [`ItemPager::into_pages`] and each [`Page`]'s continuation token) and the
 /// [`Poller`] of long-running operations.
 pub use keyvault_core::client::exports::*;
+/// With the `serde` feature: serializes a [`KeyVaultSecret`] (or anything
+/// holding [`SecretValue`]s) with its values in clear, and a
+/// `#[serde(with)]` module for a `SecretValue` field of one's own type.
+#[cfg(feature = "serde")]
+pub use keyvault_core::{ExposeSecrets, serde_secret_value};
 pub use models::{DeletedSecret, KeyVaultSecret, SecretProperties};
 pub use options::{
     GetSecretOptions, ListOptions, PollerOptions, RequestOptions, SecretClientOptions,
@@ -51,3 +56,6 @@ pub use options::{
 };
 pub use poller::SecretPoller;
 pub use version::ApiVersion;
+
+/// This crate's version (`CARGO_PKG_VERSION`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -8,6 +8,7 @@ mod access_control;
 mod backup;
 mod backup_identity;
 mod common;
+mod models;
 mod recorded;
 mod settings;
 mod tracing_spans;

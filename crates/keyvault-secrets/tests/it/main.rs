@@ -9,5 +9,6 @@ mod errors;
 mod host_names;
 mod lists;
 mod logging;
+mod models;
 mod pollers;
 mod requests;
