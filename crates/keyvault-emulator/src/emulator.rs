@@ -83,6 +83,7 @@ pub struct EmulatorBuilder {
     rbac: RbacMode,
     hsm_admins: Vec<String>,
     hsm_challenge_resource: String,
+    import: Option<crate::seed::Source>,
 }
 
 impl Default for EmulatorBuilder {
@@ -105,6 +106,7 @@ impl Default for EmulatorBuilder {
             rbac: RbacMode::Off,
             hsm_admins: Vec::new(),
             hsm_challenge_resource: HSM_RESOURCE.into(),
+            import: None,
         }
     }
 }
@@ -265,6 +267,20 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Imports this file at start-up (see the README's "Seeding and export"):
+    /// secrets, keys, custom roles, role assignments and settings. A bad
+    /// file stops the start with an error that names the entry and field.
+    pub fn import_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.import = Some(crate::seed::Source::File(path.into()));
+        self
+    }
+
+    /// Imports this document at start-up, like [`import_file`](Self::import_file).
+    pub fn import_json(mut self, json: impl Into<String>) -> Self {
+        self.import = Some(crate::seed::Source::Json(json.into().into()));
+        self
+    }
+
     /// Starts the emulator on the current Tokio runtime.
     ///
     /// # Errors
@@ -331,6 +347,15 @@ impl EmulatorBuilder {
             admins: crate::hsm::dedup(&self.hsm_admins),
         };
         let hsm = Hsm::open(store, self.clock.clone(), config, backup_key)?;
+        let (vaults, hsms) = (
+            vec![(DEFAULT_NAME.into(), vault.clone())],
+            vec![(DEFAULT_NAME.into(), hsm.clone())],
+        );
+        crate::seed::wire(
+            self.import.as_ref(),
+            &admin,
+            crate::seed::Services { vaults, hsms },
+        )?;
         let weak = (Arc::downgrade(&vault), Arc::downgrade(&hsm));
         admin.on_advance(Box::new(move || {
             weak.0.upgrade().inspect(|v| v.sweep());

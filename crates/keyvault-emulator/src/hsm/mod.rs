@@ -12,9 +12,9 @@ mod access;
 mod blob;
 mod job_ops;
 mod jobs;
-mod keys;
-mod rbac;
-mod settings;
+pub(crate) mod keys;
+pub(crate) mod rbac;
+pub(crate) mod settings;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
@@ -105,10 +105,10 @@ pub(crate) struct HsmConfig {
 
 /// The Managed HSM service of one emulator.
 pub(crate) struct Hsm {
-    keys: Collection<KeyVersion>,
+    pub(crate) keys: Collection<KeyVersion>,
     state: Mutex<State>,
     jobs: Mutex<BTreeMap<String, Job>>,
-    store: Arc<Store>,
+    pub(crate) store: Arc<Store>,
     clock: Clock,
     config: HsmConfig,
     backup_key: [u8; 32],
@@ -246,7 +246,7 @@ impl Hsm {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -255,7 +255,7 @@ impl Hsm {
     }
 
     /// The keys and the rest of the state, as one consistent snapshot.
-    fn snapshot(&self) -> Snapshot {
+    pub(crate) fn snapshot(&self) -> Snapshot {
         let state = self.lock();
         Snapshot {
             keys: self.keys.snapshot(),

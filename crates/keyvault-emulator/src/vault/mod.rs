@@ -34,7 +34,7 @@ const SECRETS: Kind = Kind {
 
 /// The secrets service of one emulator.
 pub(crate) struct Vault {
-    secrets: Collection<StoredVersion>,
+    pub(crate) secrets: Collection<StoredVersion>,
     backup_key: [u8; 32],
 }
 

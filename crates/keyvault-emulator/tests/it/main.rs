@@ -15,6 +15,7 @@ mod paging;
 mod persistence;
 mod proxy;
 mod secrets;
+mod seed;
 mod storage;
 mod tls;
 
