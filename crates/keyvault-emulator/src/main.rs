@@ -38,6 +38,8 @@ Options:
                            and object id (repeatable)
   --retention-days N       soft-delete retention, 7 to 90 (default 90)
   --purge-protection       refuse purges with 403
+  --import FILE            load secrets, keys, roles, assignments and settings
+                           from FILE at start (the format of GET /_emulator/export)
   -h, --help               print this help
   -V, --version            print the version
 ";
@@ -111,6 +113,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
                 );
             }
             "--purge-protection" => b = b.purge_protection(true),
+            "--import" => b = b.import_file(value("--import")?),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -236,5 +239,10 @@ mod tests {
         assert!(USAGE.contains(keyvault_emulator::DEFAULT_TENANT_ID));
         assert!(args(&["--rbac", "on"]).is_err());
         assert!(args(&["--hsm-admin"]).is_err());
+        assert!(matches!(
+            args(&["--import", "seed.json"]),
+            Ok(Command::Run(_))
+        ));
+        assert!(args(&["--import"]).is_err());
     }
 }

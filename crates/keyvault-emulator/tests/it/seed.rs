@@ -255,3 +255,26 @@ async fn imported_keys_keep_their_material_and_files_are_read() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Io);
 }
+
+#[tokio::test]
+async fn the_readme_example_imports() {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("## Seeding and export")
+        .nth(1)
+        .expect("the section");
+    let example = section.split("```json").nth(1).expect("an example");
+    let example = example.split("```").next().unwrap_or_default();
+    let env = start_with(Emulator::builder().import_json(example)).await;
+    let r = env.get("/secrets/db-password").await;
+    assert_eq!((r.status, &r.json["value"]), (200, &json!("hunter2")));
+    assert_eq!(env.list_all("/secrets/db-password/versions").await.len(), 2);
+    assert_eq!(env.get("/deletedsecrets/old").await.status, 200);
+    let r = env.hsm_get("/keys/wrapping").await;
+    assert_eq!(r.json["key"]["key_ops"], json!(["wrapKey", "unwrapKey"]));
+    let doc = export(&env).await;
+    assert_eq!(
+        doc["hsms"]["emulator"]["roleAssignments"][0]["name"],
+        ASSIGNMENT
+    );
+}

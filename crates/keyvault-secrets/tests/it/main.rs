@@ -11,3 +11,4 @@ mod lists;
 mod logging;
 mod pollers;
 mod requests;
+mod seeded;
