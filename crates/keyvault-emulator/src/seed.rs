@@ -30,8 +30,10 @@ use crate::hsm::keys::{self, KeyVersion};
 use crate::hsm::rbac::{self, Permission, RoleAssignment, RoleDefinition};
 use crate::hsm::settings;
 use crate::objects::request::{MAX_TAG_NAME, MAX_TAG_VALUE, MAX_TAGS, valid_name};
-use crate::objects::{Attributes, Deletion, Retention, Staged, Stored, Versioned};
-use crate::store::{Batch, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, encode};
+use crate::objects::{Attributes, Collection, Deletion, Staged, Stored, Versioned};
+use crate::store::{
+    Batch, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Store, Table, encode,
+};
 use crate::vault::Vault;
 use crate::vault::model::{MAX_VALUE_BYTES, StoredVersion};
 
@@ -511,11 +513,13 @@ fn key_version(
             true => bad(&format!("{kpath}.kty"), e),
             false => bad(&ppath, e),
         })?;
-    if let Some((k, _)) = (d.key.public.iter()).find(|(k, v)| public.get(*k) != Some(*v)) {
-        return Err(bad(
-            &format!("{kpath}.{k}"),
-            "does not match the private key",
-        ));
+    for (k, v) in &d.key.public {
+        let message = match public.get(k) {
+            Some(derived) if derived == v => continue,
+            Some(_) => "does not match the private key".to_owned(),
+            None => format!("is not a member of a public {} key", d.key.kty),
+        };
+        return Err(bad(&format!("{kpath}.{k}"), message));
     }
     let (attributes, times) = attributes(path, &d.attributes)?;
     let v = KeyVersion {
@@ -534,6 +538,24 @@ fn key_version(
     })
 }
 
+/// Checks the name of the role definition or assignment (`what`) at `path`:
+/// a GUID, not one of `seen`.
+fn check_guid<'a>(
+    path: &str,
+    what: &str,
+    name: &str,
+    mut seen: impl Iterator<Item = &'a str>,
+) -> Result<(), Error> {
+    let path = format!("{path}.name");
+    if !rbac::is_guid(name) {
+        return Err(bad(&path, format!("'{name}' is not a GUID")));
+    }
+    if seen.any(|o| o.eq_ignore_ascii_case(name)) {
+        return Err(bad(&path, format!("the {what} {name} appears twice")));
+    }
+    Ok(())
+}
+
 /// An HSM's checked document.
 struct HsmPlan<'h> {
     hsm: &'h Hsm,
@@ -549,27 +571,14 @@ fn hsm_plan<'h>(path: &str, hsm: &'h Hsm, doc: HsmDoc) -> Result<HsmPlan<'h>, Er
     for (i, d) in doc.role_definitions.into_iter().enumerate() {
         let path = format!("{path}.roleDefinitions[{i}]");
         let name = d.name.as_str();
-        let npath = format!("{path}.name");
-        if !rbac::is_guid(name) {
-            return Err(bad(&npath, format!("'{name}' is not a GUID")));
-        }
+        let seen = definitions.iter().map(|d| &*d.name);
+        check_guid(&path, "role definition", name, seen)?;
         if rbac::built_in()
             .iter()
             .any(|b| b.name.eq_ignore_ascii_case(name))
         {
-            return Err(bad(
-                &npath,
-                format!("{name} is a built-in role; only custom roles are imported"),
-            ));
-        }
-        if definitions
-            .iter()
-            .any(|o| o.name.eq_ignore_ascii_case(name))
-        {
-            return Err(bad(
-                &npath,
-                format!("the role definition {name} appears twice"),
-            ));
+            let message = format!("{name} is a built-in role; only custom roles are imported");
+            return Err(bad(&format!("{path}.name"), message));
         }
         let body = json!({"properties": d.properties}).to_string();
         let parsed = rbac::parse_definition(body.as_bytes(), name, None)
@@ -580,21 +589,9 @@ fn hsm_plan<'h>(path: &str, hsm: &'h Hsm, doc: HsmDoc) -> Result<HsmPlan<'h>, Er
     let mut assignments: Vec<RoleAssignment> = Vec::new();
     for (i, a) in doc.role_assignments.into_iter().enumerate() {
         let path = format!("{path}.roleAssignments[{i}]");
-        let name = a.name.as_str();
-        let npath = format!("{path}.name");
-        if !rbac::is_guid(name) {
-            return Err(bad(&npath, format!("'{name}' is not a GUID")));
-        }
-        if assignments
-            .iter()
-            .any(|o| o.name.eq_ignore_ascii_case(name))
-        {
-            return Err(bad(
-                &npath,
-                format!("the role assignment {name} appears twice"),
-            ));
-        }
-        let ppath = format!("{path}.properties");
+        let (name, ppath) = (a.name.as_str(), format!("{path}.properties"));
+        let seen = assignments.iter().map(|a| &*a.name);
+        check_guid(&path, "role assignment", name, seen)?;
         let scope = rbac::normalize_scope(&a.properties.scope)
             .map_err(|e| bad(&format!("{ppath}.scope"), e.message))?;
         let body = json!({"properties": a.properties}).to_string();
@@ -637,16 +634,15 @@ fn hsm_plan<'h>(path: &str, hsm: &'h Hsm, doc: HsmDoc) -> Result<HsmPlan<'h>, Er
     })
 }
 
-/// Stages `objects` over what `staged` holds (the document wins for what it
-/// names); objects that would not change are left out.
-fn stage_objects<V: Seeded>(
-    staged: &mut Staged<'_, V>,
+/// Stages `objects` over what `collection` holds (the document wins for
+/// what it names); objects that would not change are left out.
+fn stage_objects<'c, V: Seeded>(
+    collection: &'c Collection<V>,
     batch: &mut Batch,
     objects: Vec<Object<V>>,
-    now: i64,
-    retention: &Retention,
-) -> Result<(), Error> {
-    let failed = |e: crate::error::ServiceError| config(e.message);
+) -> Result<Staged<'c, V>, Error> {
+    let (now, retention) = (collection.clock().now(), &collection.retention);
+    let mut staged = collection.stage();
     for o in objects {
         let existing = staged.existing(&o.name);
         let mut s = existing.cloned().unwrap_or_else(|| Stored::new(&o.name));
@@ -678,10 +674,35 @@ fn stage_objects<V: Seeded>(
             }
         });
         if existing != Some(&s) {
-            staged.put(batch, s).map_err(failed)?;
+            staged.put(batch, s).map_err(|e| config(e.message))?;
         }
     }
-    Ok(())
+    Ok(staged)
+}
+
+/// The records of one HSM table that an import changes.
+struct Changes<'b> {
+    batch: &'b mut Batch,
+    store: &'b Arc<Store>,
+}
+
+impl Changes<'_> {
+    /// Stages the records of `new` that differ from those in `current`, and
+    /// answers them.
+    fn of<T: Serialize + PartialEq>(
+        &mut self,
+        table: Table,
+        current: &BTreeMap<String, T>,
+        new: impl Iterator<Item = (String, T)>,
+    ) -> Result<Vec<(String, T)>, Error> {
+        let mut out = Vec::new();
+        for (key, v) in new.filter(|(k, v)| current.get(k) != Some(v)) {
+            let record = encode(&v).map_err(|e| config(e.message))?;
+            (self.batch).push(self.store, Op::Put(table, key.clone(), record));
+            out.push((key, v));
+        }
+        Ok(out)
+    }
 }
 
 /// Imports `doc` into `services`: checks all of it, then commits every
@@ -703,56 +724,25 @@ pub(crate) fn import(doc: Document, services: &Services) -> Result<(), Error> {
     let mut batch = Batch::default();
     let mut staged_secrets = Vec::new();
     for (vault, secrets) in vaults {
-        let c = &vault.secrets;
-        let mut staged = c.stage();
-        stage_objects(
-            &mut staged,
-            &mut batch,
-            secrets,
-            c.clock().now(),
-            &c.retention,
-        )?;
-        staged_secrets.push(staged);
+        staged_secrets.push(stage_objects(&vault.secrets, &mut batch, secrets)?);
     }
     let mut staged_hsms = Vec::new();
     for plan in hsms {
         // The state before the keys, as everywhere else.
         let mut state = plan.hsm.lock();
-        let c = &plan.hsm.keys;
-        let mut staged = c.stage();
-        stage_objects(
-            &mut staged,
-            &mut batch,
-            plan.keys,
-            c.clock().now(),
-            &c.retention,
-        )?;
-        let mut put = |table, key: String, value: Vec<u8>| {
-            batch.push(&plan.hsm.store, Op::Put(table, key, value));
+        let staged = stage_objects(&plan.hsm.keys, &mut batch, plan.keys)?;
+        let mut changes = Changes {
+            batch: &mut batch,
+            store: &plan.hsm.store,
         };
-        let mut definitions = Vec::new();
-        for d in plan.definitions {
-            let key = d.name.to_ascii_lowercase();
-            if state.definitions.get(&key) != Some(&d) {
-                put(HSM_ROLE_DEFINITIONS, key.clone(), record(&d)?);
-                definitions.push((key, d));
-            }
-        }
-        let mut assignments = Vec::new();
-        for a in plan.assignments {
-            let key = a.name.to_ascii_lowercase();
-            if state.assignments.get(&key) != Some(&a) {
-                put(HSM_ROLE_ASSIGNMENTS, key.clone(), record(&a)?);
-                assignments.push((key, a));
-            }
-        }
-        let mut settings = Vec::new();
-        for (name, value) in plan.settings {
-            if state.settings.get(name) != Some(&value) {
-                put(HSM_SETTINGS, name.to_owned(), record(&value)?);
-                settings.push((name.to_owned(), value));
-            }
-        }
+        let definitions = plan.definitions.into_iter();
+        let definitions = definitions.map(|d| (d.name.to_ascii_lowercase(), d));
+        let definitions = changes.of(HSM_ROLE_DEFINITIONS, &state.definitions, definitions)?;
+        let assignments = plan.assignments.into_iter();
+        let assignments = assignments.map(|a| (a.name.to_ascii_lowercase(), a));
+        let assignments = changes.of(HSM_ROLE_ASSIGNMENTS, &state.assignments, assignments)?;
+        let settings = plan.settings.into_iter().map(|(n, v)| (n.to_owned(), v));
+        let settings = changes.of(HSM_SETTINGS, &state.settings, settings)?;
         staged_hsms.push(move || {
             state.definitions.extend(definitions);
             state.assignments.extend(assignments);
@@ -766,11 +756,6 @@ pub(crate) fn import(doc: Document, services: &Services) -> Result<(), Error> {
     staged_hsms.into_iter().for_each(|apply| apply());
     tracing::info!(changes, "imported");
     Ok(())
-}
-
-/// A record as stored, for an import.
-fn record<T: Serialize>(v: &T) -> Result<Vec<u8>, Error> {
-    encode(v).map_err(|e| config(e.message))
 }
 
 /// The attributes as the document shows them.
