@@ -232,8 +232,16 @@ impl Source {
                     )));
                 }
                 let text = std::fs::read_to_string(path).map_err(io)?;
-                parse(&text).map_err(|e| config(format!("{shown}: {e}")))
+                parse(&text).map_err(|e| self.locate(e))
             }
+        }
+    }
+
+    /// Names the file in a bad file's error.
+    fn locate(&self, e: Error) -> Error {
+        match self {
+            Source::File(path) if e.is_config() => config(format!("{}: {e}", path.display())),
+            _ => e,
         }
     }
 }
@@ -331,8 +339,11 @@ fn time(path: &str, field: &str, t: Option<i64>) -> Result<Option<i64>, Error> {
     }
 }
 
-/// Checked attributes, with `created` and `updated` still to be filled in.
-fn attributes(path: &str, a: &AttributesDoc) -> Result<(Attributes, Version<()>), Error> {
+/// Checked attributes, with `created` and `updated` (as the document gives
+/// them) still to be filled in.
+type Times = (Option<i64>, Option<i64>);
+
+fn attributes(path: &str, a: &AttributesDoc) -> Result<(Attributes, Times), Error> {
     let path = format!("{path}.attributes");
     let attributes = Attributes {
         enabled: a.enabled.unwrap_or(true),
@@ -341,12 +352,18 @@ fn attributes(path: &str, a: &AttributesDoc) -> Result<(Attributes, Version<()>)
         created: 0,
         updated: 0,
     };
-    let times = Version {
-        v: (),
-        created: time(&path, "created", a.created)?,
-        updated: time(&path, "updated", a.updated)?,
-    };
-    Ok((attributes, times))
+    let created = time(&path, "created", a.created)?;
+    Ok((attributes, (created, time(&path, "updated", a.updated)?)))
+}
+
+impl<V> Version<V> {
+    fn new(v: V, (created, updated): Times) -> Self {
+        Self {
+            v,
+            created,
+            updated,
+        }
+    }
 }
 
 fn check_tags(path: &str, tags: Option<&BTreeMap<String, String>>) -> Result<(), Error> {
@@ -475,11 +492,7 @@ fn secret_version(
         managed: d.managed,
         previous_version: d.previous_version,
     };
-    Ok(Version {
-        v,
-        created: times.created,
-        updated: times.updated,
-    })
+    Ok(Version::new(v, times))
 }
 
 fn key_version(
@@ -490,6 +503,10 @@ fn key_version(
 ) -> Result<Version<KeyVersion>, Error> {
     check_tags(path, d.tags.as_ref())?;
     let kpath = format!("{path}.key");
+    if !["RSA-HSM", "EC-HSM", "oct-HSM"].contains(&d.key.kty.as_str()) {
+        let message = "the key type must be RSA-HSM, EC-HSM or oct-HSM";
+        return Err(bad(&format!("{kpath}.kty"), message));
+    }
     let key_ops = match d.key.key_ops {
         Some(ops) => ops,
         None => keys::default_ops(&d.key.kty),
@@ -508,11 +525,7 @@ fn key_version(
     let raw = STANDARD
         .decode(&d.private_key)
         .map_err(|_| bad(&ppath, "must be base64"))?;
-    let public =
-        keys::public_of(&d.key.kty, &raw).map_err(|e| match e.starts_with("the key type") {
-            true => bad(&format!("{kpath}.kty"), e),
-            false => bad(&ppath, e),
-        })?;
+    let public = keys::public_of(&d.key.kty, &raw).map_err(|e| bad(&ppath, e))?;
     for (k, v) in &d.key.public {
         let message = match public.get(k) {
             Some(derived) if derived == v => continue,
@@ -531,11 +544,7 @@ fn key_version(
         attributes,
         tags: d.tags,
     };
-    Ok(Version {
-        v,
-        created: times.created,
-        updated: times.updated,
-    })
+    Ok(Version::new(v, times))
 }
 
 /// Checks the name of the role definition or assignment (`what`) at `path`:
@@ -875,7 +884,7 @@ pub(crate) fn wire(
     services: Services,
 ) -> Result<(), Error> {
     if let Some(source) = source {
-        import(source.load()?, &services)?;
+        import(source.load()?, &services).map_err(|e| source.locate(e))?;
     }
     admin.set_exporter(Box::new(move || {
         serde_json::to_value(export(&services)).unwrap_or(Value::Null)
