@@ -34,7 +34,11 @@ async fn fill(env: &Env) {
     .await;
     env.set("old", json!({"value": "bye"})).await;
     assert_eq!(env.delete("/secrets/old").await.status, 200);
-    for (name, kty) in [("signing", "EC-HSM"), ("wrapping", "oct-HSM")] {
+    for (name, kty) in [
+        ("signing", "EC-HSM"),
+        ("wrapping", "oct-HSM"),
+        ("rsa", "RSA-HSM"),
+    ] {
         let r = env.create_key(name, kty).await;
         assert_eq!(r.status, 200, "{}", r.text);
     }
@@ -81,7 +85,7 @@ async fn an_export_imports_into_a_fresh_emulator_unchanged() {
     assert_eq!(db["versions"][1]["attributes"]["exp"], 4_000_000_000u64);
     assert!(secrets[1]["deleted"]["scheduledPurgeDate"].is_i64());
     let hsm = &doc["hsms"]["emulator"];
-    assert_eq!(hsm["keys"].as_array().map(Vec::len), Some(3));
+    assert_eq!(hsm["keys"].as_array().map(Vec::len), Some(4));
     assert_eq!(hsm["roleDefinitions"][0]["name"], ROLE, "custom roles only");
     assert_eq!(hsm["roleDefinitions"].as_array().map(Vec::len), Some(1));
     assert_eq!(hsm["roleAssignments"][0]["properties"]["scope"], "/keys");
@@ -104,6 +108,11 @@ async fn an_export_imports_into_a_fresh_emulator_unchanged() {
         second.hsm_get("/keys/signing").await,
     );
     assert_eq!(a.json["key"]["x"], b.json["key"]["x"]);
+    let (a, b) = (
+        first.hsm_get("/keys/rsa").await,
+        second.hsm_get("/keys/rsa").await,
+    );
+    assert_eq!(a.json["key"]["n"], b.json["key"]["n"]);
     assert_eq!(second.hsm_get("/deletedkeys/retired").await.status, 200);
     let r = second
         .hsm_get(&format!("/keys{ROLE_DEFINITIONS}/{ROLE}"))
