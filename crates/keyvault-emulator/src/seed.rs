@@ -895,6 +895,67 @@ pub(crate) fn wire(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::Clock;
+    use crate::hsm::{HsmConfig, RbacMode};
+    use crate::objects::Retention;
+
+    /// A vault and an HSM on one in-memory store.
+    fn services(store: &Arc<Store>) -> Services {
+        let soft_delete = Retention {
+            retention_days: 7,
+            purge_protection: false,
+        };
+        let (rbac, admins) = (RbacMode::Off, Vec::new());
+        let config = HsmConfig {
+            soft_delete,
+            rbac,
+            admins,
+        };
+        let vault = Vault::open(store.clone(), Clock::new(), soft_delete, [0; 32]).unwrap();
+        let hsm = Hsm::open(store.clone(), Clock::new(), config, [0; 32]).unwrap();
+        let name = "emulator".to_owned();
+        Services {
+            vaults: vec![(name.clone(), vault)],
+            hsms: vec![(name, hsm)],
+        }
+    }
+
+    #[tokio::test]
+    async fn an_import_that_cannot_be_stored_changes_nothing() {
+        let store = Arc::new(Store::in_memory());
+        let services = services(&store);
+        let doc = || {
+            let role = "0c0ffee0-1111-4222-8333-444455556666";
+            parse(&json!({
+                "vaults": {"emulator": {"secrets": [{"name": "s", "versions": [{"value": "v"}]}]}},
+                "hsms": {"emulator": {
+                    "settings": [{"name": "AllowKeyManagementOperationsThroughARM", "value": "TRUE"}],
+                    "roleDefinitions": [{"name": role, "properties": {"roleName": "r"}}],
+                    "roleAssignments": [{"name": role, "properties": {"roleDefinitionId": role, "principalId": "p"}}],
+                }},
+            }).to_string())
+            .unwrap()
+        };
+        let empty = serde_json::to_value(export(&services)).unwrap();
+        store.fail_commits(true);
+        let e = import(doc(), &services).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Store);
+        assert_eq!(serde_json::to_value(export(&services)).unwrap(), empty);
+        store.fail_commits(false);
+        import(doc(), &services).unwrap();
+        let done = serde_json::to_value(export(&services)).unwrap();
+        let hsm = &done["hsms"]["emulator"];
+        assert_eq!(
+            hsm["settings"][0]["value"], "true",
+            "as the service spells it"
+        );
+        assert_eq!(hsm["roleAssignments"][0]["properties"]["scope"], "/");
+        assert_eq!(done["vaults"]["emulator"]["secrets"][0]["name"], "s");
+        // Nothing changes the second time: not even the stored records.
+        store.fail_commits(true);
+        import(doc(), &services).unwrap();
+        assert_eq!(serde_json::to_value(export(&services)).unwrap(), done);
+    }
 
     #[test]
     fn parse_errors_name_the_field() {
