@@ -4,6 +4,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod codegen;
 mod interop;
 mod public_api;
@@ -26,6 +27,10 @@ Commands:
   codegen [OPTS]  regenerate src/generated/ of the service crates from specs/;
                   --check lists stale files and fails, -v adds a diff,
                   --spec FILE --out DIR generates from any spec file
+  bench [--quick] [NAME...]
+                  run the benchmarks in release (scale: the emulator as its
+                  store grows; pipeline: our request pipeline against plain
+                  reqwest and the official client); --quick: small sizes
   public-api      list the third-party crates whose types the public API of
                   each published crate uses; fails on one that ARCHITECTURE.md
                   (its API boundary section) does not name
@@ -48,6 +53,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some("test") => test::run(&rest),
+        Some("bench") => bench::run(&rest),
         Some("codegen") => codegen::run(&rest),
         Some("interop") => interop::run(&rest),
         Some("public-api") => public_api::run(&rest),

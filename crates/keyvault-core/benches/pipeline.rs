@@ -331,7 +331,11 @@ fn main() {
     let n: usize = std::env::var("BENCH_REQUESTS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(5000);
+        .unwrap_or(if std::env::args().any(|a| a == "--quick") {
+            200
+        } else {
+            5000
+        });
     let rounds = 5;
     let (ca, server_tls) = tls();
     let addr = start_server(server_tls);

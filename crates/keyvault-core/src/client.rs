@@ -380,7 +380,8 @@ macro_rules! client_methods {
 /// not name keyvault-core: `pub use keyvault_core::client::exports::*;`.
 pub mod exports {
     pub use crate::{
-        ClientOptions, Error, ErrorKind, Result, RetryOptions, SecretValue, SendRequestOptions,
+        ClientOptions, CredentialKind, DefaultAzureCredential, DefaultAzureCredentialOptions,
+        Error, ErrorKind, ManagedIdentityId, Result, RetryOptions, SecretValue, SendRequestOptions,
         ServiceError, TokenCredential, credential_transport,
         http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode},
         paging::{ItemPager, Page, PageStream},

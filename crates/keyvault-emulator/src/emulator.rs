@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use rand::RngCore;
@@ -60,8 +60,9 @@ impl Emulator {
     }
 }
 
-/// The name of the vault and the HSM in the host-name URLs.
-const DEFAULT_NAME: &str = "emulator";
+/// The name of the vault and the HSM of an emulator that was given no
+/// names (see [`EmulatorBuilder::vault`]).
+pub const DEFAULT_NAME: &str = "emulator";
 
 /// Options of an emulator; see [`Emulator::builder`].
 #[derive(Debug, Clone)]
@@ -83,6 +84,8 @@ pub struct EmulatorBuilder {
     rbac: RbacMode,
     hsm_admins: Vec<String>,
     hsm_challenge_resource: String,
+    vaults: Vec<(String, Option<u16>)>,
+    hsms: Vec<(String, Option<u16>)>,
     import: Option<crate::seed::Source>,
 }
 
@@ -106,6 +109,8 @@ impl Default for EmulatorBuilder {
             rbac: RbacMode::Off,
             hsm_admins: Vec::new(),
             hsm_challenge_resource: HSM_RESOURCE.into(),
+            vaults: Vec::new(),
+            hsms: Vec::new(),
             import: None,
         }
     }
@@ -119,15 +124,66 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The vault endpoint's port; 0 (the default) picks a free one.
+    /// The (first) vault endpoint's port; 0 (the default) picks a free one.
     pub fn vault_port(mut self, port: u16) -> Self {
         self.vault_port = port;
         self
     }
 
-    /// The Managed HSM endpoint's port; 0 (the default) picks a free one.
+    /// The (first) Managed HSM endpoint's port; 0 (the default) picks a free one.
     pub fn hsm_port(mut self, port: u16) -> Self {
         self.hsm_port = port;
+        self
+    }
+
+    /// Adds a vault named `name` (repeatable). Each vault keeps its own
+    /// secrets and has an endpoint of its own: the first on
+    /// [`vault_port`](Self::vault_port), the others on free ports (or see
+    /// [`vault_on_port`](Self::vault_on_port)), and, through the
+    /// [proxy](Self::proxy_port), `https://<name>.vault.azure.net`.
+    ///
+    /// Names follow Azure's rules (3 to 24 letters, digits and single
+    /// hyphens, starting with a letter) and are not case-sensitive. Without
+    /// any, the emulator has one vault named [`DEFAULT_NAME`], which the
+    /// proxy serves under every `<name>.vault.azure.net`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), keyvault_emulator::Error> {
+    /// let emulator = keyvault_emulator::Emulator::builder()
+    ///     .vault("billing")
+    ///     .vault("orders")
+    ///     .start()
+    ///     .await?;
+    /// let billing = emulator.vault_url_named("billing");
+    /// assert!(billing.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn vault(mut self, name: impl Into<String>) -> Self {
+        self.vaults.push((name.into(), None));
+        self
+    }
+
+    /// Adds a vault named `name` (see [`vault`](Self::vault)) on `port`
+    /// (0 picks a free one).
+    pub fn vault_on_port(mut self, name: impl Into<String>, port: u16) -> Self {
+        self.vaults.push((name.into(), Some(port)));
+        self
+    }
+
+    /// Adds a Managed HSM named `name` (repeatable), as
+    /// [`vault`](Self::vault) does for vaults: its own keys, roles, settings
+    /// and jobs, its own endpoint (the first on [`hsm_port`](Self::hsm_port)),
+    /// and `https://<name>.managedhsm.azure.net` through the proxy.
+    pub fn hsm(mut self, name: impl Into<String>) -> Self {
+        self.hsms.push((name.into(), None));
+        self
+    }
+
+    /// Adds a Managed HSM named `name` (see [`hsm`](Self::hsm)) on `port`
+    /// (0 picks a free one).
+    pub fn hsm_on_port(mut self, name: impl Into<String>, port: u16) -> Self {
+        self.hsms.push((name.into(), Some(port)));
         self
     }
 
@@ -312,6 +368,8 @@ impl EmulatorBuilder {
                 format!("an HSM administrator must be a non-empty object id, not {bad:?}"),
             ));
         }
+        let vault_names = names("vault", &self.vaults)?;
+        let hsm_names = names("Managed HSM", &self.hsms)?;
         let tls_source = self.tls.clone();
         let data_dir = self.data_dir.clone();
         let (tls, store) = tokio::task::spawn_blocking(move || {
@@ -340,26 +398,53 @@ impl EmulatorBuilder {
             retention_days: self.retention_days,
             purge_protection: self.purge_protection,
         };
-        let vault = Vault::open(store.clone(), self.clock.clone(), soft_delete, backup_key)?;
+        let vaults = (vault_names.iter())
+            .map(|(name, _)| {
+                let clock = self.clock.clone();
+                Vault::open(name, store.clone(), clock, soft_delete, backup_key)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         let config = HsmConfig {
             soft_delete,
             rbac: self.rbac,
             admins: crate::hsm::dedup(&self.hsm_admins),
+            storage: crate::hsm::StorageConfig {
+                ca_pem: Some(tls.ca_pem.clone()),
+                identities: Some(identities.clone()),
+            },
         };
-        let hsm = Hsm::open(store, self.clock.clone(), config, backup_key)?;
-        let (vaults, hsms) = (
-            vec![(DEFAULT_NAME.into(), vault.clone())],
-            vec![(DEFAULT_NAME.into(), hsm.clone())],
+        let hsms = (hsm_names.iter())
+            .map(|(name, _)| {
+                let (clock, config) = (self.clock.clone(), config.clone());
+                Hsm::open(name, store.clone(), clock, config, backup_key)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let services = crate::seed::Services {
+            vaults: vault_names
+                .iter()
+                .map(|n| n.0.clone())
+                .zip(vaults.iter().cloned())
+                .collect(),
+            hsms: hsm_names
+                .iter()
+                .map(|n| n.0.clone())
+                .zip(hsms.iter().cloned())
+                .collect(),
+        };
+        crate::seed::wire(self.import.as_ref(), &admin, services)?;
+        let weak: (Vec<_>, Vec<_>) = (
+            vaults.iter().map(Arc::downgrade).collect(),
+            hsms.iter().map(Arc::downgrade).collect(),
         );
-        crate::seed::wire(
-            self.import.as_ref(),
-            &admin,
-            crate::seed::Services { vaults, hsms },
-        )?;
-        let weak = (Arc::downgrade(&vault), Arc::downgrade(&hsm));
         admin.on_advance(Box::new(move || {
-            weak.0.upgrade().inspect(|v| v.sweep());
-            weak.1.upgrade().inspect(|h| h.sweep());
+            weak.0
+                .iter()
+                .filter_map(Weak::upgrade)
+                .for_each(|v| v.sweep());
+            weak.1
+                .iter()
+                .filter_map(Weak::upgrade)
+                .for_each(|h| h.sweep());
         }));
         let auth = |resource: &str| Authenticator {
             mode: self.auth,
@@ -368,33 +453,58 @@ impl EmulatorBuilder {
             identities: identities.clone(),
         };
         let routes_admin = self.admin_routes.then(|| admin.clone());
-        let vault_handler = service::endpoint(
-            vault.clone(),
-            routes_admin.clone(),
-            identities.clone(),
-            auth(&self.challenge_resource),
-        );
-        let hsm_handler = service::endpoint(
-            hsm.clone(),
-            routes_admin,
-            identities.clone(),
-            auth(&self.hsm_challenge_resource),
-        );
-
-        let mut bound = Vec::new();
-        for port in [self.vault_port, self.hsm_port] {
+        let url_host = url_host(&self.host);
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let mut bind = async |endpoint: &'static str, port: u16, handler| {
             let bind_err = |e| {
                 let message = format!("cannot listen on {}:{port}", self.host);
                 Error::with_source(ErrorKind::Io, message, e)
             };
             let listeners = server::bind(&self.host, port).await.map_err(bind_err)?;
             let addr = listeners.listeners[0].local_addr().map_err(bind_err)?;
-            bound.push((listeners, addr));
+            let authority = format!("{url_host}:{}", addr.port());
+            let url = format!("https://{authority}/");
+            let (tls, rx) = (tls.config.clone(), shutdown_rx.clone());
+            tasks.push(tokio::spawn(server::serve(
+                endpoint, listeners, tls, handler, authority, rx,
+            )));
+            Ok::<_, Error>((url, addr))
+        };
+        let mut served_vaults = Vec::new();
+        for (i, ((name, port), vault)) in vault_names.into_iter().zip(vaults).enumerate() {
+            let port = port.unwrap_or(if i == 0 { self.vault_port } else { 0 });
+            let handler = service::endpoint(
+                vault.clone(),
+                routes_admin.clone(),
+                identities.clone(),
+                auth(&self.challenge_resource),
+            );
+            let (url, addr) = bind("vault", port, handler).await?;
+            served_vaults.push(Served {
+                name,
+                url,
+                addr,
+                service: vault,
+            });
         }
-        let url_host = url_host(&self.host);
-        let url = |i: usize| format!("https://{url_host}:{}/", bound[i].0.port);
-        let (vault_url, hsm_url) = (url(0), url(1));
-        let (vault_addr, hsm_addr) = (bound[0].1, bound[1].1);
+        let mut served_hsms = Vec::new();
+        for (i, ((name, port), hsm)) in hsm_names.into_iter().zip(hsms).enumerate() {
+            let port = port.unwrap_or(if i == 0 { self.hsm_port } else { 0 });
+            let handler = service::endpoint(
+                hsm.clone(),
+                routes_admin.clone(),
+                identities.clone(),
+                auth(&self.hsm_challenge_resource),
+            );
+            let (url, addr) = bind("hsm", port, handler).await?;
+            served_hsms.push(Served {
+                name,
+                url,
+                addr,
+                service: hsm,
+            });
+        }
         let proxy = server::bind(&self.host, self.proxy_port)
             .await
             .map_err(|e| {
@@ -402,23 +512,13 @@ impl EmulatorBuilder {
                 Error::with_source(ErrorKind::Io, message, e)
             })?;
         let proxy_url = format!("http://{url_host}:{}", proxy.port);
-        let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let endpoints = [("vault", vault_handler), ("hsm", hsm_handler)];
-        let mut tasks: Vec<JoinHandle<()>> = (bound.into_iter().zip(endpoints))
-            .map(|((listeners, addr), (name, handler))| {
-                let authority = format!("{url_host}:{}", addr.port());
-                let tls = tls.config.clone();
-                let rx = shutdown_rx.clone();
-                tokio::spawn(server::serve(name, listeners, tls, handler, authority, rx))
-            })
-            .collect();
         let targets = proxy::Targets {
-            vault: vault_addr,
-            hsm: hsm_addr,
+            vaults: named_targets(&served_vaults, !self.vaults.is_empty()),
+            hsms: named_targets(&served_hsms, !self.hsms.is_empty()),
         };
         tasks.push(tokio::spawn(proxy::serve(
             proxy,
-            targets,
+            Arc::new(targets),
             shutdown_rx.clone(),
         )));
         // Purges what becomes due as wall-clock time passes.
@@ -434,23 +534,72 @@ impl EmulatorBuilder {
                 let _ = tokio::task::spawn_blocking(move || admin.sweep()).await;
             }
         }));
+        let (vault_url, hsm_url) = (&served_vaults[0].url, &served_hsms[0].url);
         tracing::info!(%vault_url, %hsm_url, "emulator started");
         Ok(EmulatorHandle {
-            vault_url,
-            hsm_url,
-            vault_addr,
-            hsm_addr,
+            vaults: served_vaults,
+            hsms: served_hsms,
             proxy_url,
             ca_pem: tls.ca_pem,
             ca_path: tls.ca_path,
             identities,
             admin: Some(admin),
-            vault: Some(vault),
-            hsm: Some(hsm),
             shutdown_tx,
             tasks,
         })
     }
+}
+
+/// Checks and lower-cases the names of the vaults (or HSMs); no names
+/// stand for one named [`DEFAULT_NAME`].
+fn names(kind: &str, given: &[(String, Option<u16>)]) -> Result<Vec<(String, Option<u16>)>, Error> {
+    if given.is_empty() {
+        return Ok(vec![(DEFAULT_NAME.to_owned(), None)]);
+    }
+    let mut out: Vec<(String, Option<u16>)> = Vec::new();
+    for (name, port) in given {
+        let lower = name.to_ascii_lowercase();
+        let b = lower.as_bytes();
+        let valid = (3..=24).contains(&b.len())
+            && b[0].is_ascii_lowercase()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+            && !lower.contains("--");
+        if !valid {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "{kind} name {name:?} is not valid: 3 to 24 letters, digits and single hyphens, starting with a letter and ending with a letter or digit"
+                ),
+            ));
+        }
+        if out.iter().any(|(n, _)| *n == lower) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("{kind} name {name:?} is given twice"),
+            ));
+        }
+        out.push((lower, *port));
+    }
+    Ok(out)
+}
+
+/// The proxy's targets for `served`: by name, and under any name when the
+/// one endpoint was not named.
+fn named_targets<S>(served: &[Served<S>], named: bool) -> proxy::Named {
+    proxy::Named {
+        by_name: served.iter().map(|s| (s.name.clone(), s.addr)).collect(),
+        any: (!named).then(|| served[0].addr),
+    }
+}
+
+/// A vault or HSM being served.
+#[derive(Debug)]
+struct Served<S> {
+    name: String,
+    url: String,
+    addr: SocketAddr,
+    service: Arc<S>,
 }
 
 /// The host name used in URLs: `localhost` for loopback and wildcard
@@ -481,17 +630,15 @@ fn backup_key(store: &Store) -> Result<[u8; 32], Error> {
 /// [`EmulatorHandle::shutdown`] stops them and waits.
 #[derive(Debug)]
 pub struct EmulatorHandle {
-    vault_url: String,
-    hsm_url: String,
-    vault_addr: SocketAddr,
-    hsm_addr: SocketAddr,
+    /// Never empty.
+    vaults: Vec<Served<Vault>>,
+    /// Never empty.
+    hsms: Vec<Served<Hsm>>,
     proxy_url: String,
     ca_pem: String,
     ca_path: Option<PathBuf>,
     identities: Arc<Identities>,
     admin: Option<Arc<Admin>>,
-    vault: Option<Arc<Vault>>,
-    hsm: Option<Arc<Hsm>>,
     shutdown_tx: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -502,7 +649,7 @@ impl EmulatorHandle {
     pub fn identity_endpoint(&self) -> String {
         format!(
             "{}{}",
-            self.vault_url,
+            self.vault_url(),
             &crate::identity::APP_SERVICE_PATH[1..]
         )
     }
@@ -516,17 +663,41 @@ impl EmulatorHandle {
     /// `https://localhost:8443`, for SDKs whose IMDS host can be overridden;
     /// tokens are at `/metadata/identity/oauth2/token` below it.
     pub fn imds_endpoint(&self) -> &str {
-        self.vault_url.trim_end_matches('/')
+        self.vault_url().trim_end_matches('/')
     }
 
-    /// The vault endpoint, e.g. `https://localhost:8443/`.
+    /// The (first) vault's endpoint, e.g. `https://localhost:8443/`.
     pub fn vault_url(&self) -> &str {
-        &self.vault_url
+        &self.vaults[0].url
     }
 
-    /// The Managed HSM endpoint, e.g. `https://localhost:8444/`.
+    /// The (first) Managed HSM's endpoint, e.g. `https://localhost:8444/`.
     pub fn hsm_url(&self) -> &str {
-        &self.hsm_url
+        &self.hsms[0].url
+    }
+
+    /// The names of the vaults, the first one first (lower case).
+    pub fn vault_names(&self) -> impl Iterator<Item = &str> {
+        self.vaults.iter().map(|v| v.name.as_str())
+    }
+
+    /// The names of the Managed HSMs, the first one first (lower case).
+    pub fn hsm_names(&self) -> impl Iterator<Item = &str> {
+        self.hsms.iter().map(|h| h.name.as_str())
+    }
+
+    /// The endpoint of the vault named `name` (not case-sensitive).
+    pub fn vault_url_named(&self, name: &str) -> Option<&str> {
+        (self.vaults.iter())
+            .find(|v| v.name.eq_ignore_ascii_case(name))
+            .map(|v| v.url.as_str())
+    }
+
+    /// The endpoint of the Managed HSM named `name` (not case-sensitive).
+    pub fn hsm_url_named(&self, name: &str) -> Option<&str> {
+        (self.hsms.iter())
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.url.as_str())
     }
 
     /// The HTTPS proxy (`HTTPS_PROXY`), e.g. `http://localhost:8442`: through
@@ -536,28 +707,30 @@ impl EmulatorHandle {
         &self.proxy_url
     }
 
-    /// The vault endpoint under an Azure host name, reached through the
-    /// [`proxy_url`](Self::proxy_url), e.g. `https://emulator.vault.azure.net/`
-    /// (any `<name>.vault.azure.net` reaches the same vault). Official SDKs
-    /// verify its challenge with their default options.
+    /// The (first) vault's endpoint under an Azure host name, reached
+    /// through the [`proxy_url`](Self::proxy_url), e.g.
+    /// `https://emulator.vault.azure.net/` (when no vault was named, any
+    /// `<name>.vault.azure.net` reaches it). Official SDKs verify its
+    /// challenge with their default options.
     pub fn vault_host_url(&self) -> String {
-        format!("https://{DEFAULT_NAME}.{}/", proxy::VAULT_DOMAIN)
+        format!("https://{}.{}/", self.vaults[0].name, proxy::VAULT_DOMAIN)
     }
 
-    /// The Managed HSM endpoint under an Azure host name, reached through the
-    /// [`proxy_url`](Self::proxy_url), e.g. `https://emulator.managedhsm.azure.net/`.
+    /// The (first) Managed HSM's endpoint under an Azure host name, reached
+    /// through the [`proxy_url`](Self::proxy_url), e.g.
+    /// `https://emulator.managedhsm.azure.net/`.
     pub fn hsm_host_url(&self) -> String {
-        format!("https://{DEFAULT_NAME}.{}/", proxy::HSM_DOMAIN)
+        format!("https://{}.{}/", self.hsms[0].name, proxy::HSM_DOMAIN)
     }
 
-    /// The address the vault endpoint listens on.
+    /// The address the (first) vault's endpoint listens on.
     pub fn vault_addr(&self) -> SocketAddr {
-        self.vault_addr
+        self.vaults[0].addr
     }
 
-    /// The address the HSM endpoint listens on.
+    /// The address the (first) HSM's endpoint listens on.
     pub fn hsm_addr(&self) -> SocketAddr {
-        self.hsm_addr
+        self.hsms[0].addr
     }
 
     /// The PEM of the certificate clients must trust.
@@ -609,16 +782,29 @@ impl EmulatorHandle {
         }
     }
 
-    /// The first line the binary prints: a JSON object with `vault_url`,
-    /// `hsm_url`, `ca_cert` (the path, or `null` in memory) and `version`.
+    /// The first line the binary prints: a JSON object with `vault_url` and
+    /// `hsm_url` (the first ones), `ca_cert` (the path, or `null` in memory),
+    /// `proxy_url`, `vaults` and `hsms` (each name's Azure host URL, reached
+    /// through the proxy), `vault_urls` and `hsm_urls` (each name's own
+    /// endpoint), the identity endpoint and header, and `version`.
     pub fn startup_json(&self) -> String {
+        let urls = |domain: &str, served: &mut dyn Iterator<Item = &str>| {
+            let m = served.map(|n| (n.to_owned(), format!("https://{n}.{domain}/").into()));
+            serde_json::Value::Object(m.collect())
+        };
+        let own = |served: &mut dyn Iterator<Item = (&str, &str)>| {
+            let m = served.map(|(n, u)| (n.to_owned(), u.into()));
+            serde_json::Value::Object(m.collect())
+        };
         serde_json::json!({
-            "vault_url": self.vault_url,
-            "hsm_url": self.hsm_url,
+            "vault_url": self.vault_url(),
+            "hsm_url": self.hsm_url(),
             "ca_cert": self.ca_path.as_ref().map(|p| p.display().to_string()),
             "proxy_url": self.proxy_url,
-            "vaults": { DEFAULT_NAME: self.vault_host_url() },
-            "hsms": { DEFAULT_NAME: self.hsm_host_url() },
+            "vaults": urls(proxy::VAULT_DOMAIN, &mut self.vault_names()),
+            "hsms": urls(proxy::HSM_DOMAIN, &mut self.hsm_names()),
+            "vault_urls": own(&mut self.vaults.iter().map(|v| (v.name.as_str(), v.url.as_str()))),
+            "hsm_urls": own(&mut self.hsms.iter().map(|h| (h.name.as_str(), h.url.as_str()))),
             "identity_endpoint": self.identity_endpoint(),
             "identity_header": self.identity_header(),
             "version": crate::VERSION,
@@ -634,9 +820,9 @@ impl EmulatorHandle {
         for task in std::mem::take(&mut self.tasks) {
             let _ = task.await;
         }
-        self.vault.take();
-        if let Some(hsm) = self.hsm.take() {
-            hsm.stop_jobs().await;
+        self.vaults.clear();
+        for hsm in std::mem::take(&mut self.hsms) {
+            hsm.service.stop_jobs().await;
         }
         self.admin.take();
     }

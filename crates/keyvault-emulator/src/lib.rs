@@ -40,7 +40,9 @@ mod vault;
 pub use api_version::supported_versions;
 pub use auth::AuthMode;
 pub use clock::Clock;
-pub use emulator::{Emulator, EmulatorBuilder, EmulatorHandle, HSM_RESOURCE, VAULT_RESOURCE};
+pub use emulator::{
+    DEFAULT_NAME, Emulator, EmulatorBuilder, EmulatorHandle, HSM_RESOURCE, VAULT_RESOURCE,
+};
 pub use error::{Error, ErrorKind};
 pub use hsm::RbacMode;
 pub use identity::{DEFAULT_TENANT_ID, SYSTEM_CLIENT_ID, SYSTEM_OBJECT_ID, parse_identity};

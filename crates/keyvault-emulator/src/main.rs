@@ -1,7 +1,7 @@
 //! `keyvault-emulator`: runs the emulator until SIGTERM or SIGINT.
 //!
 //! The first line on stdout is a JSON object with `vault_url`, `hsm_url`,
-//! `ca_cert`, `proxy_url`, `vaults`, `hsms`, `identity_endpoint`,
+//! `ca_cert`, `proxy_url`, `vaults`, `hsms`, `vault_urls`, `hsm_urls`, `identity_endpoint`,
 //! `identity_header` and `version`; nothing else goes to stdout. Logs go to stderr.
 
 use std::io::Write;
@@ -17,6 +17,11 @@ Options:
   --host ADDR              address to listen on (default 127.0.0.1)
   --vault-port PORT        vault endpoint port, 0 = any free port (default 8443)
   --hsm-port PORT          Managed HSM endpoint port, 0 = any free port (default 8444)
+  --vault NAME[:PORT]      a vault of its own named NAME (repeatable): the first on
+                           --vault-port, the others on PORT or any free port
+                           (default: one vault, emulator, under any name)
+  --hsm NAME[:PORT]        a Managed HSM of its own named NAME (repeatable), the
+                           same way
   --proxy-port PORT        port of the HTTPS proxy that serves the endpoints as
                            https://<name>.vault.azure.net and
                            https://<name>.managedhsm.azure.net (default 8442)
@@ -114,6 +119,19 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
             }
             "--purge-protection" => b = b.purge_protection(true),
             "--import" => b = b.import_file(value("--import")?),
+            "--vault" | "--hsm" => {
+                let v = value(&flag)?;
+                let (name, port) = match v.split_once(':') {
+                    Some((name, p)) => (name.to_owned(), Some(port(p.to_owned(), &flag)?)),
+                    None => (v, None),
+                };
+                b = match (flag.as_str(), port) {
+                    ("--vault", None) => b.vault(name),
+                    ("--vault", Some(p)) => b.vault_on_port(name, p),
+                    (_, None) => b.hsm(name),
+                    (_, Some(p)) => b.hsm_on_port(name, p),
+                };
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -238,6 +256,12 @@ mod tests {
         assert!(args(&["--identity", "c"]).is_err());
         assert!(USAGE.contains(keyvault_emulator::DEFAULT_TENANT_ID));
         assert!(args(&["--rbac", "on"]).is_err());
+        assert!(matches!(
+            args(&["--vault", "a1", "--vault=b2:0", "--hsm", "h1:8450"]),
+            Ok(Command::Run(_))
+        ));
+        assert!(args(&["--vault", "a1:x"]).is_err());
+        assert!(args(&["--hsm"]).is_err());
         assert!(args(&["--hsm-admin"]).is_err());
         assert!(matches!(
             args(&["--import", "seed.json"]),

@@ -1,8 +1,9 @@
 //! An HTTPS proxy in front of the endpoints (`CONNECT` only), so that apps
 //! reach the emulator by Azure host names: with `HTTPS_PROXY` pointing here,
-//! `https://<name>.vault.azure.net` is the vault endpoint and
-//! `https://<name>.managedhsm.azure.net` the Managed HSM endpoint, with no
-//! DNS or hosts-file change. Every Azure SDK's default check of the 401
+//! `https://<name>.vault.azure.net` is the vault named `<name>` and
+//! `https://<name>.managedhsm.azure.net` the Managed HSM named `<name>` (an
+//! emulator that was given no names serves its one vault and HSM under any
+//! name), with no DNS or hosts-file change. Every Azure SDK's default check of the 401
 //! challenge (the vault host must be a subdomain of the challenge's resource,
 //! `https://vault.azure.net`) then passes as it does against Azure.
 //!
@@ -13,6 +14,7 @@
 //! 0.0.0.0`) reaches nothing but the two endpoints.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -36,11 +38,29 @@ pub(crate) const VAULT_DOMAIN: &str = "vault.azure.net";
 /// See [`VAULT_DOMAIN`].
 pub(crate) const HSM_DOMAIN: &str = "managedhsm.azure.net";
 
-/// Where tunnels go: the two endpoints' addresses.
-#[derive(Debug, Clone, Copy)]
+/// Where tunnels to the hosts of one domain go.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Named {
+    /// The endpoints by lower-case name (the host's first label).
+    pub(crate) by_name: Vec<(String, SocketAddr)>,
+    /// Where every other name goes, if anywhere (an emulator whose vault
+    /// or HSM was not named answers under any name).
+    pub(crate) any: Option<SocketAddr>,
+}
+
+impl Named {
+    fn get(&self, name: &str) -> Option<SocketAddr> {
+        (self.by_name.iter().find(|(n, _)| n == name))
+            .map(|(_, addr)| *addr)
+            .or(self.any)
+    }
+}
+
+/// Where tunnels go: the vault and HSM endpoints by name.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Targets {
-    pub(crate) vault: SocketAddr,
-    pub(crate) hsm: SocketAddr,
+    pub(crate) vaults: Named,
+    pub(crate) hsms: Named,
 }
 
 impl Targets {
@@ -51,14 +71,15 @@ impl Targets {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let under = |domain: &str| {
-            host.strip_suffix(domain)
-                .is_some_and(|name| name.len() > 1 && name.ends_with('.'))
+            (host.strip_suffix(domain))
+                .and_then(|name| name.strip_suffix('.'))
+                .filter(|name| !name.is_empty())
         };
-        if under(VAULT_DOMAIN) {
-            return Some(reachable(self.vault));
+        if let Some(name) = under(VAULT_DOMAIN) {
+            return self.vaults.get(name).map(reachable);
         }
-        if under(HSM_DOMAIN) {
-            return Some(reachable(self.hsm));
+        if let Some(name) = under(HSM_DOMAIN) {
+            return self.hsms.get(name).map(reachable);
         }
         let loopback = match host.as_str() {
             "localhost" => Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
@@ -82,7 +103,11 @@ fn reachable(addr: SocketAddr) -> SocketAddr {
 
 /// Serves tunnels on `bound` until `shutdown` turns true; open tunnels are
 /// closed then.
-pub(crate) async fn serve(bound: Bound, targets: Targets, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    bound: Bound,
+    targets: Arc<Targets>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let (conn_tx, mut conn_rx) = tokio::sync::mpsc::channel(64);
     let mut accepting = JoinSet::new();
     for listener in bound.listeners {
@@ -115,7 +140,7 @@ pub(crate) async fn serve(bound: Bound, targets: Targets, mut shutdown: watch::R
                     tunnels.spawn(refuse(stream, "503 Service Unavailable"));
                     continue;
                 }
-                tunnels.spawn(tunnel(stream, targets));
+                tunnels.spawn(tunnel(stream, targets.clone()));
             }
             else => break,
         }
@@ -173,7 +198,7 @@ fn parse_connect(line: &str) -> Result<(&str, u16), &'static str> {
     Ok((host, port))
 }
 
-async fn tunnel(mut client: TcpStream, targets: Targets) {
+async fn tunnel(mut client: TcpStream, targets: Arc<Targets>) {
     let Ok(Some((head, early))) = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut client)).await
     else {
         return refuse(client, "400 Bad Request").await;
@@ -220,8 +245,48 @@ mod tests {
 
     fn targets() -> Targets {
         Targets {
-            vault: "127.0.0.1:8443".parse().unwrap(),
-            hsm: "0.0.0.0:8444".parse().unwrap(),
+            vaults: Named {
+                by_name: Vec::new(),
+                any: Some("127.0.0.1:8443".parse().unwrap()),
+            },
+            hsms: Named {
+                by_name: Vec::new(),
+                any: Some("0.0.0.0:8444".parse().unwrap()),
+            },
+        }
+    }
+
+    #[test]
+    fn named_endpoints_answer_only_under_their_names() {
+        let addr = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
+        let t = Targets {
+            vaults: Named {
+                by_name: vec![("billing".into(), addr(1)), ("orders".into(), addr(2))],
+                any: None,
+            },
+            hsms: Named {
+                by_name: vec![("keys".into(), addr(3))],
+                any: None,
+            },
+        };
+        assert_eq!(
+            t.resolve("billing.vault.azure.net", 443, false),
+            Some(addr(1))
+        );
+        assert_eq!(
+            t.resolve("Orders.vault.azure.net", 443, false),
+            Some(addr(2))
+        );
+        assert_eq!(
+            t.resolve("keys.managedhsm.azure.net", 443, false),
+            Some(addr(3))
+        );
+        for other in [
+            "other.vault.azure.net",
+            "keys.vault.azure.net",
+            "billing.managedhsm.azure.net",
+        ] {
+            assert_eq!(t.resolve(other, 443, true), None, "{other}");
         }
     }
 

@@ -31,9 +31,7 @@ use crate::hsm::rbac::{self, Permission, RoleAssignment, RoleDefinition};
 use crate::hsm::settings;
 use crate::objects::request::{MAX_TAG_NAME, MAX_TAG_VALUE, MAX_TAGS, valid_name};
 use crate::objects::{Attributes, Collection, Deletion, Staged, Stored, Versioned};
-use crate::store::{
-    Batch, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Store, Table, encode,
-};
+use crate::store::{Batch, Op, Store, Table, encode};
 use crate::vault::Vault;
 use crate::vault::model::{MAX_VALUE_BYTES, StoredVersion};
 
@@ -278,7 +276,7 @@ pub(crate) struct Services {
 }
 
 fn find<'a, T>(list: &'a [(String, Arc<T>)], what: &str, name: &str) -> Result<&'a T, Error> {
-    match list.iter().find(|(n, _)| n == name) {
+    match list.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
         Some((_, s)) => Ok(s),
         None => {
             let known: Vec<&str> = list.iter().map(|(n, _)| n.as_str()).collect();
@@ -308,6 +306,7 @@ struct Object<V> {
 trait Seeded: Versioned + PartialEq {
     fn attributes(&mut self) -> &mut Attributes;
     fn created(&self) -> i64;
+    fn updated(&self) -> i64;
 }
 
 impl Seeded for StoredVersion {
@@ -317,6 +316,9 @@ impl Seeded for StoredVersion {
     fn created(&self) -> i64 {
         self.attributes.created
     }
+    fn updated(&self) -> i64 {
+        self.attributes.updated
+    }
 }
 
 impl Seeded for KeyVersion {
@@ -325,6 +327,9 @@ impl Seeded for KeyVersion {
     }
     fn created(&self) -> i64 {
         self.attributes.created
+    }
+    fn updated(&self) -> i64 {
+        self.attributes.updated
     }
 }
 
@@ -662,9 +667,9 @@ fn stage_objects<'c, V: Seeded>(
             updated,
         } in o.versions
         {
-            let old = s.versions.get_mut(v.id()).map(|old| *old.attributes());
-            let created = created.or(old.map(|a| a.created)).unwrap_or(now);
-            let updated = updated.or(old.map(|a| a.updated)).unwrap_or(created);
+            let old = s.versions.get(v.id());
+            let created = created.or(old.map(V::created)).unwrap_or(now);
+            let updated = updated.or(old.map(V::updated)).unwrap_or(created);
             v.attributes().created = created;
             v.attributes().updated = updated;
             s.latest = v.id().to_owned();
@@ -746,12 +751,14 @@ pub(crate) fn import(doc: Document, services: &Services) -> Result<(), Error> {
         };
         let definitions = plan.definitions.into_iter();
         let definitions = definitions.map(|d| (d.name.to_ascii_lowercase(), d));
-        let definitions = changes.of(HSM_ROLE_DEFINITIONS, &state.definitions, definitions)?;
+        let definitions =
+            changes.of(plan.hsm.tables.definitions, &state.definitions, definitions)?;
         let assignments = plan.assignments.into_iter();
         let assignments = assignments.map(|a| (a.name.to_ascii_lowercase(), a));
-        let assignments = changes.of(HSM_ROLE_ASSIGNMENTS, &state.assignments, assignments)?;
+        let assignments =
+            changes.of(plan.hsm.tables.assignments, &state.assignments, assignments)?;
         let settings = plan.settings.into_iter().map(|(n, v)| (n.to_owned(), v));
-        let settings = changes.of(HSM_SETTINGS, &state.settings, settings)?;
+        let settings = changes.of(plan.hsm.tables.settings, &state.settings, settings)?;
         staged_hsms.push(move || {
             state.definitions.extend(definitions);
             state.assignments.extend(assignments);
@@ -786,7 +793,7 @@ fn objects_doc<V: Seeded, D>(
 ) -> Vec<ObjectDoc<D>> {
     all.into_values()
         .map(|s| {
-            let mut versions: Vec<&V> = s.versions.values().collect();
+            let mut versions: Vec<&V> = s.versions.iter().map(|(_, v)| v).collect();
             versions.sort_by_key(|v| (v.id() == s.latest, v.created(), v.id().to_owned()));
             ObjectDoc {
                 versions: versions.into_iter().map(&version).collect(),
@@ -905,18 +912,19 @@ mod tests {
             retention_days: 7,
             purge_protection: false,
         };
-        let (rbac, admins) = (RbacMode::Off, Vec::new());
+        let (rbac, admins, storage) = (RbacMode::Off, Vec::new(), Default::default());
         let config = HsmConfig {
             soft_delete,
             rbac,
             admins,
+            storage,
         };
-        let vault = Vault::open(store.clone(), Clock::new(), soft_delete, [0; 32]).unwrap();
-        let hsm = Hsm::open(store.clone(), Clock::new(), config, [0; 32]).unwrap();
-        let name = "emulator".to_owned();
+        let name = crate::DEFAULT_NAME;
+        let vault = Vault::open(name, store.clone(), Clock::new(), soft_delete, [0; 32]);
+        let hsm = Hsm::open(name, store.clone(), Clock::new(), config, [0; 32]);
         Services {
-            vaults: vec![(name.clone(), vault)],
-            hsms: vec![(name, hsm)],
+            vaults: vec![(name.to_owned(), vault.unwrap())],
+            hsms: vec![(name.to_owned(), hsm.unwrap())],
         }
     }
 

@@ -21,6 +21,26 @@ impl Table {
     fn def(self) -> TableDefinition<'static, &'static str, &'static [u8]> {
         TableDefinition::new(self.0)
     }
+
+    /// This table of the vault or HSM named `name`: the table itself for the
+    /// default name (so stores written before names existed open as they
+    /// were), `<table>@<name>` otherwise. Names are interned: a process
+    /// keeps one copy of each.
+    pub(crate) fn of(self, name: &str) -> Table {
+        if name == crate::DEFAULT_NAME {
+            return self;
+        }
+        static NAMES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+            std::sync::Mutex::new(std::collections::BTreeSet::new());
+        let full = format!("{}@{name}", self.0);
+        let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = names.get(full.as_str()) {
+            return Table(known);
+        }
+        let interned: &'static str = Box::leak(full.into_boxed_str());
+        names.insert(interned);
+        Table(interned)
+    }
 }
 
 /// The vault's secrets, one record per secret name (lower case).
@@ -128,34 +148,48 @@ impl Store {
         txn.commit().map_err(|e| store_err("cannot commit", e))
     }
 
-    /// Every record of `table`, in key order.
-    pub(crate) fn load(&self, table: Table) -> Result<Vec<(String, Vec<u8>)>, Error> {
-        let Some(db) = &self.db else {
-            return Ok(Vec::new());
-        };
+    /// Calls `f` with every record of `table`, in key order, straight from
+    /// the database (no copy of the table is made).
+    pub(crate) fn scan(&self, table: Table, mut f: impl FnMut(&str, &[u8])) -> Result<(), Error> {
+        let Some(db) = &self.db else { return Ok(()) };
         let txn = db
             .begin_read()
             .map_err(|e| store_err("cannot begin a read", e))?;
         let t = match txn.open_table(table.def()) {
             Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
             Err(e) => return Err(store_err("cannot open a table", e)),
         };
-        let mut out = Vec::new();
         for row in t.iter().map_err(|e| store_err("cannot read a table", e))? {
             let (k, v) = row.map_err(|e| store_err("cannot read a record", e))?;
-            out.push((k.value().to_owned(), v.value().to_vec()));
+            f(k.value(), v.value());
         }
+        Ok(())
+    }
+
+    /// Every record of `table`, in key order.
+    #[cfg(test)]
+    pub(crate) fn load(&self, table: Table) -> Result<Vec<(String, Vec<u8>)>, Error> {
+        let mut out = Vec::new();
+        self.scan(table, |k, v| out.push((k.to_owned(), v.to_vec())))?;
         Ok(out)
     }
 
     /// One record of `table`.
     pub(crate) fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        Ok(self
-            .load(table)?
-            .into_iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v))
+        let Some(db) = &self.db else { return Ok(None) };
+        let txn = db
+            .begin_read()
+            .map_err(|e| store_err("cannot begin a read", e))?;
+        let t = match txn.open_table(table.def()) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(store_err("cannot open a table", e)),
+        };
+        let v = t
+            .get(key)
+            .map_err(|e| store_err("cannot read a record", e))?;
+        Ok(v.map(|v| v.value().to_vec()))
     }
 }
 
@@ -165,15 +199,23 @@ pub(crate) fn records<T: serde::de::DeserializeOwned>(
     table: Table,
 ) -> Result<BTreeMap<String, T>, Error> {
     let mut out = BTreeMap::new();
-    for (key, raw) in store.load(table)? {
-        match serde_json::from_slice::<T>(&raw) {
-            Ok(v) => {
-                out.insert(key, v);
-            }
-            Err(e) => tracing::error!(key, error = %e, "skipping an unreadable stored record"),
-        }
-    }
+    each_record(store, table, |key, v| {
+        out.insert(key.to_owned(), v);
+    })?;
     Ok(out)
+}
+
+/// Calls `f` with every readable record of `table`, decoded as it is read;
+/// unreadable ones are logged and skipped.
+pub(crate) fn each_record<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    table: Table,
+    mut f: impl FnMut(&str, T),
+) -> Result<(), Error> {
+    store.scan(table, |key, raw| match serde_json::from_slice::<T>(raw) {
+        Ok(v) => f(key, v),
+        Err(e) => tracing::error!(key, error = %e, "skipping an unreadable stored record"),
+    })
 }
 
 /// A record as stored.
@@ -270,5 +312,14 @@ mod tests {
         );
         assert_eq!(store.get(VAULT_SECRETS, "b").unwrap(), Some(b"2".to_vec()));
         assert!(Store::in_memory().get(META, "x").unwrap().is_none());
+    }
+
+    #[test]
+    fn named_tables_are_apart_and_interned() {
+        assert_eq!(VAULT_SECRETS.of(crate::DEFAULT_NAME).0, "vault_secrets");
+        let a = VAULT_SECRETS.of("billing");
+        assert_eq!(a.0, "vault_secrets@billing");
+        assert!(std::ptr::eq(a.0, VAULT_SECRETS.of("billing").0));
+        assert_ne!(HSM_KEYS.of("billing").0, a.0);
     }
 }

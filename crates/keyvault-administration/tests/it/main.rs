@@ -6,9 +6,10 @@
 
 mod access_control;
 mod backup;
+mod backup_identity;
 mod common;
 mod recorded;
 mod settings;
 mod tracing_spans;
 
-use keyvault_testing::{azurite, sas};
+use keyvault_testing::azurite;

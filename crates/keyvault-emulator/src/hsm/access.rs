@@ -1,23 +1,26 @@
 //! Role definitions and role assignments: the RBAC routes of the HSM.
 
+use std::ops::Bound;
+
 use http::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::rbac::{self, RoleAssignment, RoleDefinition, action};
 use super::{Hsm, Result, State};
 use crate::error::{ServiceError, json_response};
-use crate::server::{HttpResponse, Request};
-use crate::service::{self, method_not_allowed};
-use crate::store::{HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, Op};
+use crate::objects::paging;
+use crate::server::HttpResponse;
+use crate::service::{self, Ctx, method_not_allowed};
+use crate::store::Op;
 
 impl Hsm {
     pub(super) fn route_rbac(
         &self,
-        req: &Request,
-        caller: Option<&str>,
+        c: &Ctx<'_>,
         scope: &str,
         parts: &[&str],
     ) -> Result<HttpResponse> {
+        let (req, caller) = (c.req, c.caller);
         let kind = parts.first().copied().unwrap_or_default();
         let name = match parts {
             [_] | [_, ""] => None,
@@ -50,15 +53,12 @@ impl Hsm {
         };
         self.authorize(caller, needed, scope)?;
         let Some(n) = name else {
-            let value = if definitions {
-                self.list_definitions(req)?
+            let page = if definitions {
+                self.list_definitions(c)?
             } else {
-                self.list_assignments(req, scope)?
+                self.list_assignments(c, scope)?
             };
-            return Ok(json_response(
-                200,
-                &json!({"value": value, "nextLink": null}),
-            ));
+            return Ok(json_response(200, &page));
         };
         match (definitions, &req.method) {
             (true, &Method::GET) => {
@@ -77,41 +77,57 @@ impl Hsm {
         }
     }
 
-    /// Every role definition (built-in first), filtered by `roleName eq`.
-    fn list_definitions(&self, req: &Request) -> Result<Vec<Value>> {
-        let filter = rbac::parse_definition_filter(req.query("$filter"))?;
-        let state = self.lock();
-        Ok(rbac::all_definitions(&state.definitions)
-            .iter()
-            .filter(|d| {
-                filter
-                    .as_deref()
-                    .is_none_or(|f| d.role_name.eq_ignore_ascii_case(f))
-            })
-            .map(rbac::render_definition)
-            .collect())
+    /// A page of the role definitions (built-in first), filtered by
+    /// `roleName eq`. Built-in ones are keyed `0/<index>` and custom ones
+    /// `1/<name>`, so a page starts with a range lookup at its token.
+    fn list_definitions(&self, c: &Ctx<'_>) -> Result<Value> {
+        let filter = rbac::parse_definition_filter(c.req.query("$filter"))?;
+        let page = paging::page(c.req)?;
+        let after = page.after.as_deref();
+        let matches = |d: &RoleDefinition| {
+            (filter.as_deref()).is_none_or(|f| d.role_name.eq_ignore_ascii_case(f))
+        };
+        let rows: Vec<(String, RoleDefinition)> = {
+            let state = self.lock();
+            let built_in = (rbac::built_in().into_iter().enumerate())
+                .map(|(i, d)| (format!("0/{i:02}"), d))
+                .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a));
+            let from = match after.and_then(|a| a.strip_prefix("1/")) {
+                Some(a) => Bound::Excluded(a),
+                None => Bound::Unbounded,
+            };
+            let custom = (state.definitions.range::<str, _>((from, Bound::Unbounded)))
+                .map(|(k, d)| (format!("1/{k}"), d.clone()));
+            (built_in.chain(custom))
+                .filter(|(_, d)| matches(d))
+                .take(page.max + 1)
+                .collect()
+        };
+        Ok(rbac_page(c, &page, rows, |d| rbac::render_definition(&d)))
     }
 
-    /// The assignments above `scope` (and, without `atScope()`, below it),
-    /// filtered by `principalId eq`.
-    fn list_assignments(&self, req: &Request, scope: &str) -> Result<Vec<Value>> {
-        let filter = rbac::parse_assignment_filter(req.query("$filter"))?;
-        let state = self.lock();
-        Ok(state
-            .assignments
-            .values()
-            .filter(|a| {
-                rbac::scope_covers(&a.scope, scope)
-                    || (!filter.at_scope && rbac::scope_covers(scope, &a.scope))
-            })
-            .filter(|a| {
-                filter
-                    .principal_id
-                    .as_deref()
-                    .is_none_or(|p| a.principal_id.eq_ignore_ascii_case(p))
-            })
-            .map(rbac::render_assignment)
-            .collect())
+    /// A page of the assignments above `scope` (and, without `atScope()`,
+    /// below it), filtered by `principalId eq`, in name order from the
+    /// page's token.
+    fn list_assignments(&self, c: &Ctx<'_>, scope: &str) -> Result<Value> {
+        let filter = rbac::parse_assignment_filter(c.req.query("$filter"))?;
+        let page = paging::page(c.req)?;
+        let rows: Vec<(String, RoleAssignment)> = {
+            let state = self.lock();
+            (paging::window(&state.assignments, &page))
+                .filter(|(_, a)| {
+                    rbac::scope_covers(&a.scope, scope)
+                        || (!filter.at_scope && rbac::scope_covers(scope, &a.scope))
+                })
+                .filter(|(_, a)| {
+                    (filter.principal_id.as_deref())
+                        .is_none_or(|p| a.principal_id.eq_ignore_ascii_case(p))
+                })
+                .take(page.max + 1)
+                .map(|(k, a)| (k.clone(), a.clone()))
+                .collect()
+        };
+        Ok(rbac_page(c, &page, rows, |a| rbac::render_assignment(&a)))
     }
 
     pub(super) fn put_definition(&self, name: &str, body: &[u8]) -> Result<HttpResponse> {
@@ -124,7 +140,7 @@ impl Hsm {
         let key = name.to_ascii_lowercase();
         let mut state = self.lock();
         let d = rbac::parse_definition(body, name, state.definitions.get(&key))?;
-        self.store.put(HSM_ROLE_DEFINITIONS, &key, &d)?;
+        self.store.put(self.tables.definitions, &key, &d)?;
         let out = rbac::render_definition(&d);
         state.definitions.insert(key, d);
         Ok(json_response(201, &out))
@@ -149,7 +165,7 @@ impl Hsm {
                 ),
             ));
         }
-        (self.store).save(vec![Op::Delete(HSM_ROLE_DEFINITIONS, key.clone())])?;
+        (self.store).save(vec![Op::Delete(self.tables.definitions, key.clone())])?;
         state.definitions.remove(&key);
         Ok(json_response(200, &rbac::render_definition(&d)))
     }
@@ -188,7 +204,7 @@ impl Hsm {
             role: new.role,
             principal_id: new.principal_id,
         };
-        self.store.put(HSM_ROLE_ASSIGNMENTS, &key, &a)?;
+        self.store.put(self.tables.assignments, &key, &a)?;
         let out = rbac::render_assignment(&a);
         state.assignments.insert(key, a);
         Ok(json_response(201, &out))
@@ -198,7 +214,7 @@ impl Hsm {
         let key = name.to_ascii_lowercase();
         let mut state = self.lock();
         let a = find_assignment(&state, name)?.clone();
-        (self.store).save(vec![Op::Delete(HSM_ROLE_ASSIGNMENTS, key.clone())])?;
+        (self.store).save(vec![Op::Delete(self.tables.assignments, key.clone())])?;
         state.assignments.remove(&key);
         Ok(json_response(200, &rbac::render_assignment(&a)))
     }
@@ -248,4 +264,23 @@ fn find_assignment<'s>(state: &'s State, name: &str) -> Result<&'s RoleAssignmen
                 format!("Requested role assignment {name} was not found."),
             )
         })
+}
+
+/// A page of a role listing; its `nextLink` keeps the request's `$filter`.
+fn rbac_page<T>(
+    c: &Ctx<'_>,
+    page: &paging::Page,
+    rows: Vec<(String, T)>,
+    render: impl Fn(T) -> Value,
+) -> Value {
+    let mut body = paging::page_of(c.req, c.api, &c.req.path, page, rows, |(_, t)| render(t));
+    if let (Some(filter), Some(Value::String(link))) =
+        (c.req.query("$filter"), body.get_mut("nextLink"))
+    {
+        link.push_str("&$filter=");
+        let encoded =
+            percent_encoding::utf8_percent_encode(filter, percent_encoding::NON_ALPHANUMERIC);
+        link.push_str(&encoded.to_string());
+    }
+    body
 }

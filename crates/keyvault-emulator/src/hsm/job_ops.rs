@@ -15,9 +15,7 @@ use crate::error::{ServiceError, json_response};
 use crate::objects::request::{opt_string, parse_object};
 use crate::server::{HttpResponse, Request};
 use crate::service::Ctx;
-use crate::store::{
-    HSM_JOBS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, replace_ops,
-};
+use crate::store::replace_ops;
 
 impl Hsm {
     pub(super) fn job_status(&self, id: &str, backup: bool) -> Result<HttpResponse> {
@@ -43,7 +41,7 @@ impl Hsm {
     /// Records a new job durably and answers 202 with its status URL.
     pub(super) fn accept_job(&self, req: &Request, job: &Job) -> Result<HttpResponse> {
         let mut jobs = self.lock_jobs();
-        self.store.put(HSM_JOBS, &job.id, job)?;
+        self.store.put(self.tables.jobs, &job.id, job)?;
         jobs.insert(job.id.clone(), job.clone());
         let mut resp = json_response(202, &job.render());
         let url = format!("{}{}", req.base_url, job.status_path());
@@ -76,7 +74,7 @@ impl Hsm {
                 job.error = Some((code, message));
             }
         }
-        let stored = self.store.put(HSM_JOBS, id, &job);
+        let stored = self.store.put(self.tables.jobs, id, &job);
         if stored.is_err() {
             tracing::error!(job = id, "cannot persist a job's end");
             job.status = "Failed".into();
@@ -97,7 +95,7 @@ impl Hsm {
         if pre {
             require(c.api, ApiVersion::V7_6_PREVIEW_2, "prebackup")?;
         }
-        let (container, _) = parse_sas(&parse_object(&req.body)?)?;
+        let container = parse_sas(&parse_object(&req.body)?)?;
         let now = self.clock.now();
         let kind = if pre {
             JobKind::PreBackup
@@ -114,12 +112,11 @@ impl Hsm {
             let outcome = if pre {
                 jobs::pre_backup(&hsm.storage, &container).await
             } else {
-                let (client, key) = (&hsm.storage, &hsm.backup_key);
                 let f = jobs::Folder {
-                    client,
+                    storage: &hsm.storage,
                     container: &container,
                     name: &folder,
-                    key,
+                    key: &hsm.backup_key,
                 };
                 f.backup(&snapshot, now).await
             };
@@ -156,7 +153,7 @@ impl Hsm {
                 ));
             }
         };
-        let (container, _) = parse_sas(&sas)?;
+        let container = parse_sas(&sas)?;
         let folder_field = if kind == JobKind::SelectiveRestore {
             "folder"
         } else {
@@ -177,10 +174,9 @@ impl Hsm {
         let hsm = self.clone();
         self.spawn_job(async move {
             let id = job.id.clone();
-            let (client, container) = (&hsm.storage, &container);
             let f = jobs::Folder {
-                client,
-                container,
+                storage: &hsm.storage,
+                container: &container,
                 name: &folder,
                 key: &hsm.backup_key,
             };
@@ -207,16 +203,16 @@ impl Hsm {
         let (old, rest) = (&*state, &new.state);
         let ops = [
             replace_ops(
-                HSM_ROLE_DEFINITIONS,
+                self.tables.definitions,
                 old.definitions.keys(),
                 &rest.definitions,
             ),
             replace_ops(
-                HSM_ROLE_ASSIGNMENTS,
+                self.tables.assignments,
                 old.assignments.keys(),
                 &rest.assignments,
             ),
-            replace_ops(HSM_SETTINGS, old.settings.keys(), &rest.settings),
+            replace_ops(self.tables.settings, old.settings.keys(), &rest.settings),
         ];
         let ops = ops
             .into_iter()
@@ -259,7 +255,7 @@ fn job_internal() -> (String, String) {
 }
 
 /// Reads `storageResourceUri`, `token` and `useManagedIdentity`.
-fn parse_sas(m: &serde_json::Map<String, Value>) -> Result<(blob::Container, bool)> {
+fn parse_sas(m: &serde_json::Map<String, Value>) -> Result<blob::Container> {
     let uri = match m.get("storageResourceUri") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         _ => {
@@ -278,12 +274,7 @@ fn parse_sas(m: &serde_json::Map<String, Value>) -> Result<(blob::Container, boo
             ));
         }
     };
-    if token.as_deref().is_none_or(|t| t.trim().is_empty()) && !managed {
-        return Err(ServiceError::bad_parameter(
-            "Either a SAS 'token' or 'useManagedIdentity': true is required.",
-        ));
-    }
-    Ok((blob::Container::parse(&uri, token.as_deref())?, managed))
+    blob::Container::parse(&uri, token.as_deref(), managed)
 }
 
 #[cfg(test)]
@@ -302,8 +293,16 @@ mod tests {
             },
             rbac: RbacMode::Off,
             admins: Vec::new(),
+            storage: Default::default(),
         };
-        Hsm::open(Arc::new(Store::in_memory()), Clock::new(), config, [0; 32]).unwrap()
+        Hsm::open(
+            crate::DEFAULT_NAME,
+            Arc::new(Store::in_memory()),
+            Clock::new(),
+            config,
+            [0; 32],
+        )
+        .unwrap()
     }
 
     #[tokio::test]

@@ -29,9 +29,10 @@ use crate::objects::{Attributes, Collection, Found, Kind, Retention, new_version
 use crate::server::{HttpResponse, Request, percent_decode};
 use crate::service::{self, Ctx, Result, Route, Service, ok};
 use crate::store::{
-    HSM_JOBS, HSM_KEYS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Store,
+    HSM_JOBS, HSM_KEYS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Store, Table,
     records,
 };
+pub(crate) use blob::StorageConfig;
 use jobs::{Job, JobKind};
 use keys::{KeyVersion, StoredKey};
 use rbac::{RoleAssignment, RoleDefinition, action};
@@ -101,10 +102,37 @@ pub(crate) struct HsmConfig {
     pub(crate) rbac: RbacMode,
     /// Object ids that are Managed HSM Administrators at `/`.
     pub(crate) admins: Vec<String>,
+    /// What backup and restore jobs trust and who they are in storage.
+    pub(crate) storage: StorageConfig,
 }
 
-/// The Managed HSM service of one emulator.
+/// The store tables of one HSM.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tables {
+    keys: Table,
+    pub(crate) definitions: Table,
+    pub(crate) assignments: Table,
+    pub(crate) settings: Table,
+    jobs: Table,
+}
+
+impl Tables {
+    fn of(name: &str) -> Self {
+        Self {
+            keys: HSM_KEYS.of(name),
+            definitions: HSM_ROLE_DEFINITIONS.of(name),
+            assignments: HSM_ROLE_ASSIGNMENTS.of(name),
+            settings: HSM_SETTINGS.of(name),
+            jobs: HSM_JOBS.of(name),
+        }
+    }
+}
+
+/// A Managed HSM of the emulator.
 pub(crate) struct Hsm {
+    /// The HSM's name (lower case).
+    name: String,
+    pub(crate) tables: Tables,
     pub(crate) keys: Collection<KeyVersion>,
     state: Mutex<State>,
     jobs: Mutex<BTreeMap<String, Job>>,
@@ -113,14 +141,16 @@ pub(crate) struct Hsm {
     config: HsmConfig,
     backup_key: [u8; 32],
     runtime: tokio::runtime::Handle,
-    storage: reqwest::Client,
+    storage: blob::Storage,
     /// Running job tasks, stopped on shutdown.
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Hsm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Hsm")
+        f.debug_struct("Hsm")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -150,24 +180,26 @@ impl Hsm {
     /// Loads the HSM's state and jobs from `store`. Jobs that were running
     /// when the emulator stopped are marked failed.
     pub(crate) fn open(
+        name: &str,
         store: Arc<Store>,
         clock: Clock,
         config: HsmConfig,
         backup_key: [u8; 32],
     ) -> std::result::Result<Arc<Self>, crate::Error> {
+        let tables = Tables::of(name);
         let keys = Collection::open(
             &KEYS,
-            HSM_KEYS,
+            tables.keys,
             store.clone(),
             clock.clone(),
             config.soft_delete,
         )?;
         let state = State {
-            definitions: records(&store, HSM_ROLE_DEFINITIONS)?,
-            assignments: records(&store, HSM_ROLE_ASSIGNMENTS)?,
-            settings: records::<String>(&store, HSM_SETTINGS)?,
+            definitions: records(&store, tables.definitions)?,
+            assignments: records(&store, tables.assignments)?,
+            settings: records::<String>(&store, tables.settings)?,
         };
-        let mut jobs: BTreeMap<String, Job> = records(&store, HSM_JOBS)?;
+        let mut jobs: BTreeMap<String, Job> = records(&store, tables.jobs)?;
         let now = clock.now();
         let mut ops = Vec::new();
         for job in jobs.values_mut().filter(|j| j.status == "InProgress") {
@@ -178,13 +210,16 @@ impl Hsm {
                 "The emulator stopped while this job was running; start it again.".into(),
             ));
             ops.push(Op::Put(
-                HSM_JOBS,
+                tables.jobs,
                 job.id.clone(),
                 serde_json::to_vec(job).unwrap_or_default(),
             ));
         }
         store.commit(ops)?;
+        let storage = blob::Storage::new(&config.storage)?;
         let hsm = Arc::new(Self {
+            name: name.to_owned(),
+            tables,
             keys,
             state: Mutex::new(state),
             jobs: Mutex::new(jobs),
@@ -193,7 +228,7 @@ impl Hsm {
             config,
             backup_key,
             runtime: tokio::runtime::Handle::current(),
-            storage: blob::client()?,
+            storage,
             tasks: Mutex::new(Vec::new()),
         });
         hsm.ensure_admin_assignments()?;
@@ -217,7 +252,7 @@ impl Hsm {
                 principal_id: oid.clone(),
             };
             ops.push(Op::Put(
-                HSM_ROLE_ASSIGNMENTS,
+                self.tables.assignments,
                 name.clone(),
                 serde_json::to_vec(&a).unwrap_or_default(),
             ));
@@ -377,7 +412,7 @@ impl Service for Hsm {
             let rest = &raw_path[i + RBAC_PREFIX.len()..];
             let parts: Vec<String> = rest.split('/').map(|s| percent_decode(s, false)).collect();
             let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-            return self.route_rbac(c.req, c.caller, &scope, &parts);
+            return self.route_rbac(&c, &scope, &parts);
         }
         service::route(self, c)
     }

@@ -4,7 +4,6 @@ use serde_json::{Value, json};
 
 use super::{Hsm, Result, State};
 use crate::error::ServiceError;
-use crate::store::HSM_SETTINGS;
 
 /// The account settings an HSM has: `(name, type, default value)`.
 const SETTINGS: &[(&str, &str, &str)] =
@@ -48,7 +47,7 @@ impl Hsm {
         };
         let (n, value) = check_setting(name, &value)?;
         let mut state = self.lock();
-        self.store.put(HSM_SETTINGS, n, &value)?;
+        self.store.put(self.tables.settings, n, &value)?;
         state.settings.insert(n.to_owned(), value);
         Ok(self.setting_json(&state, n).unwrap_or(Value::Null))
     }

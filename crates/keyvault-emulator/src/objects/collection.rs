@@ -198,8 +198,12 @@ impl<V: Versioned> Collection<V> {
             next_due: AtomicI64::new(i64::MIN),
             store,
         };
-        let all = store::records(&collection.store, table)?;
-        collection.swap_in(&mut collection.lock(), all);
+        {
+            let mut items = collection.lock();
+            store::each_record(&collection.store, table, |key, s: Stored<V>| {
+                items.insert(key.to_owned(), s);
+            })?;
+        }
         collection.sweep();
         Ok(collection)
     }
@@ -288,7 +292,12 @@ impl<V: Versioned> Collection<V> {
     }
 
     /// A live object and its version (`""` for the latest).
-    fn find(&self, items: &Items<V>, name: &str, version: &str) -> Result<(Stored<V>, V)> {
+    fn find<'i>(
+        &self,
+        items: &'i Items<V>,
+        name: &str,
+        version: &str,
+    ) -> Result<(&'i Stored<V>, &'i V)> {
         let s = items.live.get(&name.to_ascii_lowercase());
         let s = s.ok_or_else(|| self.kind.not_found(name))?;
         let v = match version {
@@ -296,18 +305,19 @@ impl<V: Versioned> Collection<V> {
             _ => s.versions.get(&version.to_ascii_lowercase()),
         };
         let v = v.ok_or_else(|| self.kind.not_found(&format!("{name}/{version}")))?;
-        Ok((s.clone(), v.clone()))
+        Ok((s, v))
     }
 
     /// A live object's version (`""` for the latest).
     pub(crate) fn get(&self, name: &str, version: &str) -> Result<Found<V>> {
-        let (s, v) = self.find(&self.lock(), name, version)?;
-        Ok(Found::of(&s, v))
+        let items = self.lock();
+        let (s, v) = self.find(&items, name, version)?;
+        Ok(Found::of(s, v.clone()))
     }
 
     /// A live object with all its versions.
     pub(crate) fn get_all(&self, name: &str) -> Result<Stored<V>> {
-        Ok(self.find(&self.lock(), name, "")?.0)
+        Ok(self.find(&self.lock(), name, "")?.0.clone())
     }
 
     /// Changes a live object's version (`""` for the latest) with `change`.
@@ -318,7 +328,8 @@ impl<V: Versioned> Collection<V> {
         change: impl FnOnce(&mut V),
     ) -> Result<Found<V>> {
         let mut items = self.lock();
-        let (mut s, mut v) = self.find(&items, name, version)?;
+        let (s, v) = self.find(&items, name, version)?;
+        let (mut s, mut v) = (s.clone(), v.clone());
         change(&mut v);
         s.versions.insert(v.id().to_owned(), v.clone());
         self.write(&mut items, s, v)
@@ -327,7 +338,8 @@ impl<V: Versioned> Collection<V> {
     /// Soft-deletes a live object; answers with its latest version.
     pub(crate) fn delete(&self, name: &str) -> Result<Found<V>> {
         let mut items = self.lock();
-        let (mut s, v) = self.find(&items, name, "")?;
+        let (s, v) = self.find(&items, name, "")?;
+        let (mut s, v) = (s.clone(), v.clone());
         let d = Deletion::at(self.clock.now(), &self.retention);
         s.deleted = Some(d);
         let found = self.write(&mut items, s, v)?;
@@ -406,7 +418,7 @@ impl<V: Versioned> Collection<V> {
                 let mut merged = existing.clone();
                 let total = backup.versions.len();
                 for (id, v) in backup.versions {
-                    merged.versions.entry(id).or_insert(v);
+                    merged.versions.insert_if_absent(id, v);
                 }
                 let added = merged.versions.len() - existing.versions.len();
                 (merged, added, total - added)
@@ -499,25 +511,19 @@ impl<V: Versioned> Collection<V> {
                 .collect()
         };
         let r = self.render(req, api);
-        let rows = (rows.into_iter()).map(|(k, f)| {
-            let mut m = f.version.item(&r, &f.name, false);
-            if let Some(d) = &f.deleted {
-                r.deletion(&mut m, self.kind.deleted_path, &f.name, d);
-            }
-            (k, Value::Object(m))
-        });
         let path = if deleted {
             self.kind.deleted_path
         } else {
             self.kind.path
         };
-        Ok(paging::page_of(
-            req,
-            api,
-            &format!("/{path}"),
-            &page,
-            rows.collect(),
-        ))
+        let path = format!("/{path}");
+        Ok(paging::page_of(req, api, &path, &page, rows, |(_, f)| {
+            let mut m = f.version.item(&r, &f.name, false);
+            if let Some(d) = &f.deleted {
+                r.deletion(&mut m, self.kind.deleted_path, &f.name, d);
+            }
+            Value::Object(m)
+        }))
     }
 
     /// A page of a live object's versions. A missing or deleted object has
@@ -534,18 +540,24 @@ impl<V: Versioned> Collection<V> {
         let (name, rows): (String, Vec<(String, V)>) = {
             let items = self.lock();
             let Some(s) = items.live.get(&name.to_ascii_lowercase()) else {
-                return Ok(paging::page_of(req, api, "", &page, Vec::new()));
+                return Ok(paging::page_of(
+                    req,
+                    api,
+                    "",
+                    &page,
+                    Vec::<(_, V)>::new(),
+                    |_| Value::Null,
+                ));
             };
-            let rows = paging::window(&s.versions, &page).take(page.max + 1);
+            let rows = s.versions.after(page.after.as_deref()).take(page.max + 1);
             let rows = rows.map(|(k, v)| (k.clone(), v.clone()));
             (s.name.clone(), rows.collect())
         };
         let r = self.render(req, api);
-        let rows = (rows.into_iter())
-            .map(|(k, v)| (k, Value::Object(v.item(&r, &name, true))))
-            .collect();
         let path = format!("/{}/{name}/versions", self.kind.path);
-        Ok(paging::page_of(req, api, &path, &page, rows))
+        Ok(paging::page_of(req, api, &path, &page, rows, |(_, v)| {
+            Value::Object(v.item(&r, &name, true))
+        }))
     }
 }
 
@@ -556,8 +568,25 @@ mod tests {
     use super::*;
     use crate::store::VAULT_SECRETS;
 
-    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[derive(Debug, Serialize, Deserialize)]
     struct V(String);
+
+    thread_local! {
+        /// Versions cloned out of the collection and rendered as list items
+        /// on this thread: what a page costs.
+        static WORK: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+    }
+
+    fn work() -> (usize, usize) {
+        WORK.with(|w| w.replace((0, 0)))
+    }
+
+    impl Clone for V {
+        fn clone(&self) -> Self {
+            WORK.with(|w| w.set((w.get().0 + 1, w.get().1)));
+            V(self.0.clone())
+        }
+    }
 
     impl Versioned for V {
         fn id(&self) -> &str {
@@ -567,7 +596,90 @@ mod tests {
             Map::new()
         }
         fn item(&self, _: &Render<'_>, _: &str, _: bool) -> Map<String, Value> {
-            Map::new()
+            WORK.with(|w| w.set((w.get().0, w.get().1 + 1)));
+            let mut m = Map::new();
+            m.insert("id".into(), Value::String(self.0.clone()));
+            m
+        }
+    }
+
+    fn list_request(path: &str, token: Option<&str>) -> Request {
+        let mut query = vec![("api-version".to_owned(), "7.6".to_owned())];
+        query.extend(token.map(|t| ("$skiptoken".to_owned(), t.to_owned())));
+        Request {
+            method: http::Method::GET,
+            path: path.to_owned(),
+            query,
+            headers: http::HeaderMap::new(),
+            base_url: "https://localhost".into(),
+            body: bytes::Bytes::new(),
+        }
+    }
+
+    /// Follows `nextLink`s from the first page; returns each page's work
+    /// and the ids seen.
+    fn walk(mut next: impl FnMut(Option<&str>) -> Value) -> (Vec<(usize, usize)>, Vec<String>) {
+        let (mut costs, mut ids, mut token) = (Vec::new(), Vec::new(), None::<String>);
+        work();
+        loop {
+            let page = next(token.as_deref());
+            costs.push(work());
+            let items = page["value"].as_array().unwrap();
+            ids.extend(items.iter().map(|i| i["id"].as_str().unwrap().to_owned()));
+            let Some(link) = page["nextLink"].as_str() else {
+                break;
+            };
+            let t = link
+                .split("$skiptoken=")
+                .nth(1)
+                .unwrap()
+                .split('&')
+                .next()
+                .unwrap();
+            token = Some(t.to_owned());
+        }
+        (costs, ids)
+    }
+
+    /// A page costs its own items (plus the one that tells more remain),
+    /// wherever it starts: the work of the last page of 2,000 objects is
+    /// the work of the first.
+    #[test]
+    fn a_page_costs_its_items_not_the_items_before_it() {
+        let retention = Retention {
+            retention_days: 7,
+            purge_protection: false,
+        };
+        let (store, clock) = (Arc::new(Store::in_memory()), Clock::new());
+        let c = Collection::open(&KIND, VAULT_SECRETS, store, clock, retention).unwrap();
+        for i in 0..2_000 {
+            let name = format!("t{i:05}");
+            c.create(&name, |_| V(name.clone())).unwrap();
+        }
+        for i in 0..2_000 {
+            c.create("many", |_| V(format!("v{i:05}"))).unwrap();
+        }
+        let api = ApiVersion::LATEST;
+        type List<'a> = &'a dyn Fn(&Request) -> Result<Value>;
+        let lists: [(&str, List<'_>); 2] = [
+            ("/things", &|r| c.list(r, api, false)),
+            ("/things/many/versions", &|r| {
+                c.list_versions(r, api, "many")
+            }),
+        ];
+        for (path, list) in lists {
+            let (costs, ids) = walk(|token| list(&list_request(path, token)).unwrap());
+            let want = if path.ends_with("versions") {
+                2_000
+            } else {
+                2_001
+            };
+            assert_eq!(ids.len(), want, "{path}");
+            assert_eq!(costs.len(), ids.len().div_ceil(25), "{path}");
+            for (page, (cloned, rendered)) in costs.iter().enumerate() {
+                assert!(*rendered <= 25, "{path} page {page} rendered {rendered}");
+                assert!(*cloned <= 26, "{path} page {page} cloned {cloned}");
+            }
         }
     }
 

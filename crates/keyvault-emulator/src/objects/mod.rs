@@ -7,8 +7,7 @@ mod collection;
 pub(crate) mod paging;
 pub(crate) mod request;
 pub(crate) mod seal;
-
-use std::collections::BTreeMap;
+mod versions;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -16,6 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::api_version::ApiVersion;
 pub(crate) use collection::{Collection, Found, Kind, Staged, Versioned};
 use request::Properties;
+pub(crate) use versions::VersionMap;
 
 /// Soft-delete settings of a vault or an HSM.
 #[derive(Debug, Clone, Copy)]
@@ -103,7 +103,7 @@ impl Attributes {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub(crate) struct Stored<V> {
     pub(crate) name: String,
-    pub(crate) versions: BTreeMap<String, V>,
+    pub(crate) versions: VersionMap<V>,
     pub(crate) latest: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) deleted: Option<Deletion>,
@@ -114,7 +114,7 @@ impl<V> Stored<V> {
     pub(crate) fn new(name: &str) -> Self {
         Self {
             name: name.to_owned(),
-            versions: BTreeMap::new(),
+            versions: VersionMap::default(),
             latest: String::new(),
             deleted: None,
         }

@@ -91,13 +91,15 @@ pub(crate) fn window<'m, T>(
 }
 
 /// One page of `rows` (what [`window`] gave, in key order, at most
-/// `max + 1`), with a `nextLink` when more remain.
-pub(crate) fn page_of(
+/// `max + 1`), each rendered by `render` (only those the page shows), with a
+/// `nextLink` when more remain.
+pub(crate) fn page_of<T>(
     req: &Request,
     api: ApiVersion,
     path: &str,
     page: &Page,
-    mut rows: Vec<(String, Value)>,
+    mut rows: Vec<(String, T)>,
+    render: impl FnMut((String, T)) -> Value,
 ) -> Value {
     let mut next = Value::Null;
     if rows.len() > page.max {
@@ -105,7 +107,7 @@ pub(crate) fn page_of(
         let last = rows.last().map_or("", |(k, _)| k.as_str());
         next = json!(next_link(req, path, page, api.as_str(), last));
     }
-    let value: Vec<Value> = rows.into_iter().map(|(_, v)| v).collect();
+    let value: Vec<Value> = rows.into_iter().map(render).collect();
     json!({"value": value, "nextLink": next})
 }
 

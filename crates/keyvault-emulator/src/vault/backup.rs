@@ -43,7 +43,6 @@ pub(crate) fn open(key: &[u8; 32], blob: &str) -> Result<StoredSecret, ServiceEr
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::objects::Attributes;
@@ -63,7 +62,7 @@ mod tests {
         };
         StoredSecret {
             name: "n".into(),
-            versions: BTreeMap::from([(v.version.clone(), v)]),
+            versions: [(v.version.clone(), v)].into_iter().collect(),
             latest: "0".repeat(32),
             deleted: None,
         }

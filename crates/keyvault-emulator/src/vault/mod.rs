@@ -32,15 +32,19 @@ const SECRETS: Kind = Kind {
     },
 };
 
-/// The secrets service of one emulator.
+/// A vault of the emulator: its secrets service.
 pub(crate) struct Vault {
+    /// The vault's name (lower case).
+    name: String,
     pub(crate) secrets: Collection<StoredVersion>,
     backup_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Vault")
+        f.debug_struct("Vault")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -72,13 +76,15 @@ impl Service for Vault {
 impl Vault {
     /// Loads the vault's secrets from `store`.
     pub(crate) fn open(
+        name: &str,
         store: Arc<Store>,
         clock: crate::Clock,
         retention: Retention,
         backup_key: [u8; 32],
     ) -> std::result::Result<Arc<Self>, crate::Error> {
-        let secrets = Collection::open(&SECRETS, VAULT_SECRETS, store, clock, retention)?;
+        let secrets = Collection::open(&SECRETS, VAULT_SECRETS.of(name), store, clock, retention)?;
         Ok(Arc::new(Self {
+            name: name.to_owned(),
             secrets,
             backup_key,
         }))

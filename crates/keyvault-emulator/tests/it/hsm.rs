@@ -560,3 +560,74 @@ async fn deleted_keys_are_purged_when_the_clock_passes_their_date() {
     assert_eq!(env.hsm_get("/deletedkeys/old").await.status, 404);
     env.emu.shutdown().await;
 }
+
+/// Follows a role listing's `nextLink`s; returns the page sizes and names.
+async fn walk_roles(env: &crate::common::Env, first: &str) -> (Vec<usize>, Vec<String>) {
+    let (mut sizes, mut names) = (Vec::new(), Vec::new());
+    let mut url = env.hsm_url(first);
+    loop {
+        let r = send_to(&env.client, Method::GET, &url, None, Some("test")).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let page = r.json["value"].as_array().unwrap();
+        sizes.push(page.len());
+        names.extend(page.iter().map(|v| v["name"].as_str().unwrap().to_owned()));
+        match r.json["nextLink"].as_str() {
+            Some(next) => url = next.to_owned(),
+            None => return (sizes, names),
+        }
+    }
+}
+
+#[tokio::test]
+async fn role_listings_are_paged_and_keep_their_filter() {
+    let env = start().await;
+    for i in 0..30 {
+        let name = format!("0c8a4a45-2a2b-4d2c-9c55-1e0b7e7c{i:04}");
+        let principal = if i % 3 == 0 { "p-three" } else { "p-other" };
+        let r = env.put_assignment("", &name, CRYPTO_USER, principal).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let (sizes, names) = walk_roles(&env, &format!("{ROLE_ASSIGNMENTS}?maxresults=7")).await;
+    assert_eq!(sizes, [7, 7, 7, 7, 2]);
+    let mut sorted = names.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, names, "in name order, each once");
+
+    let filtered = format!("{ROLE_ASSIGNMENTS}?maxresults=4&$filter=principalId%20eq%20'p-three'");
+    let (sizes, names) = walk_roles(&env, &filtered).await;
+    assert_eq!(sizes, [4, 4, 2]);
+    assert_eq!(names.len(), 10);
+
+    for i in 0..20 {
+        let name = format!("3f1b7c2e-8d4a-4e6f-9a0b-1c2d3e4f{i:04}");
+        let body = json!({"properties": {"roleName": format!("custom {i}"), "permissions": []}});
+        let r = env
+            .hsm_call(
+                Method::PUT,
+                &format!("{ROLE_DEFINITIONS}/{name}"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let (sizes, names) = walk_roles(&env, &format!("{ROLE_DEFINITIONS}?maxresults=8")).await;
+    assert_eq!(
+        sizes,
+        [8, 8, 8, 5],
+        "9 built-in roles first, then 20 custom ones"
+    );
+    assert!(
+        names[..9]
+            .iter()
+            .any(|n| n == "a290e904-7015-4bba-90c8-60543313cdb4")
+    );
+    assert!(
+        names[9..].iter().all(|n| n.starts_with("3f1b7c2e")),
+        "{names:?}"
+    );
+    let one = format!("{ROLE_DEFINITIONS}?maxresults=1&$filter=roleName%20eq%20'custom%2019'");
+    let (sizes, names) = walk_roles(&env, &one).await;
+    assert_eq!((sizes.iter().sum::<usize>(), names.len()), (1, 1));
+    env.emu.shutdown().await;
+}

@@ -11,6 +11,7 @@ mod hsm_rbac;
 mod identity;
 mod logging;
 mod modules;
+mod named;
 mod paging;
 mod persistence;
 mod proxy;

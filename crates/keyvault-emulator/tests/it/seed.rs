@@ -287,3 +287,33 @@ async fn the_readme_example_imports() {
         ASSIGNMENT
     );
 }
+
+#[tokio::test]
+async fn named_vaults_and_hsms_import_and_export_apart() {
+    let seed = json!({
+        "vaults": {"Orders": {"secrets": [{"name": "db", "versions": [{"value": "o"}]}]}},
+        "hsms": {"keys": {"settings": [{"name": SETTING, "value": "true"}]}},
+    });
+    let builder = (Emulator::builder().vault("billing").vault("orders"))
+        .hsm("keys")
+        .hsm("other");
+    let env = start_with(builder.clone().import_json(seed.to_string())).await;
+    let doc = export(&env).await;
+    assert_eq!(doc["vaults"]["orders"]["secrets"][0]["name"], "db");
+    assert_eq!(doc["vaults"]["billing"]["secrets"], json!([]));
+    assert_eq!(doc["hsms"]["keys"]["settings"][0]["value"], "true");
+    assert_eq!(doc["hsms"]["other"]["settings"], json!([]));
+    let orders = env.emu.vault_url_named("orders").unwrap();
+    let url = format!("{orders}secrets/db?api-version={}", crate::common::API);
+    let r = crate::common::send_to(&env.client, Method::GET, &url, None, Some("t")).await;
+    assert_eq!(r.json["value"], "o");
+    assert_eq!(env.get("/secrets/db").await.status, 404, "billing has none");
+
+    let e = builder
+        .import_json(r#"{"hsms": {"emulator": {}}}"#)
+        .start()
+        .await
+        .unwrap_err();
+    let expected = "hsms.emulator: no hsm of that name (known: keys, other)";
+    assert!(e.to_string().contains(expected), "{e}");
+}

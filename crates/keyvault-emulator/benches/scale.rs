@@ -1,0 +1,402 @@
+//! The emulator at scale: what a request costs as the store grows.
+//!
+//! Run with `cargo bench -p keyvault-emulator --bench scale` (or through
+//! `cargo xtask bench`). Each size runs in a fresh emulator process (the
+//! release binary, in memory, its own CA) driven over loopback HTTPS by a
+//! plain `reqwest` client, so the figures are the server's. For each size it
+//! fills the store, then measures, in this order:
+//!
+//! - sequential `GET` and `PUT` latency of random secrets (median, p99);
+//! - a full listing in pages of 25: items per second, and the median page;
+//! - the p99 of sequential `PUT`s while another task lists everything (how
+//!   long a listing can block a writer);
+//! - the emulator's resident memory (`VmRSS`) before and after the fill;
+//! - for keys and role assignments, listing rates.
+//!
+//! Then it prints each row with the ratio of the large size to the small one.
+//! `--quick` uses small sizes (1,000 and 10,000 secrets; 1,000 and 3,000 keys
+//! and assignments); the default is 1,000 and 100,000 secrets, 1,000 and
+//! 10,000 keys and assignments.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const API: &str = "api-version=7.6";
+/// Requests in flight while filling a store.
+const FILL_CONCURRENCY: usize = 32;
+/// Full listings per measurement (the best one counts).
+const LISTINGS: usize = 3;
+/// Sequential requests per latency measurement.
+const PROBES: usize = 2_000;
+/// A secret's value: 100 bytes.
+const VALUE: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzAB";
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An emulator process.
+struct Emulator {
+    child: Child,
+    vault: String,
+    hsm: String,
+    client: reqwest::Client,
+}
+
+impl Emulator {
+    fn start() -> Result<Self, BoxError> {
+        let tls = tempfile::tempdir()?;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_keyvault-emulator"))
+            .args(["--vault-port", "0", "--hsm-port", "0", "--proxy-port", "0"])
+            .arg("--tls-dir")
+            .arg(tls.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let first: Value = serde_json::from_str(&line)?;
+        let ca = std::fs::read_to_string(first["ca_cert"].as_str().ok_or("no ca_cert")?)?;
+        let client = keyvault_testing::tls::client_trusting(&ca);
+        let url = |k: &str| {
+            first[k]
+                .as_str()
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_owned()
+        };
+        let (vault, hsm) = (url("vault_url"), url("hsm_url"));
+        drop(tls);
+        Ok(Self {
+            child,
+            vault,
+            hsm,
+            client,
+        })
+    }
+
+    /// The emulator's resident memory, in MB.
+    fn rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()));
+        let kb = status
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            })
+            .unwrap_or(f64::NAN);
+        kb / 1024.0
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, BoxError> {
+        let mut req = self.client.request(method, url).bearer_auth("bench");
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        if !status.is_success() {
+            return Err(format!("{status} from {url}: {text}").into());
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Runs `count` requests made by `make`, `FILL_CONCURRENCY` at a time.
+    async fn fill(
+        self: &Arc<Self>,
+        count: usize,
+        make: impl Fn(usize) -> (reqwest::Method, String, Value) + Send + Sync + 'static,
+    ) -> Result<(), BoxError> {
+        let make = Arc::new(make);
+        let mut tasks = Vec::new();
+        for worker in 0..FILL_CONCURRENCY {
+            let (emu, make) = (self.clone(), make.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut i = worker;
+                while i < count {
+                    let (method, url, body) = make(i);
+                    emu.send(method, &url, Some(&body)).await?;
+                    i += FILL_CONCURRENCY;
+                }
+                Ok::<_, BoxError>(())
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        Ok(())
+    }
+
+    /// Lists `first` to the end `LISTINGS` times; returns the items seen, the
+    /// best rate (items per second: the least disturbed run on a busy
+    /// machine) and each page's time.
+    async fn list_best(&self, first: &str) -> Result<(usize, f64, Vec<Duration>), BoxError> {
+        let (mut best, mut items, mut all_pages) = (0.0_f64, 0, Vec::new());
+        for _ in 0..LISTINGS {
+            let started = Instant::now();
+            let (n, pages) = self.list_all(first).await?;
+            best = best.max(n as f64 / started.elapsed().as_secs_f64());
+            items = n;
+            all_pages.extend(pages);
+        }
+        Ok((items, best, all_pages))
+    }
+
+    /// Lists `first` to the end; returns the items seen and each page's time.
+    async fn list_all(&self, first: &str) -> Result<(usize, Vec<Duration>), BoxError> {
+        let (mut items, mut pages) = (0, Vec::new());
+        let mut url = first.to_owned();
+        loop {
+            let started = Instant::now();
+            let page = self.send(reqwest::Method::GET, &url, None).await?;
+            pages.push(started.elapsed());
+            items += page["value"].as_array().map_or(0, Vec::len);
+            match page["nextLink"].as_str() {
+                Some(next) => url = next.to_owned(),
+                None => return Ok((items, pages)),
+            }
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn secret_name(i: usize) -> String {
+    format!("secret-{i:07}")
+}
+
+/// A pseudo-random index below `n` (xorshift; deterministic per run).
+fn pick(state: &mut u64, n: usize) -> usize {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    (*state % n as u64) as usize
+}
+
+fn quantile(mut v: Vec<Duration>, q: f64) -> Duration {
+    if v.is_empty() {
+        return Duration::ZERO;
+    }
+    v.sort();
+    let i = ((v.len() - 1) as f64 * q).round() as usize;
+    v[i]
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// The figures of one size.
+#[derive(Debug, Default, Clone)]
+struct Figures {
+    get_p50: f64,
+    get_p99: f64,
+    set_p50: f64,
+    set_p99: f64,
+    list_rate: f64,
+    page_p50: f64,
+    set_p99_while_listing: f64,
+    rss_per_secret_bytes: f64,
+    rss_mb: f64,
+    keys_list_rate: f64,
+    assignments_list_rate: f64,
+}
+
+async fn measure_secrets(n: usize) -> Result<Figures, BoxError> {
+    let emu = Arc::new(Emulator::start()?);
+    let before = emu.rss_mb();
+    let vault = emu.vault.clone();
+    emu.fill(n, move |i| {
+        let url = format!("{vault}/secrets/{}?{API}", secret_name(i));
+        (reqwest::Method::PUT, url, json!({ "value": VALUE }))
+    })
+    .await?;
+    let mut f = Figures {
+        rss_mb: emu.rss_mb(),
+        ..Figures::default()
+    };
+    f.rss_per_secret_bytes = (f.rss_mb - before) * 1024.0 * 1024.0 / n as f64;
+
+    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+    let (mut gets, mut sets) = (Vec::new(), Vec::new());
+    for _ in 0..PROBES {
+        let url = format!(
+            "{}/secrets/{}?{API}",
+            emu.vault,
+            secret_name(pick(&mut rng, n))
+        );
+        let started = Instant::now();
+        emu.send(reqwest::Method::GET, &url, None).await?;
+        gets.push(started.elapsed());
+        let started = Instant::now();
+        let body = json!({ "value": VALUE });
+        emu.send(reqwest::Method::PUT, &url, Some(&body)).await?;
+        sets.push(started.elapsed());
+    }
+    f.get_p50 = us(quantile(gets.clone(), 0.5));
+    f.get_p99 = us(quantile(gets, 0.99));
+    f.set_p50 = us(quantile(sets.clone(), 0.5));
+    f.set_p99 = us(quantile(sets, 0.99));
+
+    let first = format!("{}/secrets?{API}&maxresults=25", emu.vault);
+    let (items, rate, pages) = emu.list_best(&first).await?;
+    f.list_rate = rate;
+    f.page_p50 = us(quantile(pages, 0.5));
+    if items != n {
+        return Err(format!("listed {items} secrets of {n}").into());
+    }
+
+    // Writers while a listing runs.
+    let lister = {
+        let emu = emu.clone();
+        tokio::spawn(async move { emu.list_all(&first).await })
+    };
+    let mut sets = Vec::new();
+    while !lister.is_finished() {
+        let url = format!(
+            "{}/secrets/{}?{API}",
+            emu.vault,
+            secret_name(pick(&mut rng, n))
+        );
+        let started = Instant::now();
+        let body = json!({ "value": VALUE });
+        emu.send(reqwest::Method::PUT, &url, Some(&body)).await?;
+        sets.push(started.elapsed());
+    }
+    lister.await??;
+    f.set_p99_while_listing = us(quantile(sets, 0.99));
+    Ok(f)
+}
+
+async fn measure_hsm(n: usize, f: &mut Figures) -> Result<(), BoxError> {
+    let emu = Arc::new(Emulator::start()?);
+    let hsm = emu.hsm.clone();
+    emu.fill(n, move |i| {
+        let url = format!("{hsm}/keys/key-{i:07}/create?{API}");
+        (reqwest::Method::POST, url, json!({ "kty": "oct-HSM" }))
+    })
+    .await?;
+    let first = format!("{}/keys?{API}&maxresults=25", emu.hsm);
+    let (items, rate, _) = emu.list_best(&first).await?;
+    f.keys_list_rate = rate;
+    if items != n {
+        return Err(format!("listed {items} keys of {n}").into());
+    }
+
+    let hsm = emu.hsm.clone();
+    emu.fill(n, move |i| {
+        let url = format!(
+            "{hsm}/providers/Microsoft.Authorization/roleAssignments/{:08x}-0000-4000-8000-{i:012}?{API}",
+            i
+        );
+        let role = "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/21dbd100-6940-42c2-9190-5d6cb909625b";
+        let body = json!({"properties": {"roleDefinitionId": role, "principalId": format!("p{i}")}});
+        (reqwest::Method::PUT, url, body)
+    })
+    .await?;
+    let first = format!(
+        "{}/providers/Microsoft.Authorization/roleAssignments?{API}&maxresults=25",
+        emu.hsm
+    );
+    let (items, rate, _) = emu.list_best(&first).await?;
+    f.assignments_list_rate = rate;
+    if items < n {
+        return Err(format!("listed {items} assignments of {n}").into());
+    }
+    Ok(())
+}
+
+fn row(name: &str, small: f64, large: f64, unit: &str, target: &str) {
+    let ratio = large / small;
+    println!("| {name} | {small:.1} {unit} | {large:.1} {unit} | {ratio:.2}× | {target} |");
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), BoxError> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (small, large, hsm_small, hsm_large) = if quick {
+        (1_000, 10_000, 1_000, 3_000)
+    } else {
+        (1_000, 100_000, 1_000, 10_000)
+    };
+    eprintln!(
+        "filling {small} and {large} secrets, {hsm_small} and {hsm_large} keys and assignments"
+    );
+    let mut a = measure_secrets(small).await?;
+    let mut b = measure_secrets(large).await?;
+    measure_hsm(hsm_small, &mut a).await?;
+    measure_hsm(hsm_large, &mut b).await?;
+    println!();
+    println!("| row | {small} | {large} | large / small | target |");
+    println!("| --- | --- | --- | --- | --- |");
+    row(
+        "secret list rate",
+        a.list_rate,
+        b.list_rate,
+        "items/s",
+        "≥ 0.8×",
+    );
+    row("page latency p50", a.page_p50, b.page_p50, "µs", "≤ 1.2×");
+    row("get latency p50", a.get_p50, b.get_p50, "µs", "≤ 1.2×");
+    row("get latency p99", a.get_p99, b.get_p99, "µs", "");
+    row("set latency p50", a.set_p50, b.set_p50, "µs", "≤ 1.2×");
+    row("set latency p99", a.set_p99, b.set_p99, "µs", "");
+    row(
+        "set p99 while listing",
+        a.set_p99_while_listing,
+        b.set_p99_while_listing,
+        "µs",
+        "one page's work",
+    );
+    row(
+        "resident memory",
+        a.rss_mb,
+        b.rss_mb,
+        "MB",
+        "< 200 MB at 100,000",
+    );
+    row(
+        "memory per secret",
+        a.rss_per_secret_bytes,
+        b.rss_per_secret_bytes,
+        "B",
+        "",
+    );
+    println!();
+    println!("| row | {hsm_small} | {hsm_large} | large / small | target |");
+    println!("| --- | --- | --- | --- | --- |");
+    row(
+        "key list rate",
+        a.keys_list_rate,
+        b.keys_list_rate,
+        "items/s",
+        "≥ 0.8×",
+    );
+    row(
+        "assignment list rate",
+        a.assignments_list_rate,
+        b.assignments_list_rate,
+        "items/s",
+        "≥ 0.8×",
+    );
+    Ok(())
+}
