@@ -302,36 +302,26 @@ struct Object<V> {
     deleted: Option<(Option<i64>, Option<i64>)>,
 }
 
-/// What secrets and keys share for import and export.
+/// What secrets and keys share for import and export: their attributes.
 trait Seeded: Versioned + PartialEq {
-    fn attributes(&mut self) -> &mut Attributes;
-    fn created(&self) -> i64;
-    fn updated(&self) -> i64;
+    fn attributes(&self) -> &Attributes;
+    fn attributes_mut(&mut self) -> &mut Attributes;
 }
 
-impl Seeded for StoredVersion {
-    fn attributes(&mut self) -> &mut Attributes {
-        &mut self.attributes
-    }
-    fn created(&self) -> i64 {
-        self.attributes.created
-    }
-    fn updated(&self) -> i64 {
-        self.attributes.updated
-    }
+macro_rules! seeded {
+    ($($t:ty),*) => {$(
+        impl Seeded for $t {
+            fn attributes(&self) -> &Attributes {
+                &self.attributes
+            }
+            fn attributes_mut(&mut self) -> &mut Attributes {
+                &mut self.attributes
+            }
+        }
+    )*};
 }
 
-impl Seeded for KeyVersion {
-    fn attributes(&mut self) -> &mut Attributes {
-        &mut self.attributes
-    }
-    fn created(&self) -> i64 {
-        self.attributes.created
-    }
-    fn updated(&self) -> i64 {
-        self.attributes.updated
-    }
-}
+seeded!(StoredVersion, KeyVersion);
 
 /// Checks a time field (Unix seconds, not negative).
 fn time(path: &str, field: &str, t: Option<i64>) -> Result<Option<i64>, Error> {
@@ -668,10 +658,11 @@ fn stage_objects<'c, V: Seeded>(
         } in o.versions
         {
             let old = s.versions.get(v.id());
-            let created = created.or(old.map(V::created)).unwrap_or(now);
-            let updated = updated.or(old.map(V::updated)).unwrap_or(created);
-            v.attributes().created = created;
-            v.attributes().updated = updated;
+            let created = created.or(old.map(|o| o.attributes().created));
+            let created = created.unwrap_or(now);
+            let updated = updated.or(old.map(|o| o.attributes().updated));
+            let updated = updated.unwrap_or(created);
+            (v.attributes_mut().created, v.attributes_mut().updated) = (created, updated);
             s.latest = v.id().to_owned();
             s.versions.insert(s.latest.clone(), v);
         }
@@ -794,7 +785,13 @@ fn objects_doc<V: Seeded, D>(
     all.into_values()
         .map(|s| {
             let mut versions: Vec<&V> = s.versions.iter().map(|(_, v)| v).collect();
-            versions.sort_by_key(|v| (v.id() == s.latest, v.created(), v.id().to_owned()));
+            versions.sort_by_key(|v| {
+                (
+                    v.id() == s.latest,
+                    v.attributes().created,
+                    v.id().to_owned(),
+                )
+            });
             ObjectDoc {
                 versions: versions.into_iter().map(&version).collect(),
                 name: s.name.clone(),
