@@ -12,9 +12,9 @@ mod access;
 mod blob;
 mod job_ops;
 mod jobs;
-mod keys;
-mod rbac;
-mod settings;
+pub(crate) mod keys;
+pub(crate) mod rbac;
+pub(crate) mod settings;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
@@ -108,11 +108,11 @@ pub(crate) struct HsmConfig {
 
 /// The store tables of one HSM.
 #[derive(Debug, Clone, Copy)]
-struct Tables {
+pub(crate) struct Tables {
     keys: Table,
-    definitions: Table,
-    assignments: Table,
-    settings: Table,
+    pub(crate) definitions: Table,
+    pub(crate) assignments: Table,
+    pub(crate) settings: Table,
     jobs: Table,
 }
 
@@ -132,11 +132,11 @@ impl Tables {
 pub(crate) struct Hsm {
     /// The HSM's name (lower case).
     name: String,
-    tables: Tables,
-    keys: Collection<KeyVersion>,
+    pub(crate) tables: Tables,
+    pub(crate) keys: Collection<KeyVersion>,
     state: Mutex<State>,
     jobs: Mutex<BTreeMap<String, Job>>,
-    store: Arc<Store>,
+    pub(crate) store: Arc<Store>,
     clock: Clock,
     config: HsmConfig,
     backup_key: [u8; 32],
@@ -281,7 +281,7 @@ impl Hsm {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -290,7 +290,7 @@ impl Hsm {
     }
 
     /// The keys and the rest of the state, as one consistent snapshot.
-    fn snapshot(&self) -> Snapshot {
+    pub(crate) fn snapshot(&self) -> Snapshot {
         let state = self.lock();
         Snapshot {
             keys: self.keys.snapshot(),

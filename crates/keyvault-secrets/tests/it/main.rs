@@ -12,3 +12,4 @@ mod logging;
 mod models;
 mod pollers;
 mod requests;
+mod seeded;
