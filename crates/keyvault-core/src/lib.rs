@@ -22,6 +22,9 @@
 //!   shares;
 //! - [`api_version`]: what each client crate's `ApiVersion` enum is made of
 //!   ([`api_version_enum!`]), with its default, its order and version gates;
+//! - `blocking` (the `blocking` feature): what the client crates' blocking
+//!   clients are made of: a runtime per client, listings as iterators,
+//!   pollers whose waits block;
 //! - [`ClientOptions`] and [`RetryOptions`]; [`SendRequestOptions`] for
 //!   requests written by hand ([`Pipeline::send_request`]).
 //!
@@ -30,6 +33,8 @@
 
 pub mod api_version;
 pub mod base64url;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod challenge;
 pub mod client;
 mod credential;
