@@ -275,6 +275,7 @@ impl<T: Send + 'static> Poller<T> {
     ///
     /// # Errors
     /// As [`crate::Poller::poll`].
+    #[track_caller]
     pub fn poll(&mut self) -> Result<PollStatus> {
         self.runtime.block_on(self.inner.poll())
     }
@@ -293,6 +294,7 @@ impl<T: Send + 'static> Poller<T> {
     /// As [`crate::Poller::wait`]: [`ErrorKind::OperationFailed`] when it
     /// failed or was canceled, [`ErrorKind::Timeout`] after the
     /// [`with_max_wait`](Self::with_max_wait) bound.
+    #[track_caller]
     pub fn wait(self) -> Result<T> {
         self.runtime.block_on(self.inner.wait())
     }
@@ -303,6 +305,7 @@ impl<T: Send + 'static> Poller<T> {
     ///
     /// # Errors
     /// As [`wait`](Self::wait).
+    #[track_caller]
     pub fn wait_for(self, max_wait: Duration) -> Result<T> {
         self.runtime.block_on(self.inner.wait_for(max_wait))
     }
@@ -415,6 +418,7 @@ macro_rules! blocking_client {
         ///
         /// # Panics
         /// When called from async code (see [`keyvault_core::blocking`](keyvault_core::blocking#calling-from-async-code)).
+        #[track_caller]
         pub fn $name(&self, $($arg: $ty),*) -> $ret {
             self.runtime.block_on(self.inner.$name($($arg),*))
         }
@@ -427,6 +431,7 @@ macro_rules! blocking_client {
         ///
         /// # Panics
         /// When called from async code (see [`keyvault_core::blocking`](keyvault_core::blocking#calling-from-async-code)).
+        #[track_caller]
         pub fn $name(&self, $($arg: $ty),*) -> $ret {
             self.runtime
                 .block_on(self.inner.$name($($arg),*))

@@ -37,7 +37,7 @@
 
 use std::sync::Arc;
 
-pub use keyvault_core::blocking::{ItemIter, Iter, PageIter};
+pub use keyvault_core::blocking::{IN_ASYNC_CONTEXT, ItemIter, Iter, PageIter};
 
 use crate::{
     DeletedSecret, GetSecretOptions, KeyVaultSecret, ListOptions, PollerOptions, RequestOptions,

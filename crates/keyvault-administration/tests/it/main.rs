@@ -6,6 +6,7 @@
 
 mod access_control;
 mod backup;
+mod blocking;
 mod common;
 mod recorded;
 mod settings;
