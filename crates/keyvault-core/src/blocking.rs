@@ -340,6 +340,8 @@ impl<T: Send + 'static> Poller<T> {
 ///     }
 /// }
 /// ```
+// `crate::` names the calling crate's async client and `ApiVersion`, on purpose.
+#[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! blocking_client {
     (
