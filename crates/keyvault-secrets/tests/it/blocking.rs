@@ -24,11 +24,7 @@ struct Blocking {
 
 impl Blocking {
     fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let runtime = keyvault_testing::emulator::background_runtime();
         let env = runtime.block_on(crate::common::start());
         let client = SecretClient::from_async(env.client.clone()).expect("blocking client");
         Self {
