@@ -78,7 +78,8 @@ impl Secrets for Async<'_> {
         })
     }
     fn resume_delete(&self, token: &str) -> Result<DeletedSecret> {
-        self.0.block_on(self.1.resume_delete_secret(token, fast())?.wait())
+        self.0
+            .block_on(self.1.resume_delete_secret(token, fast())?.wait())
     }
     fn recover(&self, name: &str) -> Result<SecretProperties> {
         self.0.block_on(async {
@@ -145,42 +146,21 @@ impl Secrets for blocking::SecretClient {
     }
 }
 
-/// The emulator, served by a runtime of its own.
-struct Served {
-    runtime: Runtime,
-    env: Env,
+fn blocking(env: &Env) -> blocking::SecretClient {
+    blocking::SecretClient::from_async(env.client.clone()).expect("blocking client")
 }
 
-impl Served {
-    fn start() -> Self {
-        let runtime = keyvault_testing::emulator::background_runtime();
-        let env = runtime.block_on(crate::common::start());
-        Self { runtime, env }
-    }
-
-    fn blocking(&self) -> blocking::SecretClient {
-        blocking::SecretClient::from_async(self.env.client.clone()).expect("blocking client")
-    }
-
-    fn shutdown(self) {
-        self.runtime.block_on(self.env.emu.shutdown());
-    }
+/// Runs `scenario` on a fresh emulator served by a runtime of its own.
+fn served(scenario: impl FnOnce(&Runtime, &Env)) {
+    let stop = |env: Env| async move { env.emu.shutdown().await };
+    keyvault_testing::emulator::served(crate::common::start, scenario, stop);
 }
 
 /// Runs `scenario` with the async client, then with the blocking one, each
 /// on a fresh emulator.
 fn with_both(scenario: fn(&dyn Secrets)) {
-    let served = Served::start();
-    scenario(&Async(&served.runtime, served.env.client.clone()));
-    served.shutdown();
-
-    let served = Served::start();
-    let client = served.blocking();
-    scenario(&client);
-    // Its runtime goes, and its idle connections with it, which the
-    // emulator's shutdown would wait for.
-    drop(client);
-    served.shutdown();
+    served(|runtime, env| scenario(&Async(runtime, env.client.clone())));
+    served(|_, env| scenario(&blocking(env)));
 }
 
 #[test]
@@ -277,49 +257,47 @@ fn delete_and_recover_pollers() {
 
 #[test]
 fn the_blocking_poller_reports_its_status_as_it_goes() {
-    let served = Served::start();
-    let c = served.blocking();
-    c.set_secret("watched", "v", None).unwrap();
-    let mut poller = c.begin_delete_secret("watched", fast()).unwrap();
-    assert_eq!(poller.status(), PollStatus::InProgress);
-    assert_eq!(poller.result().expect("known at once").name(), "watched");
-    let statuses: Vec<_> = poller.statuses().collect::<Result<_>>().unwrap();
-    assert_eq!(statuses.last(), Some(&PollStatus::Succeeded));
-    assert!(poller.is_done());
-    assert_eq!(poller.wait().unwrap().name(), "watched");
+    served(|_, env| {
+        let c = blocking(env);
+        c.set_secret("watched", "v", None).unwrap();
+        let mut poller = c.begin_delete_secret("watched", fast()).unwrap();
+        assert_eq!(poller.status(), PollStatus::InProgress);
+        assert_eq!(poller.result().expect("known at once").name(), "watched");
+        let statuses: Vec<_> = poller.statuses().collect::<Result<_>>().unwrap();
+        assert_eq!(statuses.last(), Some(&PollStatus::Succeeded));
+        assert!(poller.is_done());
+        assert_eq!(poller.wait().unwrap().name(), "watched");
 
-    // A raw request through the same pipeline.
-    let response = c
-        .send_request(
-            keyvault_secrets::Method::GET,
-            "deletedsecrets/watched",
-            None,
-        )
-        .unwrap();
-    assert_eq!(response.status(), keyvault_secrets::StatusCode::OK);
-    drop(c);
-    served.shutdown();
+        // A raw request through the same pipeline.
+        let response = c
+            .send_request(
+                keyvault_secrets::Method::GET,
+                "deletedsecrets/watched",
+                None,
+            )
+            .unwrap();
+        assert_eq!(response.status(), keyvault_secrets::StatusCode::OK);
+    });
 }
 
 #[test]
 fn clones_work_from_several_threads_at_once() {
-    let served = Served::start();
-    let client = served.blocking();
-    std::thread::scope(|s| {
-        for t in 0..4 {
-            let c = client.clone();
-            s.spawn(move || {
-                for i in 0..3 {
-                    let name = format!("thread-{t}-{i}");
-                    c.set_secret(&name, "v", None).unwrap();
-                    assert_eq!(c.get_secret(&name, None).unwrap().name(), name);
-                }
-            });
-        }
+    served(|_, env| {
+        let client = blocking(env);
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let c = client.clone();
+                s.spawn(move || {
+                    for i in 0..3 {
+                        let name = format!("thread-{t}-{i}");
+                        c.set_secret(&name, "v", None).unwrap();
+                        assert_eq!(c.get_secret(&name, None).unwrap().name(), name);
+                    }
+                });
+            }
+        });
+        assert_eq!(client.list_properties_of_secrets(None).count(), 12);
     });
-    assert_eq!(client.list_properties_of_secrets(None).count(), 12);
-    drop(client);
-    served.shutdown();
 }
 
 #[tokio::test]
