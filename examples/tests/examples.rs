@@ -17,6 +17,7 @@ common::examples_run! {
     list_operations => ["Deleted secrets:"],
     backup_restore_operations => ["Deleted and purged", "Restored backup-"],
     recover_purge_operations => ["is gone for good"],
+    blocking_secrets => ["First page: 2 versions", "Recovered ", "Deleted and purged"],
 }
 
 #[test]

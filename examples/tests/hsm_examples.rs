@@ -18,6 +18,7 @@ common::examples_run! {
     access_control_operations => ["Deleted the role assignment and the role definition"],
     settings_operations => ["AllowKeyManagementOperationsThroughARM is back to false"],
     hsm_backup_restore => ["Restored the HSM from "],
+    blocking_administration => ["role definitions", "Removed the assignment"],
 }
 
 #[test]

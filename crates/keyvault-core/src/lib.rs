@@ -25,6 +25,9 @@
 //! - [`DefaultAzureCredential`]: our own chain of `azure_identity`
 //!   credentials (environment, workload identity, managed identity, Azure CLI,
 //!   Azure Developer CLI);
+//! - `blocking` (the `blocking` feature): what the client crates' blocking
+//!   clients are made of: a runtime per client, listings as iterators,
+//!   pollers whose waits block;
 //! - [`ClientOptions`] and [`RetryOptions`]; [`SendRequestOptions`] for
 //!   requests written by hand ([`Pipeline::send_request`]).
 //!
@@ -33,6 +36,8 @@
 
 pub mod api_version;
 pub mod base64url;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod challenge;
 pub mod client;
 mod credential;

@@ -19,12 +19,18 @@
 //! # Ok(()) }
 //! ```
 //!
+//! With the `blocking` feature, `blocking::SecretClient` is the same client
+//! for code that does not use async: values instead of futures, listings as
+//! iterators, pollers you `wait()` on.
+//!
 //! The crate's modules: `client` (the client and its methods), `models`
 //! (what the methods return), `identifier` (secret ids), `options`,
 //! `version` (API versions) and `poller`; listings are keyvault-core's
 //! [`ItemPager`] and pollers its [`Poller`], re-exported; `generated` holds the
 //! request builders and decoders written by `cargo xtask codegen`.
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod client;
 mod identifier;
 mod models;

@@ -7,6 +7,7 @@
 mod access_control;
 mod backup;
 mod backup_identity;
+mod blocking;
 mod common;
 mod models;
 mod recorded;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::print_stdout)]
 
+mod blocking;
 mod common;
 mod crud;
 mod errors;
