@@ -32,6 +32,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! With the `blocking` feature, the `blocking` module has the same three
+//! clients for code that does not use async: values instead of futures,
+//! listings as iterators, backup pollers you `wait()` on.
+//!
 //! The crate's modules: `access_control`, `backup` and `settings` (one per
 //! client, with their models), `options` and `version` (API versions);
 //! listings are keyvault-core's [`ItemPager`] and pollers its [`Poller`],
@@ -40,6 +44,8 @@
 
 mod access_control;
 mod backup;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod endpoint;
 mod options;
 mod settings;
@@ -79,3 +85,6 @@ pub use options::{
 pub use settings::KeyVaultSettingsClient;
 pub use settings::models::KeyVaultSetting;
 pub use version::ApiVersion;
+
+/// This crate's version (`CARGO_PKG_VERSION`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

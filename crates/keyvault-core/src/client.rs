@@ -215,13 +215,14 @@ impl<V: ServiceVersion> ClientCore<V> {
 
     /// A lazy listing: the pages of `P` from `first` (or from the page
     /// `continuation` names), each item converted by `map`. An error of
-    /// `first` or of the token comes out of the listing at its first poll.
+    /// `first` or of the token comes out of the listing at its first poll,
+    /// an error of `map` in place of the page holding the item.
     pub fn pager<P: Paged, T: Send + 'static>(
         &self,
         operation: &'static str,
         first: Result<Request>,
         continuation: Option<&str>,
-        map: impl FnMut(P::Item) -> T + Send + 'static,
+        map: impl FnMut(P::Item) -> Result<T> + Send + 'static,
     ) -> ItemPager<T> {
         let pager = first.and_then(|first| {
             Pager::<P>::start_at(
@@ -231,7 +232,7 @@ impl<V: ServiceVersion> ClientCore<V> {
                 continuation,
             )
         });
-        ItemPager::new(pager, map)
+        ItemPager::try_new(pager, map)
     }
 
     /// A poller that GETs the URL of `status` (a generated request of the
@@ -380,7 +381,8 @@ macro_rules! client_methods {
 /// not name keyvault-core: `pub use keyvault_core::client::exports::*;`.
 pub mod exports {
     pub use crate::{
-        ClientOptions, Error, ErrorKind, Result, RetryOptions, SecretValue, SendRequestOptions,
+        ClientOptions, CredentialKind, DefaultAzureCredential, DefaultAzureCredentialOptions,
+        Error, ErrorKind, ManagedIdentityId, Result, RetryOptions, SecretValue, SendRequestOptions,
         ServiceError, TokenCredential, credential_transport,
         http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode},
         paging::{ItemPager, Page, PageStream},

@@ -22,6 +22,12 @@
 //!   shares;
 //! - [`api_version`]: what each client crate's `ApiVersion` enum is made of
 //!   ([`api_version_enum!`]), with its default, its order and version gates;
+//! - [`DefaultAzureCredential`]: our own chain of `azure_identity`
+//!   credentials (environment, workload identity, managed identity, Azure CLI,
+//!   Azure Developer CLI);
+//! - `blocking` (the `blocking` feature): what the client crates' blocking
+//!   clients are made of: a runtime per client, listings as iterators,
+//!   pollers whose waits block;
 //! - [`ClientOptions`] and [`RetryOptions`]; [`SendRequestOptions`] for
 //!   requests written by hand ([`Pipeline::send_request`]).
 //!
@@ -30,9 +36,12 @@
 
 pub mod api_version;
 pub mod base64url;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod challenge;
 pub mod client;
 mod credential;
+mod default_credential;
 pub mod error;
 pub mod http;
 mod identity;
@@ -42,9 +51,13 @@ mod pipeline;
 pub mod poller;
 mod retry;
 mod secret;
+mod setters;
 mod transport;
 
 pub use azure_core::credentials::TokenCredential;
+pub use default_credential::{
+    CredentialKind, DefaultAzureCredential, DefaultAzureCredentialOptions, ManagedIdentityId,
+};
 pub use error::{Error, ErrorKind, Result, ServiceError};
 pub use identity::credential_transport;
 pub use options::{ClientOptions, RetryOptions, SendRequestOptions};
@@ -52,3 +65,8 @@ pub use paging::{ItemPager, Page, PageStream, Paged, Pager};
 pub use pipeline::{ClientInfo, Context, Pipeline};
 pub use poller::{PollStatus, Poller};
 pub use secret::SecretValue;
+#[cfg(feature = "serde")]
+pub use secret::{ExposeSecrets, serde_secret_value};
+
+/// This crate's version (`CARGO_PKG_VERSION`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -107,15 +107,23 @@ impl<T: Send + 'static> PageStream<T> {
         }
     }
 
-    /// The same pages with each item converted by `f`.
+    /// The same pages with each item converted by `f`; a page with an item
+    /// `f` fails on is that error.
     fn map_items<U: Send + 'static>(
         self,
-        mut f: impl FnMut(T) -> U + Send + 'static,
+        mut f: impl FnMut(T) -> Result<U> + Send + 'static,
     ) -> PageStream<U> {
         PageStream {
             inner: self
                 .inner
-                .map(move |page| page.map(|p| p.map(&mut f)))
+                .map(move |page| {
+                    let page = page?;
+                    let items = page.items.into_iter().map(&mut f).collect::<Result<_>>()?;
+                    Ok(Page {
+                        items,
+                        continuation_token: page.continuation_token,
+                    })
+                })
                 .boxed(),
         }
     }
@@ -210,7 +218,17 @@ impl<T: Send + 'static> ItemPager<T> {
     /// not included: give it a pager that has not been polled.
     pub fn new<P: Paged>(
         pager: Result<Pager<P>>,
-        map: impl FnMut(P::Item) -> T + Send + 'static,
+        mut map: impl FnMut(P::Item) -> T + Send + 'static,
+    ) -> Self {
+        Self::try_new(pager, move |item| Ok(map(item)))
+    }
+
+    /// As [`new`](Self::new), with a conversion that may fail (an item that
+    /// lacks what the model needs): the page holding such an item is that
+    /// error.
+    pub fn try_new<P: Paged>(
+        pager: Result<Pager<P>>,
+        map: impl FnMut(P::Item) -> Result<T> + Send + 'static,
     ) -> Self {
         let pages = match pager {
             Ok(pager) => pager.into_pages().map_items(map),

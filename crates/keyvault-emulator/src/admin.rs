@@ -5,6 +5,8 @@
 //! * `POST /_emulator/clock/advance` with `{"seconds": <n>}` moves the virtual
 //!   clock forward by `n` seconds, purges what became due, and answers like
 //!   `GET /_emulator/clock`.
+//! * `GET /_emulator/export` answers the import document of the current
+//!   state (secret values and key material included), see `seed`.
 
 use std::sync::{Arc, Mutex};
 
@@ -22,11 +24,15 @@ pub(crate) const PREFIX: &str = "/_emulator/";
 /// due).
 type Sweeper = Box<dyn Fn() + Send + Sync>;
 
+/// What `GET /_emulator/export` answers: the state of every service.
+pub(crate) type Exporter = Box<dyn Fn() -> Value + Send + Sync>;
+
 /// The clock and what depends on it.
 pub(crate) struct Admin {
     pub(crate) clock: Clock,
     store: Arc<Store>,
     sweepers: Mutex<Vec<Sweeper>>,
+    exporter: std::sync::OnceLock<Exporter>,
     /// Held while the clock moves, so offsets are stored in order.
     advancing: Mutex<()>,
 }
@@ -50,6 +56,7 @@ impl Admin {
             clock,
             store,
             sweepers: Mutex::new(Vec::new()),
+            exporter: std::sync::OnceLock::new(),
             advancing: Mutex::new(()),
         })
     }
@@ -60,6 +67,11 @@ impl Admin {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(sweeper);
+    }
+
+    /// Sets what `GET /_emulator/export` answers (once).
+    pub(crate) fn set_exporter(&self, exporter: Exporter) {
+        let _ = self.exporter.set(exporter);
     }
 
     /// Stores the new clock offset, then moves the clock forward and runs
@@ -97,13 +109,17 @@ impl Admin {
         let path = req.path.trim_end_matches('/');
         match (req.method.as_str(), path) {
             ("GET", "/_emulator/clock") => json_response(200, &self.clock_body()),
+            ("GET", "/_emulator/export") => match self.exporter.get() {
+                Some(export) => json_response(200, &export()),
+                None => ServiceError::not_found("Nothing to export.").into_response(),
+            },
             ("POST", "/_emulator/clock/advance") => {
                 match parse_seconds(&req.body).and_then(|s| self.advance(s)) {
                     Ok(_) => json_response(200, &self.clock_body()),
                     Err(e) => e.into_response(),
                 }
             }
-            (_, "/_emulator/clock" | "/_emulator/clock/advance") => {
+            (_, "/_emulator/clock" | "/_emulator/clock/advance" | "/_emulator/export") => {
                 ServiceError::new(405, "MethodNotAllowed", "Method not allowed.").into_response()
             }
             _ => ServiceError::not_found("Unknown emulator route.").into_response(),

@@ -86,6 +86,7 @@ pub struct EmulatorBuilder {
     hsm_challenge_resource: String,
     vaults: Vec<(String, Option<u16>)>,
     hsms: Vec<(String, Option<u16>)>,
+    import: Option<crate::seed::Source>,
 }
 
 impl Default for EmulatorBuilder {
@@ -110,6 +111,7 @@ impl Default for EmulatorBuilder {
             hsm_challenge_resource: HSM_RESOURCE.into(),
             vaults: Vec::new(),
             hsms: Vec::new(),
+            import: None,
         }
     }
 }
@@ -321,6 +323,20 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Imports this file at start-up (see the README's "Seeding and export"):
+    /// secrets, keys, custom roles, role assignments and settings. A bad
+    /// file stops the start with an error that names the entry and field.
+    pub fn import_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.import = Some(crate::seed::Source::File(path.into()));
+        self
+    }
+
+    /// Imports this document at start-up, like [`import_file`](Self::import_file).
+    pub fn import_json(mut self, json: impl Into<String>) -> Self {
+        self.import = Some(crate::seed::Source::Json(json.into().into()));
+        self
+    }
+
     /// Starts the emulator on the current Tokio runtime.
     ///
     /// # Errors
@@ -392,6 +408,10 @@ impl EmulatorBuilder {
             soft_delete,
             rbac: self.rbac,
             admins: crate::hsm::dedup(&self.hsm_admins),
+            storage: crate::hsm::StorageConfig {
+                ca_pem: Some(tls.ca_pem.clone()),
+                identities: Some(identities.clone()),
+            },
         };
         let hsms = (hsm_names.iter())
             .map(|(name, _)| {
@@ -399,6 +419,19 @@ impl EmulatorBuilder {
                 Hsm::open(name, store.clone(), clock, config, backup_key)
             })
             .collect::<Result<Vec<_>, Error>>()?;
+        let services = crate::seed::Services {
+            vaults: vault_names
+                .iter()
+                .map(|n| n.0.clone())
+                .zip(vaults.iter().cloned())
+                .collect(),
+            hsms: hsm_names
+                .iter()
+                .map(|n| n.0.clone())
+                .zip(hsms.iter().cloned())
+                .collect(),
+        };
+        crate::seed::wire(self.import.as_ref(), &admin, services)?;
         let weak: (Vec<_>, Vec<_>) = (
             vaults.iter().map(Arc::downgrade).collect(),
             hsms.iter().map(Arc::downgrade).collect(),

@@ -43,6 +43,8 @@ Options:
                            and object id (repeatable)
   --retention-days N       soft-delete retention, 7 to 90 (default 90)
   --purge-protection       refuse purges with 403
+  --import FILE            load secrets, keys, roles, assignments and settings
+                           from FILE at start (the format of GET /_emulator/export)
   -h, --help               print this help
   -V, --version            print the version
 ";
@@ -116,6 +118,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
                 );
             }
             "--purge-protection" => b = b.purge_protection(true),
+            "--import" => b = b.import_file(value("--import")?),
             "--vault" | "--hsm" => {
                 let v = value(&flag)?;
                 let (name, port) = match v.split_once(':') {
@@ -260,5 +263,10 @@ mod tests {
         assert!(args(&["--vault", "a1:x"]).is_err());
         assert!(args(&["--hsm"]).is_err());
         assert!(args(&["--hsm-admin"]).is_err());
+        assert!(matches!(
+            args(&["--import", "seed.json"]),
+            Ok(Command::Run(_))
+        ));
+        assert!(args(&["--import"]).is_err());
     }
 }

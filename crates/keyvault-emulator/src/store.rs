@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -67,6 +68,7 @@ pub(crate) enum Op {
 }
 
 /// The durable store (or its in-memory stand-in, which keeps nothing).
+#[derive(Debug)]
 pub(crate) struct Store {
     db: Option<Database>,
     /// Unit tests make commits fail with this.
@@ -233,6 +235,33 @@ pub(crate) fn replace_ops<'k, T: serde::Serialize>(
         ops.push(Op::Put(table, k.clone(), encode(v)?));
     }
     Ok(ops)
+}
+
+/// Changes to several stores, committed together: one transaction per
+/// store (the services of one emulator share one store, so one in all).
+#[derive(Debug, Default)]
+pub(crate) struct Batch(Vec<(Arc<Store>, Vec<Op>)>);
+
+impl Batch {
+    /// Adds `op` to the transaction of `store`.
+    pub(crate) fn push(&mut self, store: &Arc<Store>, op: Op) {
+        match self.0.iter_mut().find(|(s, _)| Arc::ptr_eq(s, store)) {
+            Some((_, ops)) => ops.push(op),
+            None => self.0.push((store.clone(), vec![op])),
+        }
+    }
+
+    /// How many changes the batch holds.
+    pub(crate) fn len(&self) -> usize {
+        self.0.iter().map(|(_, ops)| ops.len()).sum()
+    }
+
+    /// Commits each store's changes in one transaction.
+    pub(crate) fn commit(self) -> Result<(), Error> {
+        self.0
+            .into_iter()
+            .try_for_each(|(store, ops)| store.commit(ops))
+    }
 }
 
 impl Store {

@@ -156,7 +156,7 @@ impl SecretClient {
         let request = wire::set_secret_request(self.core.endpoint(), name, &body);
         body.value.zeroize();
         let response = self.core.send(wire::SET_SECRET, request).await?;
-        wire::set_secret_response(&response).map(KeyVaultSecret::from)
+        wire::set_secret_response(&response).and_then(KeyVaultSecret::try_from)
     }
 
     /// Gets a secret, value included: its latest version, or the version
@@ -196,7 +196,7 @@ impl SecretClient {
             o.out_content_type.as_ref(),
         );
         let response = self.core.send(wire::GET_SECRET, request).await?;
-        wire::get_secret_response(&response).map(KeyVaultSecret::from)
+        wire::get_secret_response(&response).and_then(KeyVaultSecret::try_from)
     }
 
     /// Updates the properties of a secret version (the latest unless the
@@ -234,7 +234,7 @@ impl SecretClient {
             &body,
         );
         let response = self.core.send(wire::UPDATE_SECRET, request).await?;
-        wire::update_secret_response(&response).map(SecretProperties::from)
+        wire::update_secret_response(&response).and_then(SecretProperties::try_from)
     }
 
     fn max_results(options: &ListOptions) -> Result<Option<i32>> {
@@ -268,8 +268,12 @@ impl SecretClient {
         let request = Self::max_results(&o)
             .and_then(|max| wire::get_secrets_request(self.core.endpoint(), max));
         let token = o.continuation_token.as_deref();
-        self.core
-            .pager::<wire::SecretListResult, _>(wire::GET_SECRETS, request, token, Into::into)
+        self.core.pager::<wire::SecretListResult, _>(
+            wire::GET_SECRETS,
+            request,
+            token,
+            TryInto::try_into,
+        )
     }
 
     /// Lists the properties of every version of a secret (no values),
@@ -297,7 +301,7 @@ impl SecretClient {
         let token = o.continuation_token.as_deref();
         let operation = wire::GET_SECRET_VERSIONS;
         self.core
-            .pager::<wire::SecretListResult, _>(operation, request, token, Into::into)
+            .pager::<wire::SecretListResult, _>(operation, request, token, TryInto::try_into)
     }
 
     /// Lists the deleted secrets of the vault (those still recoverable),
@@ -319,8 +323,12 @@ impl SecretClient {
             .and_then(|max| wire::get_deleted_secrets_request(self.core.endpoint(), max));
         let token = o.continuation_token.as_deref();
         let operation = wire::GET_DELETED_SECRETS;
-        self.core
-            .pager::<wire::DeletedSecretListResult, _>(operation, request, token, Into::into)
+        self.core.pager::<wire::DeletedSecretListResult, _>(
+            operation,
+            request,
+            token,
+            TryInto::try_into,
+        )
     }
 
     /// Gets a deleted secret: its properties and its deletion and purge dates.
@@ -345,7 +353,7 @@ impl SecretClient {
         check_name("secret", name)?;
         let request = wire::get_deleted_secret_request(self.core.endpoint(), name);
         let response = self.core.send(wire::GET_DELETED_SECRET, request).await?;
-        wire::get_deleted_secret_response(&response).map(DeletedSecret::from)
+        wire::get_deleted_secret_response(&response).and_then(DeletedSecret::try_from)
     }
 
     /// Deletes a secret, all its versions at once, and returns a poller
@@ -372,7 +380,7 @@ impl SecretClient {
         check_name("secret", name)?;
         let request = wire::delete_secret_request(self.core.endpoint(), name);
         let response = self.core.send(wire::DELETE_SECRET, request).await?;
-        let deleted = DeletedSecret::from(wire::delete_secret_response(&response)?);
+        let deleted = DeletedSecret::try_from(wire::delete_secret_response(&response)?)?;
         if deleted.recovery_id.is_none() {
             // No soft-delete: nothing to wait for.
             return Ok(SecretPoller::finished(deleted));
@@ -407,7 +415,8 @@ impl SecretClient {
             .core
             .send(wire::RECOVER_DELETED_SECRET, request)
             .await?;
-        let recovered = SecretProperties::from(wire::recover_deleted_secret_response(&response)?);
+        let recovered =
+            SecretProperties::try_from(wire::recover_deleted_secret_response(&response)?)?;
         let status = wire::get_secret_request(self.core.endpoint(), name, "", None);
         self.until_found(wire::GET_SECRET, status, options, recovered)
     }
@@ -441,7 +450,7 @@ impl SecretClient {
             token,
             frequency(options),
         )?;
-        Ok(poller.map(|d| Ok(d.into())))
+        Ok(poller.map(TryInto::try_into))
     }
 
     /// Continues waiting for a secret recover from the
@@ -468,7 +477,7 @@ impl SecretClient {
         let poller =
             self.core
                 .resume::<wire::SecretBundle>(wire::GET_SECRET, token, frequency(options))?;
-        Ok(poller.map(|s| Ok(s.into())))
+        Ok(poller.map(TryInto::try_into))
     }
 
     /// Purges a deleted secret for good. Only vaults with soft-delete have
@@ -553,7 +562,7 @@ impl SecretClient {
         };
         let request = wire::restore_secret_request(self.core.endpoint(), &body);
         let response = self.core.send(wire::RESTORE_SECRET, request).await?;
-        wire::restore_secret_response(&response).map(SecretProperties::from)
+        wire::restore_secret_response(&response).and_then(SecretProperties::try_from)
     }
 }
 

@@ -146,6 +146,23 @@ impl fmt::Display for KeyVaultSecretIdentifier {
     }
 }
 
+/// As the identifier was given (with the `serde` feature).
+#[cfg(feature = "serde")]
+impl serde::Serialize for KeyVaultSecretIdentifier {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.source_id)
+    }
+}
+
+/// Parses a string (with the `serde` feature).
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for KeyVaultSecretIdentifier {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = String::deserialize(deserializer)?;
+        Self::parse(&id).map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Debug for KeyVaultSecretIdentifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("KeyVaultSecretIdentifier")

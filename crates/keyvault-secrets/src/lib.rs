@@ -19,6 +19,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! With the `blocking` feature, `blocking::SecretClient` is the same client
+//! for code that does not use async: values instead of futures, listings as
+//! iterators, pollers you `wait()` on.
+//!
 //! [`SecretCache`] serves secrets from memory over a client: refreshed
 //! ahead of expiry, one request per miss however many callers, the last
 //! good value kept through throttling and outages.
@@ -29,6 +33,8 @@
 //! [`ItemPager`] and pollers its [`Poller`], re-exported; `generated` holds the
 //! request builders and decoders written by `cargo xtask codegen`.
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod cache;
 mod client;
 mod identifier;
@@ -50,6 +56,11 @@ pub use identifier::KeyVaultSecretIdentifier;
 /// [`ItemPager::into_pages`] and each [`Page`]'s continuation token) and the
 /// [`Poller`] of long-running operations.
 pub use keyvault_core::client::exports::*;
+/// With the `serde` feature: serializes a [`KeyVaultSecret`] (or anything
+/// holding [`SecretValue`]s) with its values in clear, and a
+/// `#[serde(with)]` module for a `SecretValue` field of one's own type.
+#[cfg(feature = "serde")]
+pub use keyvault_core::{ExposeSecrets, serde_secret_value};
 pub use models::{DeletedSecret, KeyVaultSecret, SecretProperties};
 pub use options::{
     GetSecretOptions, ListOptions, PollerOptions, RequestOptions, SecretClientOptions,
@@ -57,3 +68,6 @@ pub use options::{
 };
 pub use poller::SecretPoller;
 pub use version::ApiVersion;
+
+/// This crate's version (`CARGO_PKG_VERSION`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

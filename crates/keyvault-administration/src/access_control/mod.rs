@@ -86,8 +86,12 @@ impl KeyVaultAccessControlClient {
         );
         let token = o.continuation_token.as_deref();
         let operation = wire::ROLE_DEFINITIONS_LIST;
-        self.core
-            .pager::<wire::RoleDefinitionListResult, _>(operation, request, token, Into::into)
+        self.core.pager::<wire::RoleDefinitionListResult, _>(
+            operation,
+            request,
+            token,
+            TryInto::try_into,
+        )
     }
 
     /// Gets one role definition.
@@ -119,7 +123,7 @@ impl KeyVaultAccessControlClient {
         let request =
             wire::role_definitions_get_request(self.core.endpoint(), scope.as_str(), name);
         let response = self.core.send(wire::ROLE_DEFINITIONS_GET, request).await?;
-        wire::role_definitions_get_response(&response).map(Into::into)
+        wire::role_definitions_get_response(&response).and_then(TryInto::try_into)
     }
 
     /// Creates a custom role definition, or replaces the one named in the
@@ -179,7 +183,7 @@ impl KeyVaultAccessControlClient {
             .core
             .send(wire::ROLE_DEFINITIONS_CREATE_OR_UPDATE, request)
             .await?;
-        wire::role_definitions_create_or_update_response(&response).map(Into::into)
+        wire::role_definitions_create_or_update_response(&response).and_then(TryInto::try_into)
     }
 
     /// Deletes a custom role definition. A definition that does not exist
@@ -243,8 +247,12 @@ impl KeyVaultAccessControlClient {
         );
         let token = o.continuation_token.as_deref();
         let operation = wire::ROLE_ASSIGNMENTS_LIST_FOR_SCOPE;
-        self.core
-            .pager::<wire::RoleAssignmentListResult, _>(operation, request, token, Into::into)
+        self.core.pager::<wire::RoleAssignmentListResult, _>(
+            operation,
+            request,
+            token,
+            TryInto::try_into,
+        )
     }
 
     /// Gets one role assignment.
@@ -274,7 +282,7 @@ impl KeyVaultAccessControlClient {
         let request =
             wire::role_assignments_get_request(self.core.endpoint(), scope.as_str(), name);
         let response = self.core.send(wire::ROLE_ASSIGNMENTS_GET, request).await?;
-        wire::role_assignments_get_response(&response).map(Into::into)
+        wire::role_assignments_get_response(&response).and_then(TryInto::try_into)
     }
 
     /// Gives the principal `principal_id` (an object id in Microsoft Entra
@@ -332,7 +340,7 @@ impl KeyVaultAccessControlClient {
             .core
             .send(wire::ROLE_ASSIGNMENTS_CREATE, request)
             .await?;
-        wire::role_assignments_create_response(&response).map(Into::into)
+        wire::role_assignments_create_response(&response).and_then(TryInto::try_into)
     }
 
     /// Deletes a role assignment. An assignment that does not exist is not

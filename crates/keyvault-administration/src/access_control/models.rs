@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::generated::rbac as wire;
-use crate::{KeyVaultDataAction, KeyVaultRoleType};
+use crate::{Error, ErrorKind, KeyVaultDataAction, KeyVaultRoleType, Result};
 
 /// Where a role definition or assignment applies: the whole HSM
 /// ([`Global`](Self::Global), `/`), all its keys ([`Keys`](Self::Keys),
@@ -198,6 +198,7 @@ id_type! {
 /// # let _ = read_keys;
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct KeyVaultPermission {
     /// Control-plane actions granted (Managed HSM has none today).
     pub actions: Option<Vec<String>>,
@@ -246,7 +247,28 @@ impl From<&KeyVaultPermission> for wire::Permission {
 /// println!("{:?} ({:?}) may sign: {signs}", role.role_name, role.role_type);
 /// # Ok(()) }
 /// ```
+///
+/// Built by users, for example to fake an answer of the client:
+///
+/// ```
+/// use keyvault_administration::{
+///     KeyVaultDataAction, KeyVaultPermission, KeyVaultRoleDefinition, KeyVaultRoleScope,
+/// };
+///
+/// let role = KeyVaultRoleDefinition::new(
+///     "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/d1",
+/// )
+/// .with_role_name("Key Reader")
+/// .with_permissions([KeyVaultPermission {
+///     data_actions: Some(vec![KeyVaultDataAction::ReadHsmKey]),
+///     ..Default::default()
+/// }])
+/// .with_assignable_scopes([KeyVaultRoleScope::Global]);
+/// assert_eq!(role.name, "d1");
+/// assert_eq!(role.description, None);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[non_exhaustive]
 pub struct KeyVaultRoleDefinition {
     /// The full identifier, to give to
@@ -262,18 +284,66 @@ pub struct KeyVaultRoleDefinition {
     pub role_type: Option<KeyVaultRoleType>,
     /// What the role is for.
     pub description: Option<String>,
-    /// What the role allows and excludes.
+    /// What the role allows and excludes (empty when the service sent
+    /// none).
+    #[cfg_attr(feature = "serde", serde(default))]
     pub permissions: Vec<KeyVaultPermission>,
-    /// The scopes the role can be assigned at.
+    /// The scopes the role can be assigned at (empty when the service sent
+    /// none).
+    #[cfg_attr(feature = "serde", serde(default))]
     pub assignable_scopes: Vec<KeyVaultRoleScope>,
 }
 
-impl From<wire::RoleDefinition> for KeyVaultRoleDefinition {
-    fn from(d: wire::RoleDefinition) -> Self {
-        let p = d.properties.unwrap_or_default();
+impl KeyVaultRoleDefinition {
+    /// The role definition `id`, named after the identifier's last segment,
+    /// with every other field empty: set them with the `with_*` methods or
+    /// directly.
+    pub fn new(id: impl Into<KeyVaultRoleDefinitionId>) -> Self {
+        let id = id.into();
         Self {
-            id: d.id.unwrap_or_default().into(),
-            name: d.name.unwrap_or_default(),
+            name: id.name().to_owned(),
+            id,
+            resource_type: None,
+            role_name: None,
+            role_type: None,
+            description: None,
+            permissions: Vec::new(),
+            assignable_scopes: Vec::new(),
+        }
+    }
+
+    keyvault_core::with_setters! {
+        with_name: name = String;
+        with_resource_type: resource_type = Some(String);
+        with_role_name: role_name = Some(String);
+        with_role_type: role_type = Some(KeyVaultRoleType);
+        with_description: description = Some(String);
+        with_permissions: permissions = Vec<KeyVaultPermission>;
+        with_assignable_scopes: assignable_scopes = Vec<KeyVaultRoleScope>;
+    }
+}
+
+/// The identifier and the name of a role definition or assignment in a
+/// service's answer: both are always there.
+fn id_and_name(what: &str, id: Option<String>, name: Option<String>) -> Result<(String, String)> {
+    match (id, name) {
+        (Some(id), Some(name)) if !id.is_empty() && !name.is_empty() => Ok((id, name)),
+        _ => Err(Error::new(
+            ErrorKind::Deserialize,
+            format!("the service's answer names no {what} (it lacks an id or a name)"),
+        )),
+    }
+}
+
+impl TryFrom<wire::RoleDefinition> for KeyVaultRoleDefinition {
+    type Error = Error;
+
+    fn try_from(d: wire::RoleDefinition) -> Result<Self> {
+        let (id, name) = id_and_name("role definition", d.id, d.name)?;
+        let p = d.properties.unwrap_or_default();
+        Ok(Self {
+            id: id.into(),
+            name,
             resource_type: d.r#type.map(|t| t.as_str().to_owned()),
             role_name: p.role_name,
             role_type: p.role_type,
@@ -290,7 +360,7 @@ impl From<wire::RoleDefinition> for KeyVaultRoleDefinition {
                 .into_iter()
                 .map(Into::into)
                 .collect(),
-        }
+        })
     }
 }
 
@@ -303,7 +373,11 @@ impl From<wire::RoleDefinition> for KeyVaultRoleDefinition {
 /// println!("{:?} holds {:?} at {:?}", p.principal_id, p.role_definition_id, p.scope);
 /// # }
 /// ```
+///
+/// Built by users with `default()` and the `with_*` methods (see
+/// [`KeyVaultRoleAssignment::new`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[non_exhaustive]
 pub struct KeyVaultRoleAssignmentProperties {
     /// The object id (in Microsoft Entra ID) of the user, group or service
@@ -313,6 +387,14 @@ pub struct KeyVaultRoleAssignmentProperties {
     pub role_definition_id: Option<KeyVaultRoleDefinitionId>,
     /// Where the assignment applies.
     pub scope: Option<KeyVaultRoleScope>,
+}
+
+impl KeyVaultRoleAssignmentProperties {
+    keyvault_core::with_setters! {
+        with_principal_id: principal_id = Some(String);
+        with_role_definition_id: role_definition_id = Some(KeyVaultRoleDefinitionId);
+        with_scope: scope = Some(KeyVaultRoleScope);
+    }
 }
 
 /// A role held by a principal at a scope.
@@ -327,7 +409,25 @@ pub struct KeyVaultRoleAssignmentProperties {
 /// }
 /// # Ok(()) }
 /// ```
+///
+/// Built by users:
+///
+/// ```
+/// use keyvault_administration::{
+///     KeyVaultRoleAssignment, KeyVaultRoleAssignmentProperties, KeyVaultRoleScope,
+/// };
+///
+/// let assignment = KeyVaultRoleAssignment::new(
+///     "/providers/Microsoft.Authorization/roleAssignments/a1",
+///     KeyVaultRoleAssignmentProperties::default()
+///         .with_principal_id("00000000-0000-0000-0000-000000000001")
+///         .with_scope(KeyVaultRoleScope::Keys),
+/// );
+/// assert_eq!(assignment.name, "a1");
+/// assert_eq!(assignment.properties.role_definition_id, None);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[non_exhaustive]
 pub struct KeyVaultRoleAssignment {
     /// The full identifier.
@@ -338,24 +438,49 @@ pub struct KeyVaultRoleAssignment {
     pub name: String,
     /// The resource type, `Microsoft.Authorization/roleAssignments`.
     pub resource_type: Option<String>,
-    /// The role, the principal and the scope (empty when the service sent
-    /// none).
+    /// The role, the principal and the scope (each `None` when the service
+    /// sent none).
     pub properties: KeyVaultRoleAssignmentProperties,
 }
 
-impl From<wire::RoleAssignment> for KeyVaultRoleAssignment {
-    fn from(a: wire::RoleAssignment) -> Self {
-        let p = a.properties.unwrap_or_default();
+impl KeyVaultRoleAssignment {
+    /// The role assignment `id`, named after the identifier's last segment,
+    /// with these properties and no resource type.
+    pub fn new(
+        id: impl Into<KeyVaultRoleAssignmentId>,
+        properties: KeyVaultRoleAssignmentProperties,
+    ) -> Self {
+        let id = id.into();
         Self {
-            id: a.id.unwrap_or_default().into(),
-            name: a.name.unwrap_or_default(),
+            name: id.name().to_owned(),
+            id,
+            resource_type: None,
+            properties,
+        }
+    }
+
+    keyvault_core::with_setters! {
+        with_name: name = String;
+        with_resource_type: resource_type = Some(String);
+    }
+}
+
+impl TryFrom<wire::RoleAssignment> for KeyVaultRoleAssignment {
+    type Error = Error;
+
+    fn try_from(a: wire::RoleAssignment) -> Result<Self> {
+        let (id, name) = id_and_name("role assignment", a.id, a.name)?;
+        let p = a.properties.unwrap_or_default();
+        Ok(Self {
+            id: id.into(),
+            name,
             resource_type: a.r#type,
             properties: KeyVaultRoleAssignmentProperties {
                 principal_id: p.principal_id,
                 role_definition_id: p.role_definition_id.map(Into::into),
                 scope: p.scope.map(Into::into),
             },
-        }
+        })
     }
 }
 
@@ -383,9 +508,10 @@ mod tests {
             "description":"x","permissions":[{"actions":[],"dataActions":["Microsoft.KeyVault/managedHsm/keys/read/action",
             "Microsoft.KeyVault/managedHsm/future/action"],"notActions":[],"notDataActions":[]}],
             "roleName":"reader","type":"CustomRole"}}"#;
-        let d: KeyVaultRoleDefinition = serde_json::from_str::<wire::RoleDefinition>(json)
-            .unwrap()
-            .into();
+        let d = KeyVaultRoleDefinition::try_from(
+            serde_json::from_str::<wire::RoleDefinition>(json).unwrap(),
+        )
+        .unwrap();
         assert_eq!(d.id.name(), "d1");
         assert_eq!(d.role_type, Some(KeyVaultRoleType::CustomRole));
         assert_eq!(
@@ -407,5 +533,21 @@ mod tests {
             d.resource_type.as_deref(),
             Some("Microsoft.Authorization/roleDefinitions")
         );
+    }
+
+    #[test]
+    fn answers_without_an_id_or_a_name_are_errors() {
+        for json in [
+            r#"{"name":"d1"}"#,
+            r#"{"id":"x/d1"}"#,
+            r#"{"id":"","name":""}"#,
+        ] {
+            let d: wire::RoleDefinition = serde_json::from_str(json).unwrap();
+            let e = KeyVaultRoleDefinition::try_from(d).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Deserialize, "{json}");
+            let a: wire::RoleAssignment = serde_json::from_str(json).unwrap();
+            let e = KeyVaultRoleAssignment::try_from(a).unwrap_err();
+            assert!(e.to_string().contains("role assignment"), "{e}");
+        }
     }
 }

@@ -42,7 +42,7 @@ pub struct KeyVaultBackupClient {
 
 fn backup_result(op: wire::FullBackupOperation) -> Result<KeyVaultBackupResult> {
     match op.azure_storage_blob_container_uri {
-        Some(folder_url) if !folder_url.is_empty() => Ok(KeyVaultBackupResult { folder_url }),
+        Some(folder_url) if !folder_url.is_empty() => Ok(KeyVaultBackupResult::new(folder_url)),
         _ => Err(Error::new(
             ErrorKind::Deserialize,
             "the finished backup job names no folder (azureStorageBlobContainerUri)",

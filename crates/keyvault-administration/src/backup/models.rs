@@ -84,12 +84,31 @@ impl std::fmt::Debug for BackupAuth {
 /// client.begin_restore(&backup.folder_url, BackupAuth::ManagedIdentity, None).await?.await?;
 /// # Ok(()) }
 /// ```
+///
+/// Built by users, for example to fake an answer of the client:
+///
+/// ```
+/// use keyvault_administration::KeyVaultBackupResult;
+///
+/// let result = KeyVaultBackupResult::new("https://account.blob.core.windows.net/backup/mhsm-1");
+/// assert_eq!(result.folder_url, "https://account.blob.core.windows.net/backup/mhsm-1");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct KeyVaultBackupResult {
     /// The URL of the folder holding the backup, to give to
     /// [`begin_restore`](crate::KeyVaultBackupClient::begin_restore).
     pub folder_url: String,
+}
+
+impl KeyVaultBackupResult {
+    /// The result of a backup written to the folder at `folder_url`.
+    pub fn new(folder_url: impl Into<String>) -> Self {
+        Self {
+            folder_url: folder_url.into(),
+        }
+    }
 }
 
 /// `scheme://host[:port]/path` of `url`, never its query (which may hold a

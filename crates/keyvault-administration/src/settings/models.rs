@@ -14,6 +14,7 @@ use crate::{KeyVaultSettingType, endpoint::invalid, generated::settings as wire}
 /// assert_eq!(setting.as_bool().unwrap(), true);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct KeyVaultSetting {
     /// The setting's name, for example `AllowKeyManagementOperationsThroughARM`.

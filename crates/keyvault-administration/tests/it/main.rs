@@ -6,9 +6,12 @@
 
 mod access_control;
 mod backup;
+mod backup_identity;
+mod blocking;
 mod common;
+mod models;
 mod recorded;
 mod settings;
 mod tracing_spans;
 
-use keyvault_testing::{azurite, sas};
+use keyvault_testing::azurite;

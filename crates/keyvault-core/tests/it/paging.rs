@@ -202,6 +202,28 @@ async fn item_pager_maps_items_across_pages() {
 }
 
 #[tokio::test]
+async fn item_pager_conversion_errors_replace_their_page() {
+    let srv = Server::http(three_pages).await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(&cred, server::options());
+    let pager = Pager::<NameList>::new(p, Context::new("GetSecrets"), first_request(&srv));
+    let items = ItemPager::try_new(Ok(pager), |item: Item| {
+        if item.id == "d" {
+            Err(keyvault_core::Error::new(ErrorKind::Deserialize, "no d"))
+        } else {
+            Ok(to_name(item))
+        }
+    });
+    let results: Vec<_> = items.collect().await;
+    assert_eq!(results.len(), 3, "{results:?}");
+    assert_eq!(results[1].as_ref().unwrap(), &Name("B".into()));
+    assert_eq!(
+        results[2].as_ref().unwrap_err().kind(),
+        ErrorKind::Deserialize
+    );
+}
+
+#[tokio::test]
 async fn item_pager_pages_are_mapped_and_resumable() {
     let srv = Server::http(three_pages).await;
     let cred = Arc::new(TestCredential::default());

@@ -197,17 +197,7 @@ impl Hsm {
                 new.role
             )));
         };
-        if !role
-            .assignable_scopes
-            .iter()
-            .any(|s| rbac::scope_covers(s, scope))
-        {
-            return Err(ServiceError::bad_parameter(format!(
-                "Role definition {} cannot be assigned at scope '{scope}': its assignable scopes are {}.",
-                role.name,
-                role.assignable_scopes.join(", ")
-            )));
-        }
+        rbac::check_assignable(&role, scope)?;
         let a = RoleAssignment {
             name: name.to_owned(),
             scope: scope.to_owned(),

@@ -197,59 +197,29 @@ type Material = (&'static str, Vec<String>, BTreeMap<String, String>, String);
 /// async runtime).
 pub(crate) fn generate(spec: &Spec) -> Result<Material, ServiceError> {
     let failed = || ServiceError::internal("The key could not be generated.");
-    let ops = |o: &[&str]| o.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     match spec {
         Spec::Rsa(bits) => {
             use rsa::pkcs8::EncodePrivateKey;
-            use rsa::traits::PublicKeyParts;
             let key =
                 rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, *bits).map_err(|_| failed())?;
             let der = key.to_pkcs8_der().map_err(|_| failed())?;
-            let public = BTreeMap::from([
-                (
-                    "n".to_owned(),
-                    URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
-                ),
-                (
-                    "e".to_owned(),
-                    URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
-                ),
-            ]);
             Ok((
                 "RSA-HSM",
-                ops(&[
-                    "wrapKey",
-                    "decrypt",
-                    "encrypt",
-                    "unwrapKey",
-                    "sign",
-                    "verify",
-                ]),
-                public,
+                default_ops("RSA-HSM"),
+                rsa_public(&key),
                 STANDARD.encode(der.as_bytes()),
             ))
         }
         Spec::Ec(crv) => {
-            use ring::signature::{self, EcdsaKeyPair, KeyPair};
-            let alg = if *crv == "P-256" {
-                &signature::ECDSA_P256_SHA256_FIXED_SIGNING
-            } else {
-                &signature::ECDSA_P384_SHA384_FIXED_SIGNING
-            };
+            use ring::signature::{EcdsaKeyPair, KeyPair};
+            let alg = ec_alg(crv);
             let rng = ring::rand::SystemRandom::new();
             let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).map_err(|_| failed())?;
             let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).map_err(|_| failed())?;
-            let point = pair.public_key().as_ref();
-            let n = (point.len() - 1) / 2;
-            let public = BTreeMap::from([
-                ("crv".to_owned(), (*crv).to_owned()),
-                ("x".to_owned(), URL_SAFE_NO_PAD.encode(&point[1..1 + n])),
-                ("y".to_owned(), URL_SAFE_NO_PAD.encode(&point[1 + n..])),
-            ]);
             Ok((
                 "EC-HSM",
-                ops(&["sign", "verify"]),
-                public,
+                default_ops("EC-HSM"),
+                ec_public(crv, pair.public_key().as_ref()),
                 STANDARD.encode(pkcs8.as_ref()),
             ))
         }
@@ -259,12 +229,104 @@ pub(crate) fn generate(spec: &Spec) -> Result<Material, ServiceError> {
             rand::rng().fill_bytes(&mut raw);
             Ok((
                 "oct-HSM",
-                ops(&["wrapKey", "unwrapKey", "encrypt", "decrypt"]),
+                default_ops("oct-HSM"),
                 BTreeMap::new(),
                 STANDARD.encode(raw),
             ))
         }
     }
+}
+
+fn ec_alg(crv: &str) -> &'static ring::signature::EcdsaSigningAlgorithm {
+    if crv == "P-256" {
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING
+    } else {
+        &ring::signature::ECDSA_P384_SHA384_FIXED_SIGNING
+    }
+}
+
+/// The public JWK members of an RSA key (`n`, `e`).
+fn rsa_public(key: &rsa::RsaPrivateKey) -> BTreeMap<String, String> {
+    use rsa::traits::PublicKeyParts;
+    BTreeMap::from([
+        (
+            "n".to_owned(),
+            URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+        ),
+        (
+            "e".to_owned(),
+            URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+        ),
+    ])
+}
+
+/// The public JWK members of an EC key (`crv`, `x`, `y`) from its
+/// uncompressed point.
+fn ec_public(crv: &str, point: &[u8]) -> BTreeMap<String, String> {
+    let n = point.len().saturating_sub(1) / 2;
+    BTreeMap::from([
+        ("crv".to_owned(), crv.to_owned()),
+        ("x".to_owned(), URL_SAFE_NO_PAD.encode(&point[1..1 + n])),
+        ("y".to_owned(), URL_SAFE_NO_PAD.encode(&point[1 + n..])),
+    ])
+}
+
+/// Checks stored key material as [`generate`] makes it (`private`:
+/// PKCS#8 DER for `RSA-HSM` and `EC-HSM`, the raw key for `oct-HSM`) and
+/// answers its public JWK members, or says what is wrong with it.
+pub(crate) fn public_of(kty: &str, private: &[u8]) -> Result<BTreeMap<String, String>, String> {
+    match kty {
+        "RSA-HSM" => {
+            use rsa::pkcs8::DecodePrivateKey;
+            use rsa::traits::PublicKeyParts;
+            let key = rsa::RsaPrivateKey::from_pkcs8_der(private)
+                .map_err(|_| "not an RSA private key in PKCS#8 DER".to_owned())?;
+            match key.n().bits() {
+                2048 | 3072 | 4096 => Ok(rsa_public(&key)),
+                bits => Err(format!("an RSA key of {bits} bits: use 2048, 3072 or 4096")),
+            }
+        }
+        "EC-HSM" => {
+            use ring::signature::{EcdsaKeyPair, KeyPair};
+            let rng = ring::rand::SystemRandom::new();
+            ["P-256", "P-384"]
+                .into_iter()
+                .find_map(|crv| {
+                    let pair = EcdsaKeyPair::from_pkcs8(ec_alg(crv), private, &rng).ok()?;
+                    Some(ec_public(crv, pair.public_key().as_ref()))
+                })
+                .ok_or_else(|| "not a P-256 or P-384 private key in PKCS#8 DER".to_owned())
+        }
+        "oct-HSM" => match private.len() {
+            16 | 24 | 32 => Ok(BTreeMap::new()),
+            n => Err(format!("a symmetric key of {n} bytes: use 16, 24 or 32")),
+        },
+        other => Err(format!(
+            "the key type '{other}' is not supported: use RSA-HSM, EC-HSM or oct-HSM"
+        )),
+    }
+}
+
+/// The operations a new key of type `kty` allows when its request names none.
+pub(crate) fn default_ops(kty: &str) -> Vec<String> {
+    let ops: &[&str] = match kty {
+        "RSA-HSM" => &[
+            "wrapKey",
+            "decrypt",
+            "encrypt",
+            "unwrapKey",
+            "sign",
+            "verify",
+        ],
+        "EC-HSM" => &["sign", "verify"],
+        _ => &["wrapKey", "unwrapKey", "encrypt", "decrypt"],
+    };
+    ops.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Whether `op` is a key operation.
+pub(crate) fn is_key_op(op: &str) -> bool {
+    KEY_OPS.contains(&op)
 }
 
 /// The key wire shapes.
@@ -341,6 +403,12 @@ mod tests {
         assert!(!private.is_empty());
         let (kty, _, public, private) = generate(&Spec::Oct(256)).unwrap();
         assert_eq!((kty, public.len()), ("oct-HSM", 0));
-        assert_eq!(STANDARD.decode(private).unwrap().len(), 32);
+        assert_eq!(STANDARD.decode(&private).unwrap().len(), 32);
+        assert!(public_of("oct-HSM", &STANDARD.decode(private).unwrap()).is_ok());
+        let (_, _, public, private) = generate(&Spec::Ec("P-384")).unwrap();
+        let der = STANDARD.decode(private).unwrap();
+        assert_eq!(public_of("EC-HSM", &der).unwrap(), public);
+        assert!(public_of("RSA-HSM", &der).is_err());
+        assert!(public_of("oct-HSM", &der).is_err());
     }
 }

@@ -12,9 +12,9 @@ mod access;
 mod blob;
 mod job_ops;
 mod jobs;
-mod keys;
-mod rbac;
-mod settings;
+pub(crate) mod keys;
+pub(crate) mod rbac;
+pub(crate) mod settings;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
@@ -32,6 +32,7 @@ use crate::store::{
     HSM_JOBS, HSM_KEYS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Store, Table,
     records,
 };
+pub(crate) use blob::StorageConfig;
 use jobs::{Job, JobKind};
 use keys::{KeyVersion, StoredKey};
 use rbac::{RoleAssignment, RoleDefinition, action};
@@ -101,15 +102,17 @@ pub(crate) struct HsmConfig {
     pub(crate) rbac: RbacMode,
     /// Object ids that are Managed HSM Administrators at `/`.
     pub(crate) admins: Vec<String>,
+    /// What backup and restore jobs trust and who they are in storage.
+    pub(crate) storage: StorageConfig,
 }
 
 /// The store tables of one HSM.
 #[derive(Debug, Clone, Copy)]
-struct Tables {
+pub(crate) struct Tables {
     keys: Table,
-    definitions: Table,
-    assignments: Table,
-    settings: Table,
+    pub(crate) definitions: Table,
+    pub(crate) assignments: Table,
+    pub(crate) settings: Table,
     jobs: Table,
 }
 
@@ -129,16 +132,16 @@ impl Tables {
 pub(crate) struct Hsm {
     /// The HSM's name (lower case).
     name: String,
-    tables: Tables,
-    keys: Collection<KeyVersion>,
+    pub(crate) tables: Tables,
+    pub(crate) keys: Collection<KeyVersion>,
     state: Mutex<State>,
     jobs: Mutex<BTreeMap<String, Job>>,
-    store: Arc<Store>,
+    pub(crate) store: Arc<Store>,
     clock: Clock,
     config: HsmConfig,
     backup_key: [u8; 32],
     runtime: tokio::runtime::Handle,
-    storage: reqwest::Client,
+    storage: blob::Storage,
     /// Running job tasks, stopped on shutdown.
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -213,6 +216,7 @@ impl Hsm {
             ));
         }
         store.commit(ops)?;
+        let storage = blob::Storage::new(&config.storage)?;
         let hsm = Arc::new(Self {
             name: name.to_owned(),
             tables,
@@ -224,7 +228,7 @@ impl Hsm {
             config,
             backup_key,
             runtime: tokio::runtime::Handle::current(),
-            storage: blob::client()?,
+            storage,
             tasks: Mutex::new(Vec::new()),
         });
         hsm.ensure_admin_assignments()?;
@@ -277,7 +281,7 @@ impl Hsm {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -286,7 +290,7 @@ impl Hsm {
     }
 
     /// The keys and the rest of the state, as one consistent snapshot.
-    fn snapshot(&self) -> Snapshot {
+    pub(crate) fn snapshot(&self) -> Snapshot {
         let state = self.lock();
         Snapshot {
             keys: self.keys.snapshot(),

@@ -282,6 +282,23 @@ pub(crate) fn scope_covers(outer: &str, inner: &str) -> bool {
             && inner.as_bytes()[outer.len()] == b'/')
 }
 
+/// Refuses to assign `role` at `scope` when none of its assignable scopes
+/// covers it.
+pub(crate) fn check_assignable(role: &RoleDefinition, scope: &str) -> Result<(), ServiceError> {
+    if role
+        .assignable_scopes
+        .iter()
+        .any(|s| scope_covers(s, scope))
+    {
+        return Ok(());
+    }
+    Err(ServiceError::bad_parameter(format!(
+        "Role definition {} cannot be assigned at scope '{scope}': its assignable scopes are {}.",
+        role.name,
+        role.assignable_scopes.join(", ")
+    )))
+}
+
 /// Whether an action pattern (`*` wildcard at the end) matches `action`.
 fn matches(pattern: &str, action: &str) -> bool {
     match pattern.strip_suffix('*') {

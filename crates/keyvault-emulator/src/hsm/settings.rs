@@ -36,10 +36,6 @@ impl Hsm {
     }
 
     pub(super) fn update_setting(&self, name: &str, body: &[u8]) -> Result<Value> {
-        let (n, t, _) = SETTINGS
-            .iter()
-            .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
-            .ok_or_else(|| setting_not_found(name))?;
         let m = crate::objects::request::parse_object(body)?;
         let value = match m.get("value") {
             Some(Value::String(s)) => s.clone(),
@@ -49,23 +45,36 @@ impl Hsm {
                 ));
             }
         };
-        let value = if *t == "boolean" {
-            match value.to_ascii_lowercase().as_str() {
-                v @ ("true" | "false") => v.to_owned(),
-                _ => {
-                    return Err(ServiceError::bad_parameter(format!(
-                        "The value of setting {n} must be 'true' or 'false', not '{value}'."
-                    )));
-                }
-            }
-        } else {
-            value
-        };
+        let (n, value) = check_setting(name, &value)?;
         let mut state = self.lock();
         self.store.put(self.tables.settings, n, &value)?;
-        state.settings.insert((*n).to_owned(), value);
+        state.settings.insert(n.to_owned(), value);
         Ok(self.setting_json(&state, n).unwrap_or(Value::Null))
     }
+}
+
+/// The setting's name as the service spells it and the value to store, or
+/// why `value` cannot be written to the setting `name`.
+pub(crate) fn check_setting(name: &str, value: &str) -> Result<(&'static str, String)> {
+    let (n, t, _) = SETTINGS
+        .iter()
+        .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+        .ok_or_else(|| setting_not_found(name))?;
+    if *t != "boolean" {
+        return Ok((n, value.to_owned()));
+    }
+    match value.to_ascii_lowercase().as_str() {
+        v @ ("true" | "false") => Ok((n, v.to_owned())),
+        _ => Err(ServiceError::bad_parameter(format!(
+            "The value of setting {n} must be 'true' or 'false', not '{value}'."
+        ))),
+    }
+}
+
+/// Whether `value` is the default of the setting `name` (as [`check_setting`]
+/// spells both).
+pub(crate) fn is_default(name: &str, value: &str) -> bool {
+    SETTINGS.iter().any(|(n, _, d)| *n == name && *d == value)
 }
 
 fn setting_not_found(name: &str) -> ServiceError {

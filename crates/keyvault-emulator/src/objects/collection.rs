@@ -17,7 +17,7 @@ use crate::api_version::ApiVersion;
 use crate::clock::Clock;
 use crate::error::ServiceError;
 use crate::server::Request;
-use crate::store::{self, Op, Store, Table};
+use crate::store::{self, Batch, Op, Store, Table};
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
@@ -128,6 +128,41 @@ impl<V> Items<V> {
         if let Some(d) = self.deleted.remove(key).and_then(|s| s.deleted) {
             self.due.remove(&(d.scheduled_purge_date, key.to_owned()));
         }
+    }
+}
+
+/// Whole objects staged for a collection (see [`Collection::stage`]): their
+/// changes go into a [`Batch`] and, once it is committed, [`Staged::apply`]
+/// puts them in memory. Dropped without applying, it changes nothing.
+pub(crate) struct Staged<'c, V> {
+    collection: &'c Collection<V>,
+    items: MutexGuard<'c, Items<V>>,
+    puts: Vec<(String, Stored<V>)>,
+}
+
+impl<V: Versioned> Staged<'_, V> {
+    /// The object called `name`, live or deleted, as stored now.
+    pub(crate) fn existing(&self, name: &str) -> Option<&Stored<V>> {
+        let key = name.to_ascii_lowercase();
+        (self.items.live.get(&key)).or_else(|| self.items.deleted.get(&key))
+    }
+
+    /// Adds the write of `s` (in place of any object of its name) to `batch`.
+    pub(crate) fn put(&mut self, batch: &mut Batch, s: Stored<V>) -> Result<()> {
+        let key = s.name.to_ascii_lowercase();
+        let op = Op::Put(self.collection.table, key.clone(), store::encode(&s)?);
+        batch.push(&self.collection.store, op);
+        self.puts.push((key, s));
+        Ok(())
+    }
+
+    /// Applies the staged objects in memory (after the batch's commit); the
+    /// next sweep looks at their purge dates.
+    pub(crate) fn apply(mut self) {
+        for (key, s) in std::mem::take(&mut self.puts) {
+            self.items.insert(key, s);
+        }
+        self.collection.next_due.store(i64::MIN, Ordering::SeqCst);
     }
 }
 
@@ -395,6 +430,16 @@ impl<V: Versioned> Collection<V> {
         };
         self.put(&mut items, key, Some(merged))?;
         Ok((added, skipped))
+    }
+
+    /// Starts writing whole objects (an import): the collection stays
+    /// locked until the [`Staged`] is applied or dropped.
+    pub(crate) fn stage(&self) -> Staged<'_, V> {
+        Staged {
+            collection: self,
+            items: self.lock(),
+            puts: Vec::new(),
+        }
     }
 
     /// Every object, live and deleted, by key (what a full backup holds).

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::api_version::ApiVersion;
-pub(crate) use collection::{Collection, Found, Kind, Versioned};
+pub(crate) use collection::{Collection, Found, Kind, Staged, Versioned};
 use request::Properties;
 pub(crate) use versions::VersionMap;
 

@@ -36,7 +36,7 @@ const SECRETS: Kind = Kind {
 pub(crate) struct Vault {
     /// The vault's name (lower case).
     name: String,
-    secrets: Collection<StoredVersion>,
+    pub(crate) secrets: Collection<StoredVersion>,
     backup_key: [u8; 32],
 }
 

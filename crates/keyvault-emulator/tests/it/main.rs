@@ -16,6 +16,7 @@ mod paging;
 mod persistence;
 mod proxy;
 mod secrets;
+mod seed;
 mod storage;
 mod tls;
 

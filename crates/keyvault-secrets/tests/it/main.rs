@@ -3,6 +3,7 @@
 
 #![allow(clippy::print_stdout)]
 
+mod blocking;
 mod cache;
 mod common;
 mod crud;
@@ -10,5 +11,7 @@ mod errors;
 mod host_names;
 mod lists;
 mod logging;
+mod models;
 mod pollers;
 mod requests;
+mod seeded;

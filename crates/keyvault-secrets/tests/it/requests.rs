@@ -30,7 +30,7 @@ use keyvault_testing::replay::{
 use serde_json::Value;
 
 /// A client of a replay server.
-trait ClientOf {
+pub trait ClientOf {
     /// A client of this server pinned to `api_version`.
     fn client(&self, api_version: ApiVersion) -> SecretClient;
 }
@@ -342,7 +342,7 @@ fn call(method: &str, path: &str, status: u16, body: &str) -> Scripted {
 }
 
 const BUNDLE: &str =
-    r#"{"id":"https://v.vault.azure.net/secrets/s/v1","attributes":{"enabled":true}}"#;
+    r#"{"id":"https://v.vault.azure.net/secrets/s/v1","value":"v","attributes":{"enabled":true}}"#;
 const DELETED: &str = r#"{"id":"https://v.vault.azure.net/secrets/s/v1","recoveryId":"https://v.vault.azure.net/deletedsecrets/s","deletedDate":1700000000,"scheduledPurgeDate":1707776000}"#;
 
 #[tokio::test]
