@@ -879,16 +879,16 @@ impl State {
     }
 }
 
+// The cache and its watches are shared between tasks: checked at compile time.
+const _: () = {
+    const fn shareable<T: Clone + Send + Sync + 'static>() {}
+    shareable::<SecretCache>();
+    shareable::<SecretWatch>();
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cache_is_send_sync_clone() {
-        fn assert<T: Send + Sync + Clone + 'static>() {}
-        assert::<SecretCache>();
-        assert::<SecretWatch>();
-    }
 
     #[test]
     fn keys_of_versions_are_built_on_the_stack_or_the_heap() {
