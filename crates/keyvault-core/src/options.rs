@@ -298,7 +298,11 @@ pub struct RequestOptions {
 impl RequestOptions {
     /// Adds a header sent with every request of the call.
     #[must_use]
-    pub fn header(mut self, name: impl http::header::IntoHeaderName, value: http::HeaderValue) -> Self {
+    pub fn header(
+        mut self,
+        name: impl http::header::IntoHeaderName,
+        value: http::HeaderValue,
+    ) -> Self {
         self.headers.insert(name, value);
         self
     }

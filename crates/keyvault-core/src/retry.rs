@@ -10,7 +10,10 @@ use crate::{RetryMode, RetryOptions};
 /// The statuses azure-core retries: 408, 429, 500, 502, 503, 504 and 506
 /// to 599 (not 501 Not Implemented nor 505 HTTP Version Not Supported).
 pub(crate) fn is_retriable_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504 | 506..=599)
+    matches!(
+        status.as_u16(),
+        408 | 429 | 500 | 502 | 503 | 504 | 506..=599
+    )
 }
 
 /// Whether a response asks to be tried again: a retriable status, or any

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use rustls::pki_types::{CertificateDer, pem::PemObject};
 
-use crate::{ClientOptions, Error, ProxyOptions, ErrorKind, Result};
+use crate::{ClientOptions, Error, ErrorKind, ProxyOptions, Result};
 
 /// Builds the `reqwest::Client` described by `options`: rustls with the ring
 /// provider, the public web PKI roots plus any custom PEM roots and the
@@ -72,15 +72,13 @@ pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
     if let Some(proxy) = &options.proxy {
         builder = builder.proxy(explicit_proxy(proxy)?);
     }
-    builder
-        .build()
-        .map_err(|e| {
-            Error::with_source(
-                ErrorKind::InvalidInput,
-                "could not build the HTTP client",
-                e,
-            )
-        })
+    builder.build().map_err(|e| {
+        Error::with_source(
+            ErrorKind::InvalidInput,
+            "could not build the HTTP client",
+            e,
+        )
+    })
 }
 
 /// The `reqwest::Proxy` of an explicit proxy option; an error names the

@@ -184,7 +184,9 @@ impl Store {
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
             Err(e) => return Err(store_err("cannot open a table", e)),
         };
-        let v = t.get(key).map_err(|e| store_err("cannot read a record", e))?;
+        let v = t
+            .get(key)
+            .map_err(|e| store_err("cannot read a record", e))?;
         Ok(v.map(|v| v.value().to_vec()))
     }
 }

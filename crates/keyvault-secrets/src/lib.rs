@@ -46,8 +46,8 @@ pub use identifier::KeyVaultSecretIdentifier;
 pub use keyvault_core::client::exports::*;
 pub use models::{DeletedSecret, KeyVaultSecret, SecretProperties};
 pub use options::{
-    GetSecretOptions, ListOptions, PollerOptions, RequestOptions, SecretClientOptions,
-    SetSecretOptions, UpdateSecretPropertiesOptions,
+    GetSecretOptions, ListOptions, PollerOptions, SecretClientOptions, SetSecretOptions,
+    UpdateSecretPropertiesOptions,
 };
 pub use poller::SecretPoller;
 pub use version::ApiVersion;

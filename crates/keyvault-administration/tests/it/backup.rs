@@ -54,6 +54,7 @@ async fn key_call(env: &Env, method: Method, path: &str, body: Option<serde_json
 fn fast() -> Option<PollerOptions> {
     Some(PollerOptions {
         frequency: Some(std::time::Duration::from_millis(50)),
+        ..Default::default()
     })
 }
 
@@ -151,6 +152,7 @@ async fn backup_checks_full_and_selective_restore() {
     let options = RestoreOptions {
         key_name: Some("k1".into()),
         frequency: Some(std::time::Duration::from_millis(50)),
+        ..Default::default()
     };
     client
         .begin_restore(&backup.folder_url, auth(), Some(options))

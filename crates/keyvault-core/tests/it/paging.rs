@@ -131,12 +131,17 @@ async fn start_at_begins_at_the_first_page_or_at_the_token() {
     let ctx = Context::new("GetSecrets");
     let ids = |pager: Pager<NameList>| pager.map_ok(|i| i.id).try_collect::<Vec<_>>();
 
-    let all = Pager::<NameList>::start_at(p.clone(), ctx, first_request(&srv), None).unwrap();
+    let all =
+        Pager::<NameList>::start_at(p.clone(), ctx.clone(), first_request(&srv), None).unwrap();
     assert_eq!(ids(all).await.unwrap(), ["a", "b", "c", "d", "e"]);
     let token = srv.url("/secrets?$skiptoken=p3");
-    let rest =
-        Pager::<NameList>::start_at(p.clone(), ctx, first_request(&srv), Some(token.as_str()))
-            .unwrap();
+    let rest = Pager::<NameList>::start_at(
+        p.clone(),
+        ctx.clone(),
+        first_request(&srv),
+        Some(token.as_str()),
+    )
+    .unwrap();
     assert_eq!(ids(rest).await.unwrap(), ["e"]);
     let seen = srv.seen();
     assert_eq!(seen.len(), 4, "three pages, then the one the token names");

@@ -343,6 +343,7 @@ pub fn options() -> ClientOptions {
             initial_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(50),
             budget: Duration::from_secs(10),
+            ..Default::default()
         },
         ..Default::default()
     }
