@@ -6,6 +6,7 @@ mod challenge;
 mod client;
 mod error_chain;
 mod errors;
+mod options;
 mod paging;
 mod poller;
 mod raw;
