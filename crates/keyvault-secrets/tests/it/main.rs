@@ -9,5 +9,6 @@ mod errors;
 mod host_names;
 mod lists;
 mod logging;
+mod per_call;
 mod pollers;
 mod requests;
