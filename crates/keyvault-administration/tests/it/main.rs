@@ -7,6 +7,7 @@
 mod access_control;
 mod backup;
 mod common;
+mod per_call;
 mod recorded;
 mod settings;
 mod tracing_spans;
