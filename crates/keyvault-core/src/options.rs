@@ -185,7 +185,11 @@ impl ClientOptions {
 ///
 /// The defaults are Python's: 10 retries in all, of which at most 3 after a
 /// status, 3 after a connection failure and 3 after a read failure; 0.8 s
-/// doubling at each retry up to 120 s.
+/// doubling at each retry up to 120 s. Two differences on purpose: the
+/// first retry waits too (Python's does not), with a random factor (Python
+/// adds none), so that clients throttled together do not all come back at
+/// once; and a POST or PATCH is retried after a 500 or 504 only when its
+/// body was not sent, as it may have been processed.
 ///
 /// ```
 /// use std::time::Duration;
