@@ -1,8 +1,9 @@
 //! Managed HSM helpers for the administration examples.
 //!
 //! [`Target::hsm_from_env`](crate::Target::hsm_from_env) picks the HSM: with
-//! `AZURE_MANAGEDHSM_URL` set it talks to that Managed HSM with the developer
-//! tools credential; without it, it starts the embedded emulator in-process.
+//! `AZURE_MANAGEDHSM_URL` set it talks to that Managed HSM with the default
+//! credential chain; without it, it runs the example again against the
+//! embedded emulator's Managed HSM ([`run_with_emulator`](crate::run_with_emulator)).
 //! The blob container the backup example writes to comes from the test
 //! support crate (`keyvault_testing::azurite::BlobStorage`), a
 //! dev-dependency: the container and SAS token in
@@ -19,7 +20,7 @@ use keyvault_administration::{
 use crate::{BoxError, Target};
 
 /// The Managed HSM clients of a [`Target`] made with
-/// [`Target::hsm_from_env`] or `Target::emulator(Service::ManagedHsm)`.
+/// [`Target::hsm_from_env`] or `Target::azure(Service::ManagedHsm, url)`.
 impl Target {
     fn options(&self) -> Option<AdministrationClientOptions> {
         Some(AdministrationClientOptions {

@@ -1,23 +1,30 @@
 //! Shared helpers for the keyvault-rs examples: picking what to run against.
 //!
 //! Every example calls [`Target::from_env`] (secrets) or
-//! [`Target::hsm_from_env`] (Managed HSM): with `AZURE_KEYVAULT_URL` /
-//! `AZURE_MANAGEDHSM_URL` set it talks to that vault or HSM with the
-//! developer tools credential (Azure CLI, then Azure Developer CLI); without
-//! it, it starts the embedded emulator in-process, trusts its CA, and
-//! authenticates with a static token.
+//! [`Target::hsm_from_env`] (Managed HSM). With `AZURE_KEYVAULT_URL` /
+//! `AZURE_MANAGEDHSM_URL` set it talks to that vault or HSM with
+//! [`DefaultAzureCredential`] and default client options. Without it, it
+//! starts the embedded emulator and runs the example again as a child
+//! process ([`run_with_emulator`]) with the environment an app in Azure has:
+//! the emulator's managed identity endpoint, its proxy (`HTTPS_PROXY`, so the
+//! vault is `https://emulator.vault.azure.net` and the challenge is verified
+//! as against Azure) and its CA (`SSL_CERT_FILE`); the emulator checks every
+//! token.
 //!
 //! Layout: the target (this file's [`Target`]) is shared; the secrets client
 //! is made here, the Managed HSM clients and blob storage in [`hsm`].
 
 use std::{
+    convert::Infallible,
+    process::Command,
     sync::Arc,
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
-use keyvault_emulator::{Emulator, EmulatorHandle};
-use keyvault_secrets::{ClientOptions, SecretClient, SecretClientOptions};
+use keyvault_emulator::{AuthMode, Emulator};
+use keyvault_secrets::{
+    ClientOptions, DefaultAzureCredential, SecretClient, SecretClientOptions, TokenCredential,
+};
 
 pub mod hsm;
 
@@ -28,6 +35,21 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub const VAULT_URL_VAR: &str = "AZURE_KEYVAULT_URL";
 /// The environment variable that names a real Managed HSM.
 pub const HSM_URL_VAR: &str = "AZURE_MANAGEDHSM_URL";
+/// Set in the child process [`run_with_emulator`] starts: the endpoints are
+/// the embedded emulator's.
+const EMULATOR_VAR: &str = "KEYVAULT_EXAMPLES_EMULATOR";
+/// The variables of the credentials that come before the managed identity in
+/// the chain (and of a user-assigned identity), which the child must not
+/// inherit from the developer's shell.
+const CREDENTIAL_VARS: [&str; 7] = [
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+    "MSI_ENDPOINT",
+];
 
 /// Which service an example talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,33 +77,14 @@ impl Service {
     }
 }
 
-/// A credential for the emulator, which accepts any bearer token: it hands
-/// out one fixed token that is valid for an hour.
-#[derive(Debug, Default)]
-pub struct StaticTokenCredential;
-
-#[async_trait::async_trait]
-impl TokenCredential for StaticTokenCredential {
-    async fn get_token(
-        &self,
-        _scopes: &[&str],
-        _options: Option<TokenRequestOptions<'_>>,
-    ) -> azure_core::Result<AccessToken> {
-        Ok(AccessToken::new(
-            "emulator-token",
-            time::OffsetDateTime::now_utc() + time::Duration::hours(1),
-        ))
-    }
-}
-
-/// Where an example runs: a real vault or Managed HSM, or an emulator
-/// started for it.
+/// Where an example runs: a vault or Managed HSM (in Azure, or the embedded
+/// emulator's under its Azure host name), with the default credential chain.
 pub struct Target {
     service: Service,
     pub(crate) url: String,
     pub(crate) credential: Arc<dyn TokenCredential>,
     pub(crate) client_options: ClientOptions,
-    emulator: Option<EmulatorHandle>,
+    emulator: bool,
 }
 
 impl std::fmt::Debug for Target {
@@ -89,13 +92,15 @@ impl std::fmt::Debug for Target {
         f.debug_struct("Target")
             .field("service", &self.service)
             .field("url", &self.url)
-            .field("emulator", &self.emulator.is_some())
+            .field("emulator", &self.emulator)
             .finish_non_exhaustive()
     }
 }
 
 impl Target {
-    /// A real vault when `AZURE_KEYVAULT_URL` is set, else the emulator.
+    /// The vault of `AZURE_KEYVAULT_URL`; when it is unset, runs this program
+    /// again against the embedded emulator ([`run_with_emulator`]) and exits
+    /// with its status.
     ///
     /// # Errors
     /// The credential cannot be built, or the emulator does not start.
@@ -103,8 +108,9 @@ impl Target {
         Self::service_from_env(Service::Vault).await
     }
 
-    /// A real Managed HSM when `AZURE_MANAGEDHSM_URL` is set, else the
-    /// emulator's Managed HSM.
+    /// The Managed HSM of `AZURE_MANAGEDHSM_URL`; when it is unset, runs
+    /// this program again against the embedded emulator's Managed HSM
+    /// ([`run_with_emulator`]) and exits with its status.
     ///
     /// # Errors
     /// The credential cannot be built, or the emulator does not start.
@@ -115,50 +121,30 @@ impl Target {
     async fn service_from_env(service: Service) -> Result<Self, BoxError> {
         match std::env::var(service.url_var()) {
             Ok(url) if !url.trim().is_empty() => Self::azure(service, url.trim()),
-            _ => Self::emulator(service).await,
+            _ => match run_with_emulator().await? {},
         }
     }
 
-    /// The vault or Managed HSM at `url`, with the developer tools credential.
+    /// The vault or Managed HSM at `url`, with [`DefaultAzureCredential`]
+    /// and default client options (challenge verified, `SSL_CERT_FILE` and
+    /// `HTTPS_PROXY` honoured).
     ///
     /// # Errors
     /// The credential cannot be built.
     pub fn azure(service: Service, url: &str) -> Result<Self, BoxError> {
-        let credential = azure_identity::DeveloperToolsCredential::new(None)?;
+        let credential = DefaultAzureCredential::new(None)?;
         Ok(Self {
             service,
             url: url.to_owned(),
             credential,
             client_options: ClientOptions::default(),
-            emulator: None,
-        })
-    }
-
-    /// A new in-memory emulator on ephemeral ports, with its CA trusted
-    /// and challenge-resource verification off (its challenges name
-    /// `vault.azure.net` and `managedhsm.azure.net`, not `localhost`).
-    ///
-    /// # Errors
-    /// The emulator does not start.
-    pub async fn emulator(service: Service) -> Result<Self, BoxError> {
-        let emulator = Emulator::builder().start().await?;
-        let client_options = ClientOptions::emulator(Some(emulator.ca_cert_pem().as_bytes()));
-        let url = match service {
-            Service::Vault => emulator.vault_url(),
-            Service::ManagedHsm => emulator.hsm_url(),
-        };
-        Ok(Self {
-            service,
-            url: url.to_owned(),
-            credential: Arc::new(StaticTokenCredential),
-            client_options,
-            emulator: Some(emulator),
+            emulator: std::env::var_os(EMULATOR_VAR).is_some(),
         })
     }
 
     /// Whether this is the embedded emulator.
     pub fn is_emulator(&self) -> bool {
-        self.emulator.is_some()
+        self.emulator
     }
 
     /// The line each example prints first: what it runs against.
@@ -188,12 +174,51 @@ impl Target {
         )?)
     }
 
-    /// Stops the emulator, if there is one.
-    pub async fn shutdown(self) {
-        if let Some(emulator) = self.emulator {
-            emulator.shutdown().await;
-        }
+    /// The end of an example. (The emulator, if there is one, belongs to
+    /// the parent process, which stops it.)
+    pub async fn shutdown(self) {}
+}
+
+/// Starts the embedded emulator (tokens checked) and runs this program
+/// again, with the same arguments, as an app in Azure: `AZURE_KEYVAULT_URL`
+/// and `AZURE_MANAGEDHSM_URL` name the emulator's endpoints under their Azure
+/// host names, `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` its managed
+/// identity, `HTTPS_PROXY` its proxy and `SSL_CERT_FILE` its CA. Then stops
+/// the emulator and exits with the child's status: it returns only when the
+/// emulator or the child cannot start.
+///
+/// # Errors
+/// The emulator or the child process does not start.
+pub async fn run_with_emulator() -> Result<Infallible, BoxError> {
+    let tls_dir =
+        std::env::temp_dir().join(format!("keyvault-rs-examples-tls-{}", std::process::id()));
+    let emulator = Emulator::builder()
+        .tls_dir(&tls_dir)
+        .auth(AuthMode::Strict)
+        .start()
+        .await?;
+    let ca = emulator
+        .ca_cert_path()
+        .ok_or("the emulator's CA is not on disk")?;
+    let mut child = Command::new(std::env::current_exe()?);
+    child
+        .args(std::env::args_os().skip(1))
+        .env(VAULT_URL_VAR, emulator.vault_host_url())
+        .env(HSM_URL_VAR, emulator.hsm_host_url())
+        .env("IDENTITY_ENDPOINT", emulator.identity_endpoint())
+        .env("IDENTITY_HEADER", emulator.identity_header())
+        .env("HTTPS_PROXY", emulator.proxy_url())
+        .env("SSL_CERT_FILE", ca)
+        .env(EMULATOR_VAR, "1")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy");
+    for var in CREDENTIAL_VARS {
+        child.env_remove(var);
     }
+    let status = tokio::task::spawn_blocking(move || child.status()).await?;
+    emulator.shutdown().await;
+    let _ = std::fs::remove_dir_all(&tls_dir);
+    std::process::exit(status?.code().unwrap_or(1))
 }
 
 /// A date as RFC 3339 (`2026-01-31T12:00:00Z`), or `-` when there is none.

@@ -1,37 +1,26 @@
-//! Runs the four examples against a fresh emulator each.
+//! Runs the secrets examples as `cargo run --example` does: each against an
+//! embedded emulator of its own, with a managed identity from the emulator,
+//! the vault under its Azure host name and the challenge verified.
+
+mod common;
 
 use examples::{Service, Target};
 
-macro_rules! example {
-    ($name:ident, $file:literal) => {
-        #[allow(dead_code)]
-        #[path = $file]
-        mod $name;
+/// What an example says first: the embedded emulator, under the vault's
+/// Azure name.
+const ON_THE_EMULATOR: &str = "Running against the embedded emulator at \
+     https://emulator.vault.azure.net/ (AZURE_KEYVAULT_URL is not set)";
 
-        #[tokio::test]
-        async fn $name() {
-            let target = Target::emulator(Service::Vault).await.expect("emulator");
-            assert!(target.describe().contains("embedded emulator"));
-            let client = target.secret_client().expect("client");
-            $name::run(&client).await.expect("the example runs");
-            target.shutdown().await;
-        }
-    };
+common::examples_run! {
+    ON_THE_EMULATOR;
+    hello_world => ["value matches: true", "Deleting secret hello-world-"],
+    list_operations => ["Deleted secrets:"],
+    backup_restore_operations => ["Deleted and purged", "Restored backup-"],
+    recover_purge_operations => ["is gone for good"],
 }
 
-example!(hello_world, "../examples/hello_world.rs");
-example!(list_operations, "../examples/list_operations.rs");
-example!(
-    backup_restore_operations,
-    "../examples/backup_restore_operations.rs"
-);
-example!(
-    recover_purge_operations,
-    "../examples/recover_purge_operations.rs"
-);
-
 #[test]
-fn a_real_vault_uses_the_developer_tools_credential() {
+fn a_real_vault_uses_the_default_credential_chain() {
     // Building the target sends nothing; the credential runs on first use.
     let target = Target::azure(Service::Vault, "https://myvault.vault.azure.net").expect("target");
     assert!(!target.is_emulator());
@@ -52,33 +41,16 @@ fn names_differ_from_run_to_run() {
     assert!(a.len() <= 127 && a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
 }
 
-/// `managed_identity` starts the embedded emulator and runs itself as an app
-/// that knows only its environment: `ManagedIdentityCredential` from the
-/// emulator's identity endpoint, default client options, the vault under its
-/// Azure host name (challenge verified), the emulator checking tokens.
+/// `managed_identity` is an app that knows only its environment:
+/// `ManagedIdentityCredential` from the emulator's identity endpoint, default
+/// client options, the vault under its Azure host name (challenge verified),
+/// the emulator checking tokens.
 #[test]
 fn managed_identity_runs_from_its_environment_only() {
-    let exe = std::env::current_exe().expect("test binary");
-    let target = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    let example = target.join(format!(
-        "examples/managed_identity{}",
-        std::env::consts::EXE_SUFFIX
-    ));
-    assert!(
-        example.exists(),
-        "{} is missing: run the tests with `cargo test --workspace`, which builds the examples",
-        example.display()
+    let stdout = common::run_example(
+        "managed_identity",
+        "Running against https://emulator.vault.azure.net/ as a managed identity",
     );
-    let out = std::process::Command::new(&example)
-        .env_remove("AZURE_KEYVAULT_URL")
-        .output()
-        .expect("the example starts");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(
         stdout.contains("Set https://emulator.vault.azure.net/secrets/managed-identity-"),
         "{stdout}"

@@ -1,60 +1,27 @@
-//! Runs the three Managed HSM examples against a fresh emulator each (the
-//! backup example also against Azurite, from the workspace's npm install).
+//! Runs the three Managed HSM examples as `cargo run --example` does: each
+//! against an embedded emulator of its own, with a managed identity from the
+//! emulator, the HSM under its Azure host name and the challenge verified
+//! (the backup example also against Azurite, from the workspace's npm
+//! install).
+
+mod common;
 
 use examples::{Service, Target};
-use keyvault_testing::azurite::BlobStorage;
 
-#[allow(dead_code)]
-#[path = "../examples/access_control_operations.rs"]
-mod access_control_operations;
-#[allow(dead_code)]
-#[path = "../examples/hsm_backup_restore.rs"]
-mod hsm_backup_restore;
-#[allow(dead_code)]
-#[path = "../examples/settings_operations.rs"]
-mod settings_operations;
+/// What an example says first: the embedded emulator's HSM, under its
+/// Azure name.
+const ON_THE_EMULATOR: &str = "Running against the embedded emulator's Managed HSM at \
+     https://emulator.managedhsm.azure.net/ (AZURE_MANAGEDHSM_URL is not set)";
 
-async fn emulator() -> Target {
-    let target = Target::emulator(Service::ManagedHsm)
-        .await
-        .expect("emulator");
-    assert!(target.describe().contains("embedded emulator"));
-    target
-}
-
-#[tokio::test]
-async fn access_control_operations_runs() {
-    let target = emulator().await;
-    let client = target.access_control_client().expect("client");
-    access_control_operations::run(&client)
-        .await
-        .expect("the example runs");
-    target.shutdown().await;
-}
-
-#[tokio::test]
-async fn settings_operations_runs() {
-    let target = emulator().await;
-    let client = target.settings_client().expect("client");
-    settings_operations::run(&client)
-        .await
-        .expect("the example runs");
-    target.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hsm_backup_restore_runs() {
-    let storage = BlobStorage::from_env().unwrap_or_else(|e| panic!("{e}"));
-    let target = emulator().await;
-    let client = target.backup_client().expect("client");
-    hsm_backup_restore::run(&client, &storage)
-        .await
-        .expect("the example runs");
-    target.shutdown().await;
+common::examples_run! {
+    ON_THE_EMULATOR;
+    access_control_operations => ["Deleted the role assignment and the role definition"],
+    settings_operations => ["AllowKeyManagementOperationsThroughARM is back to false"],
+    hsm_backup_restore => ["Restored the HSM from "],
 }
 
 #[test]
-fn a_real_hsm_uses_the_developer_tools_credential() {
+fn a_real_hsm_uses_the_default_credential_chain() {
     let target =
         Target::azure(Service::ManagedHsm, "https://myhsm.managedhsm.azure.net").expect("target");
     assert!(!target.is_emulator());

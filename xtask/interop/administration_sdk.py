@@ -1,8 +1,10 @@
 """Interop scenario: the official Python administration SDK against the
 emulator's Managed HSM, configured by the environment only (HSM_URL,
-HTTPS_PROXY, REQUESTS_CA_BUNDLE, IDENTITY_ENDPOINT, IDENTITY_HEADER; and
-BLOB_CONTAINER_URL with BLOB_SAS_TOKEN for the backup):
-DefaultAzureCredential and default client options.
+HTTPS_PROXY, REQUESTS_CA_BUNDLE, IDENTITY_ENDPOINT, IDENTITY_HEADER;
+BLOB_CONTAINER_URL with BLOB_SAS_TOKEN for a backup with a SAS token, and
+BLOB_IDENTITY_CONTAINER_URL, in an Azurite that accepts bearer tokens, for a
+backup with the HSM's managed identity): DefaultAzureCredential and default
+client options.
 """
 
 import os
@@ -49,9 +51,23 @@ def main() -> int:
     assert updated.value == "true" or updated.value is True, updated.value
     backup = KeyVaultBackupClient(url, credential)
     container, sas = os.environ["BLOB_CONTAINER_URL"], os.environ["BLOB_SAS_TOKEN"]
-    result = backup.begin_backup(container, sas_token=sas).result()
+    # No polling_interval here: this SDK passes it on to requests, the
+    # poller's thread fails with a TypeError that azure-core's wait() takes
+    # for "no error", and result() returns the first answer's (empty) body.
+    poller = backup.begin_backup(container, sas_token=sas)
+    result = poller.result()
+    assert poller.status() == "Succeeded", poller.status()
     assert result.folder_url.startswith(container + "/"), result.folder_url
     backup.begin_restore(result.folder_url, sas_token=sas).result()
+
+    identity_container = os.environ["BLOB_IDENTITY_CONTAINER_URL"]
+    poller = backup.begin_backup(identity_container, use_managed_identity=True)
+    result = poller.result()
+    assert poller.status() == "Succeeded", poller.status()
+    assert result.folder_url.startswith(identity_container + "/"), result.folder_url
+    restore = backup.begin_restore(result.folder_url, use_managed_identity=True)
+    restore.result()
+    assert restore.status() == "Succeeded", restore.status()
     print("python administration: ok")
     return 0
 

@@ -4,7 +4,10 @@
 //! `DefaultAzureCredential` taking its tokens from the emulator's managed
 //! identity endpoint, the vault reached under its Azure host name through
 //! the emulator's proxy, default client options (challenge verification on)
-//! and the emulator in strict auth mode.
+//! and the emulator in strict auth mode. Backups go to Azurite: with a SAS
+//! token over http, and with the emulator's managed identity to a second
+//! Azurite over https with `--oauth basic` (serving the emulator's server
+//! certificate, so the emulator trusts it).
 //!
 //! The SDKs are installed into folders of the workspace: the npm packages of
 //! the root `package.json` (`node_modules`) and a Python virtual environment
@@ -14,6 +17,8 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::Duration;
+
+use keyvault_testing::azurite::Azurite;
 
 /// Environment variables that would make a credential chain or an HTTP
 /// stack look elsewhere; removed from the scenarios' environment.
@@ -44,13 +49,22 @@ pub(crate) fn run(_args: &[String]) -> Result<ExitCode, String> {
     let emulator = Emulator::start(&root)?;
     let mut env = emulator.env();
     // Blob storage for the backup scenario: Azurite with a container and an
-    // account SAS.
-    let azurite = keyvault_testing::azurite::Azurite::start();
-    let container = format!("{}/interop-backups", azurite.blob_url);
+    // account SAS; and a second Azurite over https with `--oauth basic`,
+    // serving the emulator's own server certificate, for backups the
+    // emulator authorises with its managed identity's token.
     let sas = keyvault_testing::sas::account_sas("rwdlac");
-    keyvault_testing::sas::create_container(&container, &sas)?;
+    let azurite = Azurite::start();
+    let container = azurite.create_container("interop-backups", &sas)?;
+    let tls = |name: &str| {
+        let path = emulator.tls_dir().join(name);
+        std::fs::read_to_string(&path)
+            .map_err(|e| format!("could not read {}: {e}", path.display()))
+    };
+    let oauth_azurite = Azurite::start_https(&tls("server.pem")?, &tls("server-key.pem")?);
+    let identity_container = oauth_azurite.create_container("interop-identity-backups", &sas)?;
     env.push(("BLOB_CONTAINER_URL".into(), container));
     env.push(("BLOB_SAS_TOKEN".into(), sas));
+    env.push(("BLOB_IDENTITY_CONTAINER_URL".into(), identity_container));
     let scenarios = [
         ("python secrets", python.as_path(), "secrets_sdk.py"),
         (
@@ -79,6 +93,7 @@ pub(crate) fn run(_args: &[String]) -> Result<ExitCode, String> {
     }
     drop(emulator);
     drop(azurite);
+    drop(oauth_azurite);
     if failed.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -132,7 +147,7 @@ fn venv(root: &Path) -> Result<PathBuf, String> {
 struct Emulator {
     child: Child,
     first_line: serde_json::Value,
-    _tls: tempfile::TempDir,
+    tls: tempfile::TempDir,
 }
 
 impl Emulator {
@@ -161,7 +176,12 @@ impl Emulator {
             .prefix("keyvault-interop-")
             .tempdir()
             .map_err(|e| format!("could not create a temporary directory: {e}"))?;
-        let mut child = Command::new(&binary)
+        let mut command = Command::new(&binary);
+        // Its storage requests go straight to the local Azurites.
+        for var in CLEARED.iter().chain(&["HTTPS_PROXY", "https_proxy"]) {
+            command.env_remove(var);
+        }
+        let mut child = command
             .args(["--vault-port", "0", "--hsm-port", "0", "--proxy-port", "0"])
             .args(["--auth", "strict", "--tls-dir"])
             .arg(tls.path())
@@ -179,7 +199,7 @@ impl Emulator {
         let mut emulator = Self {
             child,
             first_line: serde_json::Value::Null,
-            _tls: tls,
+            tls,
         };
         let line = rx
             .recv_timeout(Duration::from_secs(60))
@@ -187,6 +207,11 @@ impl Emulator {
         emulator.first_line = serde_json::from_str(&line)
             .map_err(|e| format!("the emulator's first line is not JSON ({e}): {line}"))?;
         Ok(emulator)
+    }
+
+    /// Where the emulator keeps its CA and server certificate.
+    fn tls_dir(&self) -> &Path {
+        self.tls.path()
     }
 
     /// The environment an app gets: everything from the first line.

@@ -406,7 +406,8 @@ macro_rules! client_methods {
 /// not name keyvault-core: `pub use keyvault_core::client::exports::*;`.
 pub mod exports {
     pub use crate::{
-        ClientOptions, Error, ErrorKind, ProxyOptions, RequestOptions, Result, RetryMode,
+        ClientOptions, CredentialKind, DefaultAzureCredential, DefaultAzureCredentialOptions,
+        Error, ErrorKind, ManagedIdentityId, ProxyOptions, RequestOptions, Result, RetryMode,
         RetryOptions, SecretValue, SendRequestOptions, ServiceError, TokenCredential,
         credential_transport,
         http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode},

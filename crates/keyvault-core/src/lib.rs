@@ -22,6 +22,9 @@
 //!   shares;
 //! - [`api_version`]: what each client crate's `ApiVersion` enum is made of
 //!   ([`api_version_enum!`]), with its default, its order and version gates;
+//! - [`DefaultAzureCredential`]: our own chain of `azure_identity`
+//!   credentials (environment, workload identity, managed identity, Azure CLI,
+//!   Azure Developer CLI);
 //! - [`ClientOptions`] and [`RetryOptions`]; [`SendRequestOptions`] for
 //!   requests written by hand ([`Pipeline::send_request`]).
 //!
@@ -33,6 +36,7 @@ pub mod base64url;
 mod challenge;
 pub mod client;
 mod credential;
+mod default_credential;
 pub mod error;
 pub mod http;
 mod identity;
@@ -45,6 +49,9 @@ mod secret;
 mod transport;
 
 pub use azure_core::credentials::TokenCredential;
+pub use default_credential::{
+    CredentialKind, DefaultAzureCredential, DefaultAzureCredentialOptions, ManagedIdentityId,
+};
 pub use error::{Error, ErrorKind, Result, ServiceError};
 pub use identity::credential_transport;
 pub use options::{

@@ -30,6 +30,8 @@ use serde_json::{Value, json};
 const API: &str = "api-version=7.6";
 /// Requests in flight while filling a store.
 const FILL_CONCURRENCY: usize = 32;
+/// Full listings per measurement (the best one counts).
+const LISTINGS: usize = 3;
 /// Sequential requests per latency measurement.
 const PROBES: usize = 2_000;
 /// A secret's value: 100 bytes.
@@ -139,6 +141,21 @@ impl Emulator {
         Ok(())
     }
 
+    /// Lists `first` to the end `LISTINGS` times; returns the items seen, the
+    /// best rate (items per second: the least disturbed run on a busy
+    /// machine) and each page's time.
+    async fn list_best(&self, first: &str) -> Result<(usize, f64, Vec<Duration>), BoxError> {
+        let (mut best, mut items, mut all_pages) = (0.0_f64, 0, Vec::new());
+        for _ in 0..LISTINGS {
+            let started = Instant::now();
+            let (n, pages) = self.list_all(first).await?;
+            best = best.max(n as f64 / started.elapsed().as_secs_f64());
+            items = n;
+            all_pages.extend(pages);
+        }
+        Ok((items, best, all_pages))
+    }
+
     /// Lists `first` to the end; returns the items seen and each page's time.
     async fn list_all(&self, first: &str) -> Result<(usize, Vec<Duration>), BoxError> {
         let (mut items, mut pages) = (0, Vec::new());
@@ -241,9 +258,8 @@ async fn measure_secrets(n: usize) -> Result<Figures, BoxError> {
     f.set_p99 = us(quantile(sets, 0.99));
 
     let first = format!("{}/secrets?{API}&maxresults=25", emu.vault);
-    let started = Instant::now();
-    let (items, pages) = emu.list_all(&first).await?;
-    f.list_rate = items as f64 / started.elapsed().as_secs_f64();
+    let (items, rate, pages) = emu.list_best(&first).await?;
+    f.list_rate = rate;
     f.page_p50 = us(quantile(pages, 0.5));
     if items != n {
         return Err(format!("listed {items} secrets of {n}").into());
@@ -280,9 +296,11 @@ async fn measure_hsm(n: usize, f: &mut Figures) -> Result<(), BoxError> {
     })
     .await?;
     let first = format!("{}/keys?{API}&maxresults=25", emu.hsm);
-    let started = Instant::now();
-    let (items, _) = emu.list_all(&first).await?;
-    f.keys_list_rate = items as f64 / started.elapsed().as_secs_f64();
+    let (items, rate, _) = emu.list_best(&first).await?;
+    f.keys_list_rate = rate;
+    if items != n {
+        return Err(format!("listed {items} keys of {n}").into());
+    }
 
     let hsm = emu.hsm.clone();
     emu.fill(n, move |i| {
@@ -299,9 +317,8 @@ async fn measure_hsm(n: usize, f: &mut Figures) -> Result<(), BoxError> {
         "{}/providers/Microsoft.Authorization/roleAssignments?{API}&maxresults=25",
         emu.hsm
     );
-    let started = Instant::now();
-    let (items, _) = emu.list_all(&first).await?;
-    f.assignments_list_rate = items as f64 / started.elapsed().as_secs_f64();
+    let (items, rate, _) = emu.list_best(&first).await?;
+    f.assignments_list_rate = rate;
     if items < n {
         return Err(format!("listed {items} assignments of {n}").into());
     }

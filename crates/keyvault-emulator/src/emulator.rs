@@ -392,6 +392,10 @@ impl EmulatorBuilder {
             soft_delete,
             rbac: self.rbac,
             admins: crate::hsm::dedup(&self.hsm_admins),
+            storage: crate::hsm::StorageConfig {
+                ca_pem: Some(tls.ca_pem.clone()),
+                identities: Some(identities.clone()),
+            },
         };
         let hsms = (hsm_names.iter())
             .map(|(name, _)| {

@@ -1,5 +1,7 @@
 //! Starts Azurite's blob service (from the workspace's `node_modules`) on a
-//! free loopback port, in memory, for tests that need Azure Blob Storage.
+//! free loopback port, in memory, for tests that need Azure Blob Storage:
+//! over http with SAS tokens ([`Azurite::start`]), or over https where it
+//! also accepts bearer tokens ([`Azurite::start_https`]).
 //!
 //! The npm packages come from the root `package.json`; `cargo xtask test`
 //! installs them (`npm ci`) when `node_modules` is missing. [`BlobStorage`]
@@ -17,8 +19,11 @@ pub use crate::sas::{ACCOUNT, ACCOUNT_KEY};
 pub struct Azurite {
     child: Child,
     dir: PathBuf,
-    /// `http://127.0.0.1:PORT/devstoreaccount1`, the account's blob endpoint.
+    /// `http://127.0.0.1:PORT/devstoreaccount1` (or `https://` from
+    /// [`Azurite::start_https`]), the account's blob endpoint.
     pub blob_url: String,
+    /// The certificate chain served over https, which clients trust.
+    cert_pem: Option<String>,
 }
 
 impl Drop for Azurite {
@@ -45,6 +50,23 @@ impl Azurite {
     /// When Azurite is not installed (with how to install it) or does not
     /// start within 60 seconds.
     pub fn start() -> Azurite {
+        Self::launch(None)
+    }
+
+    /// Starts Azurite like [`Azurite::start`], but over https with this
+    /// certificate chain (PEM, the server certificate first, for
+    /// `127.0.0.1`) and private key, and with `--oauth basic`: besides SAS
+    /// tokens it accepts bearer tokens whose audience is Azure Storage and
+    /// whose issuer is Microsoft Entra's (it does not check signatures).
+    ///
+    /// # Panics
+    ///
+    /// As [`Azurite::start`]; also when the PEM files cannot be written.
+    pub fn start_https(cert_pem: &str, key_pem: &str) -> Azurite {
+        Self::launch(Some((cert_pem, key_pem)))
+    }
+
+    fn launch(tls: Option<(&str, &str)>) -> Azurite {
         let root = crate::workspace_root();
         let bin = bin();
         assert!(
@@ -58,6 +80,18 @@ impl Azurite {
         let dir =
             std::env::temp_dir().join(format!("azurite-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).expect("azurite work dir");
+        let mut https_args = Vec::new();
+        if let Some((cert, key)) = tls {
+            let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+            std::fs::write(&cert_path, cert).expect("write Azurite's certificate");
+            std::fs::write(&key_path, key).expect("write Azurite's key");
+            https_args.push("--cert".into());
+            https_args.push(cert_path.into_os_string());
+            https_args.push("--key".into());
+            https_args.push(key_path.into_os_string());
+            https_args.extend(["--oauth".into(), "basic".into()]);
+        }
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let mut last_err = String::new();
         for _ in 0..5 {
             let port = free_port();
@@ -72,6 +106,7 @@ impl Azurite {
                     "--loose",
                     "--silent",
                 ])
+                .args(&https_args)
                 .current_dir(&dir)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -84,7 +119,8 @@ impl Azurite {
                     return Azurite {
                         child,
                         dir,
-                        blob_url: format!("http://127.0.0.1:{port}/{ACCOUNT}"),
+                        blob_url: format!("{scheme}://127.0.0.1:{port}/{ACCOUNT}"),
+                        cert_pem: tls.map(|(cert, _)| cert.to_owned()),
                     };
                 }
                 if let Ok(Some(status)) = child.try_wait() {
@@ -101,6 +137,20 @@ impl Azurite {
             }
         }
         panic!("cannot start Azurite: {last_err}");
+    }
+
+    /// Creates `container` with the account SAS `sas` (over https trusting
+    /// the served certificate) and returns its URL.
+    ///
+    /// # Errors
+    /// Azurite cannot be reached or refuses the container.
+    pub fn create_container(&self, container: &str, sas: &str) -> Result<String, String> {
+        let url = self.container_url(container);
+        match &self.cert_pem {
+            Some(ca) => crate::sas::create_container_trusting(&url, sas, ca)?,
+            None => crate::sas::create_container(&url, sas)?,
+        }
+        Ok(url)
     }
 
     /// The URL of `container` in the development account.

@@ -10,7 +10,7 @@
 //! | `credential` | `credential` | `StaticToken`, a credential with a fixed token |
 //! | `tls` | `tls` | a plain HTTP client that trusts one CA (the emulator's) |
 //! | `emulator` | `emulator` | the emulator started in-process on ephemeral ports |
-//! | `azurite`, `sas` | `azurite` | Azurite's blob service, account SAS tokens, containers |
+//! | `azurite`, `sas` | `azurite` | Azurite's blob service (http, or https with OAuth), account SAS tokens, containers |
 //! | `recordings` | `recordings` | recorded service traffic read into one list of calls |
 //! | `bindings` | `bindings` | recorded traffic through a crate's generated bindings |
 //! | `replay` | `replay` | one loopback server that answers with recorded traffic |

@@ -1,5 +1,6 @@
 //! Account SAS tokens for Azurite's development account, and creating a
-//! container with one, for tests and examples that back up to Azurite.
+//! container with one (over http, or https trusting a given CA), for tests
+//! and examples that back up to Azurite.
 
 use std::io::{Read, Write};
 
@@ -63,22 +64,86 @@ pub fn account_sas(permissions: &str) -> String {
 /// The URL is not an Azurite `http://` container URL, Azurite cannot be
 /// reached, or it does not answer `201 Created`.
 pub fn create_container(container_url: &str, sas: &str) -> Result<(), String> {
-    let rest = container_url
-        .strip_prefix("http://")
-        .ok_or("an Azurite container URL starts with http://")?;
+    let (host, path) = split("http://", container_url)?;
+    let mut stream = connect(host)?;
+    put_container(&mut stream, host, path, sas)
+}
+
+/// Creates the container at `container_url` (an Azurite `https://` URL such
+/// as `https://127.0.0.1:PORT/devstoreaccount1/name`) with `sas`, over
+/// HTTP/1.1 and TLS trusting only the certificates in `ca_pem`.
+///
+/// # Errors
+/// The URL is not an `https://` container URL, `ca_pem` holds no
+/// certificate, Azurite cannot be reached or is not trusted, or it does not
+/// answer `201 Created`.
+pub fn create_container_trusting(
+    container_url: &str,
+    sas: &str,
+    ca_pem: &str,
+) -> Result<(), String> {
+    let (host, path) = split("https://", container_url)?;
+    let mut roots = rustls::RootCertStore::empty();
+    let mut reader = ca_pem.as_bytes();
+    let certs = rustls_pemfile::certs(&mut reader).filter_map(Result::ok);
+    if roots.add_parsable_certificates(certs).0 == 0 {
+        return Err("no certificate to trust in the CA PEM".into());
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS configuration: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = host
+        .rsplit_once(':')
+        .map_or(host, |(name, _)| name)
+        .trim_matches(['[', ']']);
+    let server_name = rustls::pki_types::ServerName::try_from(name.to_owned())
+        .map_err(|e| format!("bad host {name}: {e}"))?;
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), server_name)
+        .map_err(|e| format!("TLS connection: {e}"))?;
+    let mut stream = rustls::StreamOwned::new(conn, connect(host)?);
+    put_container(&mut stream, host, path, sas)
+}
+
+/// The `host[:port]` and path of a URL with `scheme`.
+fn split<'u>(scheme: &str, url: &'u str) -> Result<(&'u str, &'u str), String> {
+    let rest = url
+        .strip_prefix(scheme)
+        .ok_or_else(|| format!("an Azurite container URL here starts with {scheme}"))?;
     let slash = rest.find('/').ok_or("the container URL has no path")?;
-    let (host, path) = rest.split_at(slash);
-    let mut stream = std::net::TcpStream::connect(host)
-        .map_err(|e| format!("cannot reach Azurite at {host}: {e}"))?;
+    Ok(rest.split_at(slash))
+}
+
+fn connect(host: &str) -> Result<std::net::TcpStream, String> {
+    std::net::TcpStream::connect(host).map_err(|e| format!("cannot reach Azurite at {host}: {e}"))
+}
+
+/// Sends Create Container and reads the answer (until the server closes).
+fn put_container(
+    stream: &mut (impl Read + Write),
+    host: &str,
+    path: &str,
+    sas: &str,
+) -> Result<(), String> {
     write!(
         stream,
         "PUT {path}?restype=container&{sas} HTTP/1.1\r\nHost: {host}\r\nx-ms-version: 2021-08-06\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .map_err(|e| format!("cannot send to Azurite: {e}"))?;
-    let mut response = String::new();
     stream
-        .read_to_string(&mut response)
-        .map_err(|e| format!("cannot read Azurite's answer: {e}"))?;
+        .flush()
+        .map_err(|e| format!("cannot send to Azurite: {e}"))?;
+    let mut response = Vec::new();
+    let read = stream.read_to_end(&mut response);
+    // A TLS peer may close without a close_notify once it has answered.
+    if let Err(e) = read
+        && response.is_empty()
+    {
+        return Err(format!("cannot read Azurite's answer: {e}"));
+    }
+    let response = String::from_utf8_lossy(&response);
     let status = response.lines().next().unwrap_or("");
     if status.starts_with("HTTP/1.1 201") {
         Ok(())

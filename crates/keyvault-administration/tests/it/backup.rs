@@ -33,7 +33,12 @@ fn keys(env: &Env) -> Pipeline {
     .expect("pipeline")
 }
 
-async fn key_call(env: &Env, method: Method, path: &str, body: Option<serde_json::Value>) -> u16 {
+pub(crate) async fn key_call(
+    env: &Env,
+    method: Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> u16 {
     let url = url::Url::parse(&format!(
         "{}{path}",
         env.emu.hsm_url().trim_end_matches('/')
@@ -64,13 +69,22 @@ async fn backup_checks_full_and_selective_restore() {
     let sas = account_sas("rwdlac");
     let container = create_container(&az, "hsm-backups", &sas).await;
     let env = start().await;
+    backup_checks_and_restores(&env, &container, || BackupAuth::sas_token(sas.clone())).await;
+}
+
+/// Pre-backup, backup, pre-restore, full restore and selective key restore
+/// of `env`'s HSM in `container`, each authorised by `auth`.
+pub(crate) async fn backup_checks_and_restores(
+    env: &Env,
+    container: &str,
+    auth: impl Fn() -> BackupAuth,
+) {
     let client = env.backup();
     let settings = env.settings();
-    let auth = || BackupAuth::sas_token(sas.clone());
 
     assert_eq!(
         key_call(
-            &env,
+            env,
             Method::POST,
             "/keys/k1/create",
             Some(json!({"kty": "EC-HSM"}))
@@ -80,14 +94,14 @@ async fn backup_checks_full_and_selective_restore() {
     );
 
     client
-        .begin_pre_backup(&container, auth(), fast())
+        .begin_pre_backup(container, auth(), fast())
         .await
         .expect("pre-backup starts")
         .await
         .expect("pre-backup passes");
 
     let mut poller = client
-        .begin_backup(&container, auth(), fast())
+        .begin_backup(container, auth(), fast())
         .await
         .expect("backup starts");
     let statuses: Vec<PollStatus> = poller
@@ -143,12 +157,12 @@ async fn backup_checks_full_and_selective_restore() {
     );
 
     // A deleted and purged key comes back with a selective restore.
-    assert_eq!(key_call(&env, Method::DELETE, "/keys/k1", None).await, 200);
+    assert_eq!(key_call(env, Method::DELETE, "/keys/k1", None).await, 200);
     assert_eq!(
-        key_call(&env, Method::DELETE, "/deletedkeys/k1", None).await,
+        key_call(env, Method::DELETE, "/deletedkeys/k1", None).await,
         204
     );
-    assert_eq!(key_call(&env, Method::GET, "/keys/k1", None).await, 404);
+    assert_eq!(key_call(env, Method::GET, "/keys/k1", None).await, 404);
     let options = RestoreOptions {
         key_name: Some("k1".into()),
         frequency: Some(std::time::Duration::from_millis(50)),
@@ -160,7 +174,7 @@ async fn backup_checks_full_and_selective_restore() {
         .expect("selective restore starts")
         .await
         .expect("selective restore");
-    assert_eq!(key_call(&env, Method::GET, "/keys/k1", None).await, 200);
+    assert_eq!(key_call(env, Method::GET, "/keys/k1", None).await, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

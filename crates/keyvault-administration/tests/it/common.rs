@@ -90,7 +90,5 @@ pub async fn start_with(builder: EmulatorBuilder, credential: Arc<StaticToken>) 
 
 /// Creates the container `name` in Azurite and returns its URL.
 pub async fn create_container(az: &Azurite, name: &str, sas: &str) -> String {
-    let url = az.container_url(name);
-    crate::sas::create_container(&url, sas).expect("create container");
-    url
+    az.create_container(name, sas).expect("create container")
 }

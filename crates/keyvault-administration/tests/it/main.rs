@@ -6,10 +6,11 @@
 
 mod access_control;
 mod backup;
+mod backup_identity;
 mod common;
 mod per_call;
 mod recorded;
 mod settings;
 mod tracing_spans;
 
-use keyvault_testing::{azurite, sas};
+use keyvault_testing::azurite;

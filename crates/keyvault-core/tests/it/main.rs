@@ -4,6 +4,7 @@
 mod api_version;
 mod challenge;
 mod client;
+mod default_credential;
 mod error_chain;
 mod errors;
 mod options;

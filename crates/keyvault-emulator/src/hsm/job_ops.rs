@@ -95,7 +95,7 @@ impl Hsm {
         if pre {
             require(c.api, ApiVersion::V7_6_PREVIEW_2, "prebackup")?;
         }
-        let (container, _) = parse_sas(&parse_object(&req.body)?)?;
+        let container = parse_sas(&parse_object(&req.body)?)?;
         let now = self.clock.now();
         let kind = if pre {
             JobKind::PreBackup
@@ -112,12 +112,11 @@ impl Hsm {
             let outcome = if pre {
                 jobs::pre_backup(&hsm.storage, &container).await
             } else {
-                let (client, key) = (&hsm.storage, &hsm.backup_key);
                 let f = jobs::Folder {
-                    client,
+                    storage: &hsm.storage,
                     container: &container,
                     name: &folder,
-                    key,
+                    key: &hsm.backup_key,
                 };
                 f.backup(&snapshot, now).await
             };
@@ -154,7 +153,7 @@ impl Hsm {
                 ));
             }
         };
-        let (container, _) = parse_sas(&sas)?;
+        let container = parse_sas(&sas)?;
         let folder_field = if kind == JobKind::SelectiveRestore {
             "folder"
         } else {
@@ -175,10 +174,9 @@ impl Hsm {
         let hsm = self.clone();
         self.spawn_job(async move {
             let id = job.id.clone();
-            let (client, container) = (&hsm.storage, &container);
             let f = jobs::Folder {
-                client,
-                container,
+                storage: &hsm.storage,
+                container: &container,
                 name: &folder,
                 key: &hsm.backup_key,
             };
@@ -257,7 +255,7 @@ fn job_internal() -> (String, String) {
 }
 
 /// Reads `storageResourceUri`, `token` and `useManagedIdentity`.
-fn parse_sas(m: &serde_json::Map<String, Value>) -> Result<(blob::Container, bool)> {
+fn parse_sas(m: &serde_json::Map<String, Value>) -> Result<blob::Container> {
     let uri = match m.get("storageResourceUri") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         _ => {
@@ -276,12 +274,7 @@ fn parse_sas(m: &serde_json::Map<String, Value>) -> Result<(blob::Container, boo
             ));
         }
     };
-    if token.as_deref().is_none_or(|t| t.trim().is_empty()) && !managed {
-        return Err(ServiceError::bad_parameter(
-            "Either a SAS 'token' or 'useManagedIdentity': true is required.",
-        ));
-    }
-    Ok((blob::Container::parse(&uri, token.as_deref())?, managed))
+    blob::Container::parse(&uri, token.as_deref(), managed)
 }
 
 #[cfg(test)]
@@ -300,6 +293,7 @@ mod tests {
             },
             rbac: RbacMode::Off,
             admins: Vec::new(),
+            storage: Default::default(),
         };
         Hsm::open(
             crate::DEFAULT_NAME,

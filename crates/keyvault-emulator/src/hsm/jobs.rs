@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::Snapshot;
-use super::blob::{Container, StorageError};
+use super::blob::{Container, Storage, StorageError};
 use super::keys::StoredKey;
 use super::rbac::{RoleAssignment, RoleDefinition};
 use crate::objects;
@@ -148,7 +148,7 @@ fn corrupt(name: &str) -> (String, String) {
     )
 }
 
-fn storage(e: StorageError) -> (String, String) {
+fn storage_error(e: StorageError) -> (String, String) {
     (e.code, e.message)
 }
 
@@ -170,7 +170,7 @@ pub(crate) fn folder_name(hsm: &str, now: i64) -> String {
 
 /// A backup folder of a container, with the key its blobs are sealed under.
 pub(crate) struct Folder<'a> {
-    pub(crate) client: &'a reqwest::Client,
+    pub(crate) storage: &'a Storage,
     pub(crate) container: &'a Container,
     pub(crate) name: &'a str,
     pub(crate) key: &'a [u8; 32],
@@ -204,9 +204,9 @@ impl Folder<'_> {
     async fn put(&self, blob: &str, body: Vec<u8>) -> Result<(), (String, String)> {
         let path = format!("{}/{blob}", self.name);
         self.container
-            .put(self.client, &path, body)
+            .put(self.storage, &path, body)
             .await
-            .map_err(storage)
+            .map_err(storage_error)
     }
 
     async fn put_sealed<T: Serialize>(&self, blob: &str, v: &T) -> Result<(), (String, String)> {
@@ -217,9 +217,9 @@ impl Folder<'_> {
         let folder = self.name;
         let raw = self
             .container
-            .get(self.client, &format!("{folder}/manifest.json"))
+            .get(self.storage, &format!("{folder}/manifest.json"))
             .await
-            .map_err(storage)?
+            .map_err(storage_error)?
             .ok_or_else(|| {
                 (
                     "BackupNotFound".to_owned(),
@@ -241,9 +241,9 @@ impl Folder<'_> {
         name: &str,
     ) -> Result<T, (String, String)> {
         let raw = (self.container)
-            .get(self.client, &format!("{}/{name}", self.name))
+            .get(self.storage, &format!("{}/{name}", self.name))
             .await
-            .map_err(storage)?
+            .map_err(storage_error)?
             .ok_or_else(|| corrupt(name))?;
         let plain = open(self.key, name, &raw)?;
         serde_json::from_slice(&plain).map_err(|_| corrupt(name))
@@ -301,8 +301,11 @@ fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, (String, String)> {
 }
 
 /// The pre-backup check: the container can be listed with these credentials.
-pub(crate) async fn pre_backup(client: &reqwest::Client, container: &Container) -> Outcome {
-    container.list(client, "mhsm-", 1).await.map_err(storage)?;
+pub(crate) async fn pre_backup(storage: &Storage, container: &Container) -> Outcome {
+    container
+        .list(storage, "mhsm-", 1)
+        .await
+        .map_err(storage_error)?;
     Ok(None)
 }
 

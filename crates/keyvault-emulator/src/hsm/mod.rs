@@ -32,6 +32,7 @@ use crate::store::{
     HSM_JOBS, HSM_KEYS, HSM_ROLE_ASSIGNMENTS, HSM_ROLE_DEFINITIONS, HSM_SETTINGS, Op, Store, Table,
     records,
 };
+pub(crate) use blob::StorageConfig;
 use jobs::{Job, JobKind};
 use keys::{KeyVersion, StoredKey};
 use rbac::{RoleAssignment, RoleDefinition, action};
@@ -101,6 +102,8 @@ pub(crate) struct HsmConfig {
     pub(crate) rbac: RbacMode,
     /// Object ids that are Managed HSM Administrators at `/`.
     pub(crate) admins: Vec<String>,
+    /// What backup and restore jobs trust and who they are in storage.
+    pub(crate) storage: StorageConfig,
 }
 
 /// The store tables of one HSM.
@@ -138,7 +141,7 @@ pub(crate) struct Hsm {
     config: HsmConfig,
     backup_key: [u8; 32],
     runtime: tokio::runtime::Handle,
-    storage: reqwest::Client,
+    storage: blob::Storage,
     /// Running job tasks, stopped on shutdown.
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -213,6 +216,7 @@ impl Hsm {
             ));
         }
         store.commit(ops)?;
+        let storage = blob::Storage::new(&config.storage)?;
         let hsm = Arc::new(Self {
             name: name.to_owned(),
             tables,
@@ -224,7 +228,7 @@ impl Hsm {
             config,
             backup_key,
             runtime: tokio::runtime::Handle::current(),
-            storage: blob::client()?,
+            storage,
             tasks: Mutex::new(Vec::new()),
         });
         hsm.ensure_admin_assignments()?;

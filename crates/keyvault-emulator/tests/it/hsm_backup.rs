@@ -1,5 +1,8 @@
-//! Full backup, full restore and selective key restore against Azurite.
+//! Full backup, full restore and selective key restore against Azurite:
+//! with SAS tokens over http, and with the emulator's managed identity over
+//! https (Azurite with `--oauth basic`, serving the emulator's certificate).
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use keyvault_emulator::Emulator;
@@ -47,18 +50,51 @@ fn sas_params(container: &str, sas: &str) -> Value {
     json!({"storageResourceUri": container, "token": sas, "useManagedIdentity": false})
 }
 
+fn identity_params(container: &str) -> Value {
+    json!({"storageResourceUri": container, "useManagedIdentity": true})
+}
+
 async fn restore(env: &Env, container: &str, sas: &str, folder: &str) -> Value {
-    let body = json!({"sasTokenParameters": sas_params(container, sas), "folderToRestore": folder});
+    restore_with(env, sas_params(container, sas), folder).await
+}
+
+/// A full restore of `folder` with these `sasTokenParameters`, waited for.
+async fn restore_with(env: &Env, params: Value, folder: &str) -> Value {
+    let body = json!({"sasTokenParameters": params, "folderToRestore": folder});
     let r = env.hsm_call(Method::PUT, "/restore", Some(body)).await;
     wait(env, &r).await
 }
 
 async fn backup(env: &Env, container: &str, sas: &str) -> Value {
-    let r = env
-        .hsm_call(Method::POST, "/backup", Some(sas_params(container, sas)))
-        .await;
+    backup_with(env, sas_params(container, sas)).await
+}
+
+/// A full backup with these parameters, waited for.
+async fn backup_with(env: &Env, params: Value) -> Value {
+    let r = env.hsm_call(Method::POST, "/backup", Some(params)).await;
     assert!(r.json["azureStorageBlobContainerUri"].is_null());
     wait(env, &r).await
+}
+
+/// The folder of the succeeded backup `done` in `container`, after checking
+/// that it holds a blob for each of the keys `k1` and `k2`, the roles, the
+/// settings and the manifest.
+async fn backed_up_folder(env: &Env, az: &Azurite, container: &str, done: &Value) -> String {
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    let folder_url = done["azureStorageBlobContainerUri"].as_str().unwrap();
+    let folder = folder_url
+        .strip_prefix(&format!("{}/", az.container_url(container)))
+        .expect("folder in the container")
+        .to_owned();
+    let sas = account_sas("rl");
+    let mut blobs = list_blobs(&env.client, az, container, &format!("{folder}/"), &sas).await;
+    blobs.sort();
+    let expected: Vec<String> = ["keys/k1", "keys/k2", "manifest.json", "rbac", "settings"]
+        .iter()
+        .map(|b| format!("{folder}/{b}"))
+        .collect();
+    assert_eq!(blobs, expected);
+    folder
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,24 +125,9 @@ async fn backup_and_restores_through_azurite() {
 
     // Full backup.
     let done = backup(&env, &container, &sas).await;
-    assert_eq!(done["status"], "Succeeded", "{done}");
     assert!(done["error"].is_null() && done["statusDetails"].is_null());
-    let folder_url = done["azureStorageBlobContainerUri"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let folder = folder_url
-        .strip_prefix(&format!("{container}/"))
-        .expect("folder in the container")
-        .to_owned();
+    let folder = backed_up_folder(&env, &az, "backups", &done).await;
     assert!(folder.starts_with("mhsm-localhost-"), "{folder}");
-    let mut blobs = list_blobs(&env.client, &az, "backups", &format!("{folder}/"), &sas).await;
-    blobs.sort();
-    let expected: Vec<String> = ["keys/k1", "keys/k2", "manifest.json", "rbac", "settings"]
-        .iter()
-        .map(|b| format!("{folder}/{b}"))
-        .collect();
-    assert_eq!(blobs, expected);
     let sealed = get_blob(
         &env.client,
         &az,
@@ -292,24 +313,13 @@ async fn storage_failures_fail_the_job() {
     assert_eq!(done["status"], "Failed", "{done}");
     assert_eq!(done["error"]["code"], "ContainerNotFound", "{done}");
 
-    // Managed identity: the emulator has none, so the requests carry no
-    // credentials and storage refuses them.
-    let r = env
-        .hsm_call(
-            Method::POST,
-            "/backup",
-            Some(
-                json!({"storageResourceUri": az.container_url("okay"), "useManagedIdentity": true}),
-            ),
-        )
-        .await;
-    let done = wait(&env, &r).await;
+    // Managed identity over http: the token is not sent in clear text, so
+    // the requests carry no credentials and storage refuses them.
+    let done = backup_with(&env, identity_params(&az.container_url("okay"))).await;
     assert_eq!(done["status"], "Failed", "{done}");
+    let message = done["error"]["message"].as_str().unwrap();
     assert!(
-        done["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("no managed identity"),
+        message.contains("no credentials") && message.contains("only over https"),
         "{done}"
     );
 
@@ -370,5 +380,108 @@ async fn job_state_survives_a_restart() {
     let r = env.hsm_get(&format!("{ROLE_DEFINITIONS}/{ROLE}")).await;
     assert_eq!(r.json["properties"]["roleName"], "kept");
     assert_eq!(env.hsm_get(SETTING).await.json["value"], "true");
+    env.emu.shutdown().await;
+}
+
+/// An emulator whose certificates are kept in `dir`, and an Azurite over
+/// https with `--oauth basic` that serves the emulator's server certificate
+/// (issued by the CA the emulator trusts), with a `container` created with
+/// the SAS `rwdlac`; and that container's URL.
+async fn with_oauth_azurite(dir: &Path, container: &str) -> (Env, Azurite, String) {
+    let env = start_with(Emulator::builder().tls_dir(dir)).await;
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("TLS file");
+    let az = Azurite::start_https(&read("server.pem"), &read("server-key.pem"));
+    let url = az.container_url(container);
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    create_container(&env.client, &az, container, &account_sas("rwdlac")).await;
+    (env, az, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_identity_backs_up_and_restores_through_azurite_over_oauth() {
+    let tls = tempfile::tempdir().unwrap();
+    let (env, az, container) = with_oauth_azurite(tls.path(), "mi-backups").await;
+    // The container is private: a request without credentials is refused.
+    let r = env
+        .client
+        .get(format!("{container}?restype=container&comp=list"))
+        .header("x-ms-version", "2021-08-06")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+
+    let k1 = env.create_key("k1", "EC-HSM").await.json["key"].clone();
+    env.create_key("k2", "oct-HSM").await;
+    env.hsm_call(Method::PATCH, SETTING, Some(json!({"value": "true"})))
+        .await;
+
+    let r = env
+        .hsm_call(
+            Method::POST,
+            "/prebackup?api-version=7.6",
+            Some(identity_params(&container)),
+        )
+        .await;
+    let done = wait(&env, &r).await;
+    assert_eq!(done["status"], "Succeeded", "{done}");
+
+    let done = backup_with(&env, identity_params(&container)).await;
+    let folder = backed_up_folder(&env, &az, "mi-backups", &done).await;
+
+    // A full restore brings back what changed since.
+    env.hsm_delete("/keys/k2").await;
+    env.hsm_delete("/deletedkeys/k2").await;
+    env.hsm_call(Method::PATCH, SETTING, Some(json!({"value": "false"})))
+        .await;
+    let done = restore_with(&env, identity_params(&container), &folder).await;
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    assert_eq!(env.hsm_get("/keys/k2").await.status, 200);
+    assert_eq!(env.hsm_get(SETTING).await.json["value"], "true");
+
+    // A selective restore brings back a purged key (its token is cached).
+    env.hsm_delete("/keys/k1").await;
+    assert_eq!(env.hsm_delete("/deletedkeys/k1").await.status, 204);
+    let body = json!({"sasTokenParameters": identity_params(&container), "folder": folder});
+    let r = env
+        .hsm_call(Method::PUT, "/keys/k1/restore", Some(body))
+        .await;
+    let done = wait(&env, &r).await;
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    let r = env.hsm_get("/keys/k1").await;
+    assert_eq!(r.json["key"]["x"], k1["x"], "the same key material");
+    env.emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_identity_refused_by_storage_fails_the_job() {
+    let tls = tempfile::tempdir().unwrap();
+    let (env, az, exists) = with_oauth_azurite(tls.path(), "exists").await;
+
+    // A container that does not exist: the token is accepted, the
+    // container is not there.
+    let missing = az.container_url("missing");
+    let done = backup_with(&env, identity_params(&missing)).await;
+    assert_eq!(done["status"], "Failed", "{done}");
+    assert_eq!(done["error"]["code"], "ContainerNotFound", "{done}");
+    assert!(done["azureStorageBlobContainerUri"].is_null());
+    let message = done["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("Azure Storage answered 404"), "{done}");
+    assert!(!message.contains("eyJ"), "the token is never shown: {done}");
+
+    // A restore from storage that refuses fails and changes nothing.
+    env.create_key("kept", "oct").await;
+    let folder = "mhsm-x-2020010100000000";
+    let done = restore_with(&env, identity_params(&missing), folder).await;
+    assert_eq!(done["status"], "Failed", "{done}");
+    assert_eq!(env.hsm_get("/keys/kept").await.status, 200);
+
+    // An emulator whose CA did not issue Azurite's certificate cannot
+    // reach it.
+    let stranger = start().await;
+    let done = backup_with(&stranger, identity_params(&exists)).await;
+    assert_eq!(done["status"], "Failed", "{done}");
+    assert_eq!(done["error"]["code"], "StorageRequestFailed", "{done}");
+    stranger.emu.shutdown().await;
     env.emu.shutdown().await;
 }
