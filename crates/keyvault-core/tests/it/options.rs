@@ -7,6 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures::TryStreamExt;
 use keyvault_core::{
     ClientOptions, Context, ErrorKind, ProxyOptions, RequestOptions, RetryOptions,
     http::{HeaderValue, Method, Request},
@@ -54,6 +55,60 @@ async fn per_call_headers_reach_the_server_and_replace_the_request_id() {
             .headers
             .contains_key("x-custom-trace")
     );
+}
+
+#[tokio::test]
+async fn per_call_headers_reach_every_page_and_every_status_request() {
+    let srv = Server::http(|seen, n| {
+        if seen.path.starts_with("/deletedsecrets") {
+            Reply::json(if n < 5 { 404 } else { 200 }, "{}")
+        } else {
+            crate::paging::three_pages(seen, n)
+        }
+    })
+    .await;
+    let c = crate::client::core(
+        srv.base.as_str(),
+        crate::client::Version::V7_6,
+        server::options(),
+    )
+    .unwrap();
+    let call = c.with_request_options(
+        RequestOptions::default().header("x-job", HeaderValue::from_static("j-7")),
+    );
+    let ids: Vec<String> = call
+        .pager::<crate::paging::NameList, _>(
+            "GetSecrets",
+            Ok(crate::paging::first_request(&srv)),
+            None,
+            |i| i.id,
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 5);
+    let status = Request::new(Method::GET, srv.url("/deletedsecrets/s"));
+    call.until_found::<serde::de::IgnoredAny>(
+        "GetDeletedSecret",
+        Ok(status),
+        Duration::from_millis(5),
+    )
+    .unwrap()
+    .await
+    .unwrap();
+    let seen = srv.seen();
+    assert_eq!(seen.len(), 6, "three pages, two 404s and the 200");
+    for s in &seen {
+        assert_eq!(
+            s.headers.get("x-job").map(|v| v.as_bytes()),
+            Some(&b"j-7"[..]),
+            "{}",
+            s.path
+        );
+    }
+    // The client itself is unchanged.
+    c.send("GetSecret", Ok(get(&srv))).await.unwrap();
+    assert!(!srv.seen().last().unwrap().headers.contains_key("x-job"));
 }
 
 #[tokio::test]

@@ -13,15 +13,15 @@ use serde::Deserialize;
 use crate::server::{self, Reply, Seen, Server, TestCredential};
 
 #[derive(Deserialize)]
-struct NameList {
+pub(crate) struct NameList {
     value: Vec<Item>,
     #[serde(rename = "nextLink")]
     next_link: Option<String>,
 }
 
 #[derive(Deserialize, Debug, PartialEq)]
-struct Item {
-    id: String,
+pub(crate) struct Item {
+    pub(crate) id: String,
 }
 
 impl Paged for NameList {
@@ -33,7 +33,7 @@ impl Paged for NameList {
 
 /// Three pages: `a b`, `c d`, `e`. The next links carry an old api-version
 /// and no `maxresults`, as a service might.
-fn three_pages(seen: &Seen, _: usize) -> Reply {
+pub(crate) fn three_pages(seen: &Seen, _: usize) -> Reply {
     let base = seen.base("http");
     let page = seen.query_value("$skiptoken");
     let body = match page.as_deref() {
@@ -48,7 +48,7 @@ fn three_pages(seen: &Seen, _: usize) -> Reply {
     Reply::json(200, body)
 }
 
-fn first_request(srv: &Server) -> Request {
+pub(crate) fn first_request(srv: &Server) -> Request {
     let mut r = Request::new(Method::GET, srv.url("/secrets"));
     r.append_query("maxresults", "2");
     r
