@@ -80,7 +80,7 @@ pub use generated::settings::SettingTypeEnum as KeyVaultSettingType;
 pub use keyvault_core::client::exports::*;
 pub use options::{
     AdministrationClientOptions, CreateRoleAssignmentOptions, ListOptions, PollerOptions,
-    RequestOptions, RestoreOptions, SetRoleDefinitionOptions,
+    RestoreOptions, SetRoleDefinitionOptions,
 };
 pub use settings::KeyVaultSettingsClient;
 pub use settings::models::KeyVaultSetting;

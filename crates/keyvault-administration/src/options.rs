@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use keyvault_core::client::ClientCoreOptions;
 
-use crate::{ApiVersion, KeyVaultPermission, KeyVaultRoleScope};
+use crate::{ApiVersion, KeyVaultPermission, KeyVaultRoleScope, RequestOptions};
 
 /// Options of the constructors of
 /// [`KeyVaultAccessControlClient`](crate::KeyVaultAccessControlClient),
@@ -51,6 +51,8 @@ pub struct ListOptions {
     /// [`Page::continuation_token`](crate::Page::continuation_token) of an
     /// earlier listing of the same kind.
     pub continuation_token: Option<String>,
+    /// Per-call headers, timeout, retries and parent span.
+    pub request_options: RequestOptions,
 }
 
 /// Options of
@@ -83,6 +85,8 @@ pub struct SetRoleDefinitionOptions {
     /// The scopes the role can be assigned at; not sent when `None` (the
     /// service then uses `/`).
     pub assignable_scopes: Option<Vec<KeyVaultRoleScope>>,
+    /// Per-call headers, timeout, retries and parent span.
+    pub request_options: RequestOptions,
 }
 
 /// Options of
@@ -91,6 +95,7 @@ pub struct SetRoleDefinitionOptions {
 /// ```
 /// let options = keyvault_administration::CreateRoleAssignmentOptions {
 ///     name: Some("6a1b0e2c-3d4f-4a5b-8c9d-0e1f2a3b4c5d".into()),
+///     ..Default::default()
 /// };
 /// # let _ = options;
 /// ```
@@ -98,18 +103,9 @@ pub struct SetRoleDefinitionOptions {
 pub struct CreateRoleAssignmentOptions {
     /// The name (a GUID) of the new assignment. A new random one when `None`.
     pub name: Option<String>,
+    /// Per-call headers, timeout, retries and parent span.
+    pub request_options: RequestOptions,
 }
-
-/// Options of the methods that have nothing else to set. Reserved for
-/// per-call settings: pass `None`.
-///
-/// ```
-/// let options = keyvault_administration::RequestOptions::default();
-/// # let _ = options;
-/// ```
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub struct RequestOptions {}
 
 /// Options of the backup client's long-running operations
 /// ([`begin_backup`](crate::KeyVaultBackupClient::begin_backup),
@@ -120,7 +116,10 @@ pub struct RequestOptions {}
 /// ```
 /// use std::time::Duration;
 ///
-/// let options = keyvault_administration::PollerOptions { frequency: Some(Duration::from_secs(1)) };
+/// let options = keyvault_administration::PollerOptions {
+///     frequency: Some(Duration::from_secs(1)),
+///     ..Default::default()
+/// };
 /// # let _ = options;
 /// ```
 #[derive(Clone, Debug, Default)]
@@ -128,6 +127,8 @@ pub struct PollerOptions {
     /// The delay between two status requests when the service does not say
     /// (`Retry-After`). Default 5 seconds.
     pub frequency: Option<Duration>,
+    /// Per-call headers, timeout, retries and parent span.
+    pub request_options: RequestOptions,
 }
 
 /// Options of [`begin_restore`](crate::KeyVaultBackupClient::begin_restore).
@@ -147,4 +148,6 @@ pub struct RestoreOptions {
     /// The delay between two status requests when the service does not say
     /// (`Retry-After`). Default 5 seconds.
     pub frequency: Option<Duration>,
+    /// Per-call headers, timeout, retries and parent span.
+    pub request_options: RequestOptions,
 }

@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::{
-    ClientInfo, ClientOptions, Context, Error, ErrorKind, ItemPager, Pipeline, Result,
-    SendRequestOptions, TokenCredential,
+    ClientInfo, ClientOptions, Context, Error, ErrorKind, ItemPager, Pipeline, RequestOptions,
+    Result, SendRequestOptions, TokenCredential,
     api_version::ServiceVersion,
     http::{Method, Request, Response},
     paging::{Paged, Pager},
@@ -81,6 +81,7 @@ pub struct ClientCoreOptions<V> {
 /// ```
 pub struct ClientCore<V> {
     inner: Arc<Inner<V>>,
+    call: Option<Arc<RequestOptions>>,
 }
 
 struct Inner<V> {
@@ -93,6 +94,7 @@ impl<V> Clone for ClientCore<V> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
+            call: self.call.clone(),
         }
     }
 }
@@ -142,7 +144,31 @@ impl<V: ServiceVersion> ClientCore<V> {
                 endpoint,
                 api_version,
             }),
+            call: None,
         })
+    }
+
+    /// The same client for one call: every request sent through the
+    /// returned core (pages and status requests included) carries
+    /// `options`' headers, timeout, retries and parent span. What a client
+    /// method does with the per-call part of its options:
+    /// `self.core.with_request_options(options.request_options).send(...)`.
+    /// `None` keeps the core as it is.
+    #[must_use]
+    pub fn with_request_options(&self, options: impl Into<Option<RequestOptions>>) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            call: options.into().map(Arc::new).or_else(|| self.call.clone()),
+        }
+    }
+
+    /// The context of `operation`, with this core's per-call options.
+    fn context(&self, operation: &'static str) -> Context {
+        let ctx = Context::new(operation);
+        match &self.call {
+            Some(call) => ctx.with_request_options(call.clone()),
+            None => ctx,
+        }
     }
 
     /// The pipeline.
@@ -193,7 +219,7 @@ impl<V: ServiceVersion> ClientCore<V> {
     ) -> Result<Response> {
         self.inner
             .pipeline
-            .send(&Context::new(operation), request?)
+            .send(&self.context(operation), request?)
             .await
     }
 
@@ -227,7 +253,7 @@ impl<V: ServiceVersion> ClientCore<V> {
         let pager = first.and_then(|first| {
             Pager::<P>::start_at(
                 self.inner.pipeline.clone(),
-                Context::new(operation),
+                self.context(operation),
                 first,
                 continuation,
             )
@@ -248,7 +274,7 @@ impl<V: ServiceVersion> ClientCore<V> {
     ) -> Result<Poller<T>> {
         Ok(Poller::until_found(
             self.inner.pipeline.clone(),
-            Context::new(operation),
+            self.context(operation),
             status?.url().clone(),
         )
         .with_frequency(frequency))
@@ -268,7 +294,7 @@ impl<V: ServiceVersion> ClientCore<V> {
     ) -> Result<Poller<T>> {
         Poller::from_async_operation(
             self.inner.pipeline.clone(),
-            Context::new(operation),
+            self.context(operation),
             initial,
         )
         .map(|p| p.with_frequency(frequency))
@@ -288,7 +314,7 @@ impl<V: ServiceVersion> ClientCore<V> {
     ) -> Result<Poller<T>> {
         Poller::resume(
             self.inner.pipeline.clone(),
-            Context::new(operation),
+            self.context(operation),
             token,
             &self.inner.endpoint,
         )
@@ -382,8 +408,9 @@ macro_rules! client_methods {
 pub mod exports {
     pub use crate::{
         ClientOptions, CredentialKind, DefaultAzureCredential, DefaultAzureCredentialOptions,
-        Error, ErrorKind, ManagedIdentityId, Result, RetryOptions, SecretValue, SendRequestOptions,
-        ServiceError, TokenCredential, credential_transport,
+        Error, ErrorKind, ManagedIdentityId, ProxyOptions, RequestOptions, Result, RetryMode,
+        RetryOptions, SecretValue, SendRequestOptions, ServiceError, TokenCredential,
+        credential_transport,
         http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode},
         paging::{ItemPager, Page, PageStream},
         poller::{PollStatus, Poller},

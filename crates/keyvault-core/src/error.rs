@@ -5,7 +5,9 @@
 //! failures the service answered, its status, error code, message and request
 //! id. An error never holds a request body, a secret value or a token: it is
 //! built from the status line, the service's `{"error":{...}}` body and the
-//! request's method and URL only.
+//! request's method and URL only. The failed response's headers and body are
+//! kept for [`Error::response_headers`] and [`Error::response_body`], but
+//! never shown by `Display` or `Debug`.
 
 use std::fmt;
 
@@ -139,6 +141,7 @@ struct Inner {
     service: Option<ServiceError>,
     request_id: Option<String>,
     attempts: u32,
+    response: Option<(http::HeaderMap, bytes::Bytes)>,
 }
 
 impl Error {
@@ -157,6 +160,7 @@ impl Error {
                 service: None,
                 request_id: None,
                 attempts: 0,
+                response: None,
             }),
         }
     }
@@ -207,6 +211,7 @@ impl Error {
         e.inner.status = Some(status);
         e.inner.service = service;
         e.inner.request_id = request_id;
+        e.inner.response = Some((response.headers().clone(), response.body().clone()));
         e
     }
 
@@ -239,6 +244,22 @@ impl Error {
     /// The service's request id (`x-ms-request-id`), for support requests.
     pub fn request_id(&self) -> Option<&str> {
         self.inner.request_id.as_deref()
+    }
+
+    /// The headers of the failed response, for [`ErrorKind::Http`]: for
+    /// example `Retry-After` of a 429, or `x-ms-keyvault-region`.
+    ///
+    /// `Display` and `Debug` never show them (a header may carry a SAS
+    /// URL); read the ones you need.
+    pub fn response_headers(&self) -> Option<&http::HeaderMap> {
+        self.inner.response.as_ref().map(|(h, _)| h)
+    }
+
+    /// The body of the failed response, as the service sent it, for
+    /// [`ErrorKind::Http`]. An error response never carries a secret value;
+    /// [`service_error`](Self::service_error) is its parsed form.
+    pub fn response_body(&self) -> Option<&[u8]> {
+        self.inner.response.as_ref().map(|(_, b)| &b[..])
     }
 
     /// How many times the request was sent before this error (0 when the
@@ -388,5 +409,32 @@ mod tests {
         assert_eq!(e.error_code(), None);
         assert!(!e.to_string().contains("s3cr3t"));
         assert!(!format!("{e:?}").contains("s3cr3t"));
+        assert_eq!(
+            e.response_body(),
+            Some(&b"<html>upstream s3cr3t</html>"[..])
+        );
+    }
+
+    #[test]
+    fn response_headers_are_kept_but_not_shown() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("7"));
+        headers.insert(
+            "location",
+            HeaderValue::from_static("https://acct.blob.core.windows.net/c?sig=SAS-SIG"),
+        );
+        let resp = Response::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            headers,
+            bytes::Bytes::from_static(br#"{"error":{"code":"Throttled"}}"#),
+        );
+        let e = Error::from_response("GET /secrets/a", &resp);
+        let h = e.response_headers().expect("headers");
+        assert_eq!(h.get("retry-after").unwrap(), "7");
+        assert!(h.contains_key("location"));
+        for shown in [e.to_string(), format!("{e:?}")] {
+            assert!(!shown.contains("SAS-SIG"), "{shown}");
+        }
+        assert!(Error::new(ErrorKind::Io, "x").response_headers().is_none());
     }
 }

@@ -60,7 +60,9 @@ pub use default_credential::{
 };
 pub use error::{Error, ErrorKind, Result, ServiceError};
 pub use identity::credential_transport;
-pub use options::{ClientOptions, RetryOptions, SendRequestOptions};
+pub use options::{
+    ClientOptions, ProxyOptions, RequestOptions, RetryMode, RetryOptions, SendRequestOptions,
+};
 pub use paging::{ItemPager, Page, PageStream, Paged, Pager};
 pub use pipeline::{ClientInfo, Context, Pipeline};
 pub use poller::{PollStatus, Poller};

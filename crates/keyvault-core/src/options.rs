@@ -51,6 +51,86 @@ pub struct ClientOptions {
     /// The timeout of one try (connect, send, receive). Default 60 seconds;
     /// also bounded by what is left of [`RetryOptions::budget`].
     pub transport_timeout: Duration,
+    /// How long opening a connection (TCP and TLS) may take. Default 10
+    /// seconds (Python's `connection_timeout` is 300 s). Ignored when
+    /// [`http_client`](Self::http_client) is set.
+    pub connect_timeout: Duration,
+    /// How long the client waits for the next bytes of a response (between
+    /// two reads), separately from the whole try's
+    /// [`transport_timeout`](Self::transport_timeout). `None`, the default,
+    /// sets no read timeout (Python's `read_timeout` is 300 s). Ignored
+    /// when [`http_client`](Self::http_client) is set.
+    pub read_timeout: Option<Duration>,
+    /// The proxy every request goes through. `None`, the default, uses the
+    /// `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` environment variables.
+    /// Ignored when [`http_client`](Self::http_client) is set.
+    pub proxy: Option<ProxyOptions>,
+}
+
+/// An explicit proxy, instead of the one the environment names.
+///
+/// ```
+/// use keyvault_core::{ClientOptions, ProxyOptions};
+///
+/// let options = ClientOptions {
+///     proxy: Some(ProxyOptions::new("http://proxy.internal:3128").no_proxy(["localhost", ".corp"])),
+///     ..Default::default()
+/// };
+/// # let _ = options;
+/// ```
+///
+/// `Debug` hides a password in the proxy URL.
+#[derive(Clone, Default)]
+pub struct ProxyOptions {
+    /// The proxy URL, `http://[user:password@]host:port` or
+    /// `https://...` (a proxy spoken to over TLS). Requests to `https://` vaults
+    /// tunnel through it with `CONNECT`.
+    pub url: String,
+    /// Hosts reached directly, as `NO_PROXY` names them: host names (a
+    /// leading dot or none matches subdomains too), IP addresses or CIDR
+    /// blocks, `*` for every host.
+    pub no_proxy: Vec<String>,
+}
+
+impl ProxyOptions {
+    /// A proxy at `url` for every host.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            no_proxy: Vec::new(),
+        }
+    }
+
+    /// Adds hosts that are reached directly.
+    #[must_use]
+    pub fn no_proxy<S: Into<String>>(mut self, hosts: impl IntoIterator<Item = S>) -> Self {
+        self.no_proxy.extend(hosts.into_iter().map(Into::into));
+        self
+    }
+}
+
+impl ProxyOptions {
+    /// The URL with its password replaced by `REDACTED`, for messages.
+    pub(crate) fn shown_url(&self) -> String {
+        match url::Url::parse(&self.url) {
+            Ok(mut u) => {
+                if u.password().is_some() {
+                    let _ = u.set_password(Some("REDACTED"));
+                }
+                u.to_string()
+            }
+            Err(_) => "<not a URL>".to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ProxyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyOptions")
+            .field("url", &self.shown_url())
+            .field("no_proxy", &self.no_proxy)
+            .finish()
+    }
 }
 
 impl Default for ClientOptions {
@@ -63,6 +143,9 @@ impl Default for ClientOptions {
             verify_challenge_resource: true,
             allow_loopback_http: false,
             transport_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: None,
+            proxy: None,
         }
     }
 }
@@ -87,21 +170,62 @@ impl ClientOptions {
     }
 }
 
-/// How the pipeline retries: exponential backoff with jitter, bounded by a
-/// number of retries and a total time budget.
+/// How the pipeline retries, as azure-core's `RetryPolicy` does: an
+/// exponential or fixed delay, bounded by counts of retries (in all, after a
+/// status, after a connection failure, after a read failure) and by a total
+/// time budget.
 ///
-/// Retried: connection failures, timeouts and the statuses 408, 429, 500, 502,
-/// 503 and 504, waiting what `Retry-After` or `x-ms-retry-after-ms` says when
-/// the service says it. A request that is not idempotent (POST, PATCH) is not
-/// retried once its body may have reached the server, unless the status says
-/// it was not processed (408, 429, 503).
+/// Retried: connection failures, timeouts, the statuses 408, 429, 500, 502,
+/// 503, 504 and 506 to 599, and any other failure status (413, ...) that
+/// carries `Retry-After`, `retry-after-ms` or `x-ms-retry-after-ms`. The
+/// delay is what those headers say when one is present, otherwise the
+/// backoff of [`mode`](Self::mode). A request that is not idempotent (POST,
+/// PATCH) is not retried once its body may have reached the server, unless
+/// the status says it was not processed (408, 413, 429, 503).
+///
+/// The defaults are Python's: 10 retries in all, of which at most 3 after a
+/// status, 3 after a connection failure and 3 after a read failure; 0.8 s
+/// doubling at each retry up to 120 s. Two differences on purpose: the
+/// first retry waits too (Python's does not), with a random factor (Python
+/// adds none), so that clients throttled together do not all come back at
+/// once; and a POST or PATCH is retried after a 500 or 504 only when its
+/// body was not sent, as it may have been processed.
+///
+/// ```
+/// use std::time::Duration;
+/// use keyvault_core::{RetryMode, RetryOptions};
+///
+/// // A constant second between tries, 5 tries at most.
+/// let fixed = RetryOptions {
+///     mode: RetryMode::Fixed,
+///     initial_delay: Duration::from_secs(1),
+///     max_status_retries: 4,
+///     ..Default::default()
+/// };
+/// # let _ = fixed;
+/// ```
 #[derive(Clone, Debug)]
 pub struct RetryOptions {
-    /// The most retries after the first try. Default 5; 0 disables retries.
+    /// The most retries after the first try, whatever their cause
+    /// (Python's `retry_total`). Default 10; 0 disables retries.
     pub max_retries: u32,
-    /// The delay before the first retry; it doubles at each retry. Default 800 ms.
+    /// The most retries after a retriable status (`retry_status`). Default 3.
+    pub max_status_retries: u32,
+    /// The most retries after a failure to connect (`retry_connect`).
+    /// Default 3.
+    pub max_connect_retries: u32,
+    /// The most retries after a failure once connected: a read error or a
+    /// timeout (`retry_read`). Default 3.
+    pub max_read_retries: u32,
+    /// How the delay between tries grows (`retry_mode`). Default
+    /// [`RetryMode::Exponential`].
+    pub mode: RetryMode,
+    /// The delay before the first retry (`retry_backoff_factor`); it
+    /// doubles at each retry in [`RetryMode::Exponential`] and stays in
+    /// [`RetryMode::Fixed`]. Default 800 ms.
     pub initial_delay: Duration,
-    /// The longest backoff delay. Default 30 s.
+    /// The longest backoff delay (`retry_backoff_max`). Default 120 s. A
+    /// `Retry-After` may ask for longer, up to what is left of the budget.
     pub max_delay: Duration,
     /// The total time a request may take, all tries and delays included.
     /// Default 120 s. When it runs out, the error says how many tries were
@@ -109,14 +233,114 @@ pub struct RetryOptions {
     pub budget: Duration,
 }
 
+/// How the delay between two tries grows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetryMode {
+    /// `initial_delay * 2^(retry - 1)` with a random factor in
+    /// `[0.8, 1.2)`, capped at `max_delay`.
+    #[default]
+    Exponential,
+    /// `initial_delay` before every retry.
+    Fixed,
+}
+
 impl Default for RetryOptions {
     fn default() -> Self {
         Self {
-            max_retries: 5,
+            max_retries: 10,
+            max_status_retries: 3,
+            max_connect_retries: 3,
+            max_read_retries: 3,
+            mode: RetryMode::Exponential,
             initial_delay: Duration::from_millis(800),
-            max_delay: Duration::from_secs(30),
+            max_delay: Duration::from_secs(120),
             budget: Duration::from_secs(120),
         }
+    }
+}
+
+/// Per-call options, carried by the options of every client method
+/// (Python's per-call keyword arguments): extra headers, a timeout of the
+/// whole call, a retry override and the tracing span the call's span is a
+/// child of. The client crates re-export this type.
+///
+/// ```
+/// use std::time::Duration;
+/// use keyvault_core::{RequestOptions, http::HeaderValue};
+///
+/// let span = tracing::info_span!("rotate-credentials");
+/// let options = RequestOptions::default()
+///     .header("x-ms-client-request-id", HeaderValue::from_static("rotation-42"))
+///     .timeout(Duration::from_secs(5))
+///     .parent(&span);
+/// assert_eq!(options.timeout, Some(Duration::from_secs(5)));
+/// ```
+///
+/// `Debug` shows the values of the headers the pipeline logs only (others
+/// as `REDACTED`).
+#[derive(Clone, Default)]
+pub struct RequestOptions {
+    /// Headers added to every request of the call (a listing's pages and a
+    /// poller's status requests included), replacing the pipeline's own
+    /// `x-ms-client-request-id`, `Accept` or `Content-Type`. `User-Agent`
+    /// and `Authorization` stay the pipeline's.
+    pub headers: HeaderMap,
+    /// The most time one request of the call may take, all tries and
+    /// delays included: the retry budget of this call, capped by the
+    /// client's [`RetryOptions::budget`]. When it runs out, the error is
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout).
+    pub timeout: Option<Duration>,
+    /// Retries of this call, instead of the client's
+    /// [`ClientOptions::retry`].
+    pub retry: Option<RetryOptions>,
+    /// The span the call's `keyvault.operation` span is a child of, instead
+    /// of the current one.
+    pub parent: Option<tracing::Span>,
+}
+
+impl RequestOptions {
+    /// Adds a header sent with every request of the call.
+    #[must_use]
+    pub fn header(
+        mut self,
+        name: impl http::header::IntoHeaderName,
+        value: http::HeaderValue,
+    ) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// Sets the timeout of the whole call.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the retries of the call.
+    #[must_use]
+    pub fn retry(mut self, retry: RetryOptions) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Makes the call's span a child of `span`.
+    #[must_use]
+    pub fn parent(mut self, span: &tracing::Span) -> Self {
+        self.parent = Some(span.clone());
+        self
+    }
+}
+
+impl std::fmt::Debug for RequestOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestOptions")
+            .field("headers", &crate::pipeline::SafeHeaders(&self.headers))
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("parent", &self.parent.as_ref().and_then(tracing::Span::id))
+            .finish()
     }
 }
 

@@ -356,6 +356,7 @@ impl<P: Paged> Pager<P> {
         let inner = futures::stream::unfold(state, move |state| {
             let pipeline = pipeline.clone();
             let template = template.clone();
+            let ctx = ctx.clone();
             async move {
                 let request = match state {
                     Next::Done => return None,

@@ -42,7 +42,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::{
-    ClientOptions, Error, ErrorKind, Result, RetryOptions, SendRequestOptions,
+    ClientOptions, Error, ErrorKind, RequestOptions, Result, RetryOptions, SendRequestOptions,
     challenge::{self, Challenge, Known, Parsed},
     credential::TokenCache,
     http::{Request, Response},
@@ -69,13 +69,14 @@ pub struct ClientInfo {
 
 /// Per-operation context: the operation id that names the tracing span
 /// (`KeyVault.<operation id>`), when the method alone does not tell, whether
-/// the operation is idempotent, and whether an `api-version` already in the
-/// URL is kept.
-#[derive(Clone, Copy, Debug)]
+/// the operation is idempotent, whether an `api-version` already in the
+/// URL is kept, and the caller's [`RequestOptions`].
+#[derive(Clone, Debug)]
 pub struct Context {
     operation_id: &'static str,
     idempotent: Option<bool>,
     keep_api_version: bool,
+    call: Option<Arc<RequestOptions>>,
 }
 
 impl Context {
@@ -85,7 +86,30 @@ impl Context {
             operation_id,
             idempotent: None,
             keep_api_version: false,
+            call: None,
         }
+    }
+
+    /// Applies the caller's per-call options (headers, timeout, retries,
+    /// parent span) to every request sent with this context.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use keyvault_core::{Context, RequestOptions};
+    ///
+    /// let ctx = Context::new("GetSecret")
+    ///     .with_request_options(RequestOptions::default().timeout(Duration::from_secs(2)));
+    /// assert_eq!(ctx.request_options().and_then(|o| o.timeout), Some(Duration::from_secs(2)));
+    /// ```
+    #[must_use]
+    pub fn with_request_options(mut self, options: impl Into<Arc<RequestOptions>>) -> Self {
+        self.call = Some(options.into());
+        self
+    }
+
+    /// The caller's per-call options, if any.
+    pub fn request_options(&self) -> Option<&RequestOptions> {
+        self.call.as_deref()
     }
 
     /// Keeps an `api-version` the request's URL already has, instead of
@@ -103,7 +127,7 @@ impl Context {
     /// assert!(!keyvault_core::Context::new("GetSecret").keeps_api_version());
     /// ```
     #[must_use]
-    pub const fn keep_api_version(mut self) -> Self {
+    pub fn keep_api_version(mut self) -> Self {
         self.keep_api_version = true;
         self
     }
@@ -115,7 +139,7 @@ impl Context {
     }
 
     /// The same context, replacing any `api-version` in the URL.
-    pub(crate) const fn replacing_api_version(mut self) -> Self {
+    pub(crate) fn replacing_api_version(mut self) -> Self {
         self.keep_api_version = false;
         self
     }
@@ -123,7 +147,7 @@ impl Context {
     /// Declares whether the operation may be repeated safely. By default GET,
     /// HEAD, PUT, DELETE and OPTIONS are idempotent and POST and PATCH are not.
     #[must_use]
-    pub const fn idempotent(mut self, idempotent: bool) -> Self {
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
         self.idempotent = Some(idempotent);
         self
     }
@@ -187,6 +211,8 @@ impl std::fmt::Debug for Pipeline {
 struct Failure {
     error: Error,
     retriable: bool,
+    /// Whether the connection could not be opened (nothing was sent).
+    connect: bool,
 }
 
 impl Failure {
@@ -194,6 +220,7 @@ impl Failure {
         Self {
             error,
             retriable: false,
+            connect: false,
         }
     }
 }
@@ -514,7 +541,12 @@ impl Pipeline {
     ) -> Result<(Response, u32, Duration)> {
         self.check_url(request.url())?;
         self.prepare(ctx, &mut request);
+        let parent = ctx
+            .request_options()
+            .and_then(|o| o.parent.clone())
+            .unwrap_or_else(tracing::Span::current);
         let span = tracing::info_span!(
+            parent: &parent,
             "keyvault.operation",
             otel.name = %format_args!("KeyVault.{}", ctx.operation_id),
             otel.kind = "client",
@@ -571,6 +603,13 @@ impl Pipeline {
         }
         let has_body = request.body().is_some();
         let headers = request.headers_mut();
+        if let Some(call) = ctx.request_options() {
+            for (name, value) in &call.headers {
+                if name != header::USER_AGENT && name != header::AUTHORIZATION {
+                    headers.insert(name.clone(), value.clone());
+                }
+            }
+        }
         headers.insert(header::USER_AGENT, self.inner.user_agent.clone());
         if !headers.contains_key("x-ms-client-request-id") {
             let mut buf = uuid::Uuid::encode_buffer();
@@ -594,15 +633,23 @@ impl Pipeline {
         ctx: &Context,
         request: &Request,
     ) -> Result<(Response, u32, Duration)> {
-        let opts = &self.inner.retry;
+        let call = ctx.request_options();
+        let opts = call
+            .and_then(|c| c.retry.as_ref())
+            .unwrap_or(&self.inner.retry);
+        let budget = match call.and_then(|c| c.timeout) {
+            Some(timeout) => timeout.min(opts.budget),
+            None => opts.budget,
+        };
         let start = Instant::now();
         // A budget too large to add to `start` (`Duration::MAX`) is a century.
         let deadline = start
-            .checked_add(opts.budget)
+            .checked_add(budget)
             .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 24 * 3600));
         let idempotent = ctx.is_idempotent(request.method());
         let authority = challenge::authority(request.url());
         let mut attempts: u32 = 0;
+        let (mut status_retries, mut connect_retries, mut read_retries) = (0u32, 0u32, 0u32);
         // What the previous try ended with, so that a try cut short by the
         // end of the budget still reports the root cause.
         let mut last_status: Option<Response> = None;
@@ -614,11 +661,15 @@ impl Pipeline {
             let delay = match outcome {
                 Ok((resp, body_sent)) => {
                     let status = resp.status();
-                    let retriable = retry::is_retriable_status(status)
+                    let retriable = retry::should_retry(status, resp.headers())
                         && (idempotent || !body_sent || retry::not_processed(status));
-                    if !retriable || attempts > opts.max_retries {
+                    if !retriable
+                        || attempts > opts.max_retries
+                        || status_retries >= opts.max_status_retries
+                    {
                         return Ok((resp, attempts, now - start));
                     }
+                    status_retries += 1;
                     let delay = retry::retry_after(resp.headers(), time::OffsetDateTime::now_utc())
                         .unwrap_or_else(|| retry::backoff(opts, attempts));
                     if past(now, delay, deadline) {
@@ -640,7 +691,18 @@ impl Pipeline {
                 }
                 Err(f) => {
                     let delay = retry::backoff(opts, attempts);
-                    if !f.retriable || attempts > opts.max_retries || past(now, delay, deadline) {
+                    let (count, most) = if f.connect {
+                        (&mut connect_retries, opts.max_connect_retries)
+                    } else {
+                        (&mut read_retries, opts.max_read_retries)
+                    };
+                    let exhausted = *count >= most;
+                    *count += 1;
+                    if !f.retriable
+                        || exhausted
+                        || attempts > opts.max_retries
+                        || past(now, delay, deadline)
+                    {
                         let budget_ran_out = f.error.kind() == ErrorKind::Timeout;
                         if budget_ran_out && let Some(resp) = last_status.take() {
                             return Ok((resp, attempts, now - start));
@@ -716,7 +778,7 @@ impl Pipeline {
                 if status == StatusCode::UNAUTHORIZED {
                     self.on_unauthorized(request, authority, resp, deadline, idempotent, false)
                         .await
-                } else if retry::is_retriable_status(status) {
+                } else if retry::should_retry(status, resp.headers()) {
                     // Nothing learnt; the retry loop decides.
                     Ok((resp, false))
                 } else {
@@ -856,6 +918,7 @@ impl Pipeline {
             // bodiless or idempotent request may be repeated anyway.
             let retriable = e.is_connect() || idempotent || !sent_body;
             Failure {
+                connect: e.is_connect(),
                 error: Error::with_source(kind, what, e),
                 retriable,
             }

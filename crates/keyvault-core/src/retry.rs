@@ -5,23 +5,42 @@ use std::time::Duration;
 use http::{HeaderMap, StatusCode};
 use time::{OffsetDateTime, format_description::well_known::Rfc2822};
 
-use crate::RetryOptions;
+use crate::{RetryMode, RetryOptions};
 
-/// 408, 429, 500, 502, 503 and 504.
+/// The statuses azure-core retries: 408, 429, 500, 502, 503, 504 and 506
+/// to 599 (not 501 Not Implemented nor 505 HTTP Version Not Supported).
 pub(crate) fn is_retriable_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+    matches!(
+        status.as_u16(),
+        408 | 429 | 500 | 502 | 503 | 504 | 506..=599
+    )
+}
+
+/// Whether a response asks to be tried again: a retriable status, or any
+/// failure status that says when to come back (`Retry-After`,
+/// `retry-after-ms`, `x-ms-retry-after-ms`), such as 413.
+pub(crate) fn should_retry(status: StatusCode, headers: &HeaderMap) -> bool {
+    is_retriable_status(status)
+        || (status.as_u16() >= 400
+            && ["retry-after", "retry-after-ms", "x-ms-retry-after-ms"]
+                .iter()
+                .any(|h| headers.contains_key(*h)))
 }
 
 /// Statuses that say the request was not processed, so even a
 /// non-idempotent request may be sent again.
 pub(crate) fn not_processed(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 408 | 429 | 503)
+    matches!(status.as_u16(), 408 | 413 | 429 | 503)
 }
 
 /// Exponential backoff with jitter: `initial * 2^(attempt-1)`, capped at
 /// `max_delay`, multiplied by a random factor in `[0.8, 1.2)` (still capped,
 /// so a `max_delay` of [`Duration::MAX`] cannot overflow).
+/// In [`RetryMode::Fixed`], `initial_delay` (capped) every time.
 pub(crate) fn backoff(opts: &RetryOptions, attempt: u32) -> Duration {
+    if opts.mode == RetryMode::Fixed {
+        return opts.initial_delay.min(opts.max_delay);
+    }
     let exp = attempt.saturating_sub(1).min(20);
     let base = opts
         .initial_delay
@@ -145,7 +164,27 @@ mod tests {
     fn status_classes() {
         assert!(is_retriable_status(StatusCode::TOO_MANY_REQUESTS));
         assert!(!is_retriable_status(StatusCode::NOT_FOUND));
+        assert!(is_retriable_status(StatusCode::from_u16(508).unwrap()));
+        assert!(!is_retriable_status(StatusCode::NOT_IMPLEMENTED));
+        assert!(!is_retriable_status(StatusCode::HTTP_VERSION_NOT_SUPPORTED));
         assert!(not_processed(StatusCode::SERVICE_UNAVAILABLE));
+        assert!(not_processed(StatusCode::PAYLOAD_TOO_LARGE));
         assert!(!not_processed(StatusCode::BAD_GATEWAY));
+        let mut h = HeaderMap::new();
+        assert!(!should_retry(StatusCode::PAYLOAD_TOO_LARGE, &h));
+        h.insert("retry-after", HeaderValue::from_static("1"));
+        assert!(should_retry(StatusCode::PAYLOAD_TOO_LARGE, &h));
+        assert!(!should_retry(StatusCode::ACCEPTED, &h));
+    }
+
+    #[test]
+    fn fixed_mode_keeps_the_delay() {
+        let o = RetryOptions {
+            mode: RetryMode::Fixed,
+            initial_delay: Duration::from_millis(300),
+            ..Default::default()
+        };
+        assert_eq!(backoff(&o, 1), Duration::from_millis(300));
+        assert_eq!(backoff(&o, 7), Duration::from_millis(300));
     }
 }

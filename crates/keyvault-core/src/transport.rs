@@ -5,12 +5,13 @@ use std::{sync::Arc, time::Duration};
 
 use rustls::pki_types::{CertificateDer, pem::PemObject};
 
-use crate::{ClientOptions, Error, ErrorKind, Result};
+use crate::{ClientOptions, Error, ErrorKind, ProxyOptions, Result};
 
 /// Builds the `reqwest::Client` described by `options`: rustls with the ring
 /// provider, the public web PKI roots plus any custom PEM roots and the
 /// certificates of the file `SSL_CERT_FILE` names, HTTP/2 when the server
-/// offers it; proxies from the environment (`HTTPS_PROXY`, `NO_PROXY`).
+/// offers it; the explicit proxy of the options, or else proxies from the
+/// environment (`HTTPS_PROXY`, `NO_PROXY`); the connect and read timeouts.
 pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
     if let Some(c) = &options.http_client {
         return Ok(c.clone());
@@ -58,21 +59,47 @@ pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         // Key Vault does not redirect; following one could carry a request
         // (and its body) somewhere the challenge was not checked for.
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(options.transport_timeout.min(Duration::from_secs(30)))
-        .pool_idle_timeout(Duration::from_secs(90))
-        .build()
-        .map_err(|e| {
-            Error::with_source(
-                ErrorKind::InvalidInput,
-                "could not build the HTTP client",
-                e,
-            )
-        })
+        .connect_timeout(options.connect_timeout.min(options.transport_timeout))
+        .pool_idle_timeout(Duration::from_secs(90));
+    if let Some(read) = options.read_timeout {
+        builder = builder.read_timeout(read);
+    }
+    if let Some(proxy) = &options.proxy {
+        builder = builder.proxy(explicit_proxy(proxy)?);
+    }
+    builder.build().map_err(|e| {
+        Error::with_source(
+            ErrorKind::InvalidInput,
+            "could not build the HTTP client",
+            e,
+        )
+    })
+}
+
+/// The `reqwest::Proxy` of an explicit proxy option; an error names the
+/// URL without its user information.
+fn explicit_proxy(options: &ProxyOptions) -> Result<reqwest::Proxy> {
+    let invalid = || {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "the proxy URL `{}` is not an http:// or https:// URL with a host",
+                options.shown_url()
+            ),
+        )
+    };
+    let url = url::Url::parse(&options.url).map_err(|_| invalid())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid());
+    }
+    let proxy = reqwest::Proxy::all(url).map_err(|_| invalid())?;
+    let list = options.no_proxy.join(",");
+    Ok(proxy.no_proxy(reqwest::NoProxy::from_string(&list)))
 }
 
 /// Says in a few words of our own what failed in a transport failure:

@@ -12,11 +12,13 @@
 //!   long a listing can block a writer);
 //! - the emulator's resident memory (`VmRSS`) before and after the fill;
 //! - for keys and role assignments, listing rates.
+//! - start-up with many secrets on disk: imported into a data directory
+//!   (`--import`, one commit), then a restart timed to its first line.
 //!
 //! Then it prints each row with the ratio of the large size to the small one.
 //! `--quick` uses small sizes (1,000 and 10,000 secrets; 1,000 and 3,000 keys
-//! and assignments); the default is 1,000 and 100,000 secrets, 1,000 and
-//! 10,000 keys and assignments.
+//! and assignments; 20,000 on disk); the default is 1,000 and 100,000
+//! secrets, 1,000 and 10,000 keys and assignments, 1,000,000 on disk.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -49,11 +51,18 @@ struct Emulator {
 
 impl Emulator {
     fn start() -> Result<Self, BoxError> {
+        Self::start_with(&[])
+    }
+
+    /// Starts the binary with `args` added; returns once its first line
+    /// (which it prints when it serves) is read.
+    fn start_with(args: &[&std::ffi::OsStr]) -> Result<Self, BoxError> {
         let tls = tempfile::tempdir()?;
         let mut child = Command::new(env!("CARGO_BIN_EXE_keyvault-emulator"))
             .args(["--vault-port", "0", "--hsm-port", "0", "--proxy-port", "0"])
             .arg("--tls-dir")
             .arg(tls.path())
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;
@@ -325,6 +334,50 @@ async fn measure_hsm(n: usize, f: &mut Figures) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Start-up with `n` secrets on disk: imports them into a data directory
+/// (one commit), then times a restart from that directory to the first
+/// line, its memory, and the first get. Returns (import seconds, start-up
+/// seconds, RSS MB, get µs).
+async fn measure_startup(n: usize) -> Result<(f64, f64, f64, f64), BoxError> {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("seed.json");
+    {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        write!(w, r#"{{"vaults":{{"emulator":{{"secrets":["#)?;
+        for i in 0..n {
+            let comma = if i == 0 { "" } else { "," };
+            let name = secret_name(i);
+            write!(
+                w,
+                r#"{comma}{{"name":"{name}","versions":[{{"value":"{VALUE}"}}]}}"#
+            )?;
+        }
+        write!(w, "]}}}}}}")?;
+    }
+    let data = dir.path().join("data");
+    let (data_arg, import_arg) = (data.as_os_str(), file.as_os_str());
+    let started = Instant::now();
+    let emu = Emulator::start_with(&[
+        "--data-dir".as_ref(),
+        data_arg,
+        "--import".as_ref(),
+        import_arg,
+    ])?;
+    let import = started.elapsed().as_secs_f64();
+    drop(emu);
+    let started = Instant::now();
+    let emu = Emulator::start_with(&["--data-dir".as_ref(), data_arg])?;
+    let startup = started.elapsed().as_secs_f64();
+    let rss = emu.rss_mb();
+    let middle = secret_name(n / 2);
+    let started = Instant::now();
+    let url = format!("{}/secrets/{middle}?{API}", emu.vault);
+    emu.send(reqwest::Method::GET, &url, None).await?;
+    let get = us(started.elapsed());
+    Ok((import, startup, rss, get))
+}
+
 fn row(name: &str, small: f64, large: f64, unit: &str, target: &str) {
     let ratio = large / small;
     println!("| {name} | {small:.1} {unit} | {large:.1} {unit} | {ratio:.2}× | {target} |");
@@ -333,6 +386,9 @@ fn row(name: &str, small: f64, large: f64, unit: &str, target: &str) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), BoxError> {
     let quick = std::env::args().any(|a| a == "--quick");
+    let on_disk = if quick { 20_000 } else { 1_000_000 };
+    eprintln!("importing {on_disk} secrets into a data directory");
+    let (import, startup, rss, get) = measure_startup(on_disk).await?;
     let (small, large, hsm_small, hsm_large) = if quick {
         (1_000, 10_000, 1_000, 3_000)
     } else {
@@ -398,5 +454,12 @@ async fn main() -> Result<(), BoxError> {
         "items/s",
         "≥ 0.8×",
     );
+    println!();
+    println!("| {on_disk} secrets on disk | figure | target |");
+    println!("| --- | --- | --- |");
+    println!("| import (one commit) | {import:.1} s | |");
+    println!("| start-up to the first line | {startup:.2} s | < 5 s at 1,000,000 |");
+    println!("| resident memory after start-up | {rss:.0} MB | < 1.5 GB at 1,000,000 |");
+    println!("| first get after start-up | {get:.0} µs | |");
     Ok(())
 }

@@ -19,6 +19,8 @@ use crate::store::{META, Op, Store};
 
 /// The path prefix of the admin routes.
 pub(crate) const PREFIX: &str = "/_emulator/";
+/// The export route, which needs the service's authentication.
+pub(crate) const EXPORT: &str = "/_emulator/export";
 
 /// A task run after the clock moves and every 30 seconds (purging what is
 /// due).

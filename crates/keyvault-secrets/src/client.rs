@@ -44,11 +44,11 @@ const CLIENT_INFO: ClientInfo = ClientInfo {
     version: env!("CARGO_PKG_VERSION"),
 };
 
-/// The delay between two status requests the options ask for.
-fn frequency(options: Option<PollerOptions>) -> std::time::Duration {
-    options
-        .and_then(|o| o.frequency)
-        .unwrap_or(DEFAULT_FREQUENCY)
+/// The per-call part of poller options, and the delay between two status
+/// requests they ask for.
+fn poller_options(options: Option<PollerOptions>) -> (RequestOptions, std::time::Duration) {
+    let o = options.unwrap_or_default();
+    (o.request_options, o.frequency.unwrap_or(DEFAULT_FREQUENCY))
 }
 
 fn attributes(
@@ -107,15 +107,14 @@ impl SecretClient {
     /// A poller of the secret delete or recover that answered `started`,
     /// polling the request `status` until found, then giving `started`.
     fn until_found<T: Send + 'static>(
-        &self,
+        core: &ClientCore<ApiVersion>,
         operation: &'static str,
         status: Result<keyvault_core::http::Request>,
-        options: Option<PollerOptions>,
+        frequency: std::time::Duration,
         started: T,
     ) -> Result<SecretPoller<T>> {
-        Ok(self
-            .core
-            .until_found::<IgnoredAny>(operation, status, frequency(options))?
+        Ok(core
+            .until_found::<IgnoredAny>(operation, status, frequency)?
             .done_on_status(StatusCode::FORBIDDEN)
             .with_result(started))
     }
@@ -146,16 +145,19 @@ impl SecretClient {
     ) -> Result<KeyVaultSecret> {
         check_name("secret", name)?;
         let value = value.into();
-        let o = options.unwrap_or_default();
+        let mut o = options.unwrap_or_default();
+        let core = self
+            .core
+            .with_request_options(std::mem::take(&mut o.request_options));
         let mut body = wire::SecretSetParameters {
             secret_attributes: attributes(o.enabled, o.not_before, o.expires_on),
             content_type: o.content_type,
             tags: o.tags,
             value: value.expose_secret().to_owned(),
         };
-        let request = wire::set_secret_request(self.core.endpoint(), name, &body);
+        let request = wire::set_secret_request(core.endpoint(), name, &body);
         body.value.zeroize();
-        let response = self.core.send(wire::SET_SECRET, request).await?;
+        let response = core.send(wire::SET_SECRET, request).await?;
         wire::set_secret_response(&response).and_then(KeyVaultSecret::try_from)
     }
 
@@ -184,18 +186,20 @@ impl SecretClient {
         options: Option<GetSecretOptions>,
     ) -> Result<KeyVaultSecret> {
         check_name("secret", name)?;
-        let o = options.unwrap_or_default();
+        let mut o = options.unwrap_or_default();
+        let core = self
+            .core
+            .with_request_options(std::mem::take(&mut o.request_options));
         if o.out_content_type.is_some() {
-            self.core
-                .require("out_content_type", OUT_CONTENT_TYPE_SINCE)?;
+            core.require("out_content_type", OUT_CONTENT_TYPE_SINCE)?;
         }
         let request = wire::get_secret_request(
-            self.core.endpoint(),
+            core.endpoint(),
             name,
             o.version.as_deref().unwrap_or(""),
             o.out_content_type.as_ref(),
         );
-        let response = self.core.send(wire::GET_SECRET, request).await?;
+        let response = core.send(wire::GET_SECRET, request).await?;
         wire::get_secret_response(&response).and_then(KeyVaultSecret::try_from)
     }
 
@@ -221,19 +225,22 @@ impl SecretClient {
         options: Option<UpdateSecretPropertiesOptions>,
     ) -> Result<SecretProperties> {
         check_name("secret", name)?;
-        let o = options.unwrap_or_default();
+        let mut o = options.unwrap_or_default();
+        let core = self
+            .core
+            .with_request_options(std::mem::take(&mut o.request_options));
         let body = wire::SecretUpdateParameters {
             secret_attributes: attributes(o.enabled, o.not_before, o.expires_on),
             content_type: o.content_type,
             tags: o.tags,
         };
         let request = wire::update_secret_request(
-            self.core.endpoint(),
+            core.endpoint(),
             name,
             o.version.as_deref().unwrap_or(""),
             &body,
         );
-        let response = self.core.send(wire::UPDATE_SECRET, request).await?;
+        let response = core.send(wire::UPDATE_SECRET, request).await?;
         wire::update_secret_response(&response).and_then(SecretProperties::try_from)
     }
 
@@ -264,11 +271,14 @@ impl SecretClient {
         &self,
         options: Option<ListOptions>,
     ) -> ItemPager<SecretProperties> {
-        let o = options.unwrap_or_default();
-        let request = Self::max_results(&o)
-            .and_then(|max| wire::get_secrets_request(self.core.endpoint(), max));
+        let mut o = options.unwrap_or_default();
+        let core = self
+            .core
+            .with_request_options(std::mem::take(&mut o.request_options));
+        let request =
+            Self::max_results(&o).and_then(|max| wire::get_secrets_request(core.endpoint(), max));
         let token = o.continuation_token.as_deref();
-        self.core.pager::<wire::SecretListResult, _>(
+        core.pager::<wire::SecretListResult, _>(
             wire::GET_SECRETS,
             request,
             token,
@@ -294,14 +304,16 @@ impl SecretClient {
         name: &str,
         options: Option<ListOptions>,
     ) -> ItemPager<SecretProperties> {
-        let o = options.unwrap_or_default();
+        let mut o = options.unwrap_or_default();
+        let core = self
+            .core
+            .with_request_options(std::mem::take(&mut o.request_options));
         let request = check_name("secret", name)
             .and_then(|()| Self::max_results(&o))
-            .and_then(|max| wire::get_secret_versions_request(self.core.endpoint(), name, max));
+            .and_then(|max| wire::get_secret_versions_request(core.endpoint(), name, max));
         let token = o.continuation_token.as_deref();
         let operation = wire::GET_SECRET_VERSIONS;
-        self.core
-            .pager::<wire::SecretListResult, _>(operation, request, token, TryInto::try_into)
+        core.pager::<wire::SecretListResult, _>(operation, request, token, TryInto::try_into)
     }
 
     /// Lists the deleted secrets of the vault (those still recoverable),
@@ -318,17 +330,15 @@ impl SecretClient {
     /// # Ok(()) }
     /// ```
     pub fn list_deleted_secrets(&self, options: Option<ListOptions>) -> ItemPager<DeletedSecret> {
-        let o = options.unwrap_or_default();
+        let mut o = options.unwrap_or_default();
+        let core = self
+            .core
+            .with_request_options(std::mem::take(&mut o.request_options));
         let request = Self::max_results(&o)
-            .and_then(|max| wire::get_deleted_secrets_request(self.core.endpoint(), max));
+            .and_then(|max| wire::get_deleted_secrets_request(core.endpoint(), max));
         let token = o.continuation_token.as_deref();
         let operation = wire::GET_DELETED_SECRETS;
-        self.core.pager::<wire::DeletedSecretListResult, _>(
-            operation,
-            request,
-            token,
-            TryInto::try_into,
-        )
+        core.pager::<wire::DeletedSecretListResult, _>(operation, request, token, TryInto::try_into)
     }
 
     /// Gets a deleted secret: its properties and its deletion and purge dates.
@@ -349,10 +359,10 @@ impl SecretClient {
         name: &str,
         options: Option<RequestOptions>,
     ) -> Result<DeletedSecret> {
-        let _ = options;
+        let core = self.core.with_request_options(options);
         check_name("secret", name)?;
-        let request = wire::get_deleted_secret_request(self.core.endpoint(), name);
-        let response = self.core.send(wire::GET_DELETED_SECRET, request).await?;
+        let request = wire::get_deleted_secret_request(core.endpoint(), name);
+        let response = core.send(wire::GET_DELETED_SECRET, request).await?;
         wire::get_deleted_secret_response(&response).and_then(DeletedSecret::try_from)
     }
 
@@ -378,15 +388,17 @@ impl SecretClient {
         options: Option<PollerOptions>,
     ) -> Result<SecretPoller<DeletedSecret>> {
         check_name("secret", name)?;
-        let request = wire::delete_secret_request(self.core.endpoint(), name);
-        let response = self.core.send(wire::DELETE_SECRET, request).await?;
+        let (per_call, frequency) = poller_options(options);
+        let core = self.core.with_request_options(per_call);
+        let request = wire::delete_secret_request(core.endpoint(), name);
+        let response = core.send(wire::DELETE_SECRET, request).await?;
         let deleted = DeletedSecret::try_from(wire::delete_secret_response(&response)?)?;
         if deleted.recovery_id.is_none() {
             // No soft-delete: nothing to wait for.
             return Ok(SecretPoller::finished(deleted));
         }
-        let status = wire::get_deleted_secret_request(self.core.endpoint(), name);
-        self.until_found(wire::GET_DELETED_SECRET, status, options, deleted)
+        let status = wire::get_deleted_secret_request(core.endpoint(), name);
+        Self::until_found(&core, wire::GET_DELETED_SECRET, status, frequency, deleted)
     }
 
     /// Recovers a deleted secret, with all its versions, and returns a
@@ -410,15 +422,14 @@ impl SecretClient {
         options: Option<PollerOptions>,
     ) -> Result<SecretPoller<SecretProperties>> {
         check_name("secret", name)?;
-        let request = wire::recover_deleted_secret_request(self.core.endpoint(), name);
-        let response = self
-            .core
-            .send(wire::RECOVER_DELETED_SECRET, request)
-            .await?;
+        let (per_call, frequency) = poller_options(options);
+        let core = self.core.with_request_options(per_call);
+        let request = wire::recover_deleted_secret_request(core.endpoint(), name);
+        let response = core.send(wire::RECOVER_DELETED_SECRET, request).await?;
         let recovered =
             SecretProperties::try_from(wire::recover_deleted_secret_response(&response)?)?;
-        let status = wire::get_secret_request(self.core.endpoint(), name, "", None);
-        self.until_found(wire::GET_SECRET, status, options, recovered)
+        let status = wire::get_secret_request(core.endpoint(), name, "", None);
+        Self::until_found(&core, wire::GET_SECRET, status, frequency, recovered)
     }
 
     /// Continues waiting for a secret delete from the
@@ -445,11 +456,10 @@ impl SecretClient {
         token: &str,
         options: Option<PollerOptions>,
     ) -> Result<SecretPoller<DeletedSecret>> {
-        let poller = self.core.resume::<wire::DeletedSecretBundle>(
-            wire::GET_DELETED_SECRET,
-            token,
-            frequency(options),
-        )?;
+        let (per_call, frequency) = poller_options(options);
+        let core = self.core.with_request_options(per_call);
+        let poller =
+            core.resume::<wire::DeletedSecretBundle>(wire::GET_DELETED_SECRET, token, frequency)?;
         Ok(poller.map(TryInto::try_into))
     }
 
@@ -474,9 +484,9 @@ impl SecretClient {
         token: &str,
         options: Option<PollerOptions>,
     ) -> Result<SecretPoller<SecretProperties>> {
-        let poller =
-            self.core
-                .resume::<wire::SecretBundle>(wire::GET_SECRET, token, frequency(options))?;
+        let (per_call, frequency) = poller_options(options);
+        let core = self.core.with_request_options(per_call);
+        let poller = core.resume::<wire::SecretBundle>(wire::GET_SECRET, token, frequency)?;
         Ok(poller.map(TryInto::try_into))
     }
 
@@ -498,10 +508,10 @@ impl SecretClient {
         name: &str,
         options: Option<RequestOptions>,
     ) -> Result<()> {
-        let _ = options;
+        let core = self.core.with_request_options(options);
         check_name("secret", name)?;
-        let request = wire::purge_deleted_secret_request(self.core.endpoint(), name);
-        self.core.send(wire::PURGE_DELETED_SECRET, request).await?;
+        let request = wire::purge_deleted_secret_request(core.endpoint(), name);
+        core.send(wire::PURGE_DELETED_SECRET, request).await?;
         Ok(())
     }
 
@@ -524,10 +534,10 @@ impl SecretClient {
         name: &str,
         options: Option<RequestOptions>,
     ) -> Result<Vec<u8>> {
-        let _ = options;
+        let core = self.core.with_request_options(options);
         check_name("secret", name)?;
-        let request = wire::backup_secret_request(self.core.endpoint(), name);
-        let response = self.core.send(wire::BACKUP_SECRET, request).await?;
+        let request = wire::backup_secret_request(core.endpoint(), name);
+        let response = core.send(wire::BACKUP_SECRET, request).await?;
         let result = wire::backup_secret_response(&response)?;
         result.value.ok_or_else(|| {
             Error::new(
@@ -556,12 +566,12 @@ impl SecretClient {
         backup: &[u8],
         options: Option<RequestOptions>,
     ) -> Result<SecretProperties> {
-        let _ = options;
+        let core = self.core.with_request_options(options);
         let body = wire::SecretRestoreParameters {
             secret_bundle_backup: backup.to_vec(),
         };
-        let request = wire::restore_secret_request(self.core.endpoint(), &body);
-        let response = self.core.send(wire::RESTORE_SECRET, request).await?;
+        let request = wire::restore_secret_request(core.endpoint(), &body);
+        let response = core.send(wire::RESTORE_SECRET, request).await?;
         wire::restore_secret_response(&response).and_then(SecretProperties::try_from)
     }
 }

@@ -63,8 +63,8 @@ pub use keyvault_core::client::exports::*;
 pub use keyvault_core::{ExposeSecrets, serde_secret_value};
 pub use models::{DeletedSecret, KeyVaultSecret, SecretProperties};
 pub use options::{
-    GetSecretOptions, ListOptions, PollerOptions, RequestOptions, SecretClientOptions,
-    SetSecretOptions, UpdateSecretPropertiesOptions,
+    GetSecretOptions, ListOptions, PollerOptions, SecretClientOptions, SetSecretOptions,
+    UpdateSecretPropertiesOptions,
 };
 pub use poller::SecretPoller;
 pub use version::ApiVersion;

@@ -8,7 +8,7 @@ use std::{collections::HashMap, time::Duration};
 use keyvault_core::client::ClientCoreOptions;
 use time::OffsetDateTime;
 
-use crate::{ApiVersion, ContentType};
+use crate::{ApiVersion, ContentType, RequestOptions};
 
 /// Options of [`SecretClient::new`](crate::SecretClient::new): the API
 /// version (default: the newest stable version, [`ApiVersion::V2026_04_01`])
@@ -57,6 +57,8 @@ pub struct SetSecretOptions {
     pub not_before: Option<OffsetDateTime>,
     /// The version cannot be used after this time.
     pub expires_on: Option<OffsetDateTime>,
+    /// Per-call headers, timeout, retries and parent span.
+    pub request_options: RequestOptions,
 }
 
 /// Options of [`SecretClient::get_secret`](crate::SecretClient::get_secret).
@@ -68,6 +70,8 @@ pub struct GetSecretOptions {
     /// certificate in (sent as `outContentType`). Needs API version
     /// `2025-06-01-preview` or newer.
     pub out_content_type: Option<ContentType>,
+    /// Per-call headers, timeout, retries and parent span.
+    pub request_options: RequestOptions,
 }
 
 impl GetSecretOptions {
@@ -115,6 +119,8 @@ pub struct UpdateSecretPropertiesOptions {
     pub not_before: Option<OffsetDateTime>,
     /// A new expiry time.
     pub expires_on: Option<OffsetDateTime>,
+    /// Per-call headers, timeout, retries and parent span.
+    pub request_options: RequestOptions,
 }
 
 /// Options of the list methods
@@ -127,7 +133,11 @@ pub struct UpdateSecretPropertiesOptions {
 /// use keyvault_secrets::ListOptions;
 /// # async fn demo(client: keyvault_secrets::SecretClient, saved: String) -> keyvault_secrets::Result<()> {
 /// // Continue a listing where an earlier one stopped, 10 items a page.
-/// let options = ListOptions { max_page_size: Some(10), continuation_token: Some(saved) };
+/// let options = ListOptions {
+///     max_page_size: Some(10),
+///     continuation_token: Some(saved),
+///     ..Default::default()
+/// };
 /// let rest: Vec<_> = client.list_properties_of_secrets(Some(options)).try_collect().await?;
 /// # let _ = rest; Ok(()) }
 /// ```
@@ -140,6 +150,8 @@ pub struct ListOptions {
     /// [`Page::continuation_token`](crate::Page::continuation_token) of an
     /// earlier listing of the same kind.
     pub continuation_token: Option<String>,
+    /// Per-call headers, timeout, retries and parent span.
+    pub request_options: RequestOptions,
 }
 
 /// Options of
@@ -149,17 +161,16 @@ pub struct ListOptions {
 ///
 /// ```
 /// use std::time::Duration;
-/// let options = keyvault_secrets::PollerOptions { frequency: Some(Duration::from_millis(500)) };
+/// let options = keyvault_secrets::PollerOptions {
+///     frequency: Some(Duration::from_millis(500)),
+///     ..Default::default()
+/// };
 /// # let _ = options;
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct PollerOptions {
     /// The delay between two status requests. Default 2 seconds.
     pub frequency: Option<Duration>,
+    /// Per-call headers, timeout, retries and parent span.
+    pub request_options: RequestOptions,
 }
-
-/// Options of the methods that have nothing else to set (get deleted,
-/// purge, backup, restore). Reserved for per-call settings.
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub struct RequestOptions {}

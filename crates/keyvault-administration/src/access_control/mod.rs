@@ -78,15 +78,18 @@ impl KeyVaultAccessControlClient {
         options: Option<ListOptions>,
     ) -> ItemPager<KeyVaultRoleDefinition> {
         let scope = scope.into();
-        let o = options.unwrap_or_default();
+        let mut o = options.unwrap_or_default();
+        let core = self
+            .core
+            .with_request_options(std::mem::take(&mut o.request_options));
         let request = wire::role_definitions_list_request(
-            self.core.endpoint(),
+            core.endpoint(),
             scope.as_str(),
             o.filter.as_deref(),
         );
         let token = o.continuation_token.as_deref();
         let operation = wire::ROLE_DEFINITIONS_LIST;
-        self.core.pager::<wire::RoleDefinitionListResult, _>(
+        core.pager::<wire::RoleDefinitionListResult, _>(
             operation,
             request,
             token,
@@ -117,12 +120,11 @@ impl KeyVaultAccessControlClient {
         name: &str,
         options: Option<RequestOptions>,
     ) -> Result<KeyVaultRoleDefinition> {
-        let _ = options;
+        let core = self.core.with_request_options(options);
         check_name("role definition", name)?;
         let scope = scope.into();
-        let request =
-            wire::role_definitions_get_request(self.core.endpoint(), scope.as_str(), name);
-        let response = self.core.send(wire::ROLE_DEFINITIONS_GET, request).await?;
+        let request = wire::role_definitions_get_request(core.endpoint(), scope.as_str(), name);
+        let response = core.send(wire::ROLE_DEFINITIONS_GET, request).await?;
         wire::role_definitions_get_response(&response).and_then(TryInto::try_into)
     }
 
@@ -157,7 +159,10 @@ impl KeyVaultAccessControlClient {
         options: Option<SetRoleDefinitionOptions>,
     ) -> Result<KeyVaultRoleDefinition> {
         let scope = scope.into();
-        let o = options.unwrap_or_default();
+        let mut o = options.unwrap_or_default();
+        let core = self
+            .core
+            .with_request_options(std::mem::take(&mut o.request_options));
         let name = o
             .name
             .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
@@ -174,13 +179,12 @@ impl KeyVaultAccessControlClient {
             },
         };
         let request = wire::role_definitions_create_or_update_request(
-            self.core.endpoint(),
+            core.endpoint(),
             scope.as_str(),
             &name,
             &body,
         );
-        let response = self
-            .core
+        let response = core
             .send(wire::ROLE_DEFINITIONS_CREATE_OR_UPDATE, request)
             .await?;
         wire::role_definitions_create_or_update_response(&response).and_then(TryInto::try_into)
@@ -210,12 +214,11 @@ impl KeyVaultAccessControlClient {
         name: &str,
         options: Option<RequestOptions>,
     ) -> Result<()> {
-        let _ = options;
+        let core = self.core.with_request_options(options);
         check_name("role definition", name)?;
         let scope = scope.into();
-        let request =
-            wire::role_definitions_delete_request(self.core.endpoint(), scope.as_str(), name);
-        absent_is_fine(self.core.send(wire::ROLE_DEFINITIONS_DELETE, request).await)
+        let request = wire::role_definitions_delete_request(core.endpoint(), scope.as_str(), name);
+        absent_is_fine(core.send(wire::ROLE_DEFINITIONS_DELETE, request).await)
     }
 
     /// Lists the role assignments at `scope`, lazily.
@@ -239,15 +242,18 @@ impl KeyVaultAccessControlClient {
         options: Option<ListOptions>,
     ) -> ItemPager<KeyVaultRoleAssignment> {
         let scope = scope.into();
-        let o = options.unwrap_or_default();
+        let mut o = options.unwrap_or_default();
+        let core = self
+            .core
+            .with_request_options(std::mem::take(&mut o.request_options));
         let request = wire::role_assignments_list_for_scope_request(
-            self.core.endpoint(),
+            core.endpoint(),
             scope.as_str(),
             o.filter.as_deref(),
         );
         let token = o.continuation_token.as_deref();
         let operation = wire::ROLE_ASSIGNMENTS_LIST_FOR_SCOPE;
-        self.core.pager::<wire::RoleAssignmentListResult, _>(
+        core.pager::<wire::RoleAssignmentListResult, _>(
             operation,
             request,
             token,
@@ -276,12 +282,11 @@ impl KeyVaultAccessControlClient {
         name: &str,
         options: Option<RequestOptions>,
     ) -> Result<KeyVaultRoleAssignment> {
-        let _ = options;
+        let core = self.core.with_request_options(options);
         check_name("role assignment", name)?;
         let scope = scope.into();
-        let request =
-            wire::role_assignments_get_request(self.core.endpoint(), scope.as_str(), name);
-        let response = self.core.send(wire::ROLE_ASSIGNMENTS_GET, request).await?;
+        let request = wire::role_assignments_get_request(core.endpoint(), scope.as_str(), name);
+        let response = core.send(wire::ROLE_ASSIGNMENTS_GET, request).await?;
         wire::role_assignments_get_response(&response).and_then(TryInto::try_into)
     }
 
@@ -320,8 +325,10 @@ impl KeyVaultAccessControlClient {
         if principal_id.is_empty() {
             return Err(invalid("the principal id must not be empty"));
         }
-        let name = options
-            .and_then(|o| o.name)
+        let o = options.unwrap_or_default();
+        let core = self.core.with_request_options(o.request_options);
+        let name = o
+            .name
             .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
         check_name("role assignment", &name)?;
         let body = wire::RoleAssignmentCreateParameters {
@@ -330,16 +337,9 @@ impl KeyVaultAccessControlClient {
                 role_definition_id: definition_id.to_owned(),
             },
         };
-        let request = wire::role_assignments_create_request(
-            self.core.endpoint(),
-            scope.as_str(),
-            &name,
-            &body,
-        );
-        let response = self
-            .core
-            .send(wire::ROLE_ASSIGNMENTS_CREATE, request)
-            .await?;
+        let request =
+            wire::role_assignments_create_request(core.endpoint(), scope.as_str(), &name, &body);
+        let response = core.send(wire::ROLE_ASSIGNMENTS_CREATE, request).await?;
         wire::role_assignments_create_response(&response).and_then(TryInto::try_into)
     }
 
@@ -363,11 +363,10 @@ impl KeyVaultAccessControlClient {
         name: &str,
         options: Option<RequestOptions>,
     ) -> Result<()> {
-        let _ = options;
+        let core = self.core.with_request_options(options);
         check_name("role assignment", name)?;
         let scope = scope.into();
-        let request =
-            wire::role_assignments_delete_request(self.core.endpoint(), scope.as_str(), name);
-        absent_is_fine(self.core.send(wire::ROLE_ASSIGNMENTS_DELETE, request).await)
+        let request = wire::role_assignments_delete_request(core.endpoint(), scope.as_str(), name);
+        absent_is_fine(core.send(wire::ROLE_ASSIGNMENTS_DELETE, request).await)
     }
 }

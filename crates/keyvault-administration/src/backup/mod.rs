@@ -11,7 +11,7 @@ use keyvault_core::{Error, ErrorKind, Result, client::ClientCore, http::Request}
 
 use crate::{
     ApiVersion, BackupAuth, KeyVaultBackupPoller, KeyVaultBackupResult, PollerOptions,
-    RestoreOptions, endpoint::check_name, generated::backuprestore as wire,
+    RequestOptions, RestoreOptions, endpoint::check_name, generated::backuprestore as wire,
 };
 use models::{container_url, parse_folder_url, wipe};
 use poller::DEFAULT_FREQUENCY;
@@ -58,9 +58,11 @@ fn frequency(f: Option<Duration>) -> Duration {
     f.unwrap_or(DEFAULT_FREQUENCY)
 }
 
-/// The delay between two status requests the options ask for.
-fn poll_frequency(options: Option<PollerOptions>) -> Duration {
-    frequency(options.and_then(|o| o.frequency))
+/// The per-call part of poller options, and the delay between two status
+/// requests they ask for.
+fn poller_options(options: Option<PollerOptions>) -> (RequestOptions, Duration) {
+    let o = options.unwrap_or_default();
+    (o.request_options, frequency(o.frequency))
 }
 
 impl KeyVaultBackupClient {
@@ -74,15 +76,13 @@ impl KeyVaultBackupClient {
         &self,
         operations: (&'static str, &'static str),
         request: Result<Request>,
-        frequency: Duration,
+        (per_call, frequency): (RequestOptions, Duration),
         map: fn(wire::FullBackupOperation) -> Result<T>,
     ) -> Result<KeyVaultBackupPoller<T>> {
-        let initial = self.core.send(operations.0, request).await?;
-        let poller = self.core.async_operation::<wire::FullBackupOperation>(
-            operations.1,
-            &initial,
-            frequency,
-        )?;
+        let core = self.core.with_request_options(per_call);
+        let initial = core.send(operations.0, request).await?;
+        let poller =
+            core.async_operation::<wire::FullBackupOperation>(operations.1, &initial, frequency)?;
         Ok(poller.map(map))
     }
 
@@ -93,11 +93,10 @@ impl KeyVaultBackupClient {
         options: Option<PollerOptions>,
         map: fn(wire::FullBackupOperation) -> Result<T>,
     ) -> Result<KeyVaultBackupPoller<T>> {
-        let poller = self.core.resume::<wire::FullBackupOperation>(
-            status_operation,
-            token,
-            poll_frequency(options),
-        )?;
+        let (per_call, frequency) = poller_options(options);
+        let core = self.core.with_request_options(per_call);
+        let poller =
+            core.resume::<wire::FullBackupOperation>(status_operation, token, frequency)?;
         Ok(poller.map(map))
     }
 
@@ -134,7 +133,7 @@ impl KeyVaultBackupClient {
         let request = wire::full_backup_request(self.core.endpoint(), &body);
         wipe(&mut body.token);
         let operations = (wire::FULL_BACKUP, wire::FULL_BACKUP_STATUS);
-        (self.begin(operations, request, poll_frequency(options), backup_result)).await
+        (self.begin(operations, request, poller_options(options), backup_result)).await
     }
 
     /// Starts a restore from the backup in the folder at `folder_url` (a
@@ -173,7 +172,7 @@ impl KeyVaultBackupClient {
         }
         let (container, folder) = parse_folder_url(folder_url)?;
         let sas_token_parameters = auth.parameter(container);
-        let frequency = frequency(o.frequency);
+        let frequency = (o.request_options, frequency(o.frequency));
         match o.key_name.as_deref() {
             Some(key) => {
                 let mut body = wire::SelectiveKeyRestoreOperationParameters {
@@ -237,7 +236,7 @@ impl KeyVaultBackupClient {
         let request = wire::pre_full_backup_request(self.core.endpoint(), &body);
         wipe(&mut body.token);
         let operations = (wire::PRE_FULL_BACKUP, wire::FULL_BACKUP_STATUS);
-        (self.begin(operations, request, poll_frequency(options), nothing)).await
+        (self.begin(operations, request, poller_options(options), nothing)).await
     }
 
     /// Checks that a full restore from the backup in the folder at
@@ -272,7 +271,7 @@ impl KeyVaultBackupClient {
             wipe(&mut p.token);
         }
         let operations = (wire::PRE_FULL_RESTORE_OPERATION, wire::RESTORE_STATUS);
-        (self.begin(operations, request, poll_frequency(options), nothing)).await
+        (self.begin(operations, request, poller_options(options), nothing)).await
     }
 
     /// Continues a backup from a [`resume_token`](keyvault_core::poller::Poller::resume_token), in

@@ -51,9 +51,9 @@ impl KeyVaultSettingsClient {
         &self,
         options: Option<RequestOptions>,
     ) -> Result<Vec<KeyVaultSetting>> {
-        let _ = options;
-        let request = wire::get_settings_request(self.core.endpoint());
-        let response = self.core.send(wire::GET_SETTINGS, request).await?;
+        let core = self.core.with_request_options(options);
+        let request = wire::get_settings_request(core.endpoint());
+        let response = core.send(wire::GET_SETTINGS, request).await?;
         let list = wire::get_settings_response(&response)?;
         Ok(list
             .settings
@@ -82,10 +82,10 @@ impl KeyVaultSettingsClient {
         name: &str,
         options: Option<RequestOptions>,
     ) -> Result<KeyVaultSetting> {
-        let _ = options;
+        let core = self.core.with_request_options(options);
         check_name("setting", name)?;
-        let request = wire::get_setting_request(self.core.endpoint(), name);
-        let response = self.core.send(wire::GET_SETTING, request).await?;
+        let request = wire::get_setting_request(core.endpoint(), name);
+        let response = core.send(wire::GET_SETTING, request).await?;
         wire::get_setting_response(&response).map(Into::into)
     }
 
@@ -112,13 +112,13 @@ impl KeyVaultSettingsClient {
         setting: &KeyVaultSetting,
         options: Option<RequestOptions>,
     ) -> Result<KeyVaultSetting> {
-        let _ = options;
+        let core = self.core.with_request_options(options);
         check_name("setting", &setting.name)?;
         let body = wire::UpdateSettingRequest {
             value: setting.value.clone(),
         };
-        let request = wire::update_setting_request(self.core.endpoint(), &setting.name, &body);
-        let response = self.core.send(wire::UPDATE_SETTING, request).await?;
+        let request = wire::update_setting_request(core.endpoint(), &setting.name, &body);
+        let response = core.send(wire::UPDATE_SETTING, request).await?;
         wire::update_setting_response(&response).map(Into::into)
     }
 }

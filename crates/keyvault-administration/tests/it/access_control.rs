@@ -165,6 +165,7 @@ async fn role_assignment_lifecycle() {
             "principal-1",
             Some(CreateRoleAssignmentOptions {
                 name: Some(name.clone()),
+                ..Default::default()
             }),
         )
         .await

@@ -59,6 +59,7 @@ pub(crate) async fn key_call(
 fn fast() -> Option<PollerOptions> {
     Some(PollerOptions {
         frequency: Some(std::time::Duration::from_millis(50)),
+        ..Default::default()
     })
 }
 
@@ -165,6 +166,7 @@ pub(crate) async fn backup_checks_and_restores(
     let options = RestoreOptions {
         key_name: Some("k1".into()),
         frequency: Some(std::time::Duration::from_millis(50)),
+        ..Default::default()
     };
     client
         .begin_restore(&backup.folder_url, auth(), Some(options))

@@ -21,6 +21,7 @@ async fn start(builder: EmulatorBuilder) -> Env {
 async fn failed_backup(env: &Env, container: &str) -> keyvault_administration::Error {
     let options = PollerOptions {
         frequency: Some(std::time::Duration::from_millis(50)),
+        ..Default::default()
     };
     let e = env
         .backup()

@@ -65,12 +65,14 @@ struct Async<'a> {
 fn fast() -> Option<PollerOptions> {
     Some(PollerOptions {
         frequency: Some(Duration::from_millis(50)),
+        ..Default::default()
     })
 }
 
 fn named(name: &str) -> Option<CreateRoleAssignmentOptions> {
     Some(CreateRoleAssignmentOptions {
         name: Some(name.to_owned()),
+        ..Default::default()
     })
 }
 

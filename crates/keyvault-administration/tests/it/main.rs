@@ -10,6 +10,7 @@ mod backup_identity;
 mod blocking;
 mod common;
 mod models;
+mod per_call;
 mod recorded;
 mod settings;
 mod tracing_spans;

@@ -93,6 +93,7 @@ fn auth(body: &Value) -> BackupAuth {
 fn fast() -> Option<PollerOptions> {
     Some(PollerOptions {
         frequency: Some(Duration::from_millis(5)),
+        ..Default::default()
     })
 }
 
@@ -167,6 +168,7 @@ async fn drive(c: &mut Clients, call: &Call) -> Result<(), Option<u16>> {
                         .get("assignableScopes")
                         .and_then(Value::as_array)
                         .map(|a| a.iter().filter_map(Value::as_str).map(Into::into).collect()),
+                    ..Default::default()
                 };
                 c.access
                     .set_role_definition(scope, Some(options))
@@ -185,6 +187,7 @@ async fn drive(c: &mut Clients, call: &Call) -> Result<(), Option<u16>> {
                 let principal = s(from, "/properties/principalId").unwrap_or_default();
                 let options = CreateRoleAssignmentOptions {
                     name: Some(n.to_owned()),
+                    ..Default::default()
                 };
                 c.access
                     .create_role_assignment(scope, role, &principal, Some(options))
@@ -253,6 +256,7 @@ async fn drive(c: &mut Clients, call: &Call) -> Result<(), Option<u16>> {
             let o = RestoreOptions {
                 key_name: Some((*key).to_owned()),
                 frequency: Some(Duration::from_millis(5)),
+                ..Default::default()
             };
             match c.backup.begin_restore(&f, auth(&request), Some(o)).await {
                 Ok(p) => p.await,

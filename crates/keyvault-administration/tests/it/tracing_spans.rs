@@ -50,6 +50,7 @@ async fn spans_carry_operation_ids_and_logs_never_hold_the_sas_token() {
     // Storage nobody listens on: the job fails.
     let options = PollerOptions {
         frequency: Some(std::time::Duration::from_millis(20)),
+        ..Default::default()
     };
     let e = env
         .backup()

@@ -14,7 +14,7 @@ use crate::server::{self, Reply, Server, TestCredential};
 
 keyvault_core::api_version_enum! {
     /// A test enum.
-    enum Version {
+    pub(crate) enum Version {
         /// `7.5`.
         V7_5 => "7.5",
         /// `7.6`.
@@ -24,7 +24,11 @@ keyvault_core::api_version_enum! {
     ordered = ["7.5", "7.6"];
 }
 
-fn core(url: &str, version: Version, options: ClientOptions) -> Result<ClientCore<Version>> {
+pub(crate) fn core(
+    url: &str,
+    version: Version,
+    options: ClientOptions,
+) -> Result<ClientCore<Version>> {
     let credential = Arc::new(TestCredential::default());
     let options = ClientCoreOptions {
         api_version: version,

@@ -41,6 +41,7 @@ fn quick() -> ClientOptions {
             initial_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(5),
             budget: Duration::from_secs(10),
+            ..Default::default()
         },
         ..server::options()
     }

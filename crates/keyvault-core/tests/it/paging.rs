@@ -13,15 +13,15 @@ use serde::Deserialize;
 use crate::server::{self, Reply, Seen, Server, TestCredential};
 
 #[derive(Deserialize)]
-struct NameList {
+pub(crate) struct NameList {
     value: Vec<Item>,
     #[serde(rename = "nextLink")]
     next_link: Option<String>,
 }
 
 #[derive(Deserialize, Debug, PartialEq)]
-struct Item {
-    id: String,
+pub(crate) struct Item {
+    pub(crate) id: String,
 }
 
 impl Paged for NameList {
@@ -33,7 +33,7 @@ impl Paged for NameList {
 
 /// Three pages: `a b`, `c d`, `e`. The next links carry an old api-version
 /// and no `maxresults`, as a service might.
-fn three_pages(seen: &Seen, _: usize) -> Reply {
+pub(crate) fn three_pages(seen: &Seen, _: usize) -> Reply {
     let base = seen.base("http");
     let page = seen.query_value("$skiptoken");
     let body = match page.as_deref() {
@@ -48,7 +48,7 @@ fn three_pages(seen: &Seen, _: usize) -> Reply {
     Reply::json(200, body)
 }
 
-fn first_request(srv: &Server) -> Request {
+pub(crate) fn first_request(srv: &Server) -> Request {
     let mut r = Request::new(Method::GET, srv.url("/secrets"));
     r.append_query("maxresults", "2");
     r
@@ -131,12 +131,17 @@ async fn start_at_begins_at_the_first_page_or_at_the_token() {
     let ctx = Context::new("GetSecrets");
     let ids = |pager: Pager<NameList>| pager.map_ok(|i| i.id).try_collect::<Vec<_>>();
 
-    let all = Pager::<NameList>::start_at(p.clone(), ctx, first_request(&srv), None).unwrap();
+    let all =
+        Pager::<NameList>::start_at(p.clone(), ctx.clone(), first_request(&srv), None).unwrap();
     assert_eq!(ids(all).await.unwrap(), ["a", "b", "c", "d", "e"]);
     let token = srv.url("/secrets?$skiptoken=p3");
-    let rest =
-        Pager::<NameList>::start_at(p.clone(), ctx, first_request(&srv), Some(token.as_str()))
-            .unwrap();
+    let rest = Pager::<NameList>::start_at(
+        p.clone(),
+        ctx.clone(),
+        first_request(&srv),
+        Some(token.as_str()),
+    )
+    .unwrap();
     assert_eq!(ids(rest).await.unwrap(), ["e"]);
     let seen = srv.seen();
     assert_eq!(seen.len(), 4, "three pages, then the one the token names");

@@ -40,6 +40,7 @@ async fn retries_429_honouring_retry_after() {
             initial_delay: Duration::from_secs(600),
             max_delay: Duration::from_secs(600),
             budget: Duration::from_secs(20),
+            ..Default::default()
         }),
     );
     let resp = p
@@ -158,6 +159,7 @@ async fn a_5xx_storm_ends_in_one_clear_error_within_the_budget() {
             initial_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(40),
             budget: Duration::from_millis(400),
+            ..Default::default()
         }),
     );
     let err = tokio::time::timeout(
@@ -199,6 +201,7 @@ async fn a_refused_connection_ends_in_one_clear_error() {
             initial_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(20),
             budget: Duration::from_secs(5),
+            ..Default::default()
         }),
     );
     let url = p
@@ -246,6 +249,7 @@ async fn a_bad_vault_url_is_one_clear_error() {
             initial_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(5),
             budget: Duration::from_secs(5),
+            ..Default::default()
         }),
     );
     let url = p.parse_endpoint("https://no-such-vault.invalid").unwrap();

@@ -60,6 +60,7 @@ pub struct Reply {
     status: u16,
     headers: Vec<(String, String)>,
     body: String,
+    delay: Duration,
 }
 
 impl Reply {
@@ -68,6 +69,7 @@ impl Reply {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.into(),
+            delay: Duration::ZERO,
         }
     }
 
@@ -76,11 +78,18 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: String::new(),
+            delay: Duration::ZERO,
         }
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Answers only after `delay` (a slow server).
+    pub fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = delay;
         self
     }
 }
@@ -203,6 +212,7 @@ fn router(handler: Handler) -> (Router, Arc<Mutex<Vec<Seen>>>) {
                 l.len() - 1
             };
             let reply = handler(&s, n);
+            tokio::time::sleep(reply.delay).await;
             let mut resp: Response =
                 (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response();
             for (k, v) in reply.headers {
@@ -343,6 +353,7 @@ pub fn options() -> ClientOptions {
             initial_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(50),
             budget: Duration::from_secs(10),
+            ..Default::default()
         },
         ..Default::default()
     }

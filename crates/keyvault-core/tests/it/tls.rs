@@ -49,6 +49,7 @@ async fn an_untrusted_certificate_is_a_clear_tls_error() {
                 initial_delay: Duration::from_millis(5),
                 max_delay: Duration::from_millis(5),
                 budget: Duration::from_secs(5),
+                ..Default::default()
             },
             ..server::options()
         },

@@ -14,7 +14,16 @@ const SETTING: &str = "AllowKeyManagementOperationsThroughARM";
 /// The export document of `env`.
 async fn export(env: &Env) -> Value {
     let url = format!("{}/_emulator/export", env.base);
+    // It holds every value: the service's authentication applies.
     let r = env.client.get(&url).send().await.expect("export answers");
+    assert_eq!(r.status(), 401);
+    let r = env
+        .client
+        .get(&url)
+        .bearer_auth("t")
+        .send()
+        .await
+        .expect("export answers");
     assert_eq!(r.status(), 200);
     serde_json::from_str(&r.text().await.expect("a body")).expect("export is JSON")
 }

@@ -57,6 +57,7 @@ pub async fn start_with(builder: EmulatorBuilder) -> Env {
 pub fn fast() -> Option<keyvault_secrets::PollerOptions> {
     Some(keyvault_secrets::PollerOptions {
         frequency: Some(std::time::Duration::from_millis(20)),
+        ..Default::default()
     })
 }
 

@@ -28,6 +28,7 @@ async fn set_get_update_round_trip() {
                 content_type: Some("text/plain".into()),
                 not_before: Some(nbf),
                 expires_on: Some(exp),
+                ..Default::default()
             }),
         )
         .await

@@ -1,7 +1,7 @@
 //! The emulator under an Azure host name: the client's default challenge
 //! verification passes, with only the emulator's CA trusted.
 
-use keyvault_secrets::{ClientOptions, SecretClient, SecretClientOptions};
+use keyvault_secrets::{ClientOptions, ProxyOptions, SecretClient, SecretClientOptions};
 
 use crate::common::start;
 
@@ -28,5 +28,25 @@ async fn default_challenge_verification_passes_through_the_emulators_proxy() {
         "{id}"
     );
     let got = client.get_secret("host-name", None).await.unwrap();
+    assert_eq!(got.value.expose_secret(), "v");
+}
+
+#[tokio::test]
+async fn the_proxy_option_reaches_the_emulator_under_its_azure_host_name() {
+    let env = start().await;
+    let client_options = ClientOptions {
+        proxy: Some(ProxyOptions::new(env.emu.proxy_url())),
+        root_certificates_pem: vec![env.emu.ca_cert_pem().as_bytes().to_vec()],
+        ..Default::default()
+    };
+    let options = SecretClientOptions {
+        client_options,
+        ..Default::default()
+    };
+    // Only the proxy tunnels `emulator.vault.azure.net` to the emulator.
+    let url = env.emu.vault_host_url();
+    let client = SecretClient::new(&url, env.credential.clone(), Some(options)).unwrap();
+    client.set_secret("via-proxy", "v", None).await.unwrap();
+    let got = client.get_secret("via-proxy", None).await.unwrap();
     assert_eq!(got.value.expose_secret(), "v");
 }

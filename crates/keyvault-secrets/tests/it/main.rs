@@ -12,6 +12,7 @@ mod host_names;
 mod lists;
 mod logging;
 mod models;
+mod per_call;
 mod pollers;
 mod requests;
 mod seeded;

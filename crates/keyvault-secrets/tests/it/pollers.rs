@@ -58,6 +58,7 @@ async fn recover_poller_brings_the_secret_back() {
     // A long frequency: the first poll must not wait for it.
     let slow = Some(keyvault_secrets::PollerOptions {
         frequency: Some(Duration::from_secs(60)),
+        ..Default::default()
     });
     let started = std::time::Instant::now();
     let recovered = c

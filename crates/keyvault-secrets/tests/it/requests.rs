@@ -48,6 +48,7 @@ impl ClientOf for Replay {
 fn fast() -> Option<PollerOptions> {
     Some(PollerOptions {
         frequency: Some(Duration::from_millis(5)),
+        ..Default::default()
     })
 }
 
@@ -122,6 +123,7 @@ async fn replay_one(
                 content_type: request
                     .as_ref()
                     .and_then(|r| r["contentType"].as_str().map(str::to_owned)),
+                ..Default::default()
             };
             let value = sent["value"].as_str().unwrap_or_default();
             expect(
@@ -169,6 +171,7 @@ async fn replay_one(
                 },
                 not_before: if recorded { time(&a["nbf"]) } else { None },
                 expires_on: if recorded { time(&a["exp"]) } else { None },
+                ..Default::default()
             };
             expect(
                 client
