@@ -32,6 +32,8 @@ use serde_json::{Value, json};
 const API: &str = "api-version=7.6";
 /// Requests in flight while filling a store.
 const FILL_CONCURRENCY: usize = 32;
+/// Secrets per import file (about 38 MB; a file is at most 64 MiB).
+const IMPORT_CHUNK: usize = 250_000;
 /// Full listings per measurement (the best one counts).
 const LISTINGS: usize = 3;
 /// Sequential requests per latency measurement.
@@ -340,32 +342,39 @@ async fn measure_hsm(n: usize, f: &mut Figures) -> Result<(), BoxError> {
 /// seconds, RSS MB, get µs).
 async fn measure_startup(n: usize) -> Result<(f64, f64, f64, f64), BoxError> {
     let dir = tempfile::tempdir()?;
-    let file = dir.path().join("seed.json");
-    {
-        use std::io::Write;
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
-        write!(w, r#"{{"vaults":{{"emulator":{{"secrets":["#)?;
-        for i in 0..n {
-            let comma = if i == 0 { "" } else { "," };
-            let name = secret_name(i);
-            write!(
-                w,
-                r#"{comma}{{"name":"{name}","versions":[{{"value":"{VALUE}"}}]}}"#
-            )?;
-        }
-        write!(w, "]}}}}}}")?;
-    }
     let data = dir.path().join("data");
-    let (data_arg, import_arg) = (data.as_os_str(), file.as_os_str());
-    let started = Instant::now();
-    let emu = Emulator::start_with(&[
-        "--data-dir".as_ref(),
-        data_arg,
-        "--import".as_ref(),
-        import_arg,
-    ])?;
-    let import = started.elapsed().as_secs_f64();
-    drop(emu);
+    // An import file is at most 64 MiB: the secrets go in chunks, one start
+    // (and one commit) each; later starts keep what earlier ones stored.
+    let mut import = 0.0;
+    for (chunk, from) in (0..n).step_by(IMPORT_CHUNK).enumerate() {
+        let file = dir.path().join(format!("seed-{chunk}.json"));
+        {
+            use std::io::Write;
+            let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+            write!(w, r#"{{"vaults":{{"emulator":{{"secrets":["#)?;
+            for i in from..(from + IMPORT_CHUNK).min(n) {
+                let comma = if i == from { "" } else { "," };
+                let name = secret_name(i);
+                write!(
+                    w,
+                    r#"{comma}{{"name":"{name}","versions":[{{"value":"{VALUE}"}}]}}"#
+                )?;
+            }
+            write!(w, "]}}}}}}")?;
+        }
+        let started = Instant::now();
+        let args = [
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+            "--import".as_ref(),
+            file.as_os_str(),
+        ];
+        let emu = Emulator::start_with(&args)?;
+        import += started.elapsed().as_secs_f64();
+        drop(emu);
+        std::fs::remove_file(&file)?;
+    }
+    let data_arg = data.as_os_str();
     let started = Instant::now();
     let emu = Emulator::start_with(&["--data-dir".as_ref(), data_arg])?;
     let startup = started.elapsed().as_secs_f64();
@@ -457,7 +466,7 @@ async fn main() -> Result<(), BoxError> {
     println!();
     println!("| {on_disk} secrets on disk | figure | target |");
     println!("| --- | --- | --- |");
-    println!("| import (one commit) | {import:.1} s | |");
+    println!("| import (one commit per 250,000) | {import:.1} s | |");
     println!("| start-up to the first line | {startup:.2} s | < 5 s at 1,000,000 |");
     println!("| resident memory after start-up | {rss:.0} MB | < 1.5 GB at 1,000,000 |");
     println!("| first get after start-up | {get:.0} µs | |");

@@ -58,6 +58,9 @@ pub(crate) const HSM_JOBS: Table = Table("hsm_jobs");
 /// Emulator-wide settings: the backup key, the clock offset.
 pub(crate) const META: Table = Table("meta");
 
+/// redb's page cache.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 /// One change in a commit.
 #[derive(Debug)]
 pub(crate) enum Op {
@@ -107,7 +110,12 @@ impl Store {
             Error::with_source(ErrorKind::Io, format!("cannot create {}", dir.display()), e)
         })?;
         let path = dir.join("emulator.redb");
-        let db = Database::create(&path)
+        // Everything is read once at start and kept in memory by the
+        // services: a large page cache (redb's default is 1 GiB) would only
+        // hold a second copy of the store.
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
             .map_err(|e| store_err(&format!("cannot open the database {}", path.display()), e))?;
         Ok(Self::with_db(Some(db)))
     }
