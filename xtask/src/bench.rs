@@ -7,18 +7,54 @@
 //!   and the official client over one transport (`cargo bench -p
 //!   keyvault-core --bench pipeline`);
 //! - `cache`: a `SecretCache` hit, and the requests a crowd of readers sends
-//!   (`cargo bench -p keyvault-secrets --bench cache`).
+//!   (`cargo bench -p keyvault-secrets --bench cache`);
+//! - `clients`: our `SecretClient`, the official client with its default
+//!   transport and plain `reqwest`, each in its own process, against a canned
+//!   vault (`bench/clients`, a workspace of its own so that the official
+//!   crate stays out of ours: `cargo run --release --manifest-path
+//!   bench/clients/Cargo.toml`).
 //!
 //! `cargo xtask bench [--quick] [NAME...]` runs the named ones (all by
 //! default); `--quick` runs small sizes, for a check that they still work.
 
 use std::process::{Command, ExitCode};
 
-/// The benchmarks: name, package, bench target.
-const BENCHES: &[(&str, &str, &str)] = &[
-    ("scale", "keyvault-emulator", "scale"),
-    ("pipeline", "keyvault-core", "pipeline"),
-    ("cache", "keyvault-secrets", "cache"),
+/// How a benchmark is run.
+enum Runner {
+    /// `cargo bench -p PACKAGE --bench TARGET`, in this workspace.
+    Bench {
+        package: &'static str,
+        target: &'static str,
+    },
+    /// `cargo run --release --manifest-path MANIFEST`: a workspace of its
+    /// own, whose dependencies must stay out of this one.
+    Manifest(&'static str),
+}
+
+/// The benchmarks: name, how to run it.
+const BENCHES: &[(&str, Runner)] = &[
+    (
+        "scale",
+        Runner::Bench {
+            package: "keyvault-emulator",
+            target: "scale",
+        },
+    ),
+    (
+        "pipeline",
+        Runner::Bench {
+            package: "keyvault-core",
+            target: "pipeline",
+        },
+    ),
+    (
+        "cache",
+        Runner::Bench {
+            package: "keyvault-secrets",
+            target: "cache",
+        },
+    ),
+    ("clients", Runner::Manifest("bench/clients/Cargo.toml")),
 ];
 
 pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
@@ -36,13 +72,20 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     let root = crate::workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    for (name, package, target) in BENCHES {
+    for (name, runner) in BENCHES {
         if !names.is_empty() && !names.contains(name) {
             continue;
         }
         println!("## {name}");
         let mut cmd = Command::new(&cargo);
-        cmd.args(["bench", "-p", package, "--bench", target, "--"]);
+        match runner {
+            Runner::Bench { package, target } => {
+                cmd.args(["bench", "-p", package, "--bench", target, "--"]);
+            }
+            Runner::Manifest(manifest) => {
+                cmd.args(["run", "--release", "--manifest-path", manifest, "--"]);
+            }
+        }
         if quick {
             cmd.arg("--quick");
         }
