@@ -433,10 +433,14 @@ impl Driver {
                     roots.add(cert?)?;
                 }
                 let provider = Arc::new(rustls::crypto::ring::default_provider());
-                let tls = rustls::ClientConfig::builder_with_provider(provider)
+                let mut tls = rustls::ClientConfig::builder_with_provider(provider)
                     .with_safe_default_protocol_versions()?
                     .with_root_certificates(roots)
                     .with_no_client_auth();
+                // HTTP/2 as the two clients negotiate it: a preconfigured
+                // TLS configuration keeps its own (empty) ALPN list, which
+                // would leave this driver on HTTP/1.1.
+                tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
                 let http = reqwest::Client::builder()
                     .tls_backend_preconfigured(tls)
                     .build()?;
