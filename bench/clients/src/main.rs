@@ -344,6 +344,10 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// A figure of the table: its label, how it is read from a sample, its
+/// decimal places.
+type Metric = (&'static str, fn(&Sample) -> f64, usize);
+
 fn print_table(samples: &[Vec<Vec<Sample>>], rounds: usize, seq_n: usize, par_n: usize) {
     println!(
         "Medians of {rounds} round(s); seq: {seq_n} sequential gets, par32: {par_n} gets with \
@@ -353,7 +357,7 @@ fn print_table(samples: &[Vec<Vec<Sample>>], rounds: usize, seq_n: usize, par_n:
         "| scenario | figure | plain reqwest | ours | official | ours / reqwest | ours / official |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
-    let metrics: [(&str, fn(&Sample) -> f64, usize); 3] = [
+    let metrics: [Metric; 3] = [
         ("CPU µs per op", |s| s.cpu_us_per_op, 1),
         ("ops/s (wall)", |s| s.ops_per_s, 0),
         ("peak RSS MB", |s| s.peak_rss_mb, 1),
