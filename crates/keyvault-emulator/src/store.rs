@@ -159,20 +159,14 @@ impl Store {
     /// Calls `f` with every record of `table`, in key order, straight from
     /// the database (no copy of the table is made).
     pub(crate) fn scan(&self, table: Table, mut f: impl FnMut(&str, &[u8])) -> Result<(), Error> {
-        let Some(db) = &self.db else { return Ok(()) };
-        let txn = db
-            .begin_read()
-            .map_err(|e| store_err("cannot begin a read", e))?;
-        let t = match txn.open_table(table.def()) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
-            Err(e) => return Err(store_err("cannot open a table", e)),
-        };
-        for row in t.iter().map_err(|e| store_err("cannot read a table", e))? {
-            let (k, v) = row.map_err(|e| store_err("cannot read a record", e))?;
-            f(k.value(), v.value());
-        }
-        Ok(())
+        self.read(table, |t| {
+            for row in t.iter().map_err(|e| store_err("cannot read a table", e))? {
+                let (k, v) = row.map_err(|e| store_err("cannot read a record", e))?;
+                f(k.value(), v.value());
+            }
+            Ok(())
+        })
+        .map(Option::unwrap_or_default)
     }
 
     /// Every record of `table`, in key order.
@@ -185,19 +179,31 @@ impl Store {
 
     /// One record of `table`.
     pub(crate) fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        let v = self.read(table, |t| {
+            let v = t
+                .get(key)
+                .map_err(|e| store_err("cannot read a record", e))?;
+            Ok(v.map(|v| v.value().to_vec()))
+        })?;
+        Ok(v.flatten())
+    }
+
+    /// Runs `f` on `table` in a read transaction; `None` in memory or when
+    /// the table was never written.
+    fn read<T>(
+        &self,
+        table: Table,
+        f: impl FnOnce(&redb::ReadOnlyTable<&'static str, &'static [u8]>) -> Result<T, Error>,
+    ) -> Result<Option<T>, Error> {
         let Some(db) = &self.db else { return Ok(None) };
         let txn = db
             .begin_read()
             .map_err(|e| store_err("cannot begin a read", e))?;
-        let t = match txn.open_table(table.def()) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(store_err("cannot open a table", e)),
-        };
-        let v = t
-            .get(key)
-            .map_err(|e| store_err("cannot read a record", e))?;
-        Ok(v.map(|v| v.value().to_vec()))
+        match txn.open_table(table.def()) {
+            Ok(t) => f(&t).map(Some),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(store_err("cannot open a table", e)),
+        }
     }
 }
 
