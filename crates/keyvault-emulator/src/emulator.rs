@@ -87,6 +87,8 @@ pub struct EmulatorBuilder {
     vaults: Vec<(String, Option<u16>)>,
     hsms: Vec<(String, Option<u16>)>,
     import: Option<crate::seed::Source>,
+    max_connections: usize,
+    header_timeout: Duration,
 }
 
 impl Default for EmulatorBuilder {
@@ -112,6 +114,8 @@ impl Default for EmulatorBuilder {
             vaults: Vec::new(),
             hsms: Vec::new(),
             import: None,
+            max_connections: server::DEFAULT_MAX_CONNECTIONS,
+            header_timeout: server::DEFAULT_HEADER_TIMEOUT,
         }
     }
 }
@@ -337,6 +341,25 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The most connections the vault and HSM endpoints hold open together
+    /// (default 1024). A connection beyond it is closed as soon as it is
+    /// accepted, before anything is read from it, so a client may safely
+    /// try again; the open connections are served as before.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// How long a client has to finish the TLS handshake (10 seconds at
+    /// most) and to send a request's head, counted from the handshake or
+    /// from the end of its previous request (default 30 seconds). A
+    /// connection that sends nothing, or its head too slowly, is closed;
+    /// so is one left idle for that long.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
+        self
+    }
+
     /// Starts the emulator on the current Tokio runtime.
     ///
     /// # Errors
@@ -366,6 +389,12 @@ impl EmulatorBuilder {
             return Err(Error::new(
                 ErrorKind::Config,
                 format!("an HSM administrator must be a non-empty object id, not {bad:?}"),
+            ));
+        }
+        if self.max_connections == 0 || self.header_timeout.is_zero() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "the connection limit and the header timeout must be above zero",
             ));
         }
         let vault_names = names("vault", &self.vaults)?;
@@ -455,6 +484,7 @@ impl EmulatorBuilder {
         let routes_admin = self.admin_routes.then(|| admin.clone());
         let url_host = url_host(&self.host);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let limits = server::Limits::new(self.max_connections, self.header_timeout);
         let mut tasks = Vec::new();
         let mut bind = async |endpoint: &'static str, port: u16, handler| {
             let bind_err = |e| {
@@ -467,7 +497,13 @@ impl EmulatorBuilder {
             let url = format!("https://{authority}/");
             let (tls, rx) = (tls.config.clone(), shutdown_rx.clone());
             tasks.push(tokio::spawn(server::serve(
-                endpoint, listeners, tls, handler, authority, rx,
+                endpoint,
+                listeners,
+                tls,
+                handler,
+                authority,
+                limits.clone(),
+                rx,
             )));
             Ok::<_, Error>((url, addr))
         };

@@ -26,6 +26,7 @@ mod auth;
 mod clock;
 mod emulator;
 mod error;
+mod files;
 mod hsm;
 mod identity;
 mod objects;

@@ -43,6 +43,9 @@ Options:
                            and object id (repeatable)
   --retention-days N       soft-delete retention, 7 to 90 (default 90)
   --purge-protection       refuse purges with 403
+  --max-connections N      connections the vault and HSM endpoints hold open
+                           together (default 1024); beyond it a new connection
+                           is closed at accept
   --import FILE            load secrets, keys, roles, assignments and settings
                            from FILE at start (the format of GET /_emulator/export)
   -h, --help               print this help
@@ -118,6 +121,13 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
                 );
             }
             "--purge-protection" => b = b.purge_protection(true),
+            "--max-connections" => {
+                let v = value("--max-connections")?;
+                match v.parse::<usize>() {
+                    Ok(n) if n > 0 => b = b.max_connections(n),
+                    _ => return Err(format!("--max-connections: {v:?} is not a positive number")),
+                }
+            }
             "--import" => b = b.import_file(value("--import")?),
             "--vault" | "--hsm" => {
                 let v = value(&flag)?;
@@ -268,5 +278,12 @@ mod tests {
             Ok(Command::Run(_))
         ));
         assert!(args(&["--import"]).is_err());
+        assert!(matches!(
+            args(&["--max-connections", "8"]),
+            Ok(Command::Run(_))
+        ));
+        for bad in ["0", "-1", "many"] {
+            assert!(args(&["--max-connections", bad]).is_err(), "{bad}");
+        }
     }
 }

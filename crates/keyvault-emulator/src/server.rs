@@ -3,8 +3,10 @@
 //! it to the endpoint's handler and writes one access-log line per request.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,12 +14,11 @@ use http::{HeaderMap, Method, Response};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use rustls::ServerConfig;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 
 use crate::error::ServiceError;
@@ -181,27 +182,146 @@ pub(crate) async fn bind(host: &str, port: u16) -> std::io::Result<Bound> {
     }
 }
 
+/// The most connections the endpoints of one emulator hold open at once,
+/// unless configured otherwise.
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// How long a client has to send a request's head (and to finish the TLS
+/// handshake), and how long an idle connection is kept, unless configured
+/// otherwise.
+pub(crate) const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The longest a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a closing connection with no request in flight is given to say
+/// goodbye before it is dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// What bounds the connections of an emulator: one set of slots shared by
+/// all its endpoints, and the header timeout.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    slots: Arc<Semaphore>,
+    max: usize,
+    header_timeout: Duration,
+    /// Whether connections are being refused (so that is logged once per
+    /// episode, not once per connection).
+    full: Arc<AtomicBool>,
+}
+
+impl Limits {
+    /// At most `max` connections; `header_timeout` for handshakes, request
+    /// heads and idle connections.
+    pub(crate) fn new(max: usize, header_timeout: Duration) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(max)),
+            max,
+            header_timeout,
+            full: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// A slot for a new connection, or `None` when all are taken (the
+    /// connection is then closed at once: nothing was read from it, so a
+    /// client may safely try again).
+    fn admit(&self, endpoint: &str, peer: SocketAddr) -> Option<OwnedSemaphorePermit> {
+        match self.slots.clone().try_acquire_owned() {
+            Ok(permit) => {
+                if self.full.swap(false, Ordering::Relaxed) {
+                    tracing::info!(endpoint, "accepting connections again");
+                }
+                Some(permit)
+            }
+            Err(_) => {
+                if !self.full.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        endpoint,
+                        %peer,
+                        max_connections = self.max,
+                        "connection limit reached: new connections are closed at accept"
+                    );
+                }
+                None
+            }
+        }
+    }
+}
+
+/// What a connection is doing, as its watchdog sees it: requests in flight,
+/// and since when none has been.
+struct Activity {
+    in_flight: AtomicUsize,
+    idle_since: std::sync::Mutex<Instant>,
+}
+
+impl Activity {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            in_flight: AtomicUsize::new(0),
+            idle_since: std::sync::Mutex::new(Instant::now()),
+        })
+    }
+
+    /// Counts a request in flight until the guard is dropped.
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(self.clone())
+    }
+
+    /// When the connection will have been idle for `timeout`; `None` while
+    /// a request is in flight.
+    fn idle_deadline(&self, timeout: Duration) -> Option<Instant> {
+        if self.in_flight.load(Ordering::SeqCst) > 0 {
+            return None;
+        }
+        let since = *self.idle_since.lock().unwrap_or_else(|e| e.into_inner());
+        Some(since + timeout)
+    }
+}
+
+/// A request in flight on a connection.
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        *self.0.idle_since.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Serves `listeners` until `shutdown` turns true, then lets open requests
 /// finish (for a few seconds at most).
+///
+/// A connection takes one of `limits`' slots from accept to close; beyond
+/// the limit a connection is closed at accept. A connection that sends no
+/// complete request head within the header timeout (after the handshake,
+/// or since its last request ended) is closed, so neither silent nor slow
+/// clients hold slots for long.
 pub(crate) async fn serve(
     name: &'static str,
     bound: Bound,
     tls: Arc<ServerConfig>,
     handler: Handler,
     fallback_host: String,
+    limits: Limits,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
-    let graceful = GracefulShutdown::new();
     let (conn_tx, mut conn_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut accept_tasks = tokio::task::JoinSet::new();
     for listener in bound.listeners {
         let conn_tx = conn_tx.clone();
+        let limits = limits.clone();
         accept_tasks.spawn(async move {
             loop {
                 match listener.accept().await {
                     Ok((stream, peer)) => {
-                        if conn_tx.send((stream, peer)).is_err() {
+                        let Some(permit) = limits.admit(name, peer) else {
+                            drop(stream);
+                            continue;
+                        };
+                        if conn_tx.send((stream, peer, permit)).is_err() {
                             return;
                         }
                     }
@@ -219,71 +339,27 @@ pub(crate) async fn serve(
         tokio::select! {
             _ = shutdown.changed() => break,
             next = conn_rx.recv() => {
-                let Some((stream, peer)) = next else { break };
-                let acceptor = acceptor.clone();
-                let handler = handler.clone();
-                let fallback_host = fallback_host.clone();
-                let watcher = graceful.watcher();
+                let Some((stream, peer, permit)) = next else { break };
+                let conn = Connection {
+                    name,
+                    peer,
+                    acceptor: acceptor.clone(),
+                    handler: handler.clone(),
+                    fallback_host: fallback_host.clone(),
+                    header_timeout: limits.header_timeout,
+                    shutdown: shutdown.clone(),
+                };
                 conns.spawn(async move {
-                    let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => tls,
-                        Ok(Err(e)) => {
-                            tracing::debug!(endpoint = name, %peer, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => return,
-                    };
-                    let svc = service_fn(move |req: http::Request<Incoming>| {
-                        let handler = handler.clone();
-                        let fallback_host = fallback_host.clone();
-                        async move {
-                            let started = Instant::now();
-                            let method = req.method().clone();
-                            let path = req.uri().path().to_owned();
-                            let client_request_id =
-                                req.headers().get("x-ms-client-request-id").cloned();
-                            let mut resp = match read_request(req, &fallback_host).await {
-                                Ok(r) => handler(r).await,
-                                Err(e) => e.into_response(),
-                            };
-                            let request_id = uuid::Uuid::new_v4().to_string();
-                            if let Ok(v) = http::HeaderValue::from_str(&request_id) {
-                                resp.headers_mut().insert("x-ms-request-id", v);
-                            }
-                            if let Some(v) = client_request_id {
-                                resp.headers_mut().insert("x-ms-client-request-id", v);
-                            }
-                            let caller = resp
-                                .extensions()
-                                .get::<Caller>()
-                                .map(|c| c.0.clone())
-                                .unwrap_or_default();
-                            tracing::info!(
-                                target: "keyvault_emulator::access",
-                                endpoint = name,
-                                %method,
-                                path = %path,
-                                status = resp.status().as_u16(),
-                                duration_ms = %format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
-                                caller = %if caller.is_empty() { "-" } else { caller.as_str() },
-                                request_id = %request_id,
-                                "request"
-                            );
-                            Ok::<_, std::convert::Infallible>(resp)
-                        }
-                    });
-                    let builder = auto::Builder::new(TokioExecutor::new());
-                    let conn = builder.serve_connection(TokioIo::new(tls), svc);
-                    if let Err(e) = watcher.watch(conn).await {
-                        tracing::debug!(endpoint = name, %peer, error = %e, "connection ended with an error");
-                    }
+                    conn.run(stream).await;
+                    drop(permit);
                 });
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
         }
     }
     accept_tasks.abort_all();
-    if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
+    let drained = async { while conns.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), drained)
         .await
         .is_err()
     {
@@ -291,6 +367,137 @@ pub(crate) async fn serve(
     }
     conns.abort_all();
     while conns.join_next().await.is_some() {}
+}
+
+/// One accepted connection and what serving it needs.
+struct Connection {
+    name: &'static str,
+    peer: SocketAddr,
+    acceptor: TlsAcceptor,
+    handler: Handler,
+    fallback_host: String,
+    header_timeout: Duration,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Connection {
+    /// Does the TLS handshake, then serves requests until the client, the
+    /// header timeout or the emulator's shutdown ends the connection.
+    async fn run(mut self, stream: TcpStream) {
+        let (name, peer) = (self.name, self.peer);
+        let handshake = self.header_timeout.min(HANDSHAKE_TIMEOUT);
+        let tls = match tokio::time::timeout(handshake, self.acceptor.accept(stream)).await {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                tracing::debug!(endpoint = name, %peer, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(endpoint = name, %peer, "TLS handshake timed out");
+                return;
+            }
+        };
+        let activity = Activity::new();
+        let svc = {
+            let (handler, fallback_host) = (self.handler.clone(), self.fallback_host.clone());
+            let activity = activity.clone();
+            service_fn(move |req: http::Request<Incoming>| {
+                let in_flight = activity.begin();
+                let (handler, fallback_host) = (handler.clone(), fallback_host.clone());
+                async move {
+                    let resp = respond(name, &handler, &fallback_host, req).await;
+                    drop(in_flight);
+                    Ok::<_, std::convert::Infallible>(resp)
+                }
+            })
+        };
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_timeout);
+        builder.http2().timer(TokioTimer::new());
+        let conn = builder.serve_connection(TokioIo::new(tls), svc);
+        tokio::pin!(conn);
+        let mut closing: Option<Instant> = None;
+        loop {
+            let idle = activity.idle_deadline(self.header_timeout);
+            let wake = match (closing, idle) {
+                (Some(at), Some(_)) => at + CLOSE_GRACE,
+                (None, Some(deadline)) => deadline,
+                (_, None) => Instant::now() + self.header_timeout,
+            };
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(endpoint = name, %peer, error = %e, "connection ended with an error");
+                    }
+                    return;
+                }
+                _ = self.shutdown.wait_for(|stop| *stop), if closing.is_none() => {
+                    conn.as_mut().graceful_shutdown();
+                    closing = Some(Instant::now());
+                }
+                _ = tokio::time::sleep_until(wake.into()) => {
+                    let Some(idle) = activity.idle_deadline(self.header_timeout) else { continue };
+                    match closing {
+                        Some(at) if Instant::now() >= at + CLOSE_GRACE => {
+                            tracing::debug!(endpoint = name, %peer, "connection dropped after closing");
+                            return;
+                        }
+                        None if Instant::now() >= idle => {
+                            tracing::debug!(endpoint = name, %peer, "closing a connection with no request for the header timeout");
+                            conn.as_mut().graceful_shutdown();
+                            closing = Some(Instant::now());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Serves one request: reads it whole, asks the handler, adds the request
+/// ids and writes the access-log line.
+async fn respond(
+    name: &'static str,
+    handler: &Handler,
+    fallback_host: &str,
+    req: http::Request<Incoming>,
+) -> HttpResponse {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let client_request_id = req.headers().get("x-ms-client-request-id").cloned();
+    let mut resp = match read_request(req, fallback_host).await {
+        Ok(r) => handler(r).await,
+        Err(e) => e.into_response(),
+    };
+    let request_id = uuid::Uuid::new_v4().to_string();
+    if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("x-ms-request-id", v);
+    }
+    if let Some(v) = client_request_id {
+        resp.headers_mut().insert("x-ms-client-request-id", v);
+    }
+    let caller = resp
+        .extensions()
+        .get::<Caller>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default();
+    tracing::info!(
+        target: "keyvault_emulator::access",
+        endpoint = name,
+        %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        duration_ms = %format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
+        caller = %if caller.is_empty() { "-" } else { caller.as_str() },
+        request_id = %request_id,
+        "request"
+    );
+    resp
 }
 
 #[cfg(test)]

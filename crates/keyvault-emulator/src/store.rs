@@ -106,10 +106,9 @@ impl Store {
 
     /// Opens (or creates) `emulator.redb` in `dir`.
     pub(crate) fn open(dir: &Path) -> Result<Self, Error> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::with_source(ErrorKind::Io, format!("cannot create {}", dir.display()), e)
-        })?;
+        crate::files::create_private_dir(dir)?;
         let path = dir.join("emulator.redb");
+        crate::files::touch_private(&path)?;
         // Everything is read once at start and kept in memory by the
         // services: a large page cache (redb's default is 1 GiB) would only
         // hold a second copy of the store.

@@ -14,6 +14,7 @@ use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::error::{Error, ErrorKind};
+use crate::files;
 
 /// Where the server certificate comes from.
 #[derive(Debug, Clone, Default)]
@@ -213,19 +214,15 @@ pub(crate) fn load(source: &TlsSource) -> Result<TlsMaterial, Error> {
             })
         }
         TlsSource::Dir(dir) => {
-            fs::create_dir_all(dir).map_err(|e| {
-                Error::with_source(ErrorKind::Io, format!("cannot create {}", dir.display()), e)
-            })?;
+            files::create_private_dir(dir)?;
             let ca = dir.join("ca.pem");
             let ca_key = dir.join("ca-key.pem");
             let cert = dir.join("server.pem");
             let key = dir.join("server-key.pem");
             if !(ca.is_file() && ca_key.is_file() && cert.is_file() && key.is_file()) {
                 let g = generate()?;
-                write(&ca_key, &g.ca_key_pem)?;
-                restrict(&ca_key);
-                write(&key, &g.server_key_pem)?;
-                restrict(&key);
+                files::write_private(&ca_key, g.ca_key_pem.as_bytes())?;
+                files::write_private(&key, g.server_key_pem.as_bytes())?;
                 write(&cert, &g.server_pem)?;
                 write(&ca, &g.ca_pem)?;
             } else if is_stale(&cert) {
@@ -233,8 +230,7 @@ pub(crate) fn load(source: &TlsSource) -> Result<TlsMaterial, Error> {
                 let ca_key_pair = KeyPair::from_pem(&read(&ca_key)?)
                     .map_err(|e| tls_err("cannot read the CA key", e))?;
                 let (server_pem, server_key_pem) = issue_server(ca_key_pair, &ca_pem)?;
-                write(&key, &server_key_pem)?;
-                restrict(&key);
+                files::write_private(&key, server_key_pem.as_bytes())?;
                 write(&cert, &server_pem)?;
                 tracing::info!(dir = %dir.display(), "issued a new server certificate");
             }
@@ -255,15 +251,6 @@ pub(crate) fn load(source: &TlsSource) -> Result<TlsMaterial, Error> {
         }
     }
 }
-
-#[cfg(unix)]
-fn restrict(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o600));
-}
-
-#[cfg(not(unix))]
-fn restrict(_path: &Path) {}
 
 #[cfg(test)]
 mod tests {
