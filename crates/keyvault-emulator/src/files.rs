@@ -10,7 +10,11 @@ use std::path::Path;
 use crate::error::{Error, ErrorKind};
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::with_source(ErrorKind::Io, format!("cannot {what} {}", path.display()), e)
+    Error::with_source(
+        ErrorKind::Io,
+        format!("cannot {what} {}", path.display()),
+        e,
+    )
 }
 
 /// Creates `dir` and its missing parents as owner-only directories. A
@@ -81,7 +85,11 @@ mod tests {
         fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
         touch_private(&file).unwrap();
         assert_eq!(mode(&file), 0o600);
-        assert_eq!(fs::read(&file).unwrap(), b"one", "touching keeps the contents");
+        assert_eq!(
+            fs::read(&file).unwrap(),
+            b"one",
+            "touching keeps the contents"
+        );
         write_private(&file, b"two").unwrap();
         assert_eq!(fs::read(&file).unwrap(), b"two");
     }

@@ -15,7 +15,7 @@ use crate::error::{ServiceError, json_response};
 use crate::objects::request::{opt_string, parse_object};
 use crate::server::{HttpResponse, Request};
 use crate::service::Ctx;
-use crate::store::replace_ops;
+use crate::store::{Op, replace_ops};
 
 impl Hsm {
     pub(super) fn job_status(&self, id: &str, backup: bool) -> Result<HttpResponse> {
@@ -61,19 +61,7 @@ impl Hsm {
         let now = self.clock.now();
         let mut jobs = self.lock_jobs();
         let Some(current) = jobs.get(id) else { return };
-        let mut job = current.clone();
-        job.end = Some(now);
-        match outcome {
-            Ok(details) => {
-                job.status = "Succeeded".into();
-                job.status_details = details;
-                job.folder_url = folder_url.filter(|_| job.kind == JobKind::Backup);
-            }
-            Err((code, message)) => {
-                job.status = "Failed".into();
-                job.error = Some((code, message));
-            }
-        }
+        let mut job = current.ended(now, outcome, folder_url);
         let stored = self.store.put(self.tables.jobs, id, &job);
         if stored.is_err() {
             tracing::error!(job = id, "cannot persist a job's end");
@@ -173,7 +161,7 @@ impl Hsm {
         let resp = self.accept_job(req, &job)?;
         let hsm = self.clone();
         self.spawn_job(async move {
-            let id = job.id.clone();
+            let (id, job_id) = (job.id.clone(), job.id.clone());
             let f = jobs::Folder {
                 storage: &hsm.storage,
                 container: &container,
@@ -187,18 +175,22 @@ impl Hsm {
                     Err(e) => Err(e),
                 },
                 _ => match f.read_state().await {
-                    Ok(state) => on_pool(&hsm, move |h| h.replace_state(state)).await,
+                    Ok(state) => on_pool(&hsm, move |h| h.replace_state(state, &id)).await,
                     Err(e) => Err(e),
                 },
             };
-            let _ = tokio::task::spawn_blocking(move || hsm.finish(&id, outcome, None)).await;
+            let _ = tokio::task::spawn_blocking(move || hsm.finish(&job_id, outcome, None)).await;
         });
         Ok(resp)
     }
 
-    /// A full restore: commits the whole new state in one transaction, then
-    /// swaps it in. On any failure nothing changes.
-    pub(super) fn replace_state(&self, new: Snapshot) -> jobs::Outcome {
+    /// A full restore by the job `job_id`: commits the whole new state and
+    /// the job's success in one transaction, then swaps the state in. On
+    /// any failure nothing changes; a crash leaves either the old state and
+    /// an interrupted job, or the new state and a succeeded one.
+    pub(super) fn replace_state(&self, new: Snapshot, job_id: &str) -> jobs::Outcome {
+        let job = self.lock_jobs().get(job_id).cloned();
+        let job_end = job.map(|j| j.ended(self.clock.now(), Ok(None), None));
         let mut state = self.lock();
         let (old, rest) = (&*state, &new.state);
         let ops = [
@@ -214,10 +206,14 @@ impl Hsm {
             ),
             replace_ops(self.tables.settings, old.settings.keys(), &rest.settings),
         ];
-        let ops = ops
+        let mut ops = ops
             .into_iter()
             .collect::<Result<Vec<_>>>()
             .map_err(|_| job_internal())?;
+        if let Some(job) = &job_end {
+            let record = crate::store::encode(job).map_err(|_| job_internal())?;
+            ops.push(vec![Op::Put(self.tables.jobs, job.id.clone(), record)]);
+        }
         (self.keys)
             .replace(new.keys, ops.into_iter().flatten().collect())
             .map_err(|_| job_internal())?;

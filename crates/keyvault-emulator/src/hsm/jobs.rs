@@ -71,6 +71,25 @@ impl Job {
         }
     }
 
+    /// This job as it ends at `now` with `outcome` (a backup's folder URL
+    /// is kept only when it succeeded).
+    pub(crate) fn ended(&self, now: i64, outcome: Outcome, folder_url: Option<String>) -> Job {
+        let mut job = self.clone();
+        job.end = Some(now);
+        match outcome {
+            Ok(details) => {
+                job.status = "Succeeded".into();
+                job.status_details = details;
+                job.folder_url = folder_url.filter(|_| job.kind == JobKind::Backup);
+            }
+            Err((code, message)) => {
+                job.status = "Failed".into();
+                job.error = Some((code, message));
+            }
+        }
+        job
+    }
+
     /// The status body (`FullBackupOperation` or `RestoreOperation`).
     pub(crate) fn render(&self) -> Value {
         let error = match &self.error {
@@ -104,6 +123,28 @@ impl Job {
 
 /// How a job ended.
 pub(crate) type Outcome = Result<Option<String>, (String, String)>;
+
+/// Marks the jobs that were running when the emulator stopped (killed,
+/// crashed, or shut down mid-job) as failed at `now`, with an error that
+/// says they were interrupted; returns the ones it changed, to be stored.
+/// A job's record is stored when it starts, so no job is ever unknown after
+/// a restart, nor running forever.
+pub(crate) fn fail_interrupted<'a>(
+    jobs: impl Iterator<Item = &'a mut Job>,
+    now: i64,
+) -> Vec<&'a Job> {
+    let interrupted = (
+        "JobInterrupted".to_owned(),
+        "The job was interrupted: the emulator stopped while it was running. Start it again."
+            .to_owned(),
+    );
+    jobs.filter(|j| j.status == "InProgress")
+        .map(|j| {
+            *j = j.ended(now, Err(interrupted.clone()), None);
+            &*j
+        })
+        .collect()
+}
 
 /// The backup folder's manifest.
 #[derive(Debug, Serialize, Deserialize)]
@@ -328,6 +369,32 @@ mod tests {
         let f = folder_name("myhsm", 1_648_517_703);
         assert!(f.starts_with("mhsm-myhsm-20220329013503"), "{f}");
         assert_eq!(f.len(), "mhsm-myhsm-".len() + 16);
+    }
+
+    #[test]
+    fn running_jobs_read_as_interrupted_after_a_restart() {
+        let mut jobs = [Job::new(JobKind::Backup, 1), Job::new(JobKind::Restore, 2)];
+        jobs[1] = jobs[1].ended(3, Ok(None), None);
+        let changed: Vec<String> = fail_interrupted(jobs.iter_mut(), 9)
+            .into_iter()
+            .map(|j| j.id.clone())
+            .collect();
+        assert_eq!(changed, [jobs[0].id.clone()]);
+        let v = jobs[0].render();
+        assert_eq!(v["status"], "Failed");
+        assert_eq!(v["endTime"], 9);
+        assert_eq!(v["error"]["code"], "JobInterrupted");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("interrupted")
+        );
+        assert_eq!(
+            jobs[1].render()["status"],
+            "Succeeded",
+            "ended jobs are kept"
+        );
     }
 
     #[test]

@@ -201,20 +201,13 @@ impl Hsm {
         };
         let mut jobs: BTreeMap<String, Job> = records(&store, tables.jobs)?;
         let now = clock.now();
-        let mut ops = Vec::new();
-        for job in jobs.values_mut().filter(|j| j.status == "InProgress") {
-            job.status = "Failed".into();
-            job.end = Some(now);
-            job.error = Some((
-                "JobInterrupted".into(),
-                "The emulator stopped while this job was running; start it again.".into(),
-            ));
-            ops.push(Op::Put(
-                tables.jobs,
-                job.id.clone(),
-                serde_json::to_vec(job).unwrap_or_default(),
-            ));
-        }
+        let ops = jobs::fail_interrupted(jobs.values_mut(), now)
+            .into_iter()
+            .map(|job| {
+                let record = serde_json::to_vec(job).unwrap_or_default();
+                Op::Put(tables.jobs, job.id.clone(), record)
+            })
+            .collect();
         store.commit(ops)?;
         let storage = blob::Storage::new(&config.storage)?;
         let hsm = Arc::new(Self {
