@@ -1,5 +1,8 @@
 //! Helpers shared by the integration tests.
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
 use keyvault_emulator::{Emulator, EmulatorBuilder, EmulatorHandle};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -242,4 +245,61 @@ pub fn id_name(id: &Value) -> String {
     let id = id.as_str().expect("id");
     let rest = id.split("/secrets/").nth(1).expect("secrets id");
     rest.split('/').next().unwrap_or_default().to_owned()
+}
+
+/// The emulator binary, running; killed on drop so a failing test leaves
+/// nothing behind.
+pub struct Spawned {
+    pub child: Child,
+    /// Its first line on stdout.
+    pub info: Value,
+}
+
+impl Spawned {
+    /// The vault URL, without its trailing slash.
+    pub fn vault(&self) -> String {
+        self.url("vault_url")
+    }
+
+    /// The HSM URL, without its trailing slash.
+    pub fn hsm(&self) -> String {
+        self.url("hsm_url")
+    }
+
+    fn url(&self, key: &str) -> String {
+        let url = self.info[key].as_str().expect("a URL in the first line");
+        url.trim_end_matches('/').to_owned()
+    }
+
+    /// SIGKILL, and waits until the process is gone.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("the killed process is reaped");
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the emulator binary on ports 0 (stderr discarded unless
+/// `configure` says otherwise), with the arguments `configure` adds, and
+/// reads its first line.
+pub fn spawn_binary(configure: impl FnOnce(&mut Command)) -> Spawned {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_keyvault-emulator"));
+    command
+        .args(["--vault-port", "0", "--hsm-port", "0", "--proxy-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    configure(&mut command);
+    let mut child = command.spawn().expect("binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .expect("first line");
+    let info: Value = serde_json::from_str(&line).expect("first line is JSON");
+    Spawned { child, info }
 }

@@ -4,6 +4,7 @@
 mod auth;
 mod clock;
 mod common;
+mod crash;
 mod errors;
 mod hsm;
 mod hsm_backup;

@@ -1,15 +1,14 @@
 //! Durable state: restarts in-process, and a crash (kill -9) of the binary.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use keyvault_emulator::Emulator;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::common::{client_for, send_to, start_with};
+use crate::common::{Spawned, client_for, send_to, spawn_binary, start_with};
 
 #[tokio::test]
 async fn restart_with_data_dir_keeps_everything() {
@@ -57,35 +56,10 @@ async fn restart_with_data_dir_keeps_everything() {
     env.emu.shutdown().await;
 }
 
-/// A running binary; killed on drop so a failing test leaves nothing behind.
-struct Spawned {
-    child: Child,
-    info: Value,
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn spawn(data: &std::path::Path, tls: &std::path::Path) -> Spawned {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyvault-emulator"))
-        .args(["--vault-port", "0", "--hsm-port", "0", "--data-dir"])
-        .arg(data)
-        .arg("--tls-dir")
-        .arg(tls)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("first line");
-    let info: Value = serde_json::from_str(&line).expect("first line is JSON");
-    Spawned { child, info }
+    spawn_binary(|c| {
+        c.arg("--data-dir").arg(data).arg("--tls-dir").arg(tls);
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
