@@ -332,3 +332,142 @@ async fn acknowledged_writes_survive_repeated_kills() {
         lost.join("\n")
     );
 }
+
+/// Keys in the HSM, so that a backup or restore runs long enough to be
+/// killed in the middle.
+const JOB_KEYS: usize = 120;
+
+/// The state of job `id` after a restart: `Failed` with `JobInterrupted`
+/// (returned as `true`) or, when it ended before the kill, `Succeeded`.
+async fn job_after_restart(node: &Node, area: &str, id: &str) -> bool {
+    let url = with_api(&node.running.hsm(), &format!("/{area}/{id}/pending"));
+    let (status, job) = node.call(Method::GET, &url, None).await.expect("answered");
+    assert_eq!(status, 200, "the job is known after a restart: {job}");
+    match job["status"].as_str() {
+        Some("Succeeded") => false,
+        Some("Failed") => {
+            assert_eq!(job["error"]["code"], "JobInterrupted", "{job}");
+            let message = job["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains("interrupted"), "{job}");
+            assert!(job["endTime"].is_i64(), "{job}");
+            true
+        }
+        _ => panic!("a job neither failed nor succeeded after a restart: {job}"),
+    }
+}
+
+/// Starts a job with `method` on `path` and kills the emulator a seeded
+/// moment later, while the job still runs; returns its id.
+async fn start_and_kill(
+    node: &mut Node,
+    rng: &mut StdRng,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> String {
+    let url = with_api(&node.running.hsm(), path);
+    let (status, job) = node.call(method, &url, Some(body)).await.expect("answered");
+    assert_eq!(status, 202, "{job}");
+    tokio::time::sleep(Duration::from_millis(rng.random_range(5..60))).await;
+    node.running.kill();
+    node.restart();
+    job["jobId"].as_str().expect("a job id").to_owned()
+}
+
+/// Waits for job `id` to end, asserting it succeeded; returns its status.
+async fn wait_job(node: &Node, area: &str, id: &str) -> Value {
+    let url = with_api(&node.running.hsm(), &format!("/{area}/{id}/pending"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, job) = node.call(Method::GET, &url, None).await.expect("answered");
+        if job["status"] != "InProgress" {
+            assert_eq!(job["status"], "Succeeded", "{job}");
+            return job;
+        }
+        assert!(Instant::now() < deadline, "the job ends: {job}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether key `name` is in the HSM.
+async fn has_key(node: &Node, name: &str) -> bool {
+    let url = with_api(&node.running.hsm(), &format!("/keys/{name}"));
+    match node.call(Method::GET, &url, None).await.expect("answered") {
+        (200, _) => true,
+        (404, _) => false,
+        (s, body) => panic!("key {name}: {s} {body}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_killed_midway_read_as_interrupted_and_a_restore_changes_nothing() {
+    let seed = seed();
+    eprintln!("crash durability of HSM jobs: seed {seed} (KEYVAULT_CRASH_SEED)");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let az = Azurite::start();
+    let mut node = Node::start();
+    let sas = account_sas("rwdlac");
+    create_container(&node.client, &az, "crash", &sas).await;
+    let params = json!({"storageResourceUri": az.container_url("crash"), "token": sas});
+    let hsm = node.running.hsm();
+    let created: Vec<_> = (0..JOB_KEYS)
+        .map(|i| {
+            let (client, url) = (
+                node.client.clone(),
+                with_api(&hsm, &format!("/keys/k{i}/create")),
+            );
+            tokio::spawn(async move {
+                let r = call(&client, Method::POST, &url, Some(json!({"kty": "oct-HSM"}))).await;
+                assert_eq!(r.map(|r| r.0), Some(200));
+            })
+        })
+        .collect();
+    for c in created {
+        c.await.unwrap();
+    }
+
+    // A backup killed while it writes its blobs.
+    let mut interrupted = 0;
+    for _ in 0..5 {
+        let id = start_and_kill(&mut node, &mut rng, Method::POST, "/backup", params.clone()).await;
+        interrupted += usize::from(job_after_restart(&node, "backup", &id).await);
+        if interrupted > 0 {
+            break;
+        }
+    }
+    assert!(interrupted > 0, "a backup was killed while it ran");
+
+    // A complete backup, then a key it does not hold, then a restore killed
+    // while it reads the backup: it changed nothing, or it all happened.
+    let url = with_api(&node.running.hsm(), "/backup");
+    let (_, job) = node
+        .call(Method::POST, &url, Some(params.clone()))
+        .await
+        .unwrap();
+    let done = wait_job(&node, "backup", job["jobId"].as_str().unwrap()).await;
+    let folder = done["azureStorageBlobContainerUri"].as_str().unwrap();
+    let folder = folder.rsplit('/').next().unwrap().to_owned();
+    let body = json!({"sasTokenParameters": params, "folderToRestore": folder});
+    let mut interrupted = 0;
+    for _ in 0..5 {
+        let url = with_api(&node.running.hsm(), "/keys/after-backup/create");
+        let (status, _) = node
+            .call(Method::POST, &url, Some(json!({"kty": "oct-HSM"})))
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        let id = start_and_kill(&mut node, &mut rng, Method::PUT, "/restore", body.clone()).await;
+        let failed = job_after_restart(&node, "restore", &id).await;
+        assert_eq!(
+            has_key(&node, "after-backup").await,
+            failed,
+            "an interrupted restore changes nothing; a succeeded one replaces the keys"
+        );
+        assert!(has_key(&node, &format!("k{}", JOB_KEYS - 1)).await);
+        interrupted += usize::from(failed);
+        if interrupted > 0 {
+            break;
+        }
+    }
+    assert!(interrupted > 0, "a restore was killed while it ran");
+}
