@@ -26,7 +26,12 @@ pub fn client_through_proxy(ca_pem: &str, proxy_url: &str) -> reqwest::Client {
         .expect("client")
 }
 
-fn builder_trusting(ca_pem: &str) -> reqwest::ClientBuilder {
+/// A reqwest client builder that trusts `ca_pem` and nothing else, for a
+/// test that configures the rest itself.
+///
+/// # Panics
+/// When `ca_pem` holds no valid certificate.
+pub fn builder_trusting(ca_pem: &str) -> reqwest::ClientBuilder {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut ca_pem.as_bytes()) {
         roots.add(cert.expect("CA PEM")).expect("CA cert");

@@ -10,6 +10,7 @@ mod hsm;
 mod hsm_backup;
 mod hsm_rbac;
 mod identity;
+mod load;
 mod logging;
 mod modules;
 mod named;
