@@ -15,6 +15,7 @@ mod logging;
 mod modules;
 mod named;
 mod paging;
+mod perms;
 mod persistence;
 mod proxy;
 mod secrets;
