@@ -15,6 +15,9 @@
 //! the figures in RELIABILITY.md), `KEYVAULT_CRASH_SEED` the seed (printed
 //! by every run).
 
+// The figures of a run go to standard error (shown with `--nocapture`).
+#![allow(clippy::print_stderr)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -6,6 +6,9 @@
 //! `KEYVAULT_LOAD_SECS` sets how long the load runs (5 s by default, 60 s
 //! for the figures in RELIABILITY.md).
 
+// The figures of a run go to standard error (shown with `--nocapture`).
+#![allow(clippy::print_stderr)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
