@@ -153,6 +153,14 @@ async fn answered_within(client: &reqwest::Client, url: &str, within: Duration) 
     false
 }
 
+/// Asserts that each of `clients` gets a 200 for a GET of `url`.
+async fn all_answered(clients: &[reqwest::Client], url: &str, what: &str) {
+    for c in clients {
+        let r = c.get(url).bearer_auth("t").send().await.expect(what);
+        assert_eq!(r.status(), 200, "{what}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_limit_are_closed_at_accept_and_the_others_served() {
     let tls = tempfile::tempdir().unwrap();
@@ -163,15 +171,7 @@ async fn connections_beyond_the_limit_are_closed_at_accept_and_the_others_served
     let ca = ca_of(&emu);
     let url = with_api(&emu.vault(), "/secrets/");
     let mut held: Vec<reqwest::Client> = (0..8).map(|_| own_connection(&ca)).collect();
-    for c in &held {
-        let r = c
-            .get(&url)
-            .bearer_auth("t")
-            .send()
-            .await
-            .expect("within the limit");
-        assert_eq!(r.status(), 200);
-    }
+    all_answered(&held, &url, "within the limit").await;
     // The ninth connection is closed at once, and nothing else changes.
     let extra = own_connection(&ca);
     let started = Instant::now();
@@ -184,15 +184,7 @@ async fn connections_beyond_the_limit_are_closed_at_accept_and_the_others_served
         started.elapsed() < Duration::from_secs(5),
         "refused at once"
     );
-    for c in &held {
-        let r = c
-            .get(&url)
-            .bearer_auth("t")
-            .send()
-            .await
-            .expect("still served");
-        assert_eq!(r.status(), 200);
-    }
+    all_answered(&held, &url, "still served").await;
     assert!(
         emu.child.try_wait().unwrap().is_none(),
         "the emulator runs on"
