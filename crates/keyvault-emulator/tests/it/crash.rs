@@ -20,6 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -148,11 +149,13 @@ fn secret_name(task: usize, i: usize) -> String {
 }
 
 /// One writer: random writes to its own names until a request goes
-/// unanswered (the kill). Returns the writes acknowledged.
+/// unanswered (the kill), counting each acknowledged one in `progress`.
+/// Returns the writes acknowledged.
 async fn writer(
     client: reqwest::Client,
     base: String,
     models: Arc<Mutex<BTreeMap<String, Model>>>,
+    progress: Arc<AtomicU64>,
     task: usize,
     mut rng: StdRng,
     round: usize,
@@ -211,6 +214,7 @@ async fn writer(
         }
         model.acked = next;
         acked += 1;
+        progress.fetch_add(1, Ordering::SeqCst);
     }
     acked
 }
@@ -299,14 +303,24 @@ async fn acknowledged_writes_survive_repeated_kills() {
     let started = Instant::now();
     for round in 0..kills {
         let base = node.running.vault();
+        let progress = Arc::new(AtomicU64::new(0));
         let writers: Vec<_> = (0..TASKS)
             .map(|task| {
                 let task_rng = StdRng::seed_from_u64(rng.random());
                 let (client, base, models) = (node.client.clone(), base.clone(), models.clone());
-                tokio::spawn(writer(client, base, models, task, task_rng, round))
+                let progress = progress.clone();
+                tokio::spawn(writer(
+                    client, base, models, progress, task, task_rng, round,
+                ))
             })
             .collect();
-        tokio::time::sleep(Duration::from_millis(rng.random_range(150..900))).await;
+        // The kill comes at a random moment once the writers are writing
+        // (past their connections' TLS handshakes).
+        let warm = Instant::now() + Duration::from_secs(20);
+        while progress.load(Ordering::SeqCst) < TASKS as u64 && Instant::now() < warm {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rng.random_range(50..600))).await;
         node.running.kill();
         for w in writers {
             acked += w.await.expect("a writer ends at the kill, without failing");
