@@ -195,10 +195,11 @@ async fn connections_beyond_the_limit_are_closed_at_accept_and_the_others_served
     emu.kill();
 }
 
-/// A TLS connection to `port` that trusts `ca`.
+/// A TLS connection to `port` that trusts `ca` and offers `alpn`.
 async fn tls_connect(
     ca: &str,
     port: u16,
+    alpn: &[u8],
 ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut ca.as_bytes()) {
@@ -210,7 +211,7 @@ async fn tls_connect(
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
@@ -223,13 +224,13 @@ async fn tls_connect(
 async fn silent_and_slow_clients_are_closed_after_the_header_timeout() {
     let timeout = Duration::from_secs(1);
     let builder = Emulator::builder()
-        .max_connections(4)
+        .max_connections(5)
         .header_timeout(timeout);
     let env = start_with(builder).await;
     let port = env.emu.vault_addr().port();
     let started = Instant::now();
     // Two connections that send nothing, two that send a head a byte at a
-    // time: all four slots.
+    // time, one that says nothing once it chose HTTP/2: all five slots.
     let mut silent = Vec::new();
     for _ in 0..2 {
         silent.push(
@@ -243,7 +244,7 @@ async fn silent_and_slow_clients_are_closed_after_the_header_timeout() {
         .map(|_| {
             let ca = env.emu.ca_cert_pem().to_owned();
             tokio::spawn(async move {
-                let mut tls = tls_connect(&ca, port).await;
+                let mut tls = tls_connect(&ca, port, b"http/1.1").await;
                 for b in head {
                     if tls.write_all(&[*b]).await.is_err() {
                         return Instant::now();
@@ -267,6 +268,11 @@ async fn silent_and_slow_clients_are_closed_after_the_header_timeout() {
             "a silent connection is closed: {closed:?}"
         );
     }
+    let mut h2 = tls_connect(env.emu.ca_cert_pem(), port, b"h2").await;
+    assert_eq!(h2.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), h2.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "a silent HTTP/2 connection is closed");
     for s in slow {
         let closed_at = s.await.expect("a slow client");
         assert!(
