@@ -354,7 +354,8 @@ impl EmulatorBuilder {
     /// most) and to send a request's head, counted from the handshake or
     /// from the end of its previous request (default 30 seconds). A
     /// connection that sends nothing, or its head too slowly, is closed;
-    /// so is one left idle for that long.
+    /// so is one left idle for that long. A request's body must arrive
+    /// within that time too, else it is answered `408 RequestTimeout`.
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
         self.header_timeout = timeout;
         self

@@ -112,15 +112,26 @@ fn host_of(req: &http::Request<Incoming>, fallback: &str) -> String {
     }
 }
 
+/// Reads `req` whole; its body must arrive within `body_timeout` (else
+/// `408`), so a client that sends it a byte at a time holds nothing for
+/// long.
 async fn read_request(
     req: http::Request<Incoming>,
     fallback_host: &str,
+    body_timeout: Duration,
 ) -> Result<Request, ServiceError> {
     let base_url = format!("https://{}", host_of(&req, fallback_host));
     let (parts, body) = req.into_parts();
-    let body = Limited::new(body, MAX_BODY)
-        .collect()
+    let collected = tokio::time::timeout(body_timeout, Limited::new(body, MAX_BODY).collect())
         .await
+        .map_err(|_| {
+            ServiceError::new(
+                408,
+                "RequestTimeout",
+                "The request body was not received in time.",
+            )
+        })?;
+    let body = collected
         .map_err(|_| {
             ServiceError::bad_parameter("The request body is too large or could not be read.")
         })?
@@ -400,12 +411,12 @@ impl Connection {
         let activity = Activity::new();
         let svc = {
             let (handler, fallback_host) = (self.handler.clone(), self.fallback_host.clone());
-            let activity = activity.clone();
+            let (activity, timeout) = (activity.clone(), self.header_timeout);
             service_fn(move |req: http::Request<Incoming>| {
                 let in_flight = activity.begin();
                 let (handler, fallback_host) = (handler.clone(), fallback_host.clone());
                 async move {
-                    let resp = respond(name, &handler, &fallback_host, req).await;
+                    let resp = respond(name, &handler, &fallback_host, timeout, req).await;
                     drop(in_flight);
                     Ok::<_, std::convert::Infallible>(resp)
                 }
@@ -464,13 +475,14 @@ async fn respond(
     name: &'static str,
     handler: &Handler,
     fallback_host: &str,
+    body_timeout: Duration,
     req: http::Request<Incoming>,
 ) -> HttpResponse {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let client_request_id = req.headers().get("x-ms-client-request-id").cloned();
-    let mut resp = match read_request(req, fallback_host).await {
+    let mut resp = match read_request(req, fallback_host, body_timeout).await {
         Ok(r) => handler(r).await,
         Err(e) => e.into_response(),
     };

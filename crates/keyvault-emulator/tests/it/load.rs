@@ -230,7 +230,8 @@ async fn silent_and_slow_clients_are_closed_after_the_header_timeout() {
     let port = env.emu.vault_addr().port();
     let started = Instant::now();
     // Two connections that send nothing, two that send a head a byte at a
-    // time, one that says nothing once it chose HTTP/2: all five slots.
+    // time and one a body (below): all five slots; then one that says
+    // nothing once it chose HTTP/2.
     let mut silent = Vec::new();
     for _ in 0..2 {
         silent.push(
@@ -268,6 +269,28 @@ async fn silent_and_slow_clients_are_closed_after_the_header_timeout() {
             "a silent connection is closed: {closed:?}"
         );
     }
+    // A body a byte at a time is answered 408 once the timeout passes.
+    let body = tls_connect(env.emu.ca_cert_pem(), port, b"http/1.1").await;
+    let (mut from_server, mut to_server) = tokio::io::split(body);
+    let put = "PUT /secrets/slow?api-version=7.6 HTTP/1.1\r\nHost: localhost\r\n\
+               Authorization: Bearer t\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n{";
+    to_server.write_all(put.as_bytes()).await.unwrap();
+    let trickle = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if to_server.write_all(b" ").await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    let mut answer = [0u8; 512];
+    let read = tokio::select! {
+        read = tokio::time::timeout(Duration::from_secs(5), from_server.read(&mut answer)) => read,
+        () = trickle => unreachable!("the trickle never ends"),
+    };
+    let answer = String::from_utf8_lossy(&answer[..read.expect("answered in time").unwrap()]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("RequestTimeout"), "{answer}");
     let mut h2 = tls_connect(env.emu.ca_cert_pem(), port, b"h2").await;
     assert_eq!(h2.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
     let mut rest = Vec::new();
