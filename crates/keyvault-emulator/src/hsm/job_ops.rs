@@ -199,7 +199,8 @@ impl Hsm {
     /// A full restore: commits the whole new state in one transaction, then
     /// swaps it in. On any failure nothing changes.
     pub(super) fn replace_state(&self, new: Snapshot) -> jobs::Outcome {
-        let mut state = self.lock();
+        let _writing = self.lock_writes();
+        let state = self.lock();
         let (old, rest) = (&*state, &new.state);
         let ops = [
             replace_ops(
@@ -218,10 +219,11 @@ impl Hsm {
             .into_iter()
             .collect::<Result<Vec<_>>>()
             .map_err(|_| job_internal())?;
+        drop(state);
         (self.keys)
             .replace(new.keys, ops.into_iter().flatten().collect())
             .map_err(|_| job_internal())?;
-        *state = new.state;
+        *self.lock() = new.state;
         Ok(None)
     }
 
