@@ -194,7 +194,7 @@ impl Store {
             .set_cache_size(CACHE_BYTES)
             .create(&path)
             .map_err(|e| store_err(&format!("cannot open the database {}", path.display()), e))?;
-        let sealer = record_sealer(dir, &db)?;
+        let (db, sealer) = record_sealer(dir, db)?;
         Ok(Self::with_db(Some(db), Some(sealer)))
     }
 
@@ -390,21 +390,28 @@ impl Store {
 }
 
 /// The data key of `dir` as a [`Sealer`]: read from its file, or made when
-/// the directory has no sealed records yet. Records written in clear (by a
-/// version that did not seal them) are sealed in one transaction, which
-/// also marks the store as sealed; until that commit, a restart does it
-/// again. A sealed store whose key file is gone is refused.
-fn record_sealer(dir: &Path, db: &Database) -> Result<Sealer, Error> {
+/// the directory has no sealed records yet. A store written in clear (by a
+/// version that did not seal its records) is copied, sealed, into a new
+/// file that then takes its place, so no page of the old file survives in
+/// the new one; until the rename, a restart starts the copy again. A sealed
+/// store whose key file is gone is refused.
+fn record_sealer(dir: &Path, db: Database) -> Result<(Database, Sealer), Error> {
     let path = dir.join(KEY_FILE);
-    let sealed = {
+    let (sealed, tables) = {
         let txn = db
             .begin_read()
             .map_err(|e| store_err("cannot begin a read", e))?;
+        let tables = (txn.list_tables())
+            .map_err(|e| store_err("cannot list the tables", e))?
+            .count();
         match txn.open_table(META.def()) {
-            Ok(t) => (t.get(SEALED))
-                .map_err(|e| store_err("cannot read a record", e))?
-                .is_some(),
-            Err(redb::TableError::TableDoesNotExist(_)) => false,
+            Ok(t) => {
+                let mark = t
+                    .get(SEALED)
+                    .map_err(|e| store_err("cannot read a record", e))?;
+                (mark.is_some(), tables)
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => (false, tables),
             Err(e) => return Err(store_err("cannot open a table", e)),
         }
     };
@@ -433,10 +440,51 @@ fn record_sealer(dir: &Path, db: &Database) -> Result<Sealer, Error> {
         }
     };
     let sealer = Sealer::new(&key);
-    if !sealed {
-        seal_in_place(db, &sealer)?;
+    let db = match (sealed, tables) {
+        (true, _) => db,
+        (false, 0) => {
+            copy_sealed(&db, &db, &sealer)?;
+            db
+        }
+        (false, _) => reseal(dir, db, &sealer)?,
+    };
+    Ok((db, sealer))
+}
+
+/// Copies the store written in clear in `dir` (open as `old`) into a new
+/// file with every record sealed, puts it in the old one's place and opens
+/// it.
+fn reseal(dir: &Path, old: Database, sealer: &Sealer) -> Result<Database, Error> {
+    let (path, fresh_path) = (dir.join("emulator.redb"), dir.join("emulator.redb.sealing"));
+    let io = |e| Error::with_source(ErrorKind::Io, format!("cannot seal {}", path.display()), e);
+    let open = |p: &Path| {
+        Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(p)
+            .map_err(|e| store_err(&format!("cannot open the database {}", p.display()), e))
+    };
+    match std::fs::remove_file(&fresh_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+        _ => {}
     }
-    Ok(sealer)
+    let count = copy_sealed(&old, &open(&fresh_path)?, sealer)?;
+    drop(old);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let owner_only = std::fs::Permissions::from_mode(0o600);
+        std::fs::set_permissions(&fresh_path, owner_only).map_err(io)?;
+    }
+    std::fs::rename(&fresh_path, &path).map_err(io)?;
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
+    tracing::info!(
+        records = count,
+        "sealed the records of a data directory written in clear"
+    );
+    open(&path)
 }
 
 /// Creates `path` with 32 random bytes, readable by its owner only, and
@@ -469,30 +517,34 @@ fn new_key_file(path: &Path) -> Result<[u8; 32], Error> {
     Ok(key)
 }
 
-/// Seals every record of `db` in one transaction and marks it sealed.
-fn seal_in_place(db: &Database, sealer: &Sealer) -> Result<(), Error> {
-    let mut txn = db
+/// Writes every record of `from`, sealed, into `into` in one durable
+/// transaction that also marks `into` sealed; returns how many.
+fn copy_sealed(from: &Database, into: &Database, sealer: &Sealer) -> Result<usize, Error> {
+    let read = from
+        .begin_read()
+        .map_err(|e| store_err("cannot begin a read", e))?;
+    let mut txn = into
         .begin_write()
         .map_err(|e| store_err("cannot begin a write", e))?;
     txn.set_durability(Durability::Immediate)
         .map_err(|e| store_err("cannot set durability", e))?;
-    let names: Vec<String> = (txn.list_tables())
+    let names: Vec<String> = (read.list_tables())
         .map_err(|e| store_err("cannot list the tables", e))?
         .map(|t| t.name().to_owned())
         .collect();
     let mut count = 0;
     for name in &names {
         let def = TableDefinition::<&str, &[u8]>::new(name);
+        let source = (read.open_table(def)).map_err(|e| store_err("cannot open a table", e))?;
         let mut t = (txn.open_table(def)).map_err(|e| store_err("cannot open a table", e))?;
-        let mut rows = Vec::new();
-        for row in t.iter().map_err(|e| store_err("cannot read a table", e))? {
+        for row in source
+            .iter()
+            .map_err(|e| store_err("cannot read a table", e))?
+        {
             let (k, v) = row.map_err(|e| store_err("cannot read a record", e))?;
-            rows.push((k.value().to_owned(), v.value().to_vec()));
-        }
-        for (key, plain) in rows {
-            let sealed = sealer.seal(RECORD_FORMAT, &aad(name, &key), &plain);
+            let sealed = sealer.seal(RECORD_FORMAT, &aad(name, k.value()), v.value());
             let sealed = sealed.ok_or_else(|| Error::new(ErrorKind::Store, "cannot seal"))?;
-            (t.insert(key.as_str(), sealed.as_slice()))
+            (t.insert(k.value(), sealed.as_slice()))
                 .map_err(|e| store_err("cannot write a record", e))?;
             count += 1;
         }
@@ -504,13 +556,7 @@ fn seal_in_place(db: &Database, sealer: &Sealer) -> Result<(), Error> {
             .map_err(|e| store_err("cannot write a record", e))?;
     }
     txn.commit().map_err(|e| store_err("cannot commit", e))?;
-    if count > 0 {
-        tracing::info!(
-            records = count,
-            "sealed the records written in clear by an older version"
-        );
-    }
-    Ok(())
+    Ok(count)
 }
 
 /// Every readable record of `table`; unreadable ones are logged and skipped.
@@ -759,16 +805,8 @@ mod tests {
         );
         assert_eq!(store.get(META, "backup_key").unwrap(), Some(vec![3u8; 32]));
         drop(store);
-        let db = Database::open(dir.path().join("emulator.redb")).unwrap();
-        let txn = db.begin_read().unwrap();
-        let raw = txn
-            .open_table(VAULT_SECRETS.def())
-            .unwrap()
-            .get("old")
-            .unwrap();
-        assert_eq!(raw.unwrap().value()[0], RECORD_FORMAT, "sealed in place");
-        drop(txn);
-        drop(db);
+        assert!(!files_hold(dir.path(), value), "the old file is gone");
+        assert!(!dir.path().join("emulator.redb.sealing").exists());
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(
             store.load(VAULT_SECRETS).unwrap(),
