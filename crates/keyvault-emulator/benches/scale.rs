@@ -19,6 +19,13 @@
 //! `--quick` uses small sizes (1,000 and 10,000 secrets; 1,000 and 3,000 keys
 //! and assignments; 20,000 on disk); the default is 1,000 and 100,000
 //! secrets, 1,000 and 10,000 keys and assignments, 1,000,000 on disk.
+//!
+//! First it prints the emulator's rates (`--rates` prints only those): gets
+//! and sets per second with 1 and 32 requests in flight, in memory and (sets)
+//! durable with a data directory, each for a fixed time; start-up to the
+//! first line in memory (the median of five) and with 100,000 secrets on
+//! disk, and the resident memory holding them. `KEYVAULT_EMULATOR_BIN` runs
+//! another build of the binary (to compare two versions on one machine).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -60,7 +67,9 @@ impl Emulator {
     /// (which it prints when it serves) is read.
     fn start_with(args: &[&std::ffi::OsStr]) -> Result<Self, BoxError> {
         let tls = tempfile::tempdir()?;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_keyvault-emulator"))
+        let bin = std::env::var_os("KEYVAULT_EMULATOR_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_keyvault-emulator").into());
+        let mut child = Command::new(bin)
             .args(["--vault-port", "0", "--hsm-port", "0", "--proxy-port", "0"])
             .arg("--tls-dir")
             .arg(tls.path())
@@ -387,6 +396,125 @@ async fn measure_startup(n: usize) -> Result<(f64, f64, f64, f64), BoxError> {
     Ok((import, startup, rss, get))
 }
 
+/// How long each rate is measured.
+const RATE_TIME: Duration = Duration::from_secs(3);
+/// Secrets that rate gets read.
+const RATE_SECRETS: usize = 1_000;
+/// Secrets on disk for the start-up row.
+const STARTUP_SECRETS: usize = 100_000;
+
+/// Requests per second with `in_flight` tasks sending what `make` gives
+/// (from the task's number and its count) for [`RATE_TIME`].
+async fn rate(
+    emu: &Arc<Emulator>,
+    in_flight: usize,
+    make: impl Fn(usize, usize) -> (reqwest::Method, String, Option<Value>) + Send + Sync + 'static,
+) -> Result<f64, BoxError> {
+    let make = Arc::new(make);
+    let started = Instant::now();
+    let deadline = started + RATE_TIME;
+    let mut tasks = Vec::new();
+    for task in 0..in_flight {
+        let (emu, make) = (emu.clone(), make.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0;
+            while Instant::now() < deadline {
+                let (method, url, body) = make(task, done);
+                emu.send(method, &url, body.as_ref()).await?;
+                done += 1;
+            }
+            Ok::<_, BoxError>(done)
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Gets per second, then sets per second, with 1 and 32 requests in flight.
+async fn rates(emu: &Arc<Emulator>, gets: bool) -> Result<Vec<f64>, BoxError> {
+    let mut out = Vec::new();
+    if gets {
+        let vault = emu.vault.clone();
+        emu.fill(RATE_SECRETS, move |i| {
+            let url = format!("{vault}/secrets/{}?{API}", secret_name(i));
+            (reqwest::Method::PUT, url, json!({ "value": VALUE }))
+        })
+        .await?;
+        for in_flight in [1, 32] {
+            let vault = emu.vault.clone();
+            let get = move |task: usize, i: usize| {
+                let name = secret_name((task * 7919 + i * 31) % RATE_SECRETS);
+                let url = format!("{vault}/secrets/{name}?{API}");
+                (reqwest::Method::GET, url, None)
+            };
+            out.push(rate(emu, in_flight, get).await?);
+        }
+    }
+    for in_flight in [1, 32] {
+        let vault = emu.vault.clone();
+        // Each task writes names of its own: writers of one name take turns.
+        let set = move |task: usize, i: usize| {
+            let url = format!("{vault}/secrets/rate-{task}-{}?{API}", i % 100);
+            (reqwest::Method::PUT, url, Some(json!({ "value": VALUE })))
+        };
+        out.push(rate(emu, in_flight, set).await?);
+    }
+    Ok(out)
+}
+
+/// The emulator's rates, start-up times and memory (see the module's
+/// documentation), printed as one table.
+async fn emulator_rates() -> Result<(), BoxError> {
+    eprintln!("rates in memory");
+    let memory = rates(&Arc::new(Emulator::start()?), true).await?;
+    eprintln!("rates with a data directory");
+    let dir = tempfile::tempdir()?;
+    let args = ["--data-dir".as_ref(), dir.path().as_os_str()];
+    let durable = rates(&Arc::new(Emulator::start_with(&args)?), false).await?;
+    let mut startups = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        drop(Emulator::start()?);
+        startups.push(started.elapsed());
+    }
+    let in_memory = quantile(startups, 0.5).as_secs_f64() * 1e3;
+    eprintln!("start-up with {STARTUP_SECRETS} secrets on disk");
+    let (_, on_disk, rss, _) = measure_startup(STARTUP_SECRETS).await?;
+    println!();
+    println!("| emulator | 1 in flight | 32 in flight | target |");
+    println!("| --- | --- | --- | --- |");
+    let per_s = |v: f64| format!("{v:.0}/s");
+    let (g1, g32, s1, s32) = (memory[0], memory[1], memory[2], memory[3]);
+    println!("| gets, in memory | {} | {} | |", per_s(g1), per_s(g32));
+    println!("| sets, in memory | {} | {} | |", per_s(s1), per_s(s32));
+    let (d1, d32) = (durable[0], durable[1]);
+    println!(
+        "| durable sets (`--data-dir`) | {} | {} | |",
+        per_s(d1),
+        per_s(d32)
+    );
+    println!(
+        "| durable / in memory | {:.2}× | {:.2}× | ≥ 0.5× at 32 |",
+        d1 / s1,
+        d32 / s32
+    );
+    println!();
+    println!("| emulator | figure | target |");
+    println!("| --- | --- | --- |");
+    println!(
+        "| start-up to the first line, in memory (median of 5) | {in_memory:.0} ms | < 50 ms |"
+    );
+    println!(
+        "| start-up to the first line, {STARTUP_SECRETS} secrets on disk | {:.0} ms | < 1 s |",
+        on_disk * 1e3
+    );
+    println!("| resident memory holding them | {rss:.0} MB | < 200 MB |");
+    Ok(())
+}
+
 fn row(name: &str, small: f64, large: f64, unit: &str, target: &str) {
     let ratio = large / small;
     println!("| {name} | {small:.1} {unit} | {large:.1} {unit} | {ratio:.2}× | {target} |");
@@ -395,6 +523,10 @@ fn row(name: &str, small: f64, large: f64, unit: &str, target: &str) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), BoxError> {
     let quick = std::env::args().any(|a| a == "--quick");
+    emulator_rates().await?;
+    if std::env::args().any(|a| a == "--rates") {
+        return Ok(());
+    }
     let on_disk = if quick { 20_000 } else { 1_000_000 };
     eprintln!("importing {on_disk} secrets into a data directory");
     let (import, startup, rss, get) = measure_startup(on_disk).await?;

@@ -31,6 +31,7 @@ mod hsm;
 mod identity;
 mod objects;
 mod proxy;
+mod seal;
 mod seed;
 mod server;
 mod service;

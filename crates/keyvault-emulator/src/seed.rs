@@ -649,7 +649,7 @@ fn stage_objects<'c, V: Seeded>(
     let mut staged = collection.stage();
     for o in objects {
         let existing = staged.existing(&o.name);
-        let mut s = existing.cloned().unwrap_or_else(|| Stored::new(&o.name));
+        let mut s = existing.clone().unwrap_or_else(|| Stored::new(&o.name));
         s.name = o.name;
         for Version {
             mut v,
@@ -666,7 +666,7 @@ fn stage_objects<'c, V: Seeded>(
             s.latest = v.id().to_owned();
             s.versions.insert(s.latest.clone(), v);
         }
-        let before = existing.and_then(|e| e.deleted);
+        let before = existing.as_ref().and_then(|e| e.deleted);
         s.deleted = o.deleted.map(|(date, purge)| {
             let date = date.or(before.map(|d| d.deleted_date)).unwrap_or(now);
             let default = Deletion::at(date, retention).scheduled_purge_date;
@@ -678,7 +678,7 @@ fn stage_objects<'c, V: Seeded>(
                     .unwrap_or(default),
             }
         });
-        if existing != Some(&s) {
+        if existing.as_ref() != Some(&s) {
             staged.put(batch, s).map_err(|e| config(e.message))?;
         }
     }
@@ -733,9 +733,10 @@ pub(crate) fn import(doc: Document, services: &Services) -> Result<(), Error> {
     }
     let mut staged_hsms = Vec::new();
     for plan in hsms {
-        // The state before the keys, as everywhere else.
-        let mut state = plan.hsm.lock();
+        // The right to write the state before the keys, as everywhere else.
+        let writing = plan.hsm.lock_writes();
         let staged = stage_objects(&plan.hsm.keys, &mut batch, plan.keys)?;
+        let state = plan.hsm.lock();
         let mut changes = Changes {
             batch: &mut batch,
             store: &plan.hsm.store,
@@ -750,7 +751,11 @@ pub(crate) fn import(doc: Document, services: &Services) -> Result<(), Error> {
             changes.of(plan.hsm.tables.assignments, &state.assignments, assignments)?;
         let settings = plan.settings.into_iter().map(|(n, v)| (n.to_owned(), v));
         let settings = changes.of(plan.hsm.tables.settings, &state.settings, settings)?;
+        drop(state);
+        let hsm = plan.hsm;
         staged_hsms.push(move || {
+            let _writing = writing;
+            let mut state = hsm.lock();
             state.definitions.extend(definitions);
             state.assignments.extend(assignments);
             state.settings.extend(settings);

@@ -138,18 +138,19 @@ impl Hsm {
             )));
         }
         let key = name.to_ascii_lowercase();
-        let mut state = self.lock();
-        let d = rbac::parse_definition(body, name, state.definitions.get(&key))?;
+        let _writing = self.lock_writes();
+        let d = rbac::parse_definition(body, name, self.lock().definitions.get(&key))?;
         self.store.put(self.tables.definitions, &key, &d)?;
         let out = rbac::render_definition(&d);
-        state.definitions.insert(key, d);
+        self.lock().definitions.insert(key, d);
         Ok(json_response(201, &out))
     }
 
     pub(super) fn delete_definition(&self, name: &str) -> Result<HttpResponse> {
         refuse_built_in(name, "deleted")?;
         let key = name.to_ascii_lowercase();
-        let mut state = self.lock();
+        let _writing = self.lock_writes();
+        let state = self.lock();
         let d = state
             .definitions
             .get(&key)
@@ -165,8 +166,9 @@ impl Hsm {
                 ),
             ));
         }
+        drop(state);
         (self.store).save(vec![Op::Delete(self.tables.definitions, key.clone())])?;
-        state.definitions.remove(&key);
+        self.lock().definitions.remove(&key);
         Ok(json_response(200, &rbac::render_definition(&d)))
     }
 
@@ -183,7 +185,8 @@ impl Hsm {
         }
         let new = rbac::parse_assignment(body)?;
         let key = name.to_ascii_lowercase();
-        let mut state = self.lock();
+        let _writing = self.lock_writes();
+        let state = self.lock();
         if state.assignments.contains_key(&key) {
             return Err(ServiceError::new(
                 409,
@@ -197,6 +200,7 @@ impl Hsm {
                 new.role
             )));
         };
+        drop(state);
         rbac::check_assignable(&role, scope)?;
         let a = RoleAssignment {
             name: name.to_owned(),
@@ -206,16 +210,16 @@ impl Hsm {
         };
         self.store.put(self.tables.assignments, &key, &a)?;
         let out = rbac::render_assignment(&a);
-        state.assignments.insert(key, a);
+        self.lock().assignments.insert(key, a);
         Ok(json_response(201, &out))
     }
 
     pub(super) fn delete_assignment(&self, name: &str) -> Result<HttpResponse> {
         let key = name.to_ascii_lowercase();
-        let mut state = self.lock();
-        let a = find_assignment(&state, name)?.clone();
+        let _writing = self.lock_writes();
+        let a = find_assignment(&self.lock(), name)?.clone();
         (self.store).save(vec![Op::Delete(self.tables.assignments, key.clone())])?;
-        state.assignments.remove(&key);
+        self.lock().assignments.remove(&key);
         Ok(json_response(200, &rbac::render_assignment(&a)))
     }
 }

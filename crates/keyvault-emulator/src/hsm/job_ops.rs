@@ -191,7 +191,8 @@ impl Hsm {
     pub(super) fn replace_state(&self, new: Snapshot, job_id: &str) -> jobs::Outcome {
         let job = self.lock_jobs().get(job_id).cloned();
         let job_end = job.map(|j| j.ended(self.clock.now(), Ok(None), None));
-        let mut state = self.lock();
+        let _writing = self.lock_writes();
+        let state = self.lock();
         let (old, rest) = (&*state, &new.state);
         let ops = [
             replace_ops(
@@ -214,10 +215,11 @@ impl Hsm {
             let record = crate::store::encode(job).map_err(|_| job_internal())?;
             ops.push(vec![Op::Put(self.tables.jobs, job.id.clone(), record)]);
         }
+        drop(state);
         (self.keys)
             .replace(new.keys, ops.into_iter().flatten().collect())
             .map_err(|_| job_internal())?;
-        *state = new.state;
+        *self.lock() = new.state;
         Ok(None)
     }
 

@@ -18,7 +18,7 @@ use super::Snapshot;
 use super::blob::{Container, Storage, StorageError};
 use super::keys::StoredKey;
 use super::rbac::{RoleAssignment, RoleDefinition};
-use crate::objects;
+use crate::seal as sealing;
 
 /// The `format` of a manifest.
 const FORMAT: &str = "keyvault-emulator-hsm-backup";
@@ -168,12 +168,12 @@ fn aad(name: &str) -> Vec<u8> {
 }
 
 fn seal(key: &[u8; 32], name: &str, plain: &[u8]) -> Result<Vec<u8>, (String, String)> {
-    objects::seal::seal(key, SEAL_VERSION, &aad(name), plain)
+    sealing::seal(key, SEAL_VERSION, &aad(name), plain)
         .ok_or_else(|| internal("The backup could not be sealed."))
 }
 
 fn open(key: &[u8; 32], name: &str, raw: &[u8]) -> Result<Vec<u8>, (String, String)> {
-    objects::seal::open(key, SEAL_VERSION, &aad(name), raw).ok_or_else(|| corrupt(name))
+    sealing::open(key, SEAL_VERSION, &aad(name), raw).ok_or_else(|| corrupt(name))
 }
 
 fn internal(message: &str) -> (String, String) {

@@ -4,7 +4,9 @@
 //!
 //! Keys live in a [`Collection`], the rest in one [`State`] behind a mutex.
 //! Every change is committed to the [`Store`] before it is applied in memory
-//! and before the answer is sent. A full restore commits the whole new
+//! and before the answer is sent. Writers of the state take turns (they hold
+//! the right to write it from their checks to the apply), but not its lock
+//! while their commit runs, so reads and access checks never wait on one. A full restore commits the whole new
 //! state in one transaction and only then swaps it in, so a failed restore
 //! changes nothing.
 
@@ -135,6 +137,8 @@ pub(crate) struct Hsm {
     pub(crate) tables: Tables,
     pub(crate) keys: Collection<KeyVersion>,
     state: Mutex<State>,
+    /// Held by a writer of `state` from its checks to the apply.
+    writes: Mutex<()>,
     jobs: Mutex<BTreeMap<String, Job>>,
     pub(crate) store: Arc<Store>,
     clock: Clock,
@@ -215,6 +219,7 @@ impl Hsm {
             tables,
             keys,
             state: Mutex::new(state),
+            writes: Mutex::new(()),
             jobs: Mutex::new(jobs),
             store,
             clock,
@@ -276,6 +281,12 @@ impl Hsm {
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The right to write the state (taken before its lock, never while
+    /// holding it).
+    pub(crate) fn lock_writes(&self) -> MutexGuard<'_, ()> {
+        self.writes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn lock_jobs(&self) -> MutexGuard<'_, BTreeMap<String, Job>> {

@@ -46,8 +46,9 @@ impl Hsm {
             }
         };
         let (n, value) = check_setting(name, &value)?;
-        let mut state = self.lock();
+        let _writing = self.lock_writes();
         self.store.put(self.tables.settings, n, &value)?;
+        let mut state = self.lock();
         state.settings.insert(n.to_owned(), value);
         Ok(self.setting_json(&state, n).unwrap_or(Value::Null))
     }

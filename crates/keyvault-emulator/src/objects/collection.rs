@@ -2,10 +2,21 @@
 //! the HSM's keys. Live and deleted objects are kept in two ordered maps by
 //! lower-case name, deleted ones also in a purge-date index; every change is
 //! committed to the [`Store`] before it is applied in memory.
+//!
+//! **Writes and the lock.** Readers see only what is durable: a writer
+//! computes its change under the collection's lock, lets go of it, waits
+//! for the (group) commit, and only then takes the lock again to apply the
+//! change. So no reader waits on an `fsync`, and nothing a reader saw can
+//! be lost by a crash; a failed commit leaves memory as it was. Writers of
+//! one name take turns (the right to write a name is held from the read
+//! to the apply, so a change is always made on the latest state of its
+//! object); writers of different names commit together. What changes many
+//! objects at once (an import, a full restore, the purge sweep) holds the
+//! right to write the whole collection.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -134,17 +145,20 @@ impl<V> Items<V> {
 /// Whole objects staged for a collection (see [`Collection::stage`]): their
 /// changes go into a [`Batch`] and, once it is committed, [`Staged::apply`]
 /// puts them in memory. Dropped without applying, it changes nothing.
-pub(crate) struct Staged<'c, V> {
+pub(crate) struct Staged<'c, V: Versioned> {
     collection: &'c Collection<V>,
-    items: MutexGuard<'c, Items<V>>,
+    _writing: Writing<'c, V>,
     puts: Vec<(String, Stored<V>)>,
 }
 
 impl<V: Versioned> Staged<'_, V> {
     /// The object called `name`, live or deleted, as stored now.
-    pub(crate) fn existing(&self, name: &str) -> Option<&Stored<V>> {
+    pub(crate) fn existing(&self, name: &str) -> Option<Stored<V>> {
         let key = name.to_ascii_lowercase();
-        (self.items.live.get(&key)).or_else(|| self.items.deleted.get(&key))
+        let items = self.collection.lock();
+        (items.live.get(&key))
+            .or_else(|| items.deleted.get(&key))
+            .cloned()
     }
 
     /// Adds the write of `s` (in place of any object of its name) to `batch`.
@@ -159,10 +173,42 @@ impl<V: Versioned> Staged<'_, V> {
     /// Applies the staged objects in memory (after the batch's commit); the
     /// next sweep looks at their purge dates.
     pub(crate) fn apply(mut self) {
+        let mut items = self.collection.lock();
         for (key, s) in std::mem::take(&mut self.puts) {
-            self.items.insert(key, s);
+            items.insert(key, s);
         }
         self.collection.next_due.store(i64::MIN, Ordering::SeqCst);
+    }
+}
+
+/// Who may write what: the names being written, and whether the whole
+/// collection is (or is waited for).
+#[derive(Default)]
+struct Writers {
+    names: HashSet<String>,
+    whole: bool,
+    /// Writers of the whole collection waiting: new name writers wait too,
+    /// so that they cannot starve them.
+    whole_waiting: usize,
+}
+
+/// The right to write one name (`Some`) or the whole collection, until
+/// dropped.
+struct Writing<'c, V: Versioned> {
+    collection: &'c Collection<V>,
+    name: Option<String>,
+}
+
+impl<V: Versioned> Drop for Writing<'_, V> {
+    fn drop(&mut self) {
+        let mut w = self.collection.lock_writers();
+        match self.name.take() {
+            Some(name) => {
+                w.names.remove(&name);
+            }
+            None => w.whole = false,
+        }
+        self.collection.writer_done.notify_all();
     }
 }
 
@@ -175,6 +221,9 @@ pub(crate) struct Collection<V> {
     clock: Clock,
     pub(crate) retention: Retention,
     items: Mutex<Items<V>>,
+    writers: Mutex<Writers>,
+    /// Signalled when a writer is done.
+    writer_done: Condvar,
     /// The earliest scheduled purge date (`i64::MAX` when nothing is
     /// deleted), so that most sweeps take no lock.
     next_due: AtomicI64,
@@ -195,6 +244,8 @@ impl<V: Versioned> Collection<V> {
             clock,
             retention,
             items: Mutex::new(Items::default()),
+            writers: Mutex::new(Writers::default()),
+            writer_done: Condvar::new(),
             next_due: AtomicI64::new(i64::MIN),
             store,
         };
@@ -212,34 +263,59 @@ impl<V: Versioned> Collection<V> {
         self.items.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Puts `all` in place of what `items` holds; the next sweep looks.
-    fn swap_in(&self, items: &mut Items<V>, all: BTreeMap<String, Stored<V>>) {
-        *items = Items::default();
-        for (k, s) in all {
-            items.insert(k, s);
-        }
-        self.next_due.store(i64::MIN, Ordering::SeqCst);
+    fn lock_writers(&self) -> MutexGuard<'_, Writers> {
+        self.writers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Commits `s` (or its removal) under `key`, then applies it.
-    fn put(&self, items: &mut Items<V>, key: String, s: Option<Stored<V>>) -> Result<()> {
+    /// Waits for the right to write `key` (lower case).
+    fn writing(&self, key: &str) -> Writing<'_, V> {
+        let mut w = self.lock_writers();
+        while w.whole || w.whole_waiting > 0 || w.names.contains(key) {
+            w = (self.writer_done.wait(w)).unwrap_or_else(|e| e.into_inner());
+        }
+        w.names.insert(key.to_owned());
+        Writing {
+            collection: self,
+            name: Some(key.to_owned()),
+        }
+    }
+
+    /// Waits for the right to write the whole collection.
+    fn writing_all(&self) -> Writing<'_, V> {
+        let mut w = self.lock_writers();
+        w.whole_waiting += 1;
+        while w.whole || !w.names.is_empty() {
+            w = (self.writer_done.wait(w)).unwrap_or_else(|e| e.into_inner());
+        }
+        w.whole_waiting -= 1;
+        w.whole = true;
+        Writing {
+            collection: self,
+            name: None,
+        }
+    }
+
+    /// Commits `s` (or its removal) under `key`, then applies it. The
+    /// caller holds the right to write `key`; the lock is not held while
+    /// the commit runs.
+    fn put(&self, key: String, s: Option<Stored<V>>) -> Result<()> {
         match s {
             Some(s) => {
                 self.store.put(self.table, &key, &s)?;
-                items.insert(key, s);
+                self.lock().insert(key, s);
             }
             None => {
                 self.store.save(vec![Op::Delete(self.table, key.clone())])?;
-                items.remove(&key);
+                self.lock().remove(&key);
             }
         }
         Ok(())
     }
 
     /// Commits and applies `s`; answers with its version `v`.
-    fn write(&self, items: &mut Items<V>, s: Stored<V>, v: V) -> Result<Found<V>> {
+    fn write(&self, s: Stored<V>, v: V) -> Result<Found<V>> {
         let found = Found::of(&s, v);
-        self.put(items, s.name.to_ascii_lowercase(), Some(s))?;
+        self.put(s.name.to_ascii_lowercase(), Some(s))?;
         Ok(found)
     }
 
@@ -268,19 +344,24 @@ impl<V: Versioned> Collection<V> {
         name: &str,
         make: impl FnOnce(Option<&str>) -> V,
     ) -> Result<Found<V>> {
-        let (key, mut items) = (name.to_ascii_lowercase(), self.lock());
-        if items.deleted.contains_key(&key) {
-            return Err(self.kind.deleted_conflict(name));
-        }
-        let mut s = items
-            .live
-            .get(&key)
-            .cloned()
-            .unwrap_or_else(|| Stored::new(name));
-        let v = make(s.versions.get(&s.latest).map(V::id));
-        s.latest = v.id().to_owned();
-        s.versions.insert(s.latest.clone(), v.clone());
-        self.write(&mut items, s, v)
+        let key = name.to_ascii_lowercase();
+        let _writing = self.writing(&key);
+        let (s, v) = {
+            let items = self.lock();
+            if items.deleted.contains_key(&key) {
+                return Err(self.kind.deleted_conflict(name));
+            }
+            let mut s = items
+                .live
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| Stored::new(name));
+            let v = make(s.versions.get(&s.latest).map(V::id));
+            s.latest = v.id().to_owned();
+            s.versions.insert(s.latest.clone(), v.clone());
+            (s, v)
+        };
+        self.write(s, v)
     }
 
     /// Refuses a name that a deleted object has (it cannot be reused).
@@ -327,22 +408,27 @@ impl<V: Versioned> Collection<V> {
         version: &str,
         change: impl FnOnce(&mut V),
     ) -> Result<Found<V>> {
-        let mut items = self.lock();
-        let (s, v) = self.find(&items, name, version)?;
-        let (mut s, mut v) = (s.clone(), v.clone());
+        let _writing = self.writing(&name.to_ascii_lowercase());
+        let (mut s, mut v) = self.find_cloned(name, version)?;
         change(&mut v);
         s.versions.insert(v.id().to_owned(), v.clone());
-        self.write(&mut items, s, v)
+        self.write(s, v)
+    }
+
+    /// A live object and its version, cloned out of the lock.
+    fn find_cloned(&self, name: &str, version: &str) -> Result<(Stored<V>, V)> {
+        let items = self.lock();
+        let (s, v) = self.find(&items, name, version)?;
+        Ok((s.clone(), v.clone()))
     }
 
     /// Soft-deletes a live object; answers with its latest version.
     pub(crate) fn delete(&self, name: &str) -> Result<Found<V>> {
-        let mut items = self.lock();
-        let (s, v) = self.find(&items, name, "")?;
-        let (mut s, v) = (s.clone(), v.clone());
+        let _writing = self.writing(&name.to_ascii_lowercase());
+        let (mut s, v) = self.find_cloned(name, "")?;
         let d = Deletion::at(self.clock.now(), &self.retention);
         s.deleted = Some(d);
-        let found = self.write(&mut items, s, v)?;
+        let found = self.write(s, v)?;
         self.next_due
             .fetch_min(d.scheduled_purge_date, Ordering::SeqCst);
         Ok(found)
@@ -363,20 +449,20 @@ impl<V: Versioned> Collection<V> {
 
     /// Purges a deleted object (refused with purge protection).
     pub(crate) fn purge(&self, name: &str) -> Result<()> {
-        let mut items = self.lock();
-        let (s, _) = self.find_deleted(&items, name)?;
+        let _writing = self.writing(&name.to_ascii_lowercase());
+        let (s, _) = self.find_deleted(&self.lock(), name)?;
         if self.retention.purge_protection {
             return Err(ServiceError::forbidden((self.kind.purge_protected)(name)));
         }
-        self.put(&mut items, s.name.to_ascii_lowercase(), None)
+        self.put(s.name.to_ascii_lowercase(), None)
     }
 
     /// Recovers a deleted object; answers with its latest version.
     pub(crate) fn recover(&self, name: &str) -> Result<Found<V>> {
-        let mut items = self.lock();
-        let (mut s, v) = self.find_deleted(&items, name)?;
+        let _writing = self.writing(&name.to_ascii_lowercase());
+        let (mut s, v) = self.find_deleted(&self.lock(), name)?;
         s.deleted = None;
-        self.write(&mut items, s, v)
+        self.write(s, v)
     }
 
     /// Adds a whole object (a restored backup) when no object, live or
@@ -384,20 +470,23 @@ impl<V: Versioned> Collection<V> {
     pub(crate) fn insert_new(&self, mut s: Stored<V>) -> Result<Found<V>> {
         s.deleted = None;
         let key = s.name.to_ascii_lowercase();
-        let mut items = self.lock();
-        if let Some(existing) = items.live.get(&key).or_else(|| items.deleted.get(&key)) {
-            let state = match existing.deleted {
-                Some(_) => " (it is deleted but not purged)",
-                None => "",
-            };
-            let (title, noun, name) = (self.kind.title, self.kind.noun, &existing.name);
-            return Err(ServiceError::conflict(format!(
-                "{title} {name} already exists{state}; a backup can only be restored when no {noun} of that name exists."
-            )));
+        let _writing = self.writing(&key);
+        {
+            let items = self.lock();
+            if let Some(existing) = items.live.get(&key).or_else(|| items.deleted.get(&key)) {
+                let state = match existing.deleted {
+                    Some(_) => " (it is deleted but not purged)",
+                    None => "",
+                };
+                let (title, noun, name) = (self.kind.title, self.kind.noun, &existing.name);
+                return Err(ServiceError::conflict(format!(
+                    "{title} {name} already exists{state}; a backup can only be restored when no {noun} of that name exists."
+                )));
+            }
         }
         let v = s.latest().cloned();
         let v = v.ok_or_else(|| ServiceError::bad_parameter("Backup blob is empty."))?;
-        self.write(&mut items, s, v)
+        self.write(s, v)
     }
 
     /// Adds the versions of `backup` that the live object lacks (the whole
@@ -405,7 +494,8 @@ impl<V: Versioned> Collection<V> {
     /// conflict. Returns how many versions were added and skipped.
     pub(crate) fn merge(&self, mut backup: Stored<V>) -> Result<(usize, usize)> {
         let key = backup.name.to_ascii_lowercase();
-        let mut items = self.lock();
+        let _writing = self.writing(&key);
+        let items = self.lock();
         if let Some(existing) = items.deleted.get(&key) {
             return Err(ServiceError::conflict(format!(
                 "{} {} is deleted but not purged; recover or purge it before restoring it.",
@@ -428,7 +518,8 @@ impl<V: Versioned> Collection<V> {
                 (backup, n, 0)
             }
         };
-        self.put(&mut items, key, Some(merged))?;
+        drop(items);
+        self.put(key, Some(merged))?;
         Ok((added, skipped))
     }
 
@@ -437,7 +528,7 @@ impl<V: Versioned> Collection<V> {
     pub(crate) fn stage(&self) -> Staged<'_, V> {
         Staged {
             collection: self,
-            items: self.lock(),
+            _writing: self.writing_all(),
             puts: Vec::new(),
         }
     }
@@ -456,12 +547,20 @@ impl<V: Versioned> Collection<V> {
     /// Replaces every object with `new` (a full restore), committed in one
     /// transaction with `with` (the rest of the restored state).
     pub(crate) fn replace(&self, new: BTreeMap<String, Stored<V>>, with: Vec<Op>) -> Result<()> {
-        let mut items = self.lock();
-        let old = items.live.keys().chain(items.deleted.keys());
-        let mut ops = store::replace_ops(self.table, old, &new)?;
+        let _writing = self.writing_all();
+        let mut ops = {
+            let items = self.lock();
+            let old = items.live.keys().chain(items.deleted.keys());
+            store::replace_ops(self.table, old, &new)?
+        };
         ops.extend(with);
         self.store.save(ops)?;
-        self.swap_in(&mut items, new);
+        let mut items = self.lock();
+        *items = Items::default();
+        for (k, s) in new {
+            items.insert(k, s);
+        }
+        self.next_due.store(i64::MIN, Ordering::SeqCst);
         Ok(())
     }
 
@@ -472,8 +571,8 @@ impl<V: Versioned> Collection<V> {
         if now < self.next_due.load(Ordering::SeqCst) {
             return;
         }
-        let mut items = self.lock();
-        let due: Vec<String> = (items.due.iter())
+        let _writing = self.writing_all();
+        let due: Vec<String> = (self.lock().due.iter())
             .take_while(|(t, _)| *t <= now)
             .map(|(_, k)| k.clone())
             .collect();
@@ -486,9 +585,12 @@ impl<V: Versioned> Collection<V> {
                 tracing::error!(error = %e, kind = self.kind.noun, "cannot purge what is due");
                 return;
             }
-            for k in &due {
-                items.remove(k);
-            }
+        }
+        let mut items = self.lock();
+        for k in &due {
+            items.remove(k);
+        }
+        if !due.is_empty() {
             tracing::info!(
                 count = due.len(),
                 kind = self.kind.noun,
@@ -568,7 +670,7 @@ mod tests {
     use super::*;
     use crate::store::VAULT_SECRETS;
 
-    #[derive(Debug, Serialize, Deserialize)]
+    #[derive(Debug, Serialize, Deserialize, PartialEq)]
     struct V(String);
 
     thread_local! {
@@ -691,6 +793,78 @@ mod tests {
         deleted_path: "deletedthings",
         purge_protected: |name| format!("{name} is protected"),
     };
+
+    /// Writers of many names and of one name, on a durable store, from many
+    /// threads: every acknowledged write is there after reopening. Then a
+    /// group whose commit fails: each of its writers gets the service's 500,
+    /// and memory is as it was.
+    #[test]
+    fn concurrent_writers_are_durable_and_a_failed_group_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let retention = Retention {
+            retention_days: 7,
+            purge_protection: false,
+        };
+        let open = || {
+            let store = Arc::new(Store::open(dir.path()).unwrap());
+            let c = Collection::open(&KIND, VAULT_SECRETS, store.clone(), Clock::new(), retention);
+            (store, Arc::new(c.unwrap()))
+        };
+        let write_all = |c: &Arc<Collection<V>>, tag: &'static str| {
+            let threads: Vec<_> = (0..32)
+                .map(|i| {
+                    let c = c.clone();
+                    std::thread::spawn(move || {
+                        let name = if i % 4 == 0 {
+                            "shared".to_owned()
+                        } else {
+                            format!("n{i}")
+                        };
+                        c.create(&name, |_| V(format!("{tag}{i}")))
+                            .map(|f| f.version.0)
+                    })
+                })
+                .collect();
+            let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+            outcomes
+        };
+        let acked: Vec<String> = {
+            let (_store, c) = open();
+            let acked = write_all(&c, "v").into_iter().map(Result::unwrap).collect();
+            assert_eq!(c.get_all("shared").unwrap().versions.len(), 8);
+            acked
+        };
+        let (store, c) = open();
+        let mut found: Vec<String> = (c.snapshot().into_values())
+            .flat_map(|s| {
+                s.versions
+                    .iter()
+                    .map(|(id, _)| id.clone())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        found.sort();
+        let mut want = acked;
+        want.sort();
+        assert_eq!(found, want, "every acknowledged write, and only those");
+
+        let before = c.snapshot();
+        store.fail_commits(true);
+        for outcome in write_all(&c, "lost") {
+            let e = outcome.unwrap_err();
+            assert_eq!((e.status, e.code), (500, "InternalServerError"));
+            assert_eq!(
+                e.body()["error"]["message"],
+                "The change could not be stored."
+            );
+        }
+        assert!(
+            c.snapshot() == before,
+            "a failed group changes nothing in memory"
+        );
+        assert_eq!(c.delete("n1").unwrap_err().status, 500);
+        assert!(c.get("n1", "").is_ok() && c.get_deleted("n1").is_err());
+    }
 
     #[test]
     fn the_sweep_purges_what_is_due_and_retries_what_could_not_be_stored() {

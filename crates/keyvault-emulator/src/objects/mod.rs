@@ -1,12 +1,11 @@
 //! What the vault's secrets and the HSM's keys share: objects with versions
 //! and soft-delete state ([`Collection`]), version attributes, retention,
-//! request bodies, paging, the `attributes` object and deletion fields of
-//! their wire shapes, and sealed backups. Nothing here knows a service.
+//! request bodies, paging, and the `attributes` object and deletion fields of
+//! their wire shapes. Nothing here knows a service.
 
 mod collection;
 pub(crate) mod paging;
 pub(crate) mod request;
-pub(crate) mod seal;
 mod versions;
 
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 
 use super::model::StoredSecret;
 use crate::error::ServiceError;
-use crate::objects::seal;
+use crate::seal;
 
 const FORMAT: u8 = 1;
 const AAD: &[u8] = b"keyvault-emulator secret backup v1";

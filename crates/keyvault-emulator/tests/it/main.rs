@@ -1,6 +1,7 @@
 //! Integration tests: each starts an emulator in-process on ephemeral ports
 //! and drives it over HTTPS with a plain HTTP client that trusts its CA.
 
+mod at_rest;
 mod auth;
 mod clock;
 mod common;
