@@ -9,6 +9,7 @@ mod backup;
 mod backup_identity;
 mod blocking;
 mod common;
+mod hostile;
 mod models;
 mod per_call;
 mod recorded;

@@ -9,6 +9,7 @@ mod common;
 mod crud;
 mod errors;
 mod host_names;
+mod hostile;
 mod lists;
 mod logging;
 mod models;
