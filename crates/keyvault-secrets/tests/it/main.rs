@@ -16,4 +16,5 @@ mod models;
 mod per_call;
 mod pollers;
 mod requests;
+mod security;
 mod seeded;
