@@ -13,6 +13,7 @@ mod hostile;
 mod models;
 mod per_call;
 mod recorded;
+mod security;
 mod settings;
 mod tracing_spans;
 
