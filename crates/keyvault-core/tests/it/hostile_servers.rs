@@ -554,3 +554,98 @@ async fn an_operation_that_never_ends_is_a_timeout_at_max_poll_wait() {
         Some(Duration::from_secs(3600))
     );
 }
+
+#[tokio::test]
+async fn a_challenge_for_another_resource_gets_no_token() {
+    // Resources whose host is not the server's (`localhost`) or a parent
+    // domain of it, however they are dressed up.
+    for resource in [
+        "https://vault.azure.net",
+        "https://localhost.evil.example",
+        "https://evil.example/localhost",
+        "https://evil.example?host=localhost",
+        "https://ocalhost",
+        "not a URL",
+    ] {
+        let (srv, ca) = Server::https(move |seen, _| {
+            if seen.authorization().is_some() {
+                Reply::json(200, "{}")
+            } else {
+                server::challenge(resource)
+            }
+        })
+        .await;
+        let cred = Arc::new(TestCredential::default());
+        let options = ClientOptions {
+            root_certificates_pem: vec![ca.into_bytes()],
+            ..server::options()
+        };
+        let p = server::pipeline(&cred, options);
+        let err = p
+            .send(
+                &Context::new("GetSecret"),
+                Request::new(Method::GET, srv.url("/secrets/a")),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Authentication, "{resource}: {err}");
+        assert!(err.to_string().contains("no token was sent"), "{err}");
+        assert_eq!(cred.calls(), 0, "{resource}: a token was asked for");
+        assert!(srv.seen().iter().all(|s| s.authorization().is_none()));
+    }
+}
+
+#[tokio::test]
+async fn no_request_goes_over_plain_http_unless_allowed_for_loopback() {
+    let srv =
+        Server::http(|seen, _| require_token(seen).unwrap_or_else(|| Reply::json(200, "{}"))).await;
+    let cred = Arc::new(TestCredential::default());
+    let strict = server::pipeline(
+        &cred,
+        ClientOptions {
+            allow_loopback_http: false,
+            ..server::options()
+        },
+    );
+    let err = strict
+        .send(
+            &Context::new("GetSecret"),
+            Request::new(Method::GET, srv.url("/secrets/a")),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(srv.seen().is_empty(), "nothing was sent");
+    assert_eq!(cred.calls(), 0);
+    // A listing or a poller of an https vault never follows a link to http.
+    let (vault, ca) = Server::https(move |seen, _| {
+        require_token(seen).unwrap_or_else(|| {
+            Reply::json(
+                200,
+                r#"{"value":[],"nextLink":"http://localhost:9/secrets?$skiptoken=x"}"#,
+            )
+        })
+    })
+    .await;
+    let options = ClientOptions {
+        root_certificates_pem: vec![ca.into_bytes()],
+        verify_challenge_resource: false,
+        ..server::options()
+    };
+    let p = server::pipeline(&cred, options);
+    let mut pages =
+        Pager::<NameList>::new(p.clone(), Context::new("GetSecrets"), first_request(&vault))
+            .into_pages();
+    assert!(pages.try_next().await.unwrap().is_some());
+    let err = pages.try_next().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    let token = r#"{"style":"async_operation","url":"http://localhost:9/backup/j/pending"}"#;
+    let err = Poller::<serde_json::Value>::resume(
+        p,
+        Context::new("FullBackupStatus"),
+        token,
+        &vault.base,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+}
