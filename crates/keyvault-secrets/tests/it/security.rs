@@ -24,7 +24,7 @@ fn a_whole_scenario_leaks_no_value_token_or_blob() {
     let token = credential.token();
     let mut shown: Vec<(String, String)> = Vec::new();
     let mut show = |what: &str, text: String| shown.push((what.to_owned(), text));
-    let blob = runtime.block_on(async {
+    let (blob, identity_header) = runtime.block_on(async {
         let emu =
             keyvault_testing::emulator::start_with(Emulator::builder().auth(AuthMode::Jwt)).await;
         let c = client_for(&emu, credential.clone(), ApiVersion::default());
@@ -123,8 +123,13 @@ fn a_whole_scenario_leaks_no_value_token_or_blob() {
             show("error", format!("{e} | {e:?}"));
         }
         show("value", format!("{:?}", got.value));
+        // The emulator's own: its handle, a builder with an import that
+        // holds the value.
+        let import = format!(r#"{{"vaults":{{"emulator":{{"secrets":[{{"name":"s","versions":[{{"value":"{VALUE}"}}]}}]}}}}}}"#);
+        show("emulator", format!("{emu:?} {:?}", Emulator::builder().import_json(import)));
+        let header = emu.identity_header().to_owned();
         emu.shutdown().await;
-        blob
+        (blob, header)
     });
     let logs = captured.text();
     // The capture holds both sides' events...
@@ -145,6 +150,7 @@ fn a_whole_scenario_leaks_no_value_token_or_blob() {
         ("token", token.as_str()),
         ("backup blob", &blob_b64[..40]),
         ("proxy password", "proxy-password-1"),
+        ("identity header", identity_header.as_str()),
     ];
     let logs_shown = ("logs".to_owned(), logs.clone());
     for (what, text) in shown.iter().chain(std::iter::once(&logs_shown)) {
