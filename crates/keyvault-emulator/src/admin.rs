@@ -6,7 +6,9 @@
 //!   clock forward by `n` seconds, purges what became due, and answers like
 //!   `GET /_emulator/clock`.
 //! * `GET /_emulator/export` answers the import document of the current
-//!   state (secret values and key material included), see `seed`.
+//!   state (secret values and key material included), see `seed`. It takes
+//!   the service's authentication and, with RBAC enforced, the right to
+//!   start a full backup of every HSM.
 
 use std::sync::{Arc, Mutex};
 
