@@ -451,6 +451,8 @@ fn route_table() -> Vec<(String, String)> {
         .collect()
 }
 
+// Prints the figure RELIABILITY.md quotes.
+#[allow(clippy::print_stdout)]
 #[tokio::test]
 async fn a_principal_without_assignment_is_refused_every_data_action_and_changes_nothing() {
     use keyvault_emulator::SYSTEM_OBJECT_ID;
