@@ -21,7 +21,7 @@ use std::{
 
 use futures::TryStreamExt;
 use keyvault_core::{
-    ClientOptions, Context, ErrorKind, Pager, Poller, RetryOptions,
+    ClientOptions, Context, ErrorKind, Pager, Pipeline, Poller, RetryOptions,
     http::{Method, Request},
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -138,6 +138,16 @@ async fn send(io: &mut Box<dyn Io>, written: &AtomicU64, bytes: &[u8]) -> bool {
     ok
 }
 
+/// Sends `request`, which must fail, and says how long that took.
+async fn failing(p: &Pipeline, request: Request) -> (keyvault_core::Error, Duration) {
+    let start = Instant::now();
+    let err = p
+        .send(&Context::new("GetSecret"), request)
+        .await
+        .unwrap_err();
+    (err, start.elapsed())
+}
+
 /// Options with a short try and a short budget: the budget a test checks.
 fn budgeted(try_timeout: Duration, budget: Duration) -> ClientOptions {
     ClientOptions {
@@ -177,12 +187,7 @@ async fn a_server_that_never_answers_ends_in_a_timeout_within_the_budget() {
     let cred = Arc::new(TestCredential::default());
     let budget = Duration::from_millis(2500);
     let p = server::pipeline(&cred, srv.options(budgeted(Duration::from_secs(1), budget)));
-    let start = Instant::now();
-    let err = p
-        .send(&Context::new("GetSecret"), srv.get())
-        .await
-        .unwrap_err();
-    let took = start.elapsed();
+    let (err, took) = failing(&p, srv.get()).await;
     println!(
         "hostile: never answers: {:?} after {} tries in {took:.2?}",
         err.kind(),
@@ -222,12 +227,7 @@ async fn a_server_that_answers_a_byte_a_second_ends_in_a_timeout() {
         ..budgeted(Duration::from_millis(1500), budget)
     };
     let p = server::pipeline(&cred, srv.options(options));
-    let start = Instant::now();
-    let err = p
-        .send(&Context::new("GetSecret"), srv.get())
-        .await
-        .unwrap_err();
-    let took = start.elapsed();
+    let (err, took) = failing(&p, srv.get()).await;
     println!(
         "hostile: a byte a second: {:?} after {} tries in {took:.2?}, {} bytes sent",
         err.kind(),
@@ -274,12 +274,7 @@ async fn a_body_of_gigabytes_is_refused_at_the_limit_with_bounded_memory() {
             srv.options(budgeted(Duration::from_secs(60), Duration::from_secs(60))),
         );
         let before = reset_peak_rss();
-        let start = Instant::now();
-        let err = p
-            .send(&Context::new("GetSecret"), srv.get())
-            .await
-            .unwrap_err();
-        let took = start.elapsed();
+        let (err, took) = failing(&p, srv.get()).await;
         let growth = before
             .zip(peak_rss())
             .map(|(b, a)| a.saturating_sub(b) / 1024);
@@ -321,21 +316,16 @@ async fn endless_response_headers_are_a_clear_error() {
         &cred,
         srv.options(budgeted(Duration::from_secs(5), Duration::from_secs(10))),
     );
-    let start = Instant::now();
-    let err = p
-        .send(&Context::new("GetSecret"), srv.get())
-        .await
-        .unwrap_err();
+    let (err, took) = failing(&p, srv.get()).await;
     println!(
-        "hostile: endless headers: {:?} after {} tries in {:.2?}, {} KiB sent",
+        "hostile: endless headers: {:?} after {} tries in {took:.2?}, {} KiB sent",
         err.kind(),
         err.attempts(),
-        start.elapsed(),
         srv.written() / 1024
     );
     assert_eq!(err.kind(), ErrorKind::Io, "{err}");
     assert!(err.to_string().contains("not valid HTTP"), "{err}");
-    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(took < Duration::from_secs(10));
 }
 
 #[tokio::test]
@@ -437,15 +427,7 @@ async fn a_retry_after_of_a_year_returns_the_error_at_once() {
                 ..Default::default()
             },
         );
-        let start = Instant::now();
-        let err = p
-            .send(
-                &Context::new("GetSecret"),
-                Request::new(Method::GET, srv.url("/secrets/a")),
-            )
-            .await
-            .unwrap_err();
-        let took = start.elapsed();
+        let (err, took) = failing(&p, Request::new(Method::GET, srv.url("/secrets/a"))).await;
         println!("hostile: Retry-After {value}: status {status} returned in {took:.2?}");
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status), "{err}");
         assert!(took < Duration::from_secs(2), "{took:?}");
@@ -581,13 +563,7 @@ async fn a_challenge_for_another_resource_gets_no_token() {
             ..server::options()
         };
         let p = server::pipeline(&cred, options);
-        let err = p
-            .send(
-                &Context::new("GetSecret"),
-                Request::new(Method::GET, srv.url("/secrets/a")),
-            )
-            .await
-            .unwrap_err();
+        let (err, _) = failing(&p, Request::new(Method::GET, srv.url("/secrets/a"))).await;
         assert_eq!(err.kind(), ErrorKind::Authentication, "{resource}: {err}");
         assert!(err.to_string().contains("no token was sent"), "{err}");
         assert_eq!(cred.calls(), 0, "{resource}: a token was asked for");
@@ -600,20 +576,13 @@ async fn no_request_goes_over_plain_http_unless_allowed_for_loopback() {
     let srv =
         Server::http(|seen, _| require_token(seen).unwrap_or_else(|| Reply::json(200, "{}"))).await;
     let cred = Arc::new(TestCredential::default());
-    let strict = server::pipeline(
-        &cred,
-        ClientOptions {
-            allow_loopback_http: false,
-            ..server::options()
-        },
-    );
-    let err = strict
-        .send(
-            &Context::new("GetSecret"),
-            Request::new(Method::GET, srv.url("/secrets/a")),
-        )
-        .await
-        .unwrap_err();
+    let mut no_http = server::options();
+    no_http.allow_loopback_http = false;
+    let (err, _) = failing(
+        &server::pipeline(&cred, no_http),
+        Request::new(Method::GET, srv.url("/secrets/a")),
+    )
+    .await;
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     assert!(srv.seen().is_empty(), "nothing was sent");
     assert_eq!(cred.calls(), 0);
