@@ -272,6 +272,12 @@ impl<T> Poller<T> {
     pub fn is_done(&self) -> bool {
         self.status().is_terminal()
     }
+
+    /// The URL status requests go to (none for a poller made
+    /// [`finished`](Poller::finished)).
+    pub(crate) fn status_url(&self) -> Option<&Url> {
+        self.target.as_ref().map(|t| &t.url)
+    }
 }
 
 impl<T: Send + 'static> Poller<T> {

@@ -618,3 +618,41 @@ async fn no_request_goes_over_plain_http_unless_allowed_for_loopback() {
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 }
+
+#[tokio::test]
+async fn a_status_url_on_another_host_is_not_polled() {
+    // Another server, which would ask for a token of its own.
+    let elsewhere = Server::http(|seen, _| {
+        require_token(seen).unwrap_or_else(|| Reply::json(200, r#"{"status":"Succeeded"}"#))
+    })
+    .await;
+    let status_url = elsewhere.url("/backup/j1/pending").to_string();
+    let hsm = Server::http(move |_, _| {
+        Reply::json(202, r#"{"status":"InProgress"}"#)
+            .header("azure-asyncoperation", status_url.clone())
+    })
+    .await;
+    let core = crate::client::core(
+        hsm.base.as_str(),
+        crate::client::Version::V7_6,
+        server::options(),
+    )
+    .unwrap();
+    let initial = core
+        .send(
+            "FullBackup",
+            Ok(Request::new(Method::POST, hsm.url("/backup"))),
+        )
+        .await
+        .unwrap();
+    let err = core
+        .async_operation::<serde_json::Value>(
+            "FullBackupStatus",
+            &initial,
+            Duration::from_millis(10),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Deserialize, "{err}");
+    assert!(err.to_string().contains("not followed"), "{err}");
+    assert!(elsewhere.seen().is_empty(), "the other host got a request");
+}
