@@ -191,8 +191,10 @@ pub(crate) fn verify(request_url: &Url, challenge: &Challenge) -> Result<()> {
         .ok()
         .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
     let host = request_url.host_str().unwrap_or("").to_ascii_lowercase();
+    // An IP address has no parent domain: `0.0.1` is not one of `127.0.0.1`.
+    let is_ip = !matches!(request_url.host(), Some(url::Host::Domain(_)));
     let ok = match &resource_host {
-        Some(r) => host == *r || host.ends_with(&format!(".{r}")),
+        Some(r) => host == *r || (!is_ip && host.ends_with(&format!(".{r}"))),
         None => false,
     };
     if ok {
@@ -265,5 +267,13 @@ mod tests {
         assert!(e.to_string().contains("myvault.evil.net"));
         let tricky = Url::parse("https://evilvault.azure.net/").unwrap();
         assert!(verify(&tricky, &c).is_err());
+        let ip = |scope: &str| Challenge {
+            scope: scope.into(),
+            tenant_id: None,
+            verified: false,
+        };
+        let loopback = Url::parse("https://127.0.0.1:8443/").unwrap();
+        assert!(verify(&loopback, &ip("https://127.0.0.1/.default")).is_ok());
+        assert!(verify(&loopback, &ip("https://0.0.1/.default")).is_err());
     }
 }

@@ -282,22 +282,38 @@ impl<V: ServiceVersion> ClientCore<V> {
 
     /// A poller of the `Azure-AsyncOperation` status of `initial`, the
     /// answer that started an operation; `operation` names the status
-    /// requests.
+    /// requests. The status URL must be on this client's vault or HSM (the
+    /// same scheme, host and port): a token is never sent where the service
+    /// points but the user did not.
     ///
     /// # Errors
-    /// As [`Poller::from_async_operation`].
+    /// As [`Poller::from_async_operation`]; [`ErrorKind::Deserialize`] for
+    /// a status URL of another origin.
     pub fn async_operation<T: DeserializeOwned + Send + 'static>(
         &self,
         operation: &'static str,
         initial: &Response,
         frequency: Duration,
     ) -> Result<Poller<T>> {
-        Poller::from_async_operation(
+        let poller = Poller::from_async_operation(
             self.inner.pipeline.clone(),
             self.context(operation),
             initial,
-        )
-        .map(|p| p.with_frequency(frequency))
+        )?;
+        if let Some(url) = poller.status_url()
+            && url.origin() != self.inner.endpoint.origin()
+        {
+            return Err(Error::new(
+                ErrorKind::Deserialize,
+                format!(
+                    "the status URL of the operation {operation} points at {}, not at {}; \
+                     it is not followed",
+                    url.origin().ascii_serialization(),
+                    self.inner.endpoint.origin().ascii_serialization()
+                ),
+            ));
+        }
+        Ok(poller.with_frequency(frequency))
     }
 
     /// Continues polling from a [`Poller::resume_token`] of an operation on

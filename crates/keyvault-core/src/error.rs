@@ -43,6 +43,11 @@ pub enum ErrorKind {
     Authentication,
     /// A long-running operation finished as failed or canceled.
     OperationFailed,
+    /// A response went past a limit of
+    /// [`ClientOptions`](crate::ClientOptions): a body larger than
+    /// `max_response_body_size`, a listing longer than `max_pages`, or a
+    /// next-page link the service had already given (a loop).
+    LimitExceeded,
 }
 
 impl ErrorKind {
@@ -57,6 +62,7 @@ impl ErrorKind {
             Self::Credential => "credential error",
             Self::Authentication => "authentication error",
             Self::OperationFailed => "operation failed",
+            Self::LimitExceeded => "limit exceeded",
         }
     }
 }

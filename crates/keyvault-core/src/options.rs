@@ -65,7 +65,31 @@ pub struct ClientOptions {
     /// `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` environment variables.
     /// Ignored when [`http_client`](Self::http_client) is set.
     pub proxy: Option<ProxyOptions>,
+    /// The largest response body read, in bytes. Default 16 MiB, far
+    /// above any Key Vault answer (a secret value is at most 25 KB, a page
+    /// of a listing a few tens of KB). A larger body, announced by its
+    /// `Content-Length` or found while reading, ends the request with an
+    /// [`ErrorKind::LimitExceeded`](crate::ErrorKind::LimitExceeded) error
+    /// and is not retried: what is read of a response never grows past it.
+    pub max_response_body_size: usize,
+    /// The most pages one listing follows. Default `Some(100_000)` (2.5
+    /// million items at Key Vault's 25 per page); `None` for no bound. A
+    /// listing also ends when the service hands back a next-page link it
+    /// already gave (a loop). Either way the listing ends with an
+    /// [`ErrorKind::LimitExceeded`](crate::ErrorKind::LimitExceeded) error.
+    pub max_pages: Option<u32>,
+    /// How long a poller's [`wait`](crate::Poller::wait) (or `.await`) and
+    /// status stream wait for a long-running operation, unless
+    /// [`Poller::with_max_wait`](crate::Poller::with_max_wait) says
+    /// otherwise. Default `Some(1 hour)`; `None` waits as long as the
+    /// service says the operation runs. When it runs out, the error is an
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout); the operation goes
+    /// on, and the poller's resume token continues it.
+    pub max_poll_wait: Option<Duration>,
 }
+
+/// The default of [`ClientOptions::max_response_body_size`]: 16 MiB.
+pub(crate) const DEFAULT_MAX_RESPONSE_BODY_SIZE: usize = 16 << 20;
 
 /// An explicit proxy, instead of the one the environment names.
 ///
@@ -146,6 +170,9 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             read_timeout: None,
             proxy: None,
+            max_response_body_size: DEFAULT_MAX_RESPONSE_BODY_SIZE,
+            max_pages: Some(100_000),
+            max_poll_wait: Some(Duration::from_secs(3600)),
         }
     }
 }
@@ -182,6 +209,10 @@ impl ClientOptions {
 /// backoff of [`mode`](Self::mode). A request that is not idempotent (POST,
 /// PATCH) is not retried once its body may have reached the server, unless
 /// the status says it was not processed (408, 413, 429, 503).
+///
+/// A `Retry-After` is honoured up to what is left of
+/// [`budget`](Self::budget): one that asks for longer (a year) is not
+/// slept through; the failure status it came with is returned at once.
 ///
 /// The defaults are Python's: 10 retries in all, of which at most 3 after a
 /// status, 3 after a connection failure and 3 after a read failure; 0.8 s

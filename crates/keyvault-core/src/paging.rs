@@ -353,11 +353,20 @@ impl<P: Paged> Pager<P> {
             Some(l) => Next::Link(l),
             None => Next::First(Box::new(first)),
         };
+        let mut guard = LoopGuard::new(pipeline.max_pages());
         let inner = futures::stream::unfold(state, move |state| {
             let pipeline = pipeline.clone();
             let template = template.clone();
             let ctx = ctx.clone();
+            let checked = match &state {
+                Next::Done => Ok(()),
+                Next::First(_) => guard.follow(None),
+                Next::Link(link) => guard.follow(Some(link)),
+            };
             async move {
+                if let Err(e) = checked {
+                    return Some((Err(e), Next::Done));
+                }
                 let request = match state {
                     Next::Done => return None,
                     Next::First(r) => *r,
@@ -408,6 +417,55 @@ impl<P: Paged> Stream for Pager<P> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
         self.items.poll_item(cx)
+    }
+}
+
+/// What keeps a listing from following a hostile service forever: the
+/// count of pages fetched, against [`ClientOptions::max_pages`](crate::ClientOptions::max_pages),
+/// and a hash of each next-page link followed, so that a link given twice
+/// (a loop) ends the listing. Eight bytes per page, nothing per item.
+struct LoopGuard {
+    max_pages: Option<u32>,
+    pages: u32,
+    links: std::collections::HashSet<u64>,
+    hasher: std::hash::RandomState,
+}
+
+impl LoopGuard {
+    fn new(max_pages: Option<u32>) -> Self {
+        Self {
+            max_pages,
+            pages: 0,
+            links: std::collections::HashSet::new(),
+            hasher: std::hash::RandomState::new(),
+        }
+    }
+
+    /// Counts the page about to be fetched from `link` (`None` for the
+    /// first request), or says why it must not be.
+    fn follow(&mut self, link: Option<&str>) -> Result<()> {
+        use std::hash::BuildHasher;
+        if self.max_pages.is_some_and(|max| self.pages >= max) {
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "the listing has more than {} pages (max_pages); it was stopped",
+                    self.pages
+                ),
+            ));
+        }
+        if link.is_some_and(|l| !self.links.insert(self.hasher.hash_one(l))) {
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "the service gave the next-page link of page {} again, a loop; \
+                     the listing was stopped",
+                    self.pages + 1
+                ),
+            ));
+        }
+        self.pages += 1;
+        Ok(())
     }
 }
 

@@ -194,6 +194,10 @@ struct Inner {
     verify_challenge_resource: bool,
     allow_loopback_http: bool,
     transport_timeout: Duration,
+    /// The limits of [`ClientOptions`] on what a response may make us do.
+    max_response_body_size: usize,
+    max_pages: Option<u32>,
+    max_poll_wait: Option<Duration>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -341,8 +345,21 @@ impl Pipeline {
                 verify_challenge_resource: options.verify_challenge_resource,
                 allow_loopback_http: options.allow_loopback_http,
                 transport_timeout: options.transport_timeout,
+                max_response_body_size: options.max_response_body_size,
+                max_pages: options.max_pages,
+                max_poll_wait: options.max_poll_wait,
             }),
         })
+    }
+
+    /// [`ClientOptions::max_pages`], for the pagers.
+    pub(crate) fn max_pages(&self) -> Option<u32> {
+        self.inner.max_pages
+    }
+
+    /// [`ClientOptions::max_poll_wait`], for the pollers.
+    pub(crate) fn max_poll_wait(&self) -> Option<Duration> {
+        self.inner.max_poll_wait
     }
 
     /// The `api-version` sent with every request.
@@ -926,7 +943,13 @@ impl Pipeline {
         let mut resp = builder.send().await.map_err(transport_failure)?;
         let status = resp.status();
         let headers = std::mem::take(resp.headers_mut());
-        let body = resp.bytes().await.map_err(transport_failure)?;
+        let max = self.inner.max_response_body_size;
+        let Some(body) = transport::read_body(&mut resp, max)
+            .await
+            .map_err(transport_failure)?
+        else {
+            return Err(Failure::fatal(transport::body_too_large(status, max)));
+        };
         tracing::trace!(
             status = status.as_u16(),
             headers = ?SafeHeaders(&headers),

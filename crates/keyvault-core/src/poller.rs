@@ -43,6 +43,11 @@ use crate::{
 /// The longest wait between two polls, whatever `Retry-After` says.
 const MAX_POLL_DELAY: Duration = Duration::from_secs(60);
 
+/// The shortest wait between two polls a `Retry-After` may ask for (unless
+/// the poller's frequency is shorter still): a service that keeps saying
+/// `Retry-After: 0` is polled ten times a second, not in a busy loop.
+const MIN_POLL_DELAY: Duration = Duration::from_millis(100);
+
 /// Where a long-running operation stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -158,6 +163,7 @@ impl<T> std::fmt::Debug for Poller<T> {
 
 impl<T: DeserializeOwned + Send + 'static> Poller<T> {
     fn with(pipeline: Pipeline, ctx: Context, style: Style, url: Url) -> Self {
+        let max_wait = pipeline.max_poll_wait();
         Self {
             target: Some(Target {
                 pipeline,
@@ -170,7 +176,7 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
             outcome: Outcome::Decode(Box::new(Response::json)),
             frequency: Duration::from_secs(2),
             next_delay: None,
-            max_wait: None,
+            max_wait,
             done_on: Vec::new(),
         }
     }
@@ -265,6 +271,12 @@ impl<T> Poller<T> {
     /// Whether the operation has finished (succeeded, failed or canceled).
     pub fn is_done(&self) -> bool {
         self.status().is_terminal()
+    }
+
+    /// The URL status requests go to (none for a poller made
+    /// [`finished`](Poller::finished)).
+    pub(crate) fn status_url(&self) -> Option<&Url> {
+        self.target.as_ref().map(|t| &t.url)
     }
 }
 
@@ -403,7 +415,9 @@ impl<T: Send + 'static> Poller<T> {
     /// counted from when they start: when the next poll would come later,
     /// they end with an [`ErrorKind::Timeout`] error instead. The operation
     /// itself goes on; [`resume_token`](Self::resume_token), taken before,
-    /// continues it. No bound by default.
+    /// continues it. By default the client's
+    /// [`ClientOptions::max_poll_wait`](crate::ClientOptions::max_poll_wait)
+    /// (one hour unless set).
     #[must_use]
     pub fn with_max_wait(mut self, max_wait: Duration) -> Self {
         self.max_wait = Some(max_wait);
@@ -489,7 +503,7 @@ impl<T: Send + 'static> Poller<T> {
     fn delay(&self) -> Duration {
         self.next_delay
             .unwrap_or(self.frequency)
-            .min(MAX_POLL_DELAY)
+            .clamp(MIN_POLL_DELAY.min(self.frequency), MAX_POLL_DELAY)
     }
 
     fn deadline(&self) -> Option<Instant> {

@@ -3,6 +3,8 @@
 
 use std::{sync::Arc, time::Duration};
 
+use bytes::{Bytes, BytesMut};
+
 use rustls::pki_types::{CertificateDer, pem::PemObject};
 
 use crate::{ClientOptions, Error, ErrorKind, ProxyOptions, Result};
@@ -79,6 +81,52 @@ pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
             e,
         )
     })
+}
+
+/// Reads a response body whole, or `None` as soon as it is known to be
+/// longer than `max` bytes (from its `Content-Length`, or while reading):
+/// no more than `max` bytes (and one chunk) are ever held. A body of one
+/// chunk is returned as it came, without a copy.
+pub(crate) async fn read_body(
+    resp: &mut reqwest::Response,
+    max: usize,
+) -> std::result::Result<Option<Bytes>, reqwest::Error> {
+    let announced = resp.content_length();
+    if announced.is_some_and(|n| n > max as u64) {
+        return Ok(None);
+    }
+    let Some(first) = resp.chunk().await? else {
+        return Ok(Some(Bytes::new()));
+    };
+    if first.len() > max {
+        return Ok(None);
+    }
+    let Some(second) = resp.chunk().await? else {
+        return Ok(Some(first));
+    };
+    let expected = announced.map_or(0, |n| n as usize);
+    let mut buf = BytesMut::with_capacity(expected.max(first.len() + second.len()));
+    buf.extend_from_slice(&first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
+        if buf.len() + chunk.len() > max {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk);
+        next = resp.chunk().await?;
+    }
+    Ok(Some(buf.freeze()))
+}
+
+/// The error of a response whose body is longer than `max` bytes.
+pub(crate) fn body_too_large(status: http::StatusCode, max: usize) -> Error {
+    Error::new(
+        ErrorKind::LimitExceeded,
+        format!(
+            "the response ({status}) has a body larger than {max} bytes \
+             (max_response_body_size); it was not read"
+        ),
+    )
 }
 
 /// The `reqwest::Proxy` of an explicit proxy option; an error names the

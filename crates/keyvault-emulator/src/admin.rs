@@ -6,7 +6,9 @@
 //!   clock forward by `n` seconds, purges what became due, and answers like
 //!   `GET /_emulator/clock`.
 //! * `GET /_emulator/export` answers the import document of the current
-//!   state (secret values and key material included), see `seed`.
+//!   state (secret values and key material included), see `seed`. It takes
+//!   the service's authentication and, with RBAC enforced, the right to
+//!   start a full backup of every HSM.
 
 use std::sync::{Arc, Mutex};
 
@@ -29,12 +31,17 @@ type Sweeper = Box<dyn Fn() + Send + Sync>;
 /// What `GET /_emulator/export` answers: the state of every service.
 pub(crate) type Exporter = Box<dyn Fn() -> Value + Send + Sync>;
 
+/// Who, of the authenticated callers (by object id), may read the export.
+pub(crate) type ExportGuard = Box<dyn Fn(Option<&str>) -> Result<(), ServiceError> + Send + Sync>;
+
 /// The clock and what depends on it.
 pub(crate) struct Admin {
     pub(crate) clock: Clock,
     store: Arc<Store>,
     sweepers: Mutex<Vec<Sweeper>>,
     exporter: std::sync::OnceLock<Exporter>,
+    /// Set when RBAC is enforced: the export holds every key.
+    export_guard: std::sync::OnceLock<ExportGuard>,
     /// Held while the clock moves, so offsets are stored in order.
     advancing: Mutex<()>,
 }
@@ -59,6 +66,7 @@ impl Admin {
             store,
             sweepers: Mutex::new(Vec::new()),
             exporter: std::sync::OnceLock::new(),
+            export_guard: std::sync::OnceLock::new(),
             advancing: Mutex::new(()),
         })
     }
@@ -69,6 +77,19 @@ impl Admin {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(sweeper);
+    }
+
+    /// Limits `GET /_emulator/export` to the callers `guard` lets through
+    /// (once).
+    pub(crate) fn guard_export(&self, guard: ExportGuard) {
+        let _ = self.export_guard.set(guard);
+    }
+
+    /// Whether `caller` (authenticated) may read the export.
+    pub(crate) fn may_export(&self, caller: Option<&str>) -> Result<(), ServiceError> {
+        self.export_guard
+            .get()
+            .map_or(Ok(()), |guard| guard(caller))
     }
 
     /// Sets what `GET /_emulator/export` answers (once).

@@ -462,6 +462,14 @@ impl EmulatorBuilder {
                 .collect(),
         };
         crate::seed::wire(self.import.as_ref(), &admin, services)?;
+        if self.rbac == RbacMode::Enforce {
+            // The export holds every HSM's keys: only for who may back up all.
+            let guarded: Vec<_> = hsms.iter().map(Arc::downgrade).collect();
+            admin.guard_export(Box::new(move |caller| {
+                (guarded.iter().filter_map(Weak::upgrade))
+                    .try_for_each(|h| h.authorize_export(caller))
+            }));
+        }
         let weak: (Vec<_>, Vec<_>) = (
             vaults.iter().map(Arc::downgrade).collect(),
             hsms.iter().map(Arc::downgrade).collect(),

@@ -124,7 +124,10 @@ fn front_door<S: Service>(
         }
     };
     if let Some(admin) = admin {
-        return admin.handle(req);
+        return match admin.may_export(caller.as_deref()) {
+            Ok(()) => admin.handle(req),
+            Err(e) => e.into_response(),
+        };
     }
     let raw = req.query("api-version");
     let api = match raw {

@@ -13,6 +13,7 @@
 //! | `azurite`, `sas` | `azurite` | Azurite's blob service (http, or https with OAuth), account SAS tokens, containers |
 //! | `recordings` | `recordings` | recorded service traffic read into one list of calls |
 //! | `bindings` | `bindings` | recorded traffic through a crate's generated bindings |
+//! | `logs` | `logs` | every tracing event of a scenario, client and emulator, at TRACE |
 //! | `replay` | `replay` | one loopback server that answers with recorded traffic |
 //!
 //! Helpers panic instead of returning errors where a failure means the test
@@ -28,6 +29,8 @@ pub mod bindings;
 pub mod credential;
 #[cfg(feature = "emulator")]
 pub mod emulator;
+#[cfg(feature = "logs")]
+pub mod logs;
 #[cfg(feature = "recordings")]
 pub mod recordings;
 #[cfg(feature = "replay")]

@@ -9,9 +9,11 @@ mod backup;
 mod backup_identity;
 mod blocking;
 mod common;
+mod hostile;
 mod models;
 mod per_call;
 mod recorded;
+mod security;
 mod settings;
 mod tracing_spans;
 

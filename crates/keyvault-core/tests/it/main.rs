@@ -7,6 +7,7 @@ mod client;
 mod default_credential;
 mod error_chain;
 mod errors;
+mod hostile_servers;
 mod options;
 mod paging;
 mod poller;

@@ -180,7 +180,7 @@ impl Server {
 /// `scheme://host:port`, so a server on a reused port would inherit what an
 /// earlier test's server taught the cache. A duplicate of the socket is kept
 /// open for the life of the process.
-async fn bind() -> TcpListener {
+pub async fn bind() -> TcpListener {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let keep = listener.try_clone().unwrap();
     std::mem::forget(keep);
@@ -254,7 +254,7 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
-fn tls_config() -> (String, rustls::ServerConfig) {
+pub fn tls_config() -> (String, rustls::ServerConfig) {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

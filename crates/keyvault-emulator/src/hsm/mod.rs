@@ -302,6 +302,12 @@ impl Hsm {
         }
     }
 
+    /// Checks that `caller` may read the emulator's export, which holds
+    /// every key: as whoever may start a full backup.
+    pub(crate) fn authorize_export(&self, caller: Option<&str>) -> Result<()> {
+        self.authorize(caller, action::BACKUP_START, "/")
+    }
+
     /// Checks that `caller` may perform `action` at `scope`.
     fn authorize(&self, caller: Option<&str>, action: &str, scope: &str) -> Result<()> {
         if self.config.rbac == RbacMode::Off {

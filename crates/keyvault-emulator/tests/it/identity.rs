@@ -19,7 +19,7 @@ async fn json(request: reqwest::RequestBuilder) -> (u16, Value) {
 
 /// A token from the App Service endpoint, as `IDENTITY_ENDPOINT` +
 /// `IDENTITY_HEADER` make every Azure SDK ask for one.
-async fn app_service_token(env: &Env, query: &str) -> (u16, Value) {
+pub(crate) async fn app_service_token(env: &Env, query: &str) -> (u16, Value) {
     let url = format!(
         "{}?api-version=2019-08-01&{query}",
         env.emu.identity_endpoint()
