@@ -7,6 +7,8 @@
 //!   `GET /_emulator/clock`.
 //! * `GET /_emulator/export` answers the import document of the current
 //!   state (secret values and key material included), see `seed`.
+//! * `GET`, `PUT` and `DELETE /_emulator/faults`: the fault plan and its
+//!   counters, see `faults`.
 
 use std::sync::{Arc, Mutex};
 
@@ -14,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::clock::Clock;
 use crate::error::{ServiceError, json_response};
+use crate::faults::{self, Faults};
 use crate::server::{HttpResponse, Request};
 use crate::store::{META, Op, Store};
 
@@ -37,6 +40,8 @@ pub(crate) struct Admin {
     exporter: std::sync::OnceLock<Exporter>,
     /// Held while the clock moves, so offsets are stored in order.
     advancing: Mutex<()>,
+    /// The fault plan of every endpoint.
+    pub(crate) faults: Arc<Faults>,
 }
 
 impl std::fmt::Debug for Admin {
@@ -60,6 +65,7 @@ impl Admin {
             sweepers: Mutex::new(Vec::new()),
             exporter: std::sync::OnceLock::new(),
             advancing: Mutex::new(()),
+            faults: Arc::default(),
         })
     }
 
@@ -110,6 +116,7 @@ impl Admin {
     pub(crate) fn handle(&self, req: &Request) -> HttpResponse {
         let path = req.path.trim_end_matches('/');
         match (req.method.as_str(), path) {
+            (_, faults::ROUTE) => self.faults.handle(req),
             ("GET", "/_emulator/clock") => json_response(200, &self.clock_body()),
             ("GET", "/_emulator/export") => match self.exporter.get() {
                 Some(export) => json_response(200, &export()),

@@ -269,7 +269,7 @@ pub(crate) async fn serve(
                                 request_id = %request_id,
                                 "request"
                             );
-                            Ok::<_, std::convert::Infallible>(resp)
+                            crate::faults::delivery::deliver(resp)
                         }
                     });
                     let builder = auto::Builder::new(TokioExecutor::new());

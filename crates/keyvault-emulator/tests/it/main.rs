@@ -5,6 +5,7 @@ mod auth;
 mod clock;
 mod common;
 mod errors;
+mod faults;
 mod hsm;
 mod hsm_backup;
 mod hsm_rbac;
