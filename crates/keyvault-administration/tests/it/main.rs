@@ -13,6 +13,7 @@ mod models;
 mod per_call;
 mod recorded;
 mod settings;
+mod soak;
 mod tracing_spans;
 
 use keyvault_testing::azurite;

@@ -16,3 +16,4 @@ mod per_call;
 mod pollers;
 mod requests;
 mod seeded;
+mod soak;
