@@ -410,8 +410,13 @@ impl Faults {
     /// The fault of a service request, if any: counts it and draws from
     /// the seed and its number.
     fn decide(&self) -> Option<(FaultKind, Arc<FaultPlan>)> {
-        let n = self.requests.fetch_add(1, Ordering::SeqCst);
-        let plan = self.plan()?;
+        // Numbered under the plan's lock, so that a request never pairs the
+        // new plan with the old sequence.
+        let (n, plan) = {
+            let plan = self.plan.read().unwrap_or_else(|e| e.into_inner());
+            (self.requests.fetch_add(1, Ordering::SeqCst), plan.clone())
+        };
+        let plan = plan?;
         let kind = pick(&plan, n)?;
         self.injected[kind.index()].fetch_add(1, Ordering::SeqCst);
         tracing::debug!(target: "keyvault_emulator::faults", request = n, fault = %kind, "fault injected");

@@ -19,7 +19,7 @@ use std::time::Instant;
 use futures::TryStreamExt;
 use keyvault_emulator::Emulator;
 use keyvault_secrets::{
-    ApiVersion, Error, ErrorKind, SecretClient, SecretClientOptions, UpdateSecretPropertiesOptions,
+    ApiVersion, SecretClient, SecretClientOptions, UpdateSecretPropertiesOptions,
 };
 use keyvault_testing::soak::{self, Retries, Rng, Tally, met_its_earlier_try, no_answer};
 use tracing::instrument::WithSubscriber;
