@@ -567,19 +567,26 @@ mod tests {
 
     #[test]
     fn bad_specs_say_what_is_wrong() {
-        let err = |spec: &str| spec.parse::<FaultPlan>().unwrap_err();
-        assert!(err("").contains("empty"));
-        assert!(err("seed").contains("`seed` is not key=value"));
-        assert!(err("seed=x").contains("`seed` must be a whole number"));
-        assert!(err("rate=2").contains("`rate` must be a fraction 0 to 1, not `2`"));
-        assert!(err("503=-0.1").contains("`503` must be a fraction"));
-        assert!(err("stall=NaN").contains("`stall` must be a fraction"));
-        assert!(err("boom=0.1").contains("unknown key `boom`; the keys are seed, rate"));
-        assert!(err("429=0.1,429=0.2").contains("`429` is given twice"));
-        assert!(err("429=0.7,503=0.7").contains("add up to"));
-        assert!(err("retry-after=3601").contains("`retry-after` must be a whole number 0 to 3600"));
-        assert!(err("latency-ms=1.5").contains("`latency-ms` must be a whole number"));
-        assert!(err("stall-ms=-1").contains("`stall-ms`"));
+        for (spec, says) in [
+            ("", "empty"),
+            ("seed", "`seed` is not key=value"),
+            ("seed=x", "`seed` must be a whole number"),
+            ("rate=2", "`rate` must be a fraction 0 to 1, not `2`"),
+            ("503=-0.1", "`503` must be a fraction"),
+            ("stall=NaN", "`stall` must be a fraction"),
+            ("boom=0.1", "unknown key `boom`; the keys are seed, rate"),
+            ("429=0.1,429=0.2", "`429` is given twice"),
+            ("429=0.7,503=0.7", "add up to"),
+            (
+                "retry-after=3601",
+                "`retry-after` must be a whole number 0 to 3600",
+            ),
+            ("latency-ms=1.5", "`latency-ms` must be a whole number"),
+            ("stall-ms=-1", "`stall-ms`"),
+        ] {
+            let err = spec.parse::<FaultPlan>().unwrap_err();
+            assert!(err.contains(says), "{spec}: {err}");
+        }
         let built = FaultPlan::new(1).with(FaultKind::Latency, 1.5);
         assert!(
             built

@@ -13,13 +13,15 @@
 //! earlier try (404), the task checks that effect.
 
 use std::collections::BTreeMap;
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures::TryStreamExt;
 use keyvault_emulator::Emulator;
 use keyvault_secrets::{
-    ApiVersion, SecretClient, SecretClientOptions, UpdateSecretPropertiesOptions,
+    ApiVersion, Result, SecretClient, SecretClientOptions, SecretPoller,
+    UpdateSecretPropertiesOptions,
 };
 use keyvault_testing::soak::{self, Retries, Rng, Tally, met_its_earlier_try, no_answer};
 use tracing::instrument::WithSubscriber;
@@ -57,6 +59,17 @@ impl Task {
     fn call(&mut self) {
         self.calls += 1;
         self.tally.call();
+    }
+
+    /// The value and content type of a secret the model says is live.
+    fn live(&self, name: &str) -> Option<(String, Option<String>)> {
+        match &self.names[name] {
+            State::Live {
+                value,
+                content_type,
+            } => Some((value.clone(), content_type.clone())),
+            _ => None,
+        }
     }
 
     fn next_value(&mut self, name: &str) -> String {
@@ -136,11 +149,7 @@ impl Task {
     }
 
     async fn update(&mut self, name: &str) {
-        let State::Live {
-            value,
-            content_type,
-        } = self.names[name].clone()
-        else {
+        let Some((value, content_type)) = self.live(name) else {
             return self.set(name).await;
         };
         let ct = format!("ct-{}", self.next_value(name));
@@ -211,37 +220,51 @@ impl Task {
         }
     }
 
+    /// Waits for a long-running call to end; whether it took effect: done,
+    /// or its retried start met the effect of its earlier try (counted).
+    /// Any other error is recorded.
+    async fn settled<T>(&self, what: &str, started: Result<SecretPoller<T>>) -> bool
+    where
+        SecretPoller<T>: IntoFuture<Output = Result<T>>,
+    {
+        match started {
+            Ok(poller) => match poller.await {
+                Ok(_) => true,
+                Err(e) => {
+                    self.tally.error(what, &e);
+                    false
+                }
+            },
+            Err(e) if met_its_earlier_try(&e) => {
+                self.tally.earlier_try();
+                true
+            }
+            Err(e) => {
+                self.tally.error(what, &e);
+                false
+            }
+        }
+    }
+
     /// Deletes a live secret (waiting for the deletion); the model says
     /// it is deleted unless an error is recorded.
     async fn delete(&mut self, name: &str) -> bool {
-        let State::Live {
-            value,
-            content_type,
-        } = self.names[name].clone()
-        else {
+        let Some((value, content_type)) = self.live(name) else {
             return false;
         };
         self.call();
-        let deleted = match self.client.begin_delete_secret(name, fast()).await {
-            Ok(poller) => poller.await.map(drop),
-            Err(e) => Err(e),
-        };
-        match deleted {
-            Ok(()) => {}
-            Err(e) if met_its_earlier_try(&e) => self.tally.earlier_try(),
-            Err(e) => {
-                self.tally.error("delete", &e);
-                let deleted = State::Deleted {
-                    value: value.clone(),
-                    content_type: content_type.clone(),
-                };
-                let live = State::Live {
-                    value,
-                    content_type,
-                };
-                self.read(name, &[live, deleted]).await;
-                return matches!(self.names[name], State::Deleted { .. });
-            }
+        let started = self.client.begin_delete_secret(name, fast()).await;
+        if !self.settled("delete", started).await {
+            let deleted = State::Deleted {
+                value: value.clone(),
+                content_type: content_type.clone(),
+            };
+            let live = State::Live {
+                value,
+                content_type,
+            };
+            self.read(name, &[live, deleted]).await;
+            return matches!(self.names[name], State::Deleted { .. });
         }
         let deleted = State::Deleted {
             value,
@@ -268,25 +291,14 @@ impl Task {
             content_type,
         };
         self.call();
-        let recovered = match self.client.begin_recover_deleted_secret(name, fast()).await {
-            Ok(poller) => poller.await.map(drop),
-            Err(e) => Err(e),
-        };
-        match recovered {
-            Ok(()) => {}
-            Err(e) if met_its_earlier_try(&e) => self.tally.earlier_try(),
-            Err(e) => self.tally.error("recover", &e),
-        }
+        let started = self.client.begin_recover_deleted_secret(name, fast()).await;
+        self.settled("recover", started).await;
         self.names.insert(name.to_owned(), live.clone());
         self.read(name, &[live]).await;
     }
 
     async fn backup_and_restore(&mut self, name: &str) {
-        let State::Live {
-            value,
-            content_type,
-        } = self.names[name].clone()
-        else {
+        let Some((value, content_type)) = self.live(name) else {
             return self.set(name).await;
         };
         self.call();
