@@ -12,7 +12,11 @@
 //!   transport and plain `reqwest`, each in its own process, against a canned
 //!   vault (`bench/clients`, a workspace of its own so that the official
 //!   crate stays out of ours: `cargo run --release --manifest-path
-//!   bench/clients/Cargo.toml`).
+//!   bench/clients/Cargo.toml`);
+//! - `footprint`: a hello-world app on our crates and on the official ones:
+//!   crates, clean debug and release build times, stripped binary size
+//!   (`bench/footprint`, a workspace of its own for the same reason;
+//!   `--quick` counts crates only).
 //!
 //! `cargo xtask bench [--quick] [NAME...]` runs the named ones (all by
 //! default); `--quick` runs small sizes, for a check that they still work.
@@ -55,6 +59,7 @@ const BENCHES: &[(&str, Runner)] = &[
         },
     ),
     ("clients", Runner::Manifest("bench/clients/Cargo.toml")),
+    ("footprint", Runner::Manifest("bench/footprint/Cargo.toml")),
 ];
 
 pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {

@@ -720,7 +720,11 @@ impl Pipeline {
                         || attempts > opts.max_retries
                         || past(now, delay, deadline)
                     {
-                        let budget_ran_out = f.error.kind() == ErrorKind::Timeout;
+                        // Only the end of the budget stands for the try
+                        // before; a try that timed out on its own (a read
+                        // timeout) may have been processed, and says so.
+                        let budget_ran_out = f.error.kind() == ErrorKind::Timeout
+                            && deadline.saturating_duration_since(now) < Duration::from_millis(5);
                         if budget_ran_out && let Some(resp) = last_status.take() {
                             return Ok((resp, attempts, now - start));
                         }

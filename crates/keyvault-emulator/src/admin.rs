@@ -9,6 +9,8 @@
 //!   state (secret values and key material included), see `seed`. It takes
 //!   the service's authentication and, with RBAC enforced, the right to
 //!   start a full backup of every HSM.
+//! * `GET`, `PUT` and `DELETE /_emulator/faults`: the fault plan and its
+//!   counters, see `faults`.
 
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::clock::Clock;
 use crate::error::{ServiceError, json_response};
+use crate::faults::{self, Faults};
 use crate::server::{HttpResponse, Request};
 use crate::store::{META, Op, Store};
 
@@ -44,6 +47,8 @@ pub(crate) struct Admin {
     export_guard: std::sync::OnceLock<ExportGuard>,
     /// Held while the clock moves, so offsets are stored in order.
     advancing: Mutex<()>,
+    /// The fault plan of every endpoint.
+    pub(crate) faults: Arc<Faults>,
 }
 
 impl std::fmt::Debug for Admin {
@@ -68,6 +73,7 @@ impl Admin {
             exporter: std::sync::OnceLock::new(),
             export_guard: std::sync::OnceLock::new(),
             advancing: Mutex::new(()),
+            faults: Arc::default(),
         })
     }
 
@@ -131,6 +137,7 @@ impl Admin {
     pub(crate) fn handle(&self, req: &Request) -> HttpResponse {
         let path = req.path.trim_end_matches('/');
         match (req.method.as_str(), path) {
+            (_, faults::ROUTE) => self.faults.handle(req),
             ("GET", "/_emulator/clock") => json_response(200, &self.clock_body()),
             ("GET", "/_emulator/export") => match self.exporter.get() {
                 Some(export) => json_response(200, &export()),

@@ -14,6 +14,7 @@ use crate::admin::Admin;
 use crate::auth::{AuthMode, Authenticator};
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind};
+use crate::faults::{FaultCounts, FaultPlan};
 use crate::hsm::{Hsm, HsmConfig, RbacMode};
 use crate::identity::Identities;
 use crate::objects::Retention;
@@ -89,6 +90,7 @@ pub struct EmulatorBuilder {
     import: Option<crate::seed::Source>,
     max_connections: usize,
     header_timeout: Duration,
+    faults: Option<FaultPlan>,
 }
 
 impl Default for EmulatorBuilder {
@@ -116,6 +118,7 @@ impl Default for EmulatorBuilder {
             import: None,
             max_connections: server::DEFAULT_MAX_CONNECTIONS,
             header_timeout: server::DEFAULT_HEADER_TIMEOUT,
+            faults: None,
         }
     }
 }
@@ -361,6 +364,31 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Injects faults into the service requests of every vault and HSM
+    /// endpoint by this plan (see [`FaultPlan`]); `PUT` and `DELETE
+    /// /_emulator/faults` change it while the emulator runs, and
+    /// [`EmulatorHandle::fault_counts`] says what was injected.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), keyvault_emulator::Error> {
+    /// use keyvault_emulator::{Emulator, FaultPlan};
+    ///
+    /// // 10% of the requests get a fault, spread over every kind.
+    /// let emulator = Emulator::builder()
+    ///     .faults(FaultPlan::new(42).with_rate(0.1))
+    ///     .start()
+    ///     .await?;
+    /// println!("{} faults so far", emulator.fault_counts().total());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn faults(mut self, plan: FaultPlan) -> Self {
+        self.faults = Some(plan);
+        self
+    }
+
     /// Starts the emulator on the current Tokio runtime.
     ///
     /// # Errors
@@ -398,6 +426,10 @@ impl EmulatorBuilder {
                 "the connection limit and the header timeout must be above zero",
             ));
         }
+        if let Some(plan) = &self.faults {
+            plan.check()
+                .map_err(|e| Error::new(ErrorKind::Config, format!("fault plan: {e}")))?;
+        }
         let vault_names = names("vault", &self.vaults)?;
         let hsm_names = names("Managed HSM", &self.hsms)?;
         let tls_source = self.tls.clone();
@@ -415,6 +447,7 @@ impl EmulatorBuilder {
         let store = Arc::new(store);
         let backup_key = backup_key(&store)?;
         let admin = Arc::new(Admin::new(self.clock.clone(), store.clone())?);
+        admin.faults.set(self.faults.clone());
         let tenant = self
             .tenant_id
             .clone()
@@ -525,7 +558,7 @@ impl EmulatorBuilder {
                 identities.clone(),
                 auth(&self.challenge_resource),
             );
-            let (url, addr) = bind("vault", port, handler).await?;
+            let (url, addr) = bind("vault", port, admin.faults.wrap(handler, spared)).await?;
             served_vaults.push(Served {
                 name,
                 url,
@@ -542,7 +575,7 @@ impl EmulatorBuilder {
                 identities.clone(),
                 auth(&self.hsm_challenge_resource),
             );
-            let (url, addr) = bind("hsm", port, handler).await?;
+            let (url, addr) = bind("hsm", port, admin.faults.wrap(handler, spared)).await?;
             served_hsms.push(Served {
                 name,
                 url,
@@ -593,6 +626,18 @@ impl EmulatorBuilder {
             tasks,
         })
     }
+}
+
+/// The requests fault injection spares: the `/_emulator/` routes and the
+/// identity endpoints.
+fn spared(req: &server::Request) -> bool {
+    use crate::identity::{APP_SERVICE_PATH, IMDS_PATH, JWKS_PATH, OPENID_SUFFIX};
+    let path = req.path.trim_end_matches('/');
+    req.path.starts_with(crate::admin::PREFIX)
+        || path.ends_with(OPENID_SUFFIX)
+        || [APP_SERVICE_PATH, IMDS_PATH, JWKS_PATH]
+            .iter()
+            .any(|p| path.eq_ignore_ascii_case(p))
 }
 
 /// Checks and lower-cases the names of the vaults (or HSMs); no names
@@ -825,6 +870,33 @@ impl EmulatorHandle {
             // Not stored (logged): the clock did not move.
             _ => clock.now(),
         }
+    }
+
+    /// What fault injection did since the plan was set: service requests
+    /// seen and faults injected by kind.
+    pub fn fault_counts(&self) -> FaultCounts {
+        self.admin
+            .as_ref()
+            .map(|a| a.faults.counts())
+            .unwrap_or_default()
+    }
+
+    /// Replaces the fault plan (`None`: no faults) and resets the counters,
+    /// as `PUT` or `DELETE /_emulator/faults` do.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] for a plan whose fractions or timings are out
+    /// of range; the plan in force does not change.
+    pub fn set_fault_plan(&self, plan: Option<FaultPlan>) -> Result<(), Error> {
+        if let Some(p) = &plan {
+            p.check()
+                .map_err(|e| Error::new(ErrorKind::Config, format!("fault plan: {e}")))?;
+        }
+        if let Some(admin) = &self.admin {
+            admin.faults.set(plan);
+        }
+        Ok(())
     }
 
     /// The first line the binary prints: a JSON object with `vault_url` and

@@ -44,7 +44,7 @@ pub(crate) const IMDS_PATH: &str = "/metadata/identity/oauth2/token";
 /// Path of the signing keys.
 pub(crate) const JWKS_PATH: &str = "/discovery/keys";
 /// Suffix of the OpenID configuration path (after an optional tenant).
-const OPENID_SUFFIX: &str = "/.well-known/openid-configuration";
+pub(crate) const OPENID_SUFFIX: &str = "/.well-known/openid-configuration";
 /// File of the signing key (PKCS #8 DER) in the data directory.
 const KEY_FILE: &str = "token-signing-key.der";
 /// How long a token lasts.

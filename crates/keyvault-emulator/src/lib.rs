@@ -26,6 +26,7 @@ mod auth;
 mod clock;
 mod emulator;
 mod error;
+mod faults;
 mod files;
 mod hsm;
 mod identity;
@@ -46,6 +47,7 @@ pub use emulator::{
     DEFAULT_NAME, Emulator, EmulatorBuilder, EmulatorHandle, HSM_RESOURCE, VAULT_RESOURCE,
 };
 pub use error::{Error, ErrorKind};
+pub use faults::{FaultCounts, FaultKind, FaultPlan};
 pub use hsm::RbacMode;
 pub use identity::{DEFAULT_TENANT_ID, SYSTEM_CLIENT_ID, SYSTEM_OBJECT_ID, parse_identity};
 pub use tls::TlsSource;

@@ -48,6 +48,11 @@ Options:
                            is closed at accept
   --import FILE            load secrets, keys, roles, assignments and settings
                            from FILE at start (the format of GET /_emulator/export)
+  --faults SPEC            inject faults into the vault and HSM requests, e.g.
+                           seed=42,rate=0.1 (see FaultPlan: keys seed, rate, 429,
+                           503, drop-before, drop-after, latency, stall,
+                           retry-after, latency-ms, stall-ms); changed at run
+                           time with PUT/DELETE /_emulator/faults
   -h, --help               print this help
   -V, --version            print the version
 ";
@@ -129,6 +134,10 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
                 }
             }
             "--import" => b = b.import_file(value("--import")?),
+            "--faults" => {
+                let spec = value("--faults")?;
+                b = b.faults(spec.parse().map_err(|e| format!("--faults: {e}"))?);
+            }
             "--vault" | "--hsm" => {
                 let v = value(&flag)?;
                 let (name, port) = match v.split_once(':') {
@@ -285,5 +294,11 @@ mod tests {
         for bad in ["0", "-1", "many"] {
             assert!(args(&["--max-connections", bad]).is_err(), "{bad}");
         }
+        assert!(matches!(
+            args(&["--faults", "seed=42,rate=0.1"]),
+            Ok(Command::Run(_))
+        ));
+        let bad = args(&["--faults=seed=1,flood=0.1"]).err().unwrap();
+        assert!(bad.starts_with("--faults: unknown key `flood`"), "{bad}");
     }
 }

@@ -418,7 +418,7 @@ impl Connection {
                 async move {
                     let resp = respond(name, &handler, &fallback_host, timeout, req).await;
                     drop(in_flight);
-                    Ok::<_, std::convert::Infallible>(resp)
+                    crate::faults::delivery::deliver(resp)
                 }
             })
         };

@@ -37,6 +37,8 @@ pub mod recordings;
 pub mod replay;
 #[cfg(feature = "azurite")]
 pub mod sas;
+#[cfg(feature = "soak")]
+pub mod soak;
 #[cfg(feature = "tls")]
 pub mod tls;
 

@@ -15,6 +15,7 @@ mod per_call;
 mod recorded;
 mod security;
 mod settings;
+mod soak;
 mod tracing_spans;
 
 use keyvault_testing::azurite;

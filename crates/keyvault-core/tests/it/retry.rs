@@ -346,3 +346,36 @@ async fn a_post_whose_body_was_sent_is_not_retried_after_a_dropped_connection() 
     assert_eq!(err.attempts(), 4, "{err}");
     assert_eq!(bodies.load(std::sync::atomic::Ordering::SeqCst), 1 + 4);
 }
+
+#[tokio::test]
+async fn a_timed_out_try_after_a_503_is_not_reported_as_the_503() {
+    // The 503 said "not processed", so the POST is sent again; that try
+    // times out on its own and may have been processed: the caller must
+    // learn that, not the earlier "not processed".
+    let srv = Server::http(|seen, n| {
+        require_token(seen).unwrap_or_else(|| match n {
+            1 => Reply::empty(503).header("retry-after", "0"),
+            _ => Reply::json(200, "{}").delayed(Duration::from_secs(3)),
+        })
+    })
+    .await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(
+        &cred,
+        ClientOptions {
+            transport_timeout: Duration::from_millis(300),
+            ..server::options()
+        },
+    );
+    let mut req = Request::new(Method::POST, srv.url("/secrets/restore"));
+    req.set_body(r#"{"value":"blob"}"#);
+    let err = p
+        .send(&Context::new("RestoreSecret"), req)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(err.status(), None, "{err}");
+    assert_eq!(err.attempts(), 2, "{err}");
+    // 0: discovery; 1: the 503; 2: the try that timed out, not sent again.
+    assert_eq!(srv.seen().len(), 3);
+}

@@ -7,6 +7,7 @@ mod clock;
 mod common;
 mod crash;
 mod errors;
+mod faults;
 mod hsm;
 mod hsm_backup;
 mod hsm_rbac;

@@ -18,3 +18,4 @@ mod pollers;
 mod requests;
 mod security;
 mod seeded;
+mod soak;
