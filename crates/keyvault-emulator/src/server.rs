@@ -24,6 +24,16 @@ use crate::error::ServiceError;
 
 /// The largest request body accepted.
 const MAX_BODY: usize = 4 * 1024 * 1024;
+/// The most header fields a request may have.
+const MAX_HEADERS: usize = 100;
+/// The most bytes of header names and values a request may have.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// How many header fields the HTTP layer reads before giving up on its own
+/// (with a bare `431`); above [`MAX_HEADERS`], so that a request with too
+/// many reaches [`read_request`] and gets the service's error shape.
+const PARSED_HEADERS: usize = 4 * MAX_HEADERS;
+/// The time a client has to send its whole body once its head is read.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A request, read whole, as endpoints see it. Deliberately not `Debug`:
 /// its body and headers carry secret values and tokens.
@@ -111,19 +121,41 @@ fn host_of(req: &http::Request<Incoming>, fallback: &str) -> String {
     }
 }
 
+/// Checks the head's size and reads the body whole: a `431` for too many or
+/// too large headers, a `413` for a body over [`MAX_BODY`] (declared or
+/// sent), a `408` when the body takes longer than [`BODY_TIMEOUT`].
 async fn read_request(
     req: http::Request<Incoming>,
     fallback_host: &str,
 ) -> Result<Request, ServiceError> {
     let base_url = format!("https://{}", host_of(&req, fallback_host));
     let (parts, body) = req.into_parts();
-    let body = Limited::new(body, MAX_BODY)
-        .collect()
-        .await
-        .map_err(|_| {
-            ServiceError::bad_parameter("The request body is too large or could not be read.")
-        })?
-        .to_bytes();
+    check_head(&parts.headers)?;
+    let declared = (parts.headers.get(http::header::CONTENT_LENGTH))
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(body_too_large());
+    }
+    let read = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY).collect());
+    let body = match read.await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return Err(body_too_large()),
+        Ok(Err(_)) => {
+            return Err(ServiceError::bad_parameter(
+                "The request body could not be read.",
+            ));
+        }
+        Err(_) => {
+            return Err(ServiceError::new(
+                408,
+                "RequestTimeout",
+                format!(
+                    "The request body did not arrive within {} seconds.",
+                    BODY_TIMEOUT.as_secs()
+                ),
+            ));
+        }
+    };
     Ok(Request {
         method: parts.method,
         path: parts.uri.path().to_owned(),
@@ -132,6 +164,31 @@ async fn read_request(
         base_url,
         body,
     })
+}
+
+fn body_too_large() -> ServiceError {
+    ServiceError::new(
+        413,
+        "RequestBodyTooLarge",
+        format!("The request body is larger than {MAX_BODY} bytes."),
+    )
+}
+
+/// A `431` when `headers` are too many or too large.
+fn check_head(headers: &HeaderMap) -> Result<(), ServiceError> {
+    let bytes: usize = (headers.iter())
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return Err(ServiceError::new(
+            431,
+            "RequestHeaderFieldsTooLarge",
+            format!(
+                "A request may have at most {MAX_HEADERS} header fields of {MAX_HEADER_BYTES} bytes in all."
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A running server: its bound addresses.
@@ -272,7 +329,8 @@ pub(crate) async fn serve(
                             Ok::<_, std::convert::Infallible>(resp)
                         }
                     });
-                    let builder = auto::Builder::new(TokioExecutor::new());
+                    let mut builder = auto::Builder::new(TokioExecutor::new());
+                    builder.http1().max_headers(PARSED_HEADERS);
                     let conn = builder.serve_connection(TokioIo::new(tls), svc);
                     if let Err(e) = watcher.watch(conn).await {
                         tracing::debug!(endpoint = name, %peer, error = %e, "connection ended with an error");

@@ -5,6 +5,7 @@ mod auth;
 mod clock;
 mod common;
 mod errors;
+mod hostile_input;
 mod hsm;
 mod hsm_backup;
 mod hsm_rbac;
