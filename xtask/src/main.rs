@@ -6,6 +6,7 @@
 
 mod bench;
 mod codegen;
+mod contract;
 mod interop;
 mod public_api;
 mod setup;
@@ -24,6 +25,10 @@ Commands:
   interop         run the official Python and JavaScript SDKs' scenarios
                   against the emulator (installs them into .interop/venv and
                   node_modules), configured by environment variables only
+  contract [--max-examples N] [--seed N]
+                  drive the emulator from specs/ with schemathesis (installed
+                  into .interop/contract): no server errors, every answer as
+                  the spec says
   codegen [OPTS]  regenerate src/generated/ of the service crates from specs/;
                   --check lists stale files and fails, -v adds a diff,
                   --spec FILE --out DIR generates from any spec file
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(&rest),
         Some("bench") => bench::run(&rest),
         Some("codegen") => codegen::run(&rest),
+        Some("contract") => contract::run(&rest),
         Some("interop") => interop::run(&rest),
         Some("public-api") => public_api::run(&rest),
         Some("spec-diff") => spec_diff::run(&rest),
