@@ -21,7 +21,8 @@ cargo xtask <command> [options]
 Commands:
   test [ARGS]     set up what the tests need (npm packages), then run the whole
                   test suite (`cargo test --workspace`; ARGS go to cargo test)
-                  and, without ARGS, the interop scenarios
+                  and, without ARGS, the interop scenarios and the contract
+                  test
   interop         run the official Python and JavaScript SDKs' scenarios
                   against the emulator (installs them into .interop/venv and
                   node_modules), configured by environment variables only

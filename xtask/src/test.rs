@@ -9,7 +9,8 @@ use std::process::{Command, ExitCode};
 
 /// Runs `cargo test --workspace` with `args` appended, after setting up the
 /// npm packages the tests use; then, when no `args` narrow the run, the
-/// interop scenarios of the official SDKs (`cargo xtask interop`).
+/// interop scenarios of the official SDKs (`cargo xtask interop`) and the
+/// contract test against our specs (`cargo xtask contract`).
 pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
     let root = crate::workspace_root();
     crate::setup::npm_ci(&root)?;
@@ -24,7 +25,11 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
         return Ok(ExitCode::FAILURE);
     }
     if args.is_empty() {
-        return crate::interop::run(&[]);
+        let interop = crate::interop::run(&[])?;
+        if interop != ExitCode::SUCCESS {
+            return Ok(interop);
+        }
+        return crate::contract::run(&[]);
     }
     Ok(ExitCode::SUCCESS)
 }
