@@ -393,3 +393,30 @@ mod tests {
         assert_eq!(q.len(), 3);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_query_parses_without_panicking(q in any::<String>()) {
+            for (k, v) in parse_query(Some(&q)) {
+                prop_assert!(k.len() + v.len() <= q.len());
+            }
+        }
+
+        #[test]
+        fn an_encoded_query_reads_back(pairs in prop::collection::vec((".{1,10}", ".{0,10}"), 0..5)) {
+            let enc = |s: &str| {
+                percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string()
+            };
+            let q: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+            let q = q.join("&");
+            prop_assert_eq!(parse_query(Some(&q)), pairs);
+        }
+    }
+}

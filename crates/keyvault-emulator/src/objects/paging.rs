@@ -122,3 +122,24 @@ mod tests {
         assert_eq!(decode(&URL_SAFE_NO_PAD.encode("{}")), None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_token_decodes_without_panicking(token in any::<String>()) {
+            if let Some(after) = decode(&token) {
+                prop_assert!(after.len() <= token.len());
+            }
+        }
+
+        #[test]
+        fn a_token_reads_back(after in any::<String>()) {
+            prop_assert_eq!(decode(&encode(&after)), Some(after));
+        }
+    }
+}
