@@ -88,7 +88,8 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
             .args(["--header", "Authorization: Bearer contract-test"])
             .args(["--no-color", "--suppress-health-check", "all"])
             .args(["--generation-database", "none"])
-            .current_dir(&root)
+            // Its cache goes where it runs: the temporary folder.
+            .current_dir(log_dir.path())
             .status()
             .map_err(|e| format!("could not run {}: {e}", schemathesis.display()))?;
         if !status.success() {

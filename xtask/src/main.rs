@@ -7,6 +7,7 @@
 mod bench;
 mod codegen;
 mod contract;
+mod fuzz;
 mod interop;
 mod public_api;
 mod setup;
@@ -30,6 +31,9 @@ Commands:
                   drive the emulator from specs/ with schemathesis (installed
                   into .interop/contract): no server errors, every answer as
                   the spec says
+  fuzz [--seconds N] [--build-only] [TARGET...]
+                  build the libFuzzer targets of fuzz/ (stable toolchain, no
+                  sanitizer) and run each for N seconds (default 60)
   codegen [OPTS]  regenerate src/generated/ of the service crates from specs/;
                   --check lists stale files and fails, -v adds a diff,
                   --spec FILE --out DIR generates from any spec file
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&rest),
         Some("codegen") => codegen::run(&rest),
         Some("contract") => contract::run(&rest),
+        Some("fuzz") => fuzz::run(&rest),
         Some("interop") => interop::run(&rest),
         Some("public-api") => public_api::run(&rest),
         Some("spec-diff") => spec_diff::run(&rest),

@@ -413,7 +413,7 @@ impl<P: Paged> Stream for Pager<P> {
 
 /// The request for the page at `link`, checked to be on the first request's
 /// host, carrying its headers and `maxresults`.
-fn next_request(first: &Request, link: &str) -> Result<Request> {
+pub(crate) fn next_request(first: &Request, link: &str) -> Result<Request> {
     let url = Url::parse(link).map_err(|e| {
         Error::with_source(
             ErrorKind::InvalidInput,

@@ -66,7 +66,7 @@ impl PollStatus {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum Style {
+pub(crate) enum Style {
     UntilFound,
     AsyncOperation,
 }
@@ -77,7 +77,7 @@ struct ResumeToken {
     url: String,
 }
 
-fn parse_resume_token(token: &str) -> Result<(Style, Url)> {
+pub(crate) fn parse_resume_token(token: &str) -> Result<(Style, Url)> {
     let bad = || Error::new(ErrorKind::InvalidInput, "the resume token is not valid");
     let t: ResumeToken = serde_json::from_str(token).map_err(|_| bad())?;
     let url = Url::parse(&t.url).map_err(|_| bad())?;

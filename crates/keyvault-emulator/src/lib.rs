@@ -26,6 +26,9 @@ mod auth;
 mod clock;
 mod emulator;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hsm;
 mod identity;
 mod objects;

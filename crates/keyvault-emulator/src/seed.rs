@@ -896,33 +896,41 @@ pub(crate) fn wire(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A vault and an HSM on one in-memory store (opened on the current Tokio
+/// runtime), for tests and fuzzing.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn in_memory_services(store: &Arc<Store>) -> Services {
     use crate::clock::Clock;
     use crate::hsm::{HsmConfig, RbacMode};
     use crate::objects::Retention;
 
+    let soft_delete = Retention {
+        retention_days: 7,
+        purge_protection: false,
+    };
+    let (rbac, admins, storage) = (RbacMode::Off, Vec::new(), Default::default());
+    let config = HsmConfig {
+        soft_delete,
+        rbac,
+        admins,
+        storage,
+    };
+    let name = crate::DEFAULT_NAME;
+    let vault = Vault::open(name, store.clone(), Clock::new(), soft_delete, [0; 32]);
+    let hsm = Hsm::open(name, store.clone(), Clock::new(), config, [0; 32]);
+    Services {
+        vaults: vec![(name.to_owned(), vault.unwrap())],
+        hsms: vec![(name.to_owned(), hsm.unwrap())],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
     /// A vault and an HSM on one in-memory store.
     pub(super) fn services(store: &Arc<Store>) -> Services {
-        let soft_delete = Retention {
-            retention_days: 7,
-            purge_protection: false,
-        };
-        let (rbac, admins, storage) = (RbacMode::Off, Vec::new(), Default::default());
-        let config = HsmConfig {
-            soft_delete,
-            rbac,
-            admins,
-            storage,
-        };
-        let name = crate::DEFAULT_NAME;
-        let vault = Vault::open(name, store.clone(), Clock::new(), soft_delete, [0; 32]);
-        let hsm = Hsm::open(name, store.clone(), Clock::new(), config, [0; 32]);
-        Services {
-            vaults: vec![(name.to_owned(), vault.unwrap())],
-            hsms: vec![(name.to_owned(), hsm.unwrap())],
-        }
+        in_memory_services(store)
     }
 
     #[tokio::test]

@@ -84,7 +84,7 @@ pub(crate) fn percent_decode(s: &str, plus: bool) -> String {
         .into_owned()
 }
 
-fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
     q.unwrap_or("")
         .split('&')
         .filter(|p| !p.is_empty())

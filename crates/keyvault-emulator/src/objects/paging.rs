@@ -58,7 +58,7 @@ fn encode(after: &str) -> String {
     URL_SAFE_NO_PAD.encode(json)
 }
 
-fn decode(token: &str) -> Option<String> {
+pub(crate) fn decode(token: &str) -> Option<String> {
     let raw = URL_SAFE_NO_PAD.decode(token.trim_end_matches('=')).ok()?;
     let v: Value = serde_json::from_slice(&raw).ok()?;
     v.get("after")?.as_str().map(str::to_owned)
