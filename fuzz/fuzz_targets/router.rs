@@ -29,16 +29,7 @@ static TARGET: LazyLock<Target> = LazyLock::new(|| {
     let emulator = runtime
         .block_on(Emulator::builder().auth(AuthMode::Off).start())
         .expect("the emulator starts");
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut emulator.ca_cert_pem().as_bytes()) {
-        roots.add(cert.expect("CA PEM")).expect("CA cert");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = keyvault_testing::tls::config_trusting(emulator.ca_cert_pem());
     Target {
         runtime,
         emulator,

@@ -57,16 +57,7 @@ impl Answer {
 
 impl Raw {
     fn new(env: &crate::common::Env) -> Self {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls_pemfile::certs(&mut env.emu.ca_cert_pem().as_bytes()) {
-            roots.add(cert.unwrap()).unwrap();
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let config = keyvault_testing::tls::config_trusting(env.emu.ca_cert_pem());
         Self {
             connector: TlsConnector::from(Arc::new(config)),
             addr: env.emu.vault_addr(),
@@ -147,18 +138,27 @@ fn put_secret(name: &str, len: usize) -> String {
     )
 }
 
-/// The emulator still serves: a secret set before the hostile requests reads back.
-async fn still_serves(env: &crate::common::Env) {
-    let r = env.get("/secrets/canary").await;
-    assert_eq!((r.status, r.json["value"].as_str()), (200, Some("alive")));
-}
-
-#[tokio::test]
-async fn oversized_bodies_are_413_before_they_are_read() {
+/// An emulator with a secret to read back after the hostile requests, and a
+/// raw client of its vault.
+async fn start_with_canary() -> (crate::common::Env, Raw) {
     let env = start().await;
     env.set("canary", serde_json::json!({"value": "alive"}))
         .await;
     let raw = Raw::new(&env);
+    (env, raw)
+}
+
+/// The emulator still serves (the secret set before the hostile requests
+/// reads back); then it stops.
+async fn still_serves_then_stops(env: crate::common::Env) {
+    let r = env.get("/secrets/canary").await;
+    assert_eq!((r.status, r.json["value"].as_str()), (200, Some("alive")));
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413_before_they_are_read() {
+    let (env, raw) = start_with_canary().await;
     // A declared length over the limit is refused at once, body unsent.
     let started = Instant::now();
     let a = raw.send(&put_secret("big", 1 << 30), b"").await;
@@ -184,16 +184,12 @@ async fn oversized_bodies_are_413_before_they_are_read() {
     }
     let a = read_answer(&mut tls).await;
     a.assert_error(413, "RequestBodyTooLarge");
-    still_serves(&env).await;
-    env.emu.shutdown().await;
+    still_serves_then_stops(env).await;
 }
 
 #[tokio::test]
 async fn deep_json_and_invalid_utf8_are_400() {
-    let env = start().await;
-    env.set("canary", serde_json::json!({"value": "alive"}))
-        .await;
-    let raw = Raw::new(&env);
+    let (env, raw) = start_with_canary().await;
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let deep_tags = format!(
         r#"{{"value":"v","tags":{}"x"{}}}"#,
@@ -243,16 +239,12 @@ async fn deep_json_and_invalid_utf8_are_400() {
     tls.write_all(&head).await.unwrap();
     let a = read_answer(&mut tls).await;
     a.assert_error(401, "Unauthorized");
-    still_serves(&env).await;
-    env.emu.shutdown().await;
+    still_serves_then_stops(env).await;
 }
 
 #[tokio::test]
 async fn huge_and_many_headers_are_431() {
-    let env = start().await;
-    env.set("canary", serde_json::json!({"value": "alive"}))
-        .await;
-    let raw = Raw::new(&env);
+    let (env, raw) = start_with_canary().await;
     let get = format!("GET /secrets/canary?api-version={API} HTTP/1.1\r\nAuthorization: Bearer t");
     // One header of 100 KiB.
     let a = raw
@@ -282,16 +274,12 @@ async fn huge_and_many_headers_are_431() {
         )
         .await;
     assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
-    still_serves(&env).await;
-    env.emu.shutdown().await;
+    still_serves_then_stops(env).await;
 }
 
 #[tokio::test]
 async fn a_body_sent_a_byte_at_a_time_times_out_with_408() {
-    let env = start().await;
-    env.set("canary", serde_json::json!({"value": "alive"}))
-        .await;
-    let raw = Raw::new(&env);
+    let (env, raw) = start_with_canary().await;
     let mut tls = raw.connect().await;
     let body = br#"{"value": "a value sent very slowly, a byte every 200 ms"}"#;
     let head = format!(
@@ -319,6 +307,5 @@ async fn a_body_sent_a_byte_at_a_time_times_out_with_408() {
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
     let r = env.get("/secrets/slow").await;
     assert_eq!(r.status, 404, "nothing was written");
-    still_serves(&env).await;
-    env.emu.shutdown().await;
+    still_serves_then_stops(env).await;
 }
