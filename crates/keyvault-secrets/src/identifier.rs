@@ -338,7 +338,8 @@ mod properties {
             host in "[a-z][a-z0-9-]{0,20}\\.vault\\.azure\\.net",
             port in prop::option::of(1u16..),
             deleted in any::<bool>(),
-            name in "[^/]{1,40}",
+            // `.` and `..` are dot segments of the URL, never names.
+            name in "[^/]{1,40}".prop_filter("a dot segment", |n| n != "." && n != ".."),
             version in prop::option::of("[0-9a-f]{32}"),
         ) {
             let collection = if deleted { "deletedsecrets" } else { "secrets" };
