@@ -14,7 +14,7 @@
 //! (`.interop/venv`, from `xtask/interop/requirements.txt`).
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::Duration;
 
@@ -45,8 +45,8 @@ const CLEARED: &[&str] = &[
 pub(crate) fn run(_args: &[String]) -> Result<ExitCode, String> {
     let root = crate::workspace_root();
     crate::setup::npm_ci(&root)?;
-    let python = venv(&root)?;
-    let emulator = Emulator::start(&root)?;
+    let python = crate::setup::venv(&root, ".interop/venv", "xtask/interop/requirements.txt")?;
+    let emulator = Emulator::start(&root, &["--auth", "strict"], &[], Stdio::null())?;
     let mut env = emulator.env();
     // Blob storage for the backup scenario: Azurite with a container and an
     // account SAS; and a second Azurite over https with `--oauth basic`,
@@ -101,57 +101,23 @@ pub(crate) fn run(_args: &[String]) -> Result<ExitCode, String> {
     }
 }
 
-/// The virtual environment's Python, with the pinned SDKs installed.
-fn venv(root: &Path) -> Result<PathBuf, String> {
-    let dir = root.join(".interop/venv");
-    let python = dir.join("bin/python");
-    let requirements = root.join("xtask/interop/requirements.txt");
-    let marker = dir.join("requirements.installed");
-    let wanted = std::fs::read_to_string(&requirements)
-        .map_err(|e| format!("could not read {}: {e}", requirements.display()))?;
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
-        return Ok(python);
-    }
-    if !python.exists() {
-        eprintln!("interop: creating {}", dir.display());
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&dir)
-            .status()
-            .map_err(|e| format!("could not run python3 (is Python 3 installed?): {e}"))?;
-        if !status.success() {
-            return Err(format!("python3 -m venv failed: {status}"));
-        }
-    }
-    eprintln!("interop: installing the Python SDKs (pip)");
-    let status = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-        ])
-        .arg(&requirements)
-        .status()
-        .map_err(|e| format!("could not run pip: {e}"))?;
-    if !status.success() {
-        return Err(format!("pip install failed: {status}"));
-    }
-    std::fs::write(&marker, wanted).map_err(|e| format!("could not write the marker: {e}"))?;
-    Ok(python)
-}
-
 /// The emulator binary, running until dropped.
-struct Emulator {
+pub(crate) struct Emulator {
     child: Child,
     first_line: serde_json::Value,
     tls: tempfile::TempDir,
 }
 
 impl Emulator {
-    fn start(root: &Path) -> Result<Self, String> {
+    /// Builds and starts the emulator binary on free ports with a temporary
+    /// TLS folder, `args`, the variables `env` and its standard error sent
+    /// to `stderr`.
+    pub(crate) fn start(
+        root: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> Result<Self, String> {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let status = Command::new(cargo)
             .args([
@@ -182,11 +148,13 @@ impl Emulator {
             command.env_remove(var);
         }
         let mut child = command
+            .envs(env.iter().copied())
             .args(["--vault-port", "0", "--hsm-port", "0", "--proxy-port", "0"])
-            .args(["--auth", "strict", "--tls-dir"])
+            .args(args)
+            .arg("--tls-dir")
             .arg(tls.path())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .map_err(|e| format!("could not start {}: {e}", binary.display()))?;
         let stdout = child.stdout.take().ok_or("the emulator has no stdout")?;
@@ -209,6 +177,16 @@ impl Emulator {
         Ok(emulator)
     }
 
+    /// A field of the first line (`vault_url`, `ca_cert`, ...).
+    pub(crate) fn field(&self, name: &str) -> &str {
+        self.first_line[name].as_str().unwrap_or_default()
+    }
+
+    /// Whether the process is still running.
+    pub(crate) fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Where the emulator keeps its CA and server certificate.
     fn tls_dir(&self) -> &Path {
         self.tls.path()
@@ -216,12 +194,7 @@ impl Emulator {
 
     /// The environment an app gets: everything from the first line.
     fn env(&self) -> Vec<(String, String)> {
-        let field = |name: &str| {
-            self.first_line[name]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let field = |name: &str| self.field(name).to_owned();
         let ca = field("ca_cert");
         let vault = self.first_line["vaults"]["emulator"]
             .as_str()

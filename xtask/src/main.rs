@@ -6,6 +6,8 @@
 
 mod bench;
 mod codegen;
+mod contract;
+mod fuzz;
 mod interop;
 mod public_api;
 mod setup;
@@ -20,10 +22,18 @@ cargo xtask <command> [options]
 Commands:
   test [ARGS]     set up what the tests need (npm packages), then run the whole
                   test suite (`cargo test --workspace`; ARGS go to cargo test)
-                  and, without ARGS, the interop scenarios
+                  and, without ARGS, the interop scenarios and the contract
+                  test
   interop         run the official Python and JavaScript SDKs' scenarios
                   against the emulator (installs them into .interop/venv and
                   node_modules), configured by environment variables only
+  contract [--max-examples N] [--seed N]
+                  drive the emulator from specs/ with schemathesis (installed
+                  into .interop/contract): no server errors, every answer as
+                  the spec says
+  fuzz [--seconds N] [--build-only] [TARGET...]
+                  build the libFuzzer targets of fuzz/ (stable toolchain, no
+                  sanitizer) and run each for N seconds (default 60)
   codegen [OPTS]  regenerate src/generated/ of the service crates from specs/;
                   --check lists stale files and fails, -v adds a diff,
                   --spec FILE --out DIR generates from any spec file
@@ -55,6 +65,8 @@ fn main() -> ExitCode {
         Some("test") => test::run(&rest),
         Some("bench") => bench::run(&rest),
         Some("codegen") => codegen::run(&rest),
+        Some("contract") => contract::run(&rest),
+        Some("fuzz") => fuzz::run(&rest),
         Some("interop") => interop::run(&rest),
         Some("public-api") => public_api::run(&rest),
         Some("spec-diff") => spec_diff::run(&rest),

@@ -7,9 +7,14 @@
 
 use std::process::{Command, ExitCode};
 
+/// How long each fuzz target runs in the test suite.
+const CI_FUZZ_SECONDS: u32 = 5;
+
 /// Runs `cargo test --workspace` with `args` appended, after setting up the
 /// npm packages the tests use; then, when no `args` narrow the run, the
-/// interop scenarios of the official SDKs (`cargo xtask interop`).
+/// interop scenarios of the official SDKs (`cargo xtask interop`), the
+/// contract test against our specs (`cargo xtask contract`) and a short run of
+/// each fuzz target (`cargo xtask fuzz --seconds 5`).
 pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
     let root = crate::workspace_root();
     crate::setup::npm_ci(&root)?;
@@ -24,7 +29,18 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
         return Ok(ExitCode::FAILURE);
     }
     if args.is_empty() {
-        return crate::interop::run(&[]);
+        let interop = crate::interop::run(&[])?;
+        if interop != ExitCode::SUCCESS {
+            return Ok(interop);
+        }
+        let contract = crate::contract::run(&[])?;
+        if contract != ExitCode::SUCCESS {
+            return Ok(contract);
+        }
+        return crate::fuzz::fuzz(&crate::fuzz::Options {
+            seconds: CI_FUZZ_SECONDS,
+            targets: Vec::new(),
+        });
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -47,6 +47,9 @@ mod backup;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod endpoint;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod options;
 mod settings;
 mod version;

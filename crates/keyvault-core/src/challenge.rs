@@ -277,3 +277,47 @@ mod tests {
         assert!(verify(&loopback, &ip("https://0.0.1/.default")).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_header_parses_without_panicking(header in any::<String>()) {
+            if let Some(Parsed::Bearer(c)) = parse(&header) {
+                prop_assert!(!c.scope.is_empty());
+                prop_assert!(c.scope.len() <= header.len() + "/.default".len());
+            }
+        }
+
+        #[test]
+        fn bearer_like_headers_parse_without_panicking(
+            rest in r#"[ a-z_=",\\/:.\-é]{0,80}"#,
+        ) {
+            let _ = parse(&format!("Bearer {rest}"));
+        }
+
+        #[test]
+        fn a_formatted_challenge_reads_back(
+            tenant in "[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}",
+            host in "[a-z][a-z0-9]{0,20}(\\.[a-z][a-z0-9]{0,10}){1,3}",
+            quote_resource in any::<bool>(),
+        ) {
+            let resource = format!("https://{host}");
+            let value = if quote_resource { format!("\"{resource}\"") } else { resource.clone() };
+            let header = format!(
+                "Bearer authorization=\"https://login.microsoftonline.com/{tenant}\", resource={value}"
+            );
+            match parse(&header) {
+                Some(Parsed::Bearer(c)) => {
+                    prop_assert_eq!(c.scope, format!("{resource}/.default"));
+                    prop_assert_eq!(c.tenant_id, Some(tenant));
+                }
+                other => prop_assert!(false, "{other:?}"),
+            }
+        }
+    }
+}

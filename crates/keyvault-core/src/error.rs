@@ -444,3 +444,58 @@ mod tests {
         assert!(Error::new(ErrorKind::Io, "x").response_headers().is_none());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn service_error() -> impl Strategy<Value = ServiceError> {
+        let leaf =
+            (any::<Option<String>>(), any::<Option<String>>()).prop_map(|(code, message)| {
+                ServiceError {
+                    code,
+                    message,
+                    inner_error: None,
+                }
+            });
+        leaf.prop_recursive(4, 8, 1, |inner| {
+            (any::<Option<String>>(), any::<Option<String>>(), inner).prop_map(
+                |(code, message, inner)| ServiceError {
+                    code,
+                    message,
+                    inner_error: Some(Box::new(inner)),
+                },
+            )
+        })
+    }
+
+    fn to_json(e: &ServiceError) -> serde_json::Value {
+        serde_json::json!({
+            "code": e.code,
+            "message": e.message,
+            "innererror": e.inner_error.as_deref().map(to_json),
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_body_parses_without_panicking(body in any::<Vec<u8>>()) {
+            let _ = ServiceError::from_body(&body);
+        }
+
+        #[test]
+        fn any_json_body_parses_without_panicking(body in r#"[{}\[\]":,a-z0-9 ]{0,120}"#) {
+            let _ = ServiceError::from_body(body.as_bytes());
+        }
+
+        #[test]
+        fn an_error_body_reads_back(e in service_error()) {
+            let body = serde_json::to_vec(&serde_json::json!({ "error": to_json(&e) })).unwrap();
+            let back = ServiceError::from_body(&body).unwrap();
+            prop_assert!(back.codes().len() <= 5);
+            prop_assert_eq!(back, e);
+        }
+    }
+}

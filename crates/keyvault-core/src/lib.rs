@@ -43,6 +43,9 @@ pub mod client;
 mod credential;
 mod default_credential;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 mod identity;
 mod options;

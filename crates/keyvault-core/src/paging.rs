@@ -471,7 +471,7 @@ impl LoopGuard {
 
 /// The request for the page at `link`, checked to be on the first request's
 /// host, carrying its headers and `maxresults`.
-fn next_request(first: &Request, link: &str) -> Result<Request> {
+pub(crate) fn next_request(first: &Request, link: &str) -> Result<Request> {
     let url = Url::parse(link).map_err(|e| {
         Error::with_source(
             ErrorKind::InvalidInput,
@@ -558,5 +558,47 @@ mod tests {
         assert!(next.headers().contains_key(http::header::ACCEPT));
         assert!(next_request(&first, "https://other.vault.azure.net/secrets").is_err());
         assert!(next_request(&first, "not a link").is_err());
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn first() -> Request {
+        Request::new(
+            Method::GET,
+            Url::parse("https://v.vault.azure.net/secrets?maxresults=5&api-version=7.6").unwrap(),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn any_token_is_followed_only_on_the_same_origin(token in any::<String>()) {
+            if let Ok(next) = next_request(&first(), &token) {
+                prop_assert_eq!(next.url().host_str(), Some("v.vault.azure.net"));
+                prop_assert_eq!(next.url().scheme(), "https");
+            }
+        }
+
+        #[test]
+        fn a_next_link_reads_back(
+            host in prop::sample::select(vec!["v.vault.azure.net", "other.vault.azure.net"]),
+            skiptoken in "[A-Za-z0-9+/=!._~-]{0,200}",
+        ) {
+            let mut link = Url::parse(&format!("https://{host}/secrets?api-version=7.6")).unwrap();
+            link.query_pairs_mut().append_pair("$skiptoken", &skiptoken);
+            let next = next_request(&first(), link.as_str());
+            if host == "v.vault.azure.net" {
+                let next = next.unwrap();
+                let token = next.url().query_pairs().find(|(k, _)| k == "$skiptoken").map(|(_, v)| v.into_owned());
+                prop_assert_eq!(token, Some(skiptoken));
+                prop_assert!(next.url().query_pairs().any(|(k, v)| k == "maxresults" && v == "5"));
+            } else {
+                prop_assert!(next.is_err());
+            }
+        }
     }
 }

@@ -71,7 +71,7 @@ impl PollStatus {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum Style {
+pub(crate) enum Style {
     UntilFound,
     AsyncOperation,
 }
@@ -82,7 +82,7 @@ struct ResumeToken {
     url: String,
 }
 
-fn parse_resume_token(token: &str) -> Result<(Style, Url)> {
+pub(crate) fn parse_resume_token(token: &str) -> Result<(Style, Url)> {
     let bad = || Error::new(ErrorKind::InvalidInput, "the resume token is not valid");
     let t: ResumeToken = serde_json::from_str(token).map_err(|_| bad())?;
     let url = Url::parse(&t.url).map_err(|_| bad())?;
@@ -693,5 +693,34 @@ mod tests {
         fn assert<T: Send + 'static>() {}
         assert::<Poller<serde_json::Value>>();
         assert::<<Poller<serde_json::Value> as IntoFuture>::IntoFuture>();
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_token_parses_without_panicking(token in any::<String>()) {
+            let _ = parse_resume_token(&token);
+        }
+
+        #[test]
+        fn a_token_reads_back(
+            async_operation in any::<bool>(),
+            host in "[a-z][a-z0-9-]{0,20}\\.managedhsm\\.azure\\.net",
+            path in "(/[a-zA-Z0-9_.~-]{1,12}){1,4}",
+            query in "[a-z0-9=&-]{0,30}",
+        ) {
+            let style = if async_operation { Style::AsyncOperation } else { Style::UntilFound };
+            let url = Url::parse(&format!("https://{host}{path}?{query}")).unwrap();
+            let token = serde_json::to_string(&ResumeToken { style, url: url.to_string() }).unwrap();
+            let (back_style, back_url) = parse_resume_token(&token).unwrap();
+            prop_assert_eq!(back_style, style);
+            prop_assert_eq!(back_url, url);
+        }
     }
 }

@@ -188,3 +188,49 @@ mod tests {
         assert_eq!(backoff(&o, 7), Duration::from_millis(300));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use http::HeaderValue;
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn with(name: &'static str, value: &str) -> Option<HeaderMap> {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_str(value).ok()?);
+        Some(h)
+    }
+
+    proptest! {
+        #[test]
+        fn any_value_parses_without_panicking(
+            name in prop::sample::select(vec!["retry-after", "retry-after-ms", "x-ms-retry-after-ms"]),
+            value in any::<String>(),
+        ) {
+            if let Some(h) = with(name, &value) {
+                let _ = retry_after(&h, datetime!(2024-01-01 0:00 UTC));
+            }
+        }
+
+        #[test]
+        fn seconds_and_milliseconds_read_back(n in 0u64..10_000_000) {
+            let now = datetime!(2024-01-01 0:00 UTC);
+            let secs = with("retry-after", &n.to_string()).unwrap();
+            prop_assert_eq!(retry_after(&secs, now), Some(Duration::from_secs(n)));
+            let ms = with("retry-after-ms", &n.to_string()).unwrap();
+            prop_assert_eq!(retry_after(&ms, now), Some(Duration::from_millis(n)));
+        }
+
+        #[test]
+        fn an_http_date_reads_back_as_the_wait_until_it(ahead in -1_000_000i64..100_000_000) {
+            let now = datetime!(2024-01-01 0:00 UTC);
+            let at = now + time::Duration::seconds(ahead);
+            let text = at.format(&Rfc2822).unwrap();
+            let h = with("retry-after", &text).unwrap();
+            let want = Duration::from_secs(ahead.max(0).unsigned_abs());
+            prop_assert_eq!(retry_after(&h, now), Some(want));
+        }
+    }
+}

@@ -70,12 +70,11 @@ pub(crate) fn json_response(status: u16, body: &serde_json::Value) -> Response<F
     resp
 }
 
-/// An empty response (e.g. 204 of a purge).
+/// An empty response (e.g. 204 of a purge), with the JSON content type the
+/// service sends even then.
 pub(crate) fn empty_response(status: u16) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::new()));
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let mut resp = json_response(status, &serde_json::Value::Null);
+    *resp.body_mut() = Full::new(Bytes::new());
     resp
 }
 

@@ -28,6 +28,9 @@ mod emulator;
 mod error;
 mod faults;
 mod files;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hsm;
 mod identity;
 mod objects;

@@ -901,33 +901,41 @@ pub(crate) fn wire(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A vault and an HSM on one in-memory store (opened on the current Tokio
+/// runtime), for tests and fuzzing.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn in_memory_services(store: &Arc<Store>) -> Services {
     use crate::clock::Clock;
     use crate::hsm::{HsmConfig, RbacMode};
     use crate::objects::Retention;
 
+    let soft_delete = Retention {
+        retention_days: 7,
+        purge_protection: false,
+    };
+    let (rbac, admins, storage) = (RbacMode::Off, Vec::new(), Default::default());
+    let config = HsmConfig {
+        soft_delete,
+        rbac,
+        admins,
+        storage,
+    };
+    let name = crate::DEFAULT_NAME;
+    let vault = Vault::open(name, store.clone(), Clock::new(), soft_delete, [0; 32]);
+    let hsm = Hsm::open(name, store.clone(), Clock::new(), config, [0; 32]);
+    Services {
+        vaults: vec![(name.to_owned(), vault.unwrap())],
+        hsms: vec![(name.to_owned(), hsm.unwrap())],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
     /// A vault and an HSM on one in-memory store.
-    fn services(store: &Arc<Store>) -> Services {
-        let soft_delete = Retention {
-            retention_days: 7,
-            purge_protection: false,
-        };
-        let (rbac, admins, storage) = (RbacMode::Off, Vec::new(), Default::default());
-        let config = HsmConfig {
-            soft_delete,
-            rbac,
-            admins,
-            storage,
-        };
-        let name = crate::DEFAULT_NAME;
-        let vault = Vault::open(name, store.clone(), Clock::new(), soft_delete, [0; 32]);
-        let hsm = Hsm::open(name, store.clone(), Clock::new(), config, [0; 32]);
-        Services {
-            vaults: vec![(name.to_owned(), vault.unwrap())],
-            hsms: vec![(name.to_owned(), hsm.unwrap())],
-        }
+    pub(super) fn services(store: &Arc<Store>) -> Services {
+        in_memory_services(store)
     }
 
     #[tokio::test]
@@ -1002,5 +1010,87 @@ mod tests {
     fn the_source_hides_the_document() {
         let shown = format!("{:?}", Source::Json("{\"value\":\"hunter2\"}".into()));
         assert!(!shown.contains("hunter2"), "{shown}");
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    /// An import document with secrets of made-up names, values, tags and
+    /// dates, some of them out of the service's bounds.
+    fn document() -> impl Strategy<Value = String> {
+        let version = (
+            "[ -~]{0,40}",
+            prop::option::of("[a-z/]{0,12}"),
+            prop::option::of(prop::collection::btree_map(
+                "[a-z]{0,6}",
+                "[a-z]{0,6}",
+                0..3,
+            )),
+            prop::option::of(any::<bool>()),
+            prop::option::of(-10i64..4_000_000_000),
+        )
+            .prop_map(|(value, content_type, tags, enabled, exp)| {
+                json!({"value": value, "contentType": content_type, "tags": tags,
+                       "attributes": {"enabled": enabled, "exp": exp}})
+            });
+        let secret = (
+            "[a-zA-Z0-9-]{0,12}",
+            prop::collection::vec(version, 0..3),
+            any::<bool>(),
+        )
+            .prop_map(|(name, versions, deleted)| {
+                let mut s = json!({"name": name, "versions": versions});
+                if deleted {
+                    s["deleted"] = json!({});
+                }
+                s
+            });
+        prop::collection::vec(secret, 0..4)
+            .prop_map(|secrets| json!({"vaults": {"emulator": {"secrets": secrets}}}).to_string())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_text_parses_without_panicking(text in any::<String>()) {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn json_like_text_parses_without_panicking(text in r#"[{}\[\]":, a-z0-9]{0,100}"#) {
+            let _ = parse(&format!(r#"{{"vaults": {{"emulator": {text}}}}}"#));
+        }
+
+        #[test]
+        fn an_import_is_all_or_nothing_and_its_export_reads_back(text in document()) {
+            // The services start their timers on the runtime they are opened in.
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let _entered = runtime.enter();
+            let store = Arc::new(Store::in_memory());
+            let services = tests::services(&store);
+            let Ok(doc) = parse(&text) else {
+                return Ok(());
+            };
+            let before = serde_json::to_value(export(&services)).unwrap();
+            match import(doc, &services) {
+                Err(_) => {
+                    let after = serde_json::to_value(export(&services)).unwrap();
+                    prop_assert_eq!(after, before);
+                }
+                Ok(()) => {
+                    let exported = serde_json::to_string(&export(&services)).unwrap();
+                    let again = tests::services(&Arc::new(Store::in_memory()));
+                    import(parse(&exported).unwrap(), &again).unwrap();
+                    let twice = serde_json::to_string(&export(&again)).unwrap();
+                    prop_assert_eq!(twice, exported);
+                }
+            }
+        }
     }
 }

@@ -25,6 +25,16 @@ use crate::error::ServiceError;
 
 /// The largest request body accepted.
 const MAX_BODY: usize = 4 * 1024 * 1024;
+/// The most header fields a request may have.
+const MAX_HEADERS: usize = 100;
+/// The most bytes of header names and values a request may have.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// How many header fields the HTTP layer reads before giving up on its own
+/// (with a bare `431`); above [`MAX_HEADERS`], so that a request with too
+/// many reaches [`read_request`] and gets the service's error shape.
+const PARSED_HEADERS: usize = 4 * MAX_HEADERS;
+/// The time a client has to send its whole body once its head is read.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A request, read whole, as endpoints see it. Deliberately not `Debug`:
 /// its body and headers carry secret values and tokens.
@@ -75,7 +85,7 @@ pub(crate) fn percent_decode(s: &str, plus: bool) -> String {
         .into_owned()
 }
 
-fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
     q.unwrap_or("")
         .split('&')
         .filter(|p| !p.is_empty())
@@ -112,9 +122,10 @@ fn host_of(req: &http::Request<Incoming>, fallback: &str) -> String {
     }
 }
 
-/// Reads `req` whole; its body must arrive within `body_timeout` (else
-/// `408`), so a client that sends it a byte at a time holds nothing for
-/// long.
+/// Checks the head's size and reads the body whole: a `431` for too many or
+/// too large headers, a `413` for a body over [`MAX_BODY`] (declared or
+/// sent), a `408` when the body takes longer than `body_timeout` or
+/// [`BODY_TIMEOUT`], whichever is shorter.
 async fn read_request(
     req: http::Request<Incoming>,
     fallback_host: &str,
@@ -122,20 +133,33 @@ async fn read_request(
 ) -> Result<Request, ServiceError> {
     let base_url = format!("https://{}", host_of(&req, fallback_host));
     let (parts, body) = req.into_parts();
-    let collected = tokio::time::timeout(body_timeout, Limited::new(body, MAX_BODY).collect())
-        .await
-        .map_err(|_| {
-            ServiceError::new(
+    let body_timeout = body_timeout.min(BODY_TIMEOUT);
+    check_head(&parts.headers)?;
+    let declared = (parts.headers.get(http::header::CONTENT_LENGTH))
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(body_too_large());
+    }
+    let read = tokio::time::timeout(body_timeout, Limited::new(body, MAX_BODY).collect());
+    let body = match read.await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return Err(body_too_large()),
+        Ok(Err(_)) => {
+            return Err(ServiceError::bad_parameter(
+                "The request body could not be read.",
+            ));
+        }
+        Err(_) => {
+            return Err(ServiceError::new(
                 408,
                 "RequestTimeout",
-                "The request body was not received in time.",
-            )
-        })?;
-    let body = collected
-        .map_err(|_| {
-            ServiceError::bad_parameter("The request body is too large or could not be read.")
-        })?
-        .to_bytes();
+                format!(
+                    "The request body did not arrive within {} seconds.",
+                    body_timeout.as_secs_f64()
+                ),
+            ));
+        }
+    };
     Ok(Request {
         method: parts.method,
         path: parts.uri.path().to_owned(),
@@ -144,6 +168,31 @@ async fn read_request(
         base_url,
         body,
     })
+}
+
+fn body_too_large() -> ServiceError {
+    ServiceError::new(
+        413,
+        "RequestBodyTooLarge",
+        format!("The request body is larger than {MAX_BODY} bytes."),
+    )
+}
+
+/// A `431` when `headers` are too many or too large.
+fn check_head(headers: &HeaderMap) -> Result<(), ServiceError> {
+    let bytes: usize = (headers.iter())
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return Err(ServiceError::new(
+            431,
+            "RequestHeaderFieldsTooLarge",
+            format!(
+                "A request may have at most {MAX_HEADERS} header fields of {MAX_HEADER_BYTES} bytes in all."
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A running server: its bound addresses.
@@ -425,6 +474,7 @@ impl Connection {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
+            .max_headers(PARSED_HEADERS)
             .timer(TokioTimer::new())
             .header_read_timeout(self.header_timeout);
         builder.http2().timer(TokioTimer::new());
@@ -552,5 +602,32 @@ mod tests {
         assert_eq!(q[0], ("api-version".to_owned(), "7.3".to_owned()));
         assert_eq!(q[1], ("$skiptoken".to_owned(), "ab=".to_owned()));
         assert_eq!(q.len(), 3);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_query_parses_without_panicking(q in any::<String>()) {
+            for (k, v) in parse_query(Some(&q)) {
+                prop_assert!(k.len() + v.len() <= q.len());
+            }
+        }
+
+        #[test]
+        fn an_encoded_query_reads_back(pairs in prop::collection::vec((".{1,10}", ".{0,10}"), 0..5)) {
+            let enc = |s: &str| {
+                percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string()
+            };
+            let q: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+            let q = q.join("&");
+            prop_assert_eq!(parse_query(Some(&q)), pairs);
+        }
     }
 }

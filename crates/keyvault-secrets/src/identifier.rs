@@ -303,3 +303,62 @@ mod tests {
         assert_eq!(live.vault_url(), "https://[::1]:8443");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A path segment as a client writes it: any text, percent-encoded.
+    fn encoded(s: &str) -> String {
+        url::form_urlencoded::byte_serialize(s.as_bytes())
+            .collect::<String>()
+            .replace('+', "%20")
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_parses_without_panicking(id in any::<String>()) {
+            if let Ok(parsed) = KeyVaultSecretIdentifier::parse(&id) {
+                prop_assert_eq!(parsed.source_id(), id.as_str());
+                prop_assert!(parsed.name().len() <= id.len());
+            }
+        }
+
+        #[test]
+        fn url_like_text_parses_without_panicking(
+            id in "https?://[a-zA-Z0-9.:@\\[\\]%-]{0,30}(/[a-z%0-9A-F]{0,8}){0,5}[?#]?.{0,8}",
+        ) {
+            let _ = KeyVaultSecretIdentifier::parse(&id);
+        }
+
+        #[test]
+        fn a_formatted_id_reads_back(
+            host in "[a-z][a-z0-9-]{0,20}\\.vault\\.azure\\.net",
+            port in prop::option::of(1u16..),
+            deleted in any::<bool>(),
+            // `.` and `..` are dot segments of the URL, never names.
+            name in "[^/]{1,40}".prop_filter("a dot segment", |n| n != "." && n != ".."),
+            version in prop::option::of("[0-9a-f]{32}"),
+        ) {
+            let collection = if deleted { "deletedsecrets" } else { "secrets" };
+            let vault = match port {
+                Some(p) => format!("https://{host}:{p}"),
+                None => format!("https://{host}"),
+            };
+            let mut id = format!("{vault}/{collection}/{}", encoded(&name));
+            if let Some(v) = &version {
+                id = format!("{id}/{v}");
+            }
+            let parsed = KeyVaultSecretIdentifier::parse(&id).unwrap();
+            let vault_url = if port == Some(443) { format!("https://{host}:443") } else { vault };
+            prop_assert_eq!(parsed.vault_url(), vault_url.as_str());
+            prop_assert_eq!(parsed.collection(), collection);
+            prop_assert_eq!(parsed.is_deleted(), deleted);
+            prop_assert_eq!(parsed.name(), name.as_str());
+            prop_assert_eq!(parsed.version(), version.as_deref());
+            prop_assert_eq!(parsed.source_id(), id.as_str());
+        }
+    }
+}

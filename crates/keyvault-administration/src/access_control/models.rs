@@ -551,3 +551,26 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_scope_reads_back_as_written(scope in any::<String>()) {
+            let parsed = KeyVaultRoleScope::from(scope.as_str());
+            prop_assert_eq!(parsed.as_str(), scope.as_str());
+            prop_assert_eq!(KeyVaultRoleScope::from(scope.clone()), parsed);
+        }
+
+        #[test]
+        fn a_key_scope_names_its_key(name in "[a-zA-Z0-9-]{1,127}") {
+            let scope = KeyVaultRoleScope::key(&name);
+            prop_assert_eq!(KeyVaultRoleScope::from(scope.as_str()), scope.clone());
+            prop_assert_eq!(scope.as_str().strip_prefix("/keys/"), Some(name.as_str()));
+        }
+    }
+}

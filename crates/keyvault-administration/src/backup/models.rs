@@ -255,3 +255,35 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_without_panicking(text in any::<String>()) {
+            if let Ok((container, folder)) = parse_folder_url(&text) {
+                prop_assert!(!folder.is_empty());
+                prop_assert!(container_url(&container).is_ok(), "{container}");
+            }
+            let _ = container_url(&text);
+        }
+
+        #[test]
+        fn a_folder_url_reads_back(
+            account in "[a-z][a-z0-9]{2,23}",
+            container in "[a-z0-9][a-z0-9-]{2,30}",
+            folder in "[a-zA-Z0-9_-]{1,20}(/[a-zA-Z0-9_-]{1,20}){0,2}",
+            sas in "(\\?sv=[a-z0-9&=%]{0,40})?",
+        ) {
+            let base = format!("https://{account}.blob.core.windows.net/{container}");
+            let (c, f) = parse_folder_url(&format!("{base}/{folder}{sas}")).unwrap();
+            prop_assert_eq!(c, base.clone());
+            prop_assert_eq!(f, folder);
+            prop_assert_eq!(container_url(&format!("{base}/{sas}")).unwrap(), base);
+        }
+    }
+}

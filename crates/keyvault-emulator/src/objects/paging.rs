@@ -58,7 +58,7 @@ fn encode(after: &str) -> String {
     URL_SAFE_NO_PAD.encode(json)
 }
 
-fn decode(token: &str) -> Option<String> {
+pub(crate) fn decode(token: &str) -> Option<String> {
     let raw = URL_SAFE_NO_PAD.decode(token.trim_end_matches('=')).ok()?;
     let v: Value = serde_json::from_slice(&raw).ok()?;
     v.get("after")?.as_str().map(str::to_owned)
@@ -120,5 +120,26 @@ mod tests {
         assert_eq!(decode(&encode("abc-1")).as_deref(), Some("abc-1"));
         assert_eq!(decode("!!"), None);
         assert_eq!(decode(&URL_SAFE_NO_PAD.encode("{}")), None);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_token_decodes_without_panicking(token in any::<String>()) {
+            if let Some(after) = decode(&token) {
+                prop_assert!(after.len() <= token.len());
+            }
+        }
+
+        #[test]
+        fn a_token_reads_back(after in any::<String>()) {
+            prop_assert_eq!(decode(&encode(&after)), Some(after));
+        }
     }
 }

@@ -320,6 +320,6 @@ async fn odd_input_never_gets_a_500() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(r.status().as_u16(), 413);
     env.emu.shutdown().await;
 }

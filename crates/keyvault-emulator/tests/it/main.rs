@@ -8,6 +8,7 @@ mod common;
 mod crash;
 mod errors;
 mod faults;
+mod hostile_input;
 mod hsm;
 mod hsm_backup;
 mod hsm_rbac;
