@@ -390,12 +390,13 @@ impl Pipeline {
     /// [`ErrorKind::InvalidInput`] naming the URL (without its query) and
     /// the rule it breaks.
     pub fn check_url(&self, url: &Url) -> Result<()> {
-        // Quoted without its query, which may hold a SAS token.
-        let shown = before_query(url.as_str());
+        // Quoted without its query, which may hold a SAS token; only when
+        // the URL is refused.
+        let shown = || before_query(url.as_str());
         if url.host_str().is_none_or(str::is_empty) {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
-                format!("the URL `{shown}` has no host"),
+                format!("the URL `{}` has no host", shown()),
             ));
         }
         match url.scheme() {
@@ -404,13 +405,14 @@ impl Pipeline {
             "http" if is_loopback(url) => Err(Error::new(
                 ErrorKind::InvalidInput,
                 format!(
-                    "`{shown}` uses plain http; set allow_loopback_http in the client options \
-                     to use a local emulator over http"
+                    "`{}` uses plain http; set allow_loopback_http in the client options \
+                     to use a local emulator over http",
+                    shown()
                 ),
             )),
             other => Err(Error::new(
                 ErrorKind::InvalidInput,
-                format!("`{shown}` uses the scheme `{other}`; only https is allowed"),
+                format!("`{}` uses the scheme `{other}`; only https is allowed", shown()),
             )),
         }
     }
@@ -429,16 +431,14 @@ impl Pipeline {
     /// - [`ErrorKind::InvalidInput`], [`ErrorKind::Credential`],
     ///   [`ErrorKind::Authentication`] as the URL check, the credential and
     ///   the challenge fail.
-    pub async fn send(&self, ctx: &Context, request: Request) -> Result<Response> {
-        let method = request.method().clone();
-        let url = request.url().clone();
+    pub async fn send(&self, ctx: &Context, mut request: Request) -> Result<Response> {
         let expected = request.success_statuses();
-        let (response, attempts, elapsed) = self.execute(ctx, request).await?;
+        let (response, attempts, elapsed) = self.execute(ctx, &mut request).await?;
         let status = response.status();
         if status.is_success() && (expected.is_empty() || expected.contains(&status.as_u16())) {
             return Ok(response);
         }
-        let mut what = describe(&method, &url);
+        let mut what = describe(request.method(), request.url());
         if status.is_success() {
             let names: Vec<String> = expected
                 .iter()
@@ -465,8 +465,8 @@ impl Pipeline {
     ///
     /// # Errors
     /// As [`send`](Self::send), except that no failure status is an error.
-    pub async fn send_raw(&self, ctx: &Context, request: Request) -> Result<Response> {
-        self.execute(ctx, request).await.map(|(r, _, _)| r)
+    pub async fn send_raw(&self, ctx: &Context, mut request: Request) -> Result<Response> {
+        self.execute(ctx, &mut request).await.map(|(r, _, _)| r)
     }
 
     /// Sends a request written by hand, as the clients' `send_request` do:
@@ -537,10 +537,10 @@ impl Pipeline {
     async fn execute(
         &self,
         ctx: &Context,
-        mut request: Request,
+        request: &mut Request,
     ) -> Result<(Response, u32, Duration)> {
         self.check_url(request.url())?;
-        self.prepare(ctx, &mut request);
+        self.prepare(ctx, request);
         let parent = ctx
             .request_options()
             .and_then(|o| o.parent.clone())
@@ -564,7 +564,7 @@ impl Pipeline {
             span.record("az.client_request_id", id.to_str().unwrap_or(""));
         }
         let result = self
-            .retry_loop(ctx, &request)
+            .retry_loop(ctx, request)
             .instrument(span.clone())
             .await;
         match &result {
@@ -614,7 +614,11 @@ impl Pipeline {
         if !headers.contains_key("x-ms-client-request-id") {
             let mut buf = uuid::Uuid::encode_buffer();
             let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
-            if let Ok(v) = HeaderValue::from_str(id) {
+            if let Ok(mut v) = HeaderValue::from_str(id) {
+                // Marked so that HTTP/2 sends it as a literal, never indexed:
+                // an id used once would only churn the connection's header
+                // table (and make every later id search a longer chain).
+                v.set_sensitive(true);
                 headers.insert("x-ms-client-request-id", v);
             }
         }
@@ -829,6 +833,10 @@ impl Pipeline {
 
     /// A token for `scope`, within what is left of the budget.
     async fn token(&self, scope: &str, force: bool, deadline: Instant) -> Result<HeaderValue> {
+        // A cached token needs no timer.
+        if !force && let Some(header) = self.inner.tokens.cached(scope) {
+            return Ok(header);
+        }
         let deadline = tokio::time::Instant::from_std(deadline);
         match tokio::time::timeout_at(deadline, self.inner.tokens.token(scope, force)).await {
             Ok(result) => result,
@@ -903,14 +911,13 @@ impl Pipeline {
             body_len = body.len(),
             "sending request"
         );
-        let mut builder = self
-            .inner
-            .client
-            .request(request.method().clone(), request.url().clone())
-            .headers(headers)
-            .timeout(timeout);
+        // Built whole rather than through a `RequestBuilder`, which would
+        // copy the headers one by one into a map of its own.
+        let mut http = reqwest::Request::new(request.method().clone(), request.url().clone());
+        *http.headers_mut() = headers;
+        *http.timeout_mut() = Some(timeout);
         if sent_body || request.body().is_some() {
-            builder = builder.body(body);
+            *http.body_mut() = Some(body.into());
         }
         let transport_failure = |e: reqwest::Error| {
             let (kind, what) = transport::classify(&e);
@@ -923,7 +930,7 @@ impl Pipeline {
                 retriable,
             }
         };
-        let mut resp = builder.send().await.map_err(transport_failure)?;
+        let mut resp = (self.inner.client.execute(http).await).map_err(transport_failure)?;
         let status = resp.status();
         let headers = std::mem::take(resp.headers_mut());
         let body = resp.bytes().await.map_err(transport_failure)?;
