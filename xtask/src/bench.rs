@@ -94,8 +94,12 @@ fn prepare_clients(root: &Path, cargo: &str) -> Vec<String> {
     let venv = root.join("target/bench-venv");
     let python = venv.join("bin/python");
     let ready = python.exists()
-        || (Command::new("python3").arg("-m").arg("venv").arg(&venv).status())
-            .is_ok_and(|s| s.success());
+        || (Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status())
+        .is_ok_and(|s| s.success());
     let installed = ready
         && (Command::new(&python).args(["-m", "pip", "install", "--quiet"]))
             .args(["azure-keyvault-secrets", "azure-core"])

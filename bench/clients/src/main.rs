@@ -160,12 +160,25 @@ fn reply(status: u16, body: Bytes, challenge: Option<&str>) -> http::Response<Fu
 
 /// A fresh CA (PEM) and a server configuration for [`HOST`] issued by it.
 fn make_tls() -> Result<(String, rustls::ServerConfig), Error> {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, IsCa,
+        KeyPair,
+    };
+    // Names of their own: with rcgen's one default name for both, OpenSSL
+    // (the Python driver's) takes the leaf for a self-signed certificate.
+    let named = |cn: &str| {
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, cn);
+        dn
+    };
     let mut ca = CertificateParams::new(Vec::<String>::new())?;
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name = named("clients-bench CA");
     let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate()?)?;
     let key = KeyPair::generate()?;
-    let leaf = CertificateParams::new(vec![HOST.to_owned()])?.signed_by(&key, &ca)?;
+    let mut leaf = CertificateParams::new(vec![HOST.to_owned()])?;
+    leaf.distinguished_name = named(HOST);
+    let leaf = leaf.signed_by(&key, &ca)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
@@ -639,10 +652,15 @@ impl Runner {
         let output = valgrind.output()?;
         let stderr = String::from_utf8_lossy(&output.stderr);
         if !output.status.success() {
-            return Err(format!("driver {driver} {scenario} under callgrind failed: {stderr}").into());
+            return Err(
+                format!("driver {driver} {scenario} under callgrind failed: {stderr}").into(),
+            );
         }
         (stderr.lines())
-            .find_map(|l| l.split_once("Collected :").map(|(_, n)| n.trim().parse().ok()))
+            .find_map(|l| {
+                l.split_once("Collected :")
+                    .map(|(_, n)| n.trim().parse().ok())
+            })
             .flatten()
             .ok_or_else(|| format!("callgrind printed no count: {stderr}").into())
     }
@@ -697,8 +715,11 @@ fn start_emulator(
         let mut options = keyvault_secrets::SecretClientOptions::default();
         options.client_options.root_certificates_pem = vec![std::fs::read(&server.ca_file)?];
         options.client_options.proxy = Some(keyvault_secrets::ProxyOptions::new(&server.proxy_url));
-        let client =
-            keyvault_secrets::SecretClient::new(&server.vault_url, Arc::new(StaticToken), Some(options))?;
+        let client = keyvault_secrets::SecretClient::new(
+            &server.vault_url,
+            Arc::new(StaticToken),
+            Some(options),
+        )?;
         client
             .set_secret(SECRET_NAME, "emulated-value-of-the-bench-secret", None)
             .await?;
@@ -721,7 +742,12 @@ fn metrics(scenario: &str) -> Vec<Metric> {
         "cold" => vec![
             ("ms to first secret (wall)", |s| s.wall_us, 1e-3, 1),
             ("CPU ms to first secret", |s| s.cpu_us, 1e-3, 1),
-            ("unauthenticated requests (two clients)", |s| s.unauthenticated, 1.0, 0),
+            (
+                "unauthenticated requests (two clients)",
+                |s| s.unauthenticated,
+                1.0,
+                0,
+            ),
             ("peak RSS MB", |s| s.peak_rss_mb, 1.0, 1),
         ],
         "hit" => vec![
@@ -807,7 +833,10 @@ fn print_table(
             if values.iter().all(Option::is_none) {
                 continue;
             }
-            let ours = drivers.iter().position(|d| *d == "ours").and_then(|i| values[i]);
+            let ours = drivers
+                .iter()
+                .position(|d| *d == "ours")
+                .and_then(|i| values[i]);
             let mut line = format!("| {scenario} | {label} |");
             for v in &values {
                 line.push_str(&format!(" {} |", cell(*v, digits)));

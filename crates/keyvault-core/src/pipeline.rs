@@ -37,7 +37,7 @@ use std::{
 
 use azure_core::credentials::TokenCredential;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use tracing::Instrument;
 use url::Url;
 
@@ -231,6 +231,13 @@ impl From<Error> for Failure {
     }
 }
 
+/// `x-ms-client-request-id`, named once: a header name given as a string is
+/// parsed and checked at every use.
+const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+
+/// `x-ms-request-id`, the service's id of a request.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
+
 /// Header names whose values may be logged; every other value is redacted.
 const LOGGABLE_HEADERS: &[&str] = &[
     "accept",
@@ -412,7 +419,10 @@ impl Pipeline {
             )),
             other => Err(Error::new(
                 ErrorKind::InvalidInput,
-                format!("`{}` uses the scheme `{other}`; only https is allowed", shown()),
+                format!(
+                    "`{}` uses the scheme `{other}`; only https is allowed",
+                    shown()
+                ),
             )),
         }
     }
@@ -560,20 +570,17 @@ impl Pipeline {
             http.request.resend_count = tracing::field::Empty,
             error.type = tracing::field::Empty,
         );
-        if let Some(id) = request.headers().get("x-ms-client-request-id") {
+        if let Some(id) = request.headers().get(&CLIENT_REQUEST_ID) {
             span.record("az.client_request_id", id.to_str().unwrap_or(""));
         }
-        let result = self
-            .retry_loop(ctx, request)
-            .instrument(span.clone())
-            .await;
+        let result = self.retry_loop(ctx, request).instrument(span.clone()).await;
         match &result {
             Ok((resp, attempts, _)) => {
                 span.record("http.response.status_code", resp.status().as_u16());
                 span.record("http.request.resend_count", attempts.saturating_sub(1));
                 if let Some(id) = resp
                     .headers()
-                    .get("x-ms-request-id")
+                    .get(&REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                 {
                     span.record("az.service_request_id", id);
@@ -611,7 +618,7 @@ impl Pipeline {
             }
         }
         headers.insert(header::USER_AGENT, self.inner.user_agent.clone());
-        if !headers.contains_key("x-ms-client-request-id") {
+        if !headers.contains_key(&CLIENT_REQUEST_ID) {
             let mut buf = uuid::Uuid::encode_buffer();
             let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
             if let Ok(mut v) = HeaderValue::from_str(id) {
@@ -619,7 +626,7 @@ impl Pipeline {
                 // an id used once would only churn the connection's header
                 // table (and make every later id search a longer chain).
                 v.set_sensitive(true);
-                headers.insert("x-ms-client-request-id", v);
+                headers.insert(CLIENT_REQUEST_ID, v);
             }
         }
         headers
