@@ -46,14 +46,21 @@ def get(client):
         raise RuntimeError("the secret had no value")
 
 
+def client_of(vault):
+    # Its challenge check compares the host with its port against the
+    # resource's domain, which a vault on a port of its own never passes;
+    # the check happens once, so turning it off changes no figure.
+    return SecretClient(vault, StaticToken(), verify_challenge_resource=False)
+
+
 def main():
     scenario, count, vault = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    client = SecretClient(vault, StaticToken())
+    client = client_of(vault)
     # The first request pays for the connection, TLS and the challenge.
     get(client)
     if scenario == "cold":
         cpu, at = cpu_us(), time.time() * 1e6
-        get(SecretClient(vault, StaticToken()))
+        get(client_of(vault))
         print(f"{cpu} {at:.0f} {peak_rss_kb()}")
         return
     cpu0, wall0 = cpu_us(), time.perf_counter()
