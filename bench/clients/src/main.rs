@@ -378,12 +378,15 @@ struct Sample {
     unauthenticated: f64,
 }
 
-/// The figures of a run: (server, scenario, driver) and its samples.
+/// What a sample is of: (server, scenario, driver).
+type Key = (&'static str, &'static str, &'static str);
+
+/// The figures of a run, by what they are of.
 #[derive(Default)]
-struct Samples(Vec<((&'static str, &'static str, &'static str), Vec<Sample>)>);
+struct Samples(Vec<(Key, Vec<Sample>)>);
 
 impl Samples {
-    fn push(&mut self, key: (&'static str, &'static str, &'static str), sample: Sample) {
+    fn push(&mut self, key: Key, sample: Sample) {
         match self.0.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => v.push(sample),
             None => self.0.push((key, vec![sample])),
