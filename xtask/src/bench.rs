@@ -9,19 +9,27 @@
 //! - `cache`: a `SecretCache` hit, and the requests a crowd of readers sends
 //!   (`cargo bench -p keyvault-secrets --bench cache`);
 //! - `clients`: our `SecretClient`, the official client with its default
-//!   transport and plain `reqwest`, each in its own process, against a canned
-//!   vault (`bench/clients`, a workspace of its own so that the official
-//!   crate stays out of ours: `cargo run --release --manifest-path
-//!   bench/clients/Cargo.toml`);
+//!   transport, plain `reqwest` and the official Python SDK, each in its own
+//!   process, against a canned vault and the release emulator
+//!   (`bench/clients`, a workspace of its own so that the official crate
+//!   stays out of ours: `cargo run --release --manifest-path
+//!   bench/clients/Cargo.toml`). Before it runs, the emulator is built in
+//!   release and the Python SDK installed in a venv under `target/`; with
+//!   `--callgrind`, each driver also runs under valgrind's callgrind for
+//!   instruction counts.
 //! - `footprint`: a hello-world app on our crates and on the official ones:
 //!   crates, clean debug and release build times, stripped binary size
 //!   (`bench/footprint`, a workspace of its own for the same reason;
 //!   `--quick` counts crates only).
 //!
-//! `cargo xtask bench [--quick] [NAME...]` runs the named ones (all by
-//! default); `--quick` runs small sizes, for a check that they still work.
+//! `cargo xtask bench [--quick] [--callgrind] [NAME...]` runs the named ones
+//! (all by default); `--quick` runs small sizes, for a check that they still
+//! work.
 
-use std::process::{Command, ExitCode};
+use std::{
+    path::Path,
+    process::{Command, ExitCode},
+};
 
 /// How a benchmark is run.
 enum Runner {
@@ -30,9 +38,13 @@ enum Runner {
         package: &'static str,
         target: &'static str,
     },
-    /// `cargo run --release --manifest-path MANIFEST`: a workspace of its
-    /// own, whose dependencies must stay out of this one.
-    Manifest(&'static str),
+    /// `cargo run --release --manifest-path MANIFEST -- ARGS`: a workspace
+    /// of its own, whose dependencies must stay out of this one; `prepare`
+    /// readies what it needs and gives the arguments.
+    Manifest {
+        manifest: &'static str,
+        prepare: fn(&Path, &str) -> Vec<String>,
+    },
 }
 
 /// The benchmarks: name, how to run it.
@@ -58,12 +70,67 @@ const BENCHES: &[(&str, Runner)] = &[
             target: "cache",
         },
     ),
-    ("clients", Runner::Manifest("bench/clients/Cargo.toml")),
-    ("footprint", Runner::Manifest("bench/footprint/Cargo.toml")),
+    (
+        "clients",
+        Runner::Manifest {
+            manifest: "bench/clients/Cargo.toml",
+            prepare: prepare_clients,
+        },
+    ),
+    (
+        "footprint",
+        Runner::Manifest {
+            manifest: "bench/footprint/Cargo.toml",
+            prepare: |_, _| Vec::new(),
+        },
+    ),
 ];
+
+/// What the clients benchmark runs beside the Rust drivers: the release
+/// emulator as a second vault, and the Python SDK in a venv under
+/// `target/`. What cannot be readied is left out, with a message.
+fn prepare_clients(root: &Path, cargo: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let built = Command::new(cargo)
+        .args(["build", "--release", "-p", "keyvault-emulator", "--bin"])
+        .arg("keyvault-emulator")
+        .current_dir(root)
+        .status();
+    if built.is_ok_and(|s| s.success()) {
+        let binary = root.join("target/release/keyvault-emulator");
+        args.extend(["--emulator".to_owned(), binary.display().to_string()]);
+    } else {
+        eprintln!("the release emulator could not be built; the emulator rows are left out");
+    }
+    let venv = root.join("target/bench-venv");
+    let python = venv.join("bin/python");
+    let ready = python.exists()
+        || (Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status())
+        .is_ok_and(|s| s.success());
+    let installed = ready
+        && (Command::new(&python).args(["-m", "pip", "install", "--quiet"]))
+            .args(["azure-keyvault-secrets", "azure-core"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if installed {
+        args.extend(["--python".to_owned(), python.display().to_string()]);
+    } else {
+        eprintln!(
+            "the Python SDK could not be installed in {} (python3 with venv and pip needed); \
+             the Python column is left out",
+            venv.display()
+        );
+    }
+    args
+}
 
 pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
     let quick = args.iter().any(|a| a == "--quick");
+    let callgrind = args.iter().any(|a| a == "--callgrind");
     let names: Vec<&str> = (args.iter())
         .filter(|a| !a.starts_with("--"))
         .map(String::as_str)
@@ -87,8 +154,12 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
             Runner::Bench { package, target } => {
                 cmd.args(["bench", "-p", package, "--bench", target, "--"]);
             }
-            Runner::Manifest(manifest) => {
+            Runner::Manifest { manifest, prepare } => {
                 cmd.args(["run", "--release", "--manifest-path", manifest, "--"]);
+                cmd.args(prepare(&root, &cargo));
+                if callgrind {
+                    cmd.arg("--callgrind");
+                }
             }
         }
         if quick {

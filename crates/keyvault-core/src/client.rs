@@ -156,9 +156,16 @@ impl<V: ServiceVersion> ClientCore<V> {
     /// `None` keeps the core as it is.
     #[must_use]
     pub fn with_request_options(&self, options: impl Into<Option<RequestOptions>>) -> Self {
+        let call = match options.into() {
+            // Options that change nothing (what a method given no options
+            // passes) cost no allocation.
+            Some(o) if is_default(&o) => None,
+            Some(o) => Some(Arc::new(o)),
+            None => self.call.clone(),
+        };
         Self {
             inner: self.inner.clone(),
-            call: options.into().map(Arc::new).or_else(|| self.call.clone()),
+            call,
         }
     }
 
@@ -336,6 +343,17 @@ impl<V: ServiceVersion> ClientCore<V> {
         )
         .map(|p| p.with_frequency(frequency))
     }
+}
+
+/// Whether per-call options are the defaults, which change nothing.
+fn is_default(o: &RequestOptions) -> bool {
+    let RequestOptions {
+        headers,
+        timeout,
+        retry,
+        parent,
+    } = o;
+    headers.is_empty() && timeout.is_none() && retry.is_none() && parent.is_none()
 }
 
 /// An [`ErrorKind::InvalidInput`] error: an argument a client refuses

@@ -83,6 +83,12 @@ impl TokenCache {
         slots.entry(scope.to_owned()).or_default().clone()
     }
 
+    /// The `Authorization` header value for `scope` when a token is cached
+    /// and not close to expiry.
+    pub(crate) fn cached(&self, scope: &str) -> Option<HeaderValue> {
+        self.slot(scope).fresh().map(|c| c.header)
+    }
+
     /// Returns the `Authorization` header value for `scope`, from the cache
     /// when the token is not close to expiry. `force` refreshes even so
     /// (the service refused the cached token), unless another request

@@ -37,7 +37,7 @@ use std::{
 
 use azure_core::credentials::TokenCredential;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use tracing::Instrument;
 use url::Url;
 
@@ -235,6 +235,13 @@ impl From<Error> for Failure {
     }
 }
 
+/// `x-ms-client-request-id`, named once: a header name given as a string is
+/// parsed and checked at every use.
+const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+
+/// `x-ms-request-id`, the service's id of a request.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
+
 /// Header names whose values may be logged; every other value is redacted.
 const LOGGABLE_HEADERS: &[&str] = &[
     "accept",
@@ -407,12 +414,13 @@ impl Pipeline {
     /// [`ErrorKind::InvalidInput`] naming the URL (without its query) and
     /// the rule it breaks.
     pub fn check_url(&self, url: &Url) -> Result<()> {
-        // Quoted without its query, which may hold a SAS token.
-        let shown = before_query(url.as_str());
+        // Quoted without its query, which may hold a SAS token; only when
+        // the URL is refused.
+        let shown = || before_query(url.as_str());
         if url.host_str().is_none_or(str::is_empty) {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
-                format!("the URL `{shown}` has no host"),
+                format!("the URL `{}` has no host", shown()),
             ));
         }
         match url.scheme() {
@@ -421,13 +429,17 @@ impl Pipeline {
             "http" if is_loopback(url) => Err(Error::new(
                 ErrorKind::InvalidInput,
                 format!(
-                    "`{shown}` uses plain http; set allow_loopback_http in the client options \
-                     to use a local emulator over http"
+                    "`{}` uses plain http; set allow_loopback_http in the client options \
+                     to use a local emulator over http",
+                    shown()
                 ),
             )),
             other => Err(Error::new(
                 ErrorKind::InvalidInput,
-                format!("`{shown}` uses the scheme `{other}`; only https is allowed"),
+                format!(
+                    "`{}` uses the scheme `{other}`; only https is allowed",
+                    shown()
+                ),
             )),
         }
     }
@@ -446,16 +458,14 @@ impl Pipeline {
     /// - [`ErrorKind::InvalidInput`], [`ErrorKind::Credential`],
     ///   [`ErrorKind::Authentication`] as the URL check, the credential and
     ///   the challenge fail.
-    pub async fn send(&self, ctx: &Context, request: Request) -> Result<Response> {
-        let method = request.method().clone();
-        let url = request.url().clone();
+    pub async fn send(&self, ctx: &Context, mut request: Request) -> Result<Response> {
         let expected = request.success_statuses();
-        let (response, attempts, elapsed) = self.execute(ctx, request).await?;
+        let (response, attempts, elapsed) = self.execute(ctx, &mut request).await?;
         let status = response.status();
         if status.is_success() && (expected.is_empty() || expected.contains(&status.as_u16())) {
             return Ok(response);
         }
-        let mut what = describe(&method, &url);
+        let mut what = describe(request.method(), request.url());
         if status.is_success() {
             let names: Vec<String> = expected
                 .iter()
@@ -482,8 +492,8 @@ impl Pipeline {
     ///
     /// # Errors
     /// As [`send`](Self::send), except that no failure status is an error.
-    pub async fn send_raw(&self, ctx: &Context, request: Request) -> Result<Response> {
-        self.execute(ctx, request).await.map(|(r, _, _)| r)
+    pub async fn send_raw(&self, ctx: &Context, mut request: Request) -> Result<Response> {
+        self.execute(ctx, &mut request).await.map(|(r, _, _)| r)
     }
 
     /// Sends a request written by hand, as the clients' `send_request` do:
@@ -554,10 +564,10 @@ impl Pipeline {
     async fn execute(
         &self,
         ctx: &Context,
-        mut request: Request,
+        request: &mut Request,
     ) -> Result<(Response, u32, Duration)> {
         self.check_url(request.url())?;
-        self.prepare(ctx, &mut request);
+        self.prepare(ctx, request);
         let parent = ctx
             .request_options()
             .and_then(|o| o.parent.clone())
@@ -577,20 +587,17 @@ impl Pipeline {
             http.request.resend_count = tracing::field::Empty,
             error.type = tracing::field::Empty,
         );
-        if let Some(id) = request.headers().get("x-ms-client-request-id") {
+        if let Some(id) = request.headers().get(&CLIENT_REQUEST_ID) {
             span.record("az.client_request_id", id.to_str().unwrap_or(""));
         }
-        let result = self
-            .retry_loop(ctx, &request)
-            .instrument(span.clone())
-            .await;
+        let result = self.retry_loop(ctx, request).instrument(span.clone()).await;
         match &result {
             Ok((resp, attempts, _)) => {
                 span.record("http.response.status_code", resp.status().as_u16());
                 span.record("http.request.resend_count", attempts.saturating_sub(1));
                 if let Some(id) = resp
                     .headers()
-                    .get("x-ms-request-id")
+                    .get(&REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                 {
                     span.record("az.service_request_id", id);
@@ -628,11 +635,15 @@ impl Pipeline {
             }
         }
         headers.insert(header::USER_AGENT, self.inner.user_agent.clone());
-        if !headers.contains_key("x-ms-client-request-id") {
+        if !headers.contains_key(&CLIENT_REQUEST_ID) {
             let mut buf = uuid::Uuid::encode_buffer();
             let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
-            if let Ok(v) = HeaderValue::from_str(id) {
-                headers.insert("x-ms-client-request-id", v);
+            if let Ok(mut v) = HeaderValue::from_str(id) {
+                // Marked so that HTTP/2 sends it as a literal, never indexed:
+                // an id used once would only churn the connection's header
+                // table (and make every later id search a longer chain).
+                v.set_sensitive(true);
+                headers.insert(CLIENT_REQUEST_ID, v);
             }
         }
         headers
@@ -850,6 +861,10 @@ impl Pipeline {
 
     /// A token for `scope`, within what is left of the budget.
     async fn token(&self, scope: &str, force: bool, deadline: Instant) -> Result<HeaderValue> {
+        // A cached token needs no timer.
+        if !force && let Some(header) = self.inner.tokens.cached(scope) {
+            return Ok(header);
+        }
         let deadline = tokio::time::Instant::from_std(deadline);
         match tokio::time::timeout_at(deadline, self.inner.tokens.token(scope, force)).await {
             Ok(result) => result,
@@ -924,14 +939,13 @@ impl Pipeline {
             body_len = body.len(),
             "sending request"
         );
-        let mut builder = self
-            .inner
-            .client
-            .request(request.method().clone(), request.url().clone())
-            .headers(headers)
-            .timeout(timeout);
+        // Built whole rather than through a `RequestBuilder`, which would
+        // copy the headers one by one into a map of its own.
+        let mut http = reqwest::Request::new(request.method().clone(), request.url().clone());
+        *http.headers_mut() = headers;
+        *http.timeout_mut() = Some(timeout);
         if sent_body || request.body().is_some() {
-            builder = builder.body(body);
+            *http.body_mut() = Some(body.into());
         }
         let transport_failure = |e: reqwest::Error| {
             let (kind, what) = transport::classify(&e);
@@ -944,7 +958,7 @@ impl Pipeline {
                 retriable,
             }
         };
-        let mut resp = builder.send().await.map_err(transport_failure)?;
+        let mut resp = (self.inner.client.execute(http).await).map_err(transport_failure)?;
         let status = resp.status();
         let headers = std::mem::take(resp.headers_mut());
         let max = self.inner.max_response_body_size;

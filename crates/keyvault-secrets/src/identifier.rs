@@ -51,6 +51,14 @@ impl KeyVaultSecretIdentifier {
     /// with a host, or when its path is not `/{collection}/{name}` or
     /// `/{collection}/{name}/{version}`.
     pub fn parse(id: &str) -> crate::Result<Self> {
+        match Self::parse_plain(id) {
+            Some(parsed) => Ok(parsed),
+            None => Self::parse_url(id),
+        }
+    }
+
+    /// The parse of any id, through the URL parser.
+    fn parse_url(id: &str) -> crate::Result<Self> {
         let invalid = |why: &str| {
             Error::new(
                 ErrorKind::InvalidInput,
@@ -89,6 +97,74 @@ impl KeyVaultSecretIdentifier {
             collection: decode(collection)?,
             name: decode(name)?,
             version: version.map(decode).transpose()?,
+        })
+    }
+
+    /// The parse of an id in the shape the service writes them,
+    /// `https://host[:port]/collection/name[/version]` with a lower-case
+    /// domain name and plain path characters, without the URL parser: the
+    /// same parts [`parse`](Self::parse) finds, at a fraction of the cost
+    /// (every secret a client returns has one). `None` for anything else,
+    /// which the URL parser then reads.
+    fn parse_plain(id: &str) -> Option<Self> {
+        let rest = id.strip_prefix("https://")?;
+        let authority_end = rest.find('/')?;
+        let (authority, path) = rest.split_at(authority_end);
+        let (host, port) = match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        };
+        // A domain name the URL parser keeps as written: lower-case labels
+        // of letters, digits and dashes, no punycode, and a last label of
+        // letters (so that it is not read as an IPv4 address).
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && !l.starts_with("xn--")
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        let last = host.rsplit('.').next()?;
+        if !host.split('.').all(label_ok) || !last.bytes().all(|b| b.is_ascii_lowercase()) {
+            return None;
+        }
+        if let Some(port) = port {
+            let digits = port.bytes().all(|b| b.is_ascii_digit());
+            if !digits || port.is_empty() || port.len() > 5 || port.starts_with('0') {
+                return None;
+            }
+            if port.parse::<u32>().ok()? > 65_535 {
+                return None;
+            }
+        }
+        // Path characters the URL parser neither escapes nor reads as the
+        // start of a query or fragment.
+        let plain = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@%/".contains(&b);
+        if !path.bytes().all(plain) {
+            return None;
+        }
+        let mut segments = path.split('/').filter(|s| !s.is_empty());
+        let mut next = || -> Option<Option<String>> {
+            let Some(segment) = segments.next() else {
+                return Some(None);
+            };
+            let decoded = if segment.contains('%') {
+                percent_decode(segment)?
+            } else {
+                segment.to_owned()
+            };
+            // Dot segments (`.`, `..`, `%2e`) are resolved by the URL parser.
+            (decoded != "." && decoded != "..").then_some(Some(decoded))
+        };
+        let (collection, name, version) = (next()??, next()??, next()?);
+        if next()?.is_some() {
+            return None;
+        }
+        Some(Self {
+            source_id: id.to_owned(),
+            vault_url: id[.."https://".len() + authority_end].to_owned(),
+            collection,
+            name,
+            version,
         })
     }
 
@@ -286,6 +362,48 @@ mod tests {
         let id =
             KeyVaultSecretIdentifier::parse("https://v.vault.azure.net/secrets/100%25%").unwrap();
         assert_eq!(id.name(), "100%%");
+    }
+
+    #[test]
+    fn the_plain_parse_agrees_with_the_url_parser() {
+        let slow = |id: &str| KeyVaultSecretIdentifier::parse_url(id).ok();
+        for id in [
+            "https://v.vault.azure.net/secrets/n/0123456789abcdef",
+            "https://v.vault.azure.net:8443/secrets/n",
+            "https://v.vault.azure.net:443/secrets/n/",
+            "https://my-vault.vault.azure.net//secrets//n//v",
+            "https://localhost:8443/deletedsecrets/a%20b+c",
+            "https://v.vault.azure.net/secrets/a&b=c/v%2F1",
+            "https://v.vault.azure.net/secrets/100%25%",
+            "https://v.vault.azure.net/secrets/n/v/extra",
+            "https://v.vault.azure.net/secrets",
+        ] {
+            let plain = KeyVaultSecretIdentifier::parse_plain(id);
+            assert!(
+                plain.is_some() || id.ends_with("extra") || id.ends_with("secrets"),
+                "{id} should take the plain path"
+            );
+            if plain.is_some() {
+                assert_eq!(plain, slow(id), "{id}");
+            }
+        }
+        // Shapes the URL parser rewrites are left to it.
+        for id in [
+            "HTTPS://V.vault.azure.net/secrets/n",
+            "https://V.vault.azure.net/secrets/n",
+            "https://127.0.0.1/secrets/n",
+            "https://v.vault.azure.net:0443/secrets/n",
+            "https://v.vault.azure.net:99999/secrets/n",
+            "https://xn--bcher-kva.example/secrets/n",
+            "https://v.vault.azure.net/secrets/./n",
+            "https://v.vault.azure.net/secrets/%2e%2e/n",
+            "https://v.vault.azure.net/secrets/a b",
+            "https://v.vault.azure.net/secrets/n?x=1",
+            "https://user@v.vault.azure.net/secrets/n",
+            "https://v.vault.azure.net/secrets/caf\u{e9}",
+        ] {
+            assert_eq!(KeyVaultSecretIdentifier::parse_plain(id), None, "{id}");
+        }
     }
 
     #[test]
