@@ -50,6 +50,7 @@ async fn data_and_key_files_are_readable_by_their_owner_only() {
     }
     let private = [
         data.join("emulator.redb"),
+        data.join("emulator.key"),
         data.join("token-signing-key.der"),
         tls.join("ca-key.pem"),
         tls.join("server-key.pem"),
