@@ -14,7 +14,7 @@
 //!   (`bench/clients`, a workspace of its own so that the official crate
 //!   stays out of ours: `cargo run --release --manifest-path
 //!   bench/clients/Cargo.toml`). Before it runs, the emulator is built in
-//!   release and the Python SDK installed in a venv under `target/`; with
+//!   release and the Python SDK installed in a venv in the target directory; with
 //!   `--callgrind`, each driver also runs under valgrind's callgrind for
 //!   instruction counts.
 //! - `footprint`: a hello-world app on our crates and on the official ones:
@@ -97,12 +97,12 @@ fn prepare_clients(root: &Path, cargo: &str) -> Vec<String> {
         .current_dir(root)
         .status();
     if built.is_ok_and(|s| s.success()) {
-        let binary = root.join("target/release/keyvault-emulator");
+        let binary = target_dir(root).join("release/keyvault-emulator");
         args.extend(["--emulator".to_owned(), binary.display().to_string()]);
     } else {
         eprintln!("the release emulator could not be built; the emulator rows are left out");
     }
-    let venv = root.join("target/bench-venv");
+    let venv = target_dir(root).join("bench-venv");
     let python = venv.join("bin/python");
     let ready = python.exists()
         || (Command::new("python3")
@@ -126,6 +126,15 @@ fn prepare_clients(root: &Path, cargo: &str) -> Vec<String> {
         );
     }
     args
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace
+/// root when relative), else `target/` in the workspace.
+fn target_dir(root: &Path) -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
 }
 
 pub(crate) fn run(args: &[String]) -> Result<ExitCode, String> {
