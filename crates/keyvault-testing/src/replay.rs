@@ -375,6 +375,33 @@ async fn handle(
     response
 }
 
+/// A loopback listener on a port no replay server of this process had
+/// before, and below the range the system hands out for port 0 (where the
+/// tests' other servers live). The clients remember a challenge per
+/// `scheme://host:port` for the life of the process, so a replay server on
+/// a port an earlier server of the same process answered from would see a
+/// first request that already carries a token.
+async fn fresh_listener() -> tokio::net::TcpListener {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(97) % SPAN,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    for _ in 0..SPAN {
+        let port = FIRST + NEXT.fetch_add(1, Ordering::Relaxed) % SPAN;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port as u16));
+        if let Ok(listener) = tokio::net::TcpListener::bind(addr).await {
+            return listener;
+        }
+    }
+    panic!("no free loopback port between {FIRST} and {}", FIRST + SPAN)
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::{Read, Write};
@@ -477,31 +504,4 @@ mod tests {
             ["GET /settings after the end of the recording"]
         );
     }
-}
-
-/// A loopback listener on a port no replay server of this process had
-/// before, and below the range the system hands out for port 0 (where the
-/// tests' other servers live). The clients remember a challenge per
-/// `scheme://host:port` for the life of the process, so a replay server on
-/// a port an earlier server of the same process answered from would see a
-/// first request that already carries a token.
-async fn fresh_listener() -> tokio::net::TcpListener {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    const FIRST: u32 = 20_000;
-    const SPAN: u32 = 12_000;
-    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
-    let _ = NEXT.compare_exchange(
-        u32::MAX,
-        std::process::id().wrapping_mul(97) % SPAN,
-        Ordering::Relaxed,
-        Ordering::Relaxed,
-    );
-    for _ in 0..SPAN {
-        let port = FIRST + NEXT.fetch_add(1, Ordering::Relaxed) % SPAN;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port as u16));
-        if let Ok(listener) = tokio::net::TcpListener::bind(addr).await {
-            return listener;
-        }
-    }
-    panic!("no free loopback port between {FIRST} and {}", FIRST + SPAN)
 }
