@@ -26,6 +26,13 @@
 //! first line in memory (the median of five) and with 100,000 secrets on
 //! disk, and the resident memory holding them. `KEYVAULT_EMULATOR_BIN` runs
 //! another build of the binary (to compare two versions on one machine).
+//!
+//! `--load KIND COUNT` (KIND is `gets`, `sets` or `durable-sets`) only sends
+//! COUNT such requests with 32 in flight to a fresh emulator, prints the rate,
+//! and stops the emulator with SIGTERM, so that a profiler wrapping the
+//! binary (`KEYVAULT_EMULATOR_BIN` naming a script that runs it under
+//! `valgrind --tool=callgrind`) writes its counts: the difference of two
+//! counts is the cost of the requests between them.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -100,6 +107,21 @@ impl Emulator {
         })
     }
 
+    /// The emulator's CPU time so far (user, system), in seconds, from
+    /// `/proc/<pid>/stat` (all its threads; clock ticks of 1/100 s).
+    fn cpu_seconds(&self) -> (f64, f64) {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()));
+        // The fields after the command name (which may hold spaces).
+        let fields: Vec<f64> = stat
+            .ok()
+            .and_then(|s| Some(s.get(s.rfind(')')? + 2..)?.to_owned()))
+            .map(|rest| rest.split(' ').map(|f| f.parse().unwrap_or(0.0)).collect())
+            .unwrap_or_default();
+        // utime and stime are fields 14 and 15 of the whole line.
+        let tick = |i: usize| fields.get(i).copied().unwrap_or(f64::NAN) / 100.0;
+        (tick(11), tick(12))
+    }
+
     /// The emulator's resident memory, in MB.
     fn rss_mb(&self) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()));
@@ -135,7 +157,8 @@ impl Emulator {
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    /// Runs `count` requests made by `make`, `FILL_CONCURRENCY` at a time.
+    /// Runs `count` requests made by `make`, `FILL_CONCURRENCY` at a time
+    /// (a `null` body is none).
     async fn fill(
         self: &Arc<Self>,
         count: usize,
@@ -149,7 +172,8 @@ impl Emulator {
                 let mut i = worker;
                 while i < count {
                     let (method, url, body) = make(i);
-                    emu.send(method, &url, Some(&body)).await?;
+                    let body = Some(&body).filter(|b| !b.is_null());
+                    emu.send(method, &url, body).await?;
                     i += FILL_CONCURRENCY;
                 }
                 Ok::<_, BoxError>(())
@@ -465,6 +489,54 @@ async fn rates(emu: &Arc<Emulator>, gets: bool) -> Result<Vec<f64>, BoxError> {
     Ok(out)
 }
 
+/// Sends `count` requests of `kind` (see the module's documentation) with
+/// 32 in flight, prints their rate, and stops the emulator with SIGTERM.
+async fn fixed_load(kind: &str, count: usize) -> Result<(), BoxError> {
+    let dir = tempfile::tempdir()?;
+    let emu = Arc::new(match kind {
+        "durable-sets" => Emulator::start_with(&["--data-dir".as_ref(), dir.path().as_os_str()])?,
+        "gets" | "sets" => Emulator::start()?,
+        _ => return Err(format!("--load: unknown kind {kind:?}").into()),
+    });
+    let vault = emu.vault.clone();
+    if kind == "gets" {
+        let vault = vault.clone();
+        emu.fill(RATE_SECRETS, move |i| {
+            let url = format!("{vault}/secrets/{}?{API}", secret_name(i));
+            (reqwest::Method::PUT, url, json!({ "value": VALUE }))
+        })
+        .await?;
+    }
+    let started = Instant::now();
+    let cpu_before = emu.cpu_seconds();
+    let gets = kind == "gets";
+    emu.fill(count, move |i| {
+        if gets {
+            let name = secret_name((i * 31) % RATE_SECRETS);
+            let url = format!("{vault}/secrets/{name}?{API}");
+            return (reqwest::Method::GET, url, Value::Null);
+        }
+        // The names of the rates: 100 per task.
+        let (task, n) = (i % FILL_CONCURRENCY, i / FILL_CONCURRENCY);
+        let url = format!("{vault}/secrets/rate-{task}-{}?{API}", n % 100);
+        (reqwest::Method::PUT, url, json!({ "value": VALUE }))
+    })
+    .await?;
+    let per_s = count as f64 / started.elapsed().as_secs_f64();
+    let cpu = emu.cpu_seconds();
+    let per_op = |after: f64, before: f64| (after - before) * 1e6 / count as f64;
+    println!(
+        "{count} {kind}: {per_s:.0}/s, emulator CPU per request {:.0} µs user + {:.0} µs system",
+        per_op(cpu.0, cpu_before.0),
+        per_op(cpu.1, cpu_before.1)
+    );
+    let pid = emu.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status()?;
+    let mut emu = Arc::into_inner(emu).ok_or("the emulator is still shared")?;
+    emu.child.wait()?;
+    Ok(())
+}
+
 /// The emulator's rates, start-up times and memory (see the module's
 /// documentation), printed as one table.
 async fn emulator_rates() -> Result<(), BoxError> {
@@ -522,6 +594,12 @@ fn row(name: &str, small: f64, large: f64, unit: &str, target: &str) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), BoxError> {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--load") {
+        let kind = args.get(i + 1).ok_or("--load needs a kind")?;
+        let count = args.get(i + 2).and_then(|c| c.parse().ok());
+        return fixed_load(kind, count.ok_or("--load needs a count")?).await;
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     emulator_rates().await?;
     if std::env::args().any(|a| a == "--rates") {
