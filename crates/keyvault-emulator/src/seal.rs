@@ -1,7 +1,7 @@
 //! Sealing with AES-256-GCM: backups under the emulator's backup key, and the
 //! records of the data directory under its data key.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 
@@ -26,17 +26,18 @@ impl Sealer {
     }
 
     /// Seals `plain` as `format byte || nonce || ciphertext and tag`, bound
-    /// to `aad`.
+    /// to `aad` (encrypted in place in the one buffer returned).
     pub(crate) fn seal(&self, format: u8, aad: &[u8], plain: &[u8]) -> Option<Vec<u8>> {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
-        let sealed = (self.0)
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
-            .ok()?;
-        let mut out = Vec::with_capacity(HEADER + sealed.len());
+        let mut out = Vec::with_capacity(HEADER + plain.len() + TAG);
         out.push(format);
         out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
+        out.extend_from_slice(plain);
+        let tag = (self.0)
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut out[HEADER..])
+            .ok()?;
+        out.extend_from_slice(&tag);
         Some(out)
     }
 

@@ -9,9 +9,11 @@
 //! The first waiting writer that finds no commit running takes everything
 //! queued so far, writes it in one redb transaction (one durable commit, one
 //! `fsync`), and wakes every writer of that group with its outcome; a writer
-//! whose changes missed it waits for the next. A failed commit fails every
-//! writer of its group, and none of their changes is applied: services apply
-//! a change in memory only once its commit has returned.
+//! whose changes missed it waits for the next. Only the writers of the group
+//! are woken, and the first writer still queued, which commits the next
+//! group: the others sleep on. A failed commit fails every writer of its
+//! group, and none of their changes is applied: services apply a change in
+//! memory only once its commit has returned.
 //!
 //! **Data at rest.** Every record is sealed with AES-256-GCM under the data
 //! key, a file of 32 random bytes (`emulator.key`, readable by its owner
@@ -22,7 +24,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::Thread;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
@@ -109,8 +112,6 @@ pub(crate) struct Store {
     sealer: Option<Sealer>,
     /// Changes waiting for a commit, and the outcomes of commits.
     group: Mutex<Group>,
-    /// Signalled when a group's commit has returned.
-    committed: Condvar,
     /// Unit tests make commits fail with this.
     #[cfg(test)]
     fail_commits: std::sync::atomic::AtomicBool,
@@ -122,8 +123,10 @@ pub(crate) struct Store {
 /// The queue of the group commit.
 #[derive(Default)]
 struct Group {
-    /// Changes not yet taken by a commit, by ticket.
-    queue: Vec<(u64, Vec<Op>)>,
+    /// Changes not yet taken by a commit, by ticket, with the thread that
+    /// waits for them (unparked when their outcome is known, or when it
+    /// is to commit the next group).
+    queue: Vec<(u64, Vec<Op>, Thread)>,
     next_ticket: u64,
     /// Whether a writer is committing a group now.
     committing: bool,
@@ -160,7 +163,6 @@ impl Store {
             db,
             sealer,
             group: Mutex::new(Group::default()),
-            committed: Condvar::new(),
             #[cfg(test)]
             fail_commits: std::sync::atomic::AtomicBool::new(false),
             #[cfg(test)]
@@ -213,13 +215,18 @@ impl Store {
         let mut group = self.lock_group();
         let ticket = group.next_ticket;
         group.next_ticket += 1;
-        group.queue.push((ticket, ops));
+        group.queue.push((ticket, ops, std::thread::current()));
         loop {
             if let Some(outcome) = group.done.remove(&ticket) {
                 return outcome.map_err(|m| Error::new(ErrorKind::Store, m.to_string()));
             }
             if group.committing {
-                group = (self.committed.wait(group)).unwrap_or_else(|e| e.into_inner());
+                // Unparked when the outcome is in, or to commit the next
+                // group (an unpark between the unlock and the park makes
+                // the park return at once; a spurious return loops).
+                drop(group);
+                std::thread::park();
+                group = self.lock_group();
                 continue;
             }
             // No commit runs: this writer commits everything queued.
@@ -227,7 +234,7 @@ impl Store {
             let batch = std::mem::take(&mut group.queue);
             drop(group);
             let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.write(db, batch.iter().flat_map(|(_, ops)| ops))
+                self.write(db, batch.iter().flat_map(|(_, ops, _)| ops))
             }));
             let outcome = match written {
                 Ok(Ok(())) => Ok(()),
@@ -239,10 +246,19 @@ impl Store {
             };
             group = self.lock_group();
             group.committing = false;
-            for (t, _) in &batch {
-                group.done.insert(*t, outcome.clone());
+            let mut wake = Vec::with_capacity(batch.len());
+            for (t, _, thread) in batch {
+                group.done.insert(t, outcome.clone());
+                if t != ticket {
+                    wake.push(thread);
+                }
             }
-            self.committed.notify_all();
+            // The first writer that came during this commit commits next.
+            wake.extend(group.queue.first().map(|(_, _, next)| next.clone()));
+            // Woken once the lock is free, so that they need not wait for it.
+            drop(group);
+            wake.iter().for_each(Thread::unpark);
+            group = self.lock_group();
         }
     }
 
