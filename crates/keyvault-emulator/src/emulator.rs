@@ -90,8 +90,12 @@ pub struct EmulatorBuilder {
     import: Option<crate::seed::Source>,
     max_connections: usize,
     header_timeout: Duration,
+    body_timeout: Duration,
     faults: Option<FaultPlan>,
 }
+
+/// The longest header or body timeout (deadlines stay far from overflow).
+const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
 
 impl Default for EmulatorBuilder {
     fn default() -> Self {
@@ -118,6 +122,7 @@ impl Default for EmulatorBuilder {
             import: None,
             max_connections: server::DEFAULT_MAX_CONNECTIONS,
             header_timeout: server::DEFAULT_HEADER_TIMEOUT,
+            body_timeout: server::DEFAULT_BODY_TIMEOUT,
             faults: None,
         }
     }
@@ -357,10 +362,18 @@ impl EmulatorBuilder {
     /// most) and to send a request's head, counted from the handshake or
     /// from the end of its previous request (default 30 seconds). A
     /// connection that sends nothing, or its head too slowly, is closed;
-    /// so is one left idle for that long. A request's body must arrive
-    /// within that time too, else it is answered `408 RequestTimeout`.
+    /// so is one left idle for that long. The body has a timeout of its
+    /// own ([`EmulatorBuilder::body_timeout`]).
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
         self.header_timeout = timeout;
+        self
+    }
+
+    /// How long a client has to send a request's whole body, counted from
+    /// the end of its head (default 10 seconds); a body that takes longer
+    /// is answered `408 RequestTimeout` and nothing is done.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
         self
     }
 
@@ -420,10 +433,11 @@ impl EmulatorBuilder {
                 format!("an HSM administrator must be a non-empty object id, not {bad:?}"),
             ));
         }
-        if self.max_connections == 0 || self.header_timeout.is_zero() {
+        let timeouts = [self.header_timeout, self.body_timeout];
+        if self.max_connections == 0 || timeouts.iter().any(|t| t.is_zero() || *t > MAX_TIMEOUT) {
             return Err(Error::new(
                 ErrorKind::Config,
-                "the connection limit and the header timeout must be above zero",
+                "the connection limit must be above zero, and the header and body timeouts above zero and at most a day",
             ));
         }
         if let Some(plan) = &self.faults {
@@ -526,7 +540,8 @@ impl EmulatorBuilder {
         let routes_admin = self.admin_routes.then(|| admin.clone());
         let url_host = url_host(&self.host);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let limits = server::Limits::new(self.max_connections, self.header_timeout);
+        let limits =
+            server::Limits::new(self.max_connections, self.header_timeout, self.body_timeout);
         let mut tasks = Vec::new();
         let mut bind = async |endpoint: &'static str, port: u16, handler| {
             let bind_err = |e| {

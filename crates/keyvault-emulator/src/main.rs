@@ -46,6 +46,12 @@ Options:
   --max-connections N      connections the vault and HSM endpoints hold open
                            together (default 1024); beyond it a new connection
                            is closed at accept
+  --header-timeout SECS    time a client has to finish the TLS handshake (10 at
+                           most) and to send a request's head; also how long an
+                           idle connection is kept (default 30)
+  --body-timeout SECS      time a client has to send a request's whole body once
+                           its head is read, else 408 RequestTimeout (default 10;
+                           both timeouts at most 86400)
   --import FILE            load secrets, keys, roles, assignments and settings
                            from FILE at start (the format of GET /_emulator/export)
   --faults SPEC            inject faults into the vault and HSM requests, e.g.
@@ -132,6 +138,19 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
                     Ok(n) if n > 0 => b = b.max_connections(n),
                     _ => return Err(format!("--max-connections: {v:?} is not a positive number")),
                 }
+            }
+            "--header-timeout" | "--body-timeout" => {
+                let v = value(&flag)?;
+                let secs = (v.parse::<f64>().ok()).filter(|s| *s > 0.0 && *s <= 86_400.0);
+                let Some(t) = secs.map(std::time::Duration::from_secs_f64) else {
+                    return Err(format!(
+                        "{flag}: {v:?} is not a number of seconds from 0 to 86400"
+                    ));
+                };
+                b = match flag.as_str() {
+                    "--header-timeout" => b.header_timeout(t),
+                    _ => b.body_timeout(t),
+                };
             }
             "--import" => b = b.import_file(value("--import")?),
             "--faults" => {
@@ -293,6 +312,15 @@ mod tests {
         ));
         for bad in ["0", "-1", "many"] {
             assert!(args(&["--max-connections", bad]).is_err(), "{bad}");
+        }
+        assert!(matches!(
+            args(&["--header-timeout", "5", "--body-timeout=0.5"]),
+            Ok(Command::Run(_))
+        ));
+        for bad in ["0", "-1", "NaN", "inf", "86401", "soon"] {
+            let e = args(&["--body-timeout", bad]).err().unwrap_or_default();
+            assert!(e.starts_with("--body-timeout: "), "{bad}: {e}");
+            assert!(args(&["--header-timeout", bad]).is_err(), "{bad}");
         }
         assert!(matches!(
             args(&["--faults", "seed=42,rate=0.1"]),

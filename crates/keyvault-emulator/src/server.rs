@@ -33,8 +33,6 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// (with a bare `431`); above [`MAX_HEADERS`], so that a request with too
 /// many reaches [`read_request`] and gets the service's error shape.
 const PARSED_HEADERS: usize = 4 * MAX_HEADERS;
-/// The time a client has to send its whole body once its head is read.
-const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A request, read whole, as endpoints see it. Deliberately not `Debug`:
 /// its body and headers carry secret values and tokens.
@@ -124,8 +122,8 @@ fn host_of(req: &http::Request<Incoming>, fallback: &str) -> String {
 
 /// Checks the head's size and reads the body whole: a `431` for too many or
 /// too large headers, a `413` for a body over [`MAX_BODY`] (declared or
-/// sent), a `408` when the body takes longer than `body_timeout` or
-/// [`BODY_TIMEOUT`], whichever is shorter.
+/// sent), a `408` when the body takes longer than `body_timeout` (counted
+/// from the end of the head).
 async fn read_request(
     req: http::Request<Incoming>,
     fallback_host: &str,
@@ -133,7 +131,6 @@ async fn read_request(
 ) -> Result<Request, ServiceError> {
     let base_url = format!("https://{}", host_of(&req, fallback_host));
     let (parts, body) = req.into_parts();
-    let body_timeout = body_timeout.min(BODY_TIMEOUT);
     check_head(&parts.headers)?;
     let declared = (parts.headers.get(http::header::CONTENT_LENGTH))
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -251,6 +248,10 @@ pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// otherwise.
 pub(crate) const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a client has to send a request's whole body once its head is
+/// read, unless configured otherwise.
+pub(crate) const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The longest a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -259,12 +260,13 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// What bounds the connections of an emulator: one set of slots shared by
-/// all its endpoints, and the header timeout.
+/// all its endpoints, the header timeout and the body timeout.
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
     slots: Arc<Semaphore>,
     max: usize,
     header_timeout: Duration,
+    body_timeout: Duration,
     /// Whether connections are being refused (so that is logged once per
     /// episode, not once per connection).
     full: Arc<AtomicBool>,
@@ -272,12 +274,13 @@ pub(crate) struct Limits {
 
 impl Limits {
     /// At most `max` connections; `header_timeout` for handshakes, request
-    /// heads and idle connections.
-    pub(crate) fn new(max: usize, header_timeout: Duration) -> Self {
+    /// heads and idle connections, `body_timeout` for request bodies.
+    pub(crate) fn new(max: usize, header_timeout: Duration, body_timeout: Duration) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(max)),
             max,
             header_timeout,
+            body_timeout,
             full: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -407,6 +410,7 @@ pub(crate) async fn serve(
                     handler: handler.clone(),
                     fallback_host: fallback_host.clone(),
                     header_timeout: limits.header_timeout,
+                    body_timeout: limits.body_timeout,
                     shutdown: shutdown.clone(),
                 };
                 conns.spawn(async move {
@@ -437,6 +441,7 @@ struct Connection {
     handler: Handler,
     fallback_host: String,
     header_timeout: Duration,
+    body_timeout: Duration,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -460,7 +465,7 @@ impl Connection {
         let activity = Activity::new();
         let svc = {
             let (handler, fallback_host) = (self.handler.clone(), self.fallback_host.clone());
-            let (activity, timeout) = (activity.clone(), self.header_timeout);
+            let (activity, timeout) = (activity.clone(), self.body_timeout);
             service_fn(move |req: http::Request<Incoming>| {
                 let in_flight = activity.begin();
                 let (handler, fallback_host) = (handler.clone(), fallback_host.clone());

@@ -220,12 +220,68 @@ async fn tls_connect(
     connector.connect(name, tcp).await.expect("TLS handshake")
 }
 
+/// Sends a `PUT` head, then its body a byte every 200 ms; returns the
+/// answer (read for at most 5 s) and how long after the head it came.
+async fn slow_body_answer(ca: &str, port: u16) -> (String, Duration) {
+    let body = tls_connect(ca, port, b"http/1.1").await;
+    let (mut from_server, mut to_server) = tokio::io::split(body);
+    let put = "PUT /secrets/slow?api-version=7.6 HTTP/1.1\r\nHost: localhost\r\n\
+               Authorization: Bearer t\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n{";
+    to_server.write_all(put.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let trickle = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if to_server.write_all(b" ").await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    let mut answer = [0u8; 512];
+    let read = tokio::select! {
+        read = tokio::time::timeout(Duration::from_secs(5), from_server.read(&mut answer)) => read,
+        () = trickle => unreachable!("the trickle never ends"),
+    };
+    let n = read.expect("answered in time").unwrap();
+    (
+        String::from_utf8_lossy(&answer[..n]).into_owned(),
+        started.elapsed(),
+    )
+}
+
+/// The body timeout is a setting of its own: a short one answers a slow
+/// body with `408` in its time, though the header timeout is long; a zero
+/// or over-long one is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_body_is_answered_after_the_body_timeout() {
+    let builder = Emulator::builder()
+        .header_timeout(Duration::from_secs(20))
+        .body_timeout(Duration::from_secs(1));
+    let env = start_with(builder).await;
+    let port = env.emu.vault_addr().port();
+    let (answer, after) = slow_body_answer(env.emu.ca_cert_pem(), port).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"RequestTimeout""#), "{answer}");
+    assert!(answer.contains("within 1 seconds"), "{answer}");
+    assert!(after >= Duration::from_secs(1), "{after:?}");
+    let r = env.get("/secrets/slow").await;
+    assert_eq!(r.status, 404, "nothing was written: {}", r.text);
+    env.emu.shutdown().await;
+    for bad in [Duration::ZERO, Duration::from_secs(86_401)] {
+        let e = Emulator::builder().body_timeout(bad).start().await;
+        let e = e.err().expect("refused");
+        assert_eq!(e.kind(), keyvault_emulator::ErrorKind::Config, "{bad:?}");
+        assert!(e.to_string().contains("body timeout"), "{e}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_and_slow_clients_are_closed_after_the_header_timeout() {
     let timeout = Duration::from_secs(1);
     let builder = Emulator::builder()
         .max_connections(5)
-        .header_timeout(timeout);
+        .header_timeout(timeout)
+        .body_timeout(timeout);
     let env = start_with(builder).await;
     let port = env.emu.vault_addr().port();
     let started = Instant::now();
@@ -270,25 +326,7 @@ async fn silent_and_slow_clients_are_closed_after_the_header_timeout() {
         );
     }
     // A body a byte at a time is answered 408 once the timeout passes.
-    let body = tls_connect(env.emu.ca_cert_pem(), port, b"http/1.1").await;
-    let (mut from_server, mut to_server) = tokio::io::split(body);
-    let put = "PUT /secrets/slow?api-version=7.6 HTTP/1.1\r\nHost: localhost\r\n\
-               Authorization: Bearer t\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n{";
-    to_server.write_all(put.as_bytes()).await.unwrap();
-    let trickle = async {
-        loop {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            if to_server.write_all(b" ").await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    let mut answer = [0u8; 512];
-    let read = tokio::select! {
-        read = tokio::time::timeout(Duration::from_secs(5), from_server.read(&mut answer)) => read,
-        () = trickle => unreachable!("the trickle never ends"),
-    };
-    let answer = String::from_utf8_lossy(&answer[..read.expect("answered in time").unwrap()]);
+    let (answer, _) = slow_body_answer(env.emu.ca_cert_pem(), port).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("RequestTimeout"), "{answer}");
     let mut h2 = tls_connect(env.emu.ca_cert_pem(), port, b"h2").await;
