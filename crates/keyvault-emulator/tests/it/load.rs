@@ -268,8 +268,9 @@ async fn a_slow_body_is_answered_after_the_body_timeout() {
     assert_eq!(r.status, 404, "nothing was written: {}", r.text);
     env.emu.shutdown().await;
     for bad in [Duration::ZERO, Duration::from_secs(86_401)] {
-        let e = Emulator::builder().body_timeout(bad).start().await;
-        let e = e.err().expect("refused");
+        let Err(e) = Emulator::builder().body_timeout(bad).start().await else {
+            panic!("a body timeout of {bad:?} is refused");
+        };
         assert_eq!(e.kind(), keyvault_emulator::ErrorKind::Config, "{bad:?}");
         assert!(e.to_string().contains("body timeout"), "{e}");
     }
