@@ -27,10 +27,18 @@ pub struct ClientOptions {
     pub retry: RetryOptions,
     /// Prepended to the `User-Agent` header, for example `my-app/1.2`.
     pub user_agent_prefix: Option<String>,
-    /// Extra trusted root certificates, in PEM, added to the public roots
-    /// (for example the local emulator's CA). The certificates of the file
-    /// that the `SSL_CERT_FILE` environment variable names are trusted too.
-    /// Ignored when [`http_client`](Self::http_client) is set.
+    /// Extra trusted root certificates, in PEM (for example the local
+    /// emulator's CA), added to the roots the platform trusts. A client
+    /// checks certificates with the platform's verifier
+    /// (`rustls-platform-verifier`): on macOS and Windows the system's own
+    /// checks and trust settings; on Linux and other Unix systems the
+    /// system's CA bundle, or instead the certificates of the file and
+    /// directories that `SSL_CERT_FILE` and `SSL_CERT_DIR` name when set, as
+    /// OpenSSL does. The certificates of the file `SSL_CERT_FILE` names are
+    /// trusted on every platform. Building a client fails
+    /// ([`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)) when no
+    /// root is found at all. Ignored when [`http_client`](Self::http_client)
+    /// is set.
     pub root_certificates_pem: Vec<Vec<u8>>,
     /// A `reqwest::Client` to send requests with, instead of the one built
     /// from these options (proxies, custom TLS, connection pool settings).

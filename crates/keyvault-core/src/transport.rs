@@ -10,18 +10,18 @@ use rustls::pki_types::{CertificateDer, pem::PemObject};
 use crate::{ClientOptions, Error, ErrorKind, ProxyOptions, Result};
 
 /// Builds the `reqwest::Client` described by `options`: rustls with the ring
-/// provider, the public web PKI roots plus any custom PEM roots and the
-/// certificates of the file `SSL_CERT_FILE` names, HTTP/2 when the server
-/// offers it; the explicit proxy of the options, or else proxies from the
-/// environment (`HTTPS_PROXY`, `NO_PROXY`); the connect and read timeouts.
+/// provider, the platform's certificate verifier (the system's trusted roots)
+/// plus any custom PEM roots and the certificates of the file `SSL_CERT_FILE`
+/// names, HTTP/2 when the server offers it; the explicit proxy of the
+/// options, or else proxies from the environment (`HTTPS_PROXY`,
+/// `NO_PROXY`); the connect and read timeouts.
 pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
     if let Some(c) = &options.http_client {
         return Ok(c.clone());
     }
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let mut extra = Vec::new();
     for (i, pem) in options.root_certificates_pem.iter().enumerate() {
-        let mut found = false;
+        let before = extra.len();
         for cert in CertificateDer::pem_slice_iter(pem) {
             let cert = cert.map_err(|e| {
                 Error::with_source(
@@ -30,35 +30,42 @@ pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
                     e,
                 )
             })?;
-            roots.add(cert).map_err(|e| {
-                Error::with_source(
-                    ErrorKind::InvalidInput,
-                    format!("root certificate #{i} could not be added as a trust anchor"),
-                    e,
-                )
-            })?;
-            found = true;
+            rustls::RootCertStore::empty()
+                .add(cert.clone())
+                .map_err(|e| {
+                    Error::with_source(
+                        ErrorKind::InvalidInput,
+                        format!("root certificate #{i} could not be added as a trust anchor"),
+                        e,
+                    )
+                })?;
+            extra.push(cert);
         }
-        if !found {
+        if extra.len() == before {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
                 format!("root certificate #{i} holds no PEM CERTIFICATE block"),
             ));
         }
     }
-    // The bundle OpenSSL-based tools and native-root clients also trust.
+    // The bundle OpenSSL-based tools and native-root clients also trust (on
+    // Linux the platform verifier reads it too, instead of the system's).
     if let Some(path) = std::env::var_os("SSL_CERT_FILE")
         && let Ok(pem) = std::fs::read(&path)
     {
         for cert in CertificateDer::pem_slice_iter(&pem).flatten() {
-            let _ = roots.add(cert);
+            if rustls::RootCertStore::empty().add(cert.clone()).is_ok() {
+                extra.push(cert);
+            }
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = platform_verifier(extra, provider.clone())?;
     let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::with_source(ErrorKind::InvalidInput, "TLS configuration", e))?
-        .with_root_certificates(roots)
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let mut builder = reqwest::Client::builder()
@@ -78,6 +85,33 @@ pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
         Error::with_source(
             ErrorKind::InvalidInput,
             "could not build the HTTP client",
+            e,
+        )
+    })
+}
+
+/// The platform's verifier (the system's roots, or the OS's own checks on
+/// macOS and Windows) trusting `extra` too.
+fn platform_verifier(
+    extra: Vec<CertificateDer<'static>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<rustls_platform_verifier::Verifier> {
+    #[cfg(target_os = "android")]
+    if !extra.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "extra trusted roots (root_certificates_pem, SSL_CERT_FILE) are not supported on Android",
+        ));
+    }
+    #[cfg(target_os = "android")]
+    let verifier = rustls_platform_verifier::Verifier::new(provider);
+    #[cfg(not(target_os = "android"))]
+    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider);
+    verifier.map_err(|e| {
+        Error::with_source(
+            ErrorKind::InvalidInput,
+            "no trusted root certificates: the system has none (or they could not be read) \
+             and none were given in root_certificates_pem or SSL_CERT_FILE",
             e,
         )
     })
@@ -172,21 +206,23 @@ pub(crate) fn classify(err: &reqwest::Error) -> (ErrorKind, &'static str) {
         if let Some(found) = e.downcast_ref::<std::io::Error>().and_then(io_failure) {
             return found;
         }
-        if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_parse() || h.is_parse_status() {
-                return (ErrorKind::Io, "the server's answer is not valid HTTP");
-            }
-            if h.is_incomplete_message() {
-                return (
-                    ErrorKind::Io,
-                    "connection closed by the server before a complete response",
-                );
-            }
-        }
     }
-    // Then the causes only their text tells apart.
+    // Then the causes only their text tells apart (hyper's among them).
     for e in chain() {
         let text = e.to_string();
+        if text.starts_with("invalid HTTP")
+            || text.starts_with("invalid content-length")
+            || text.ends_with("transfer-encoding parsed")
+            || text == "message head is too large"
+        {
+            return (ErrorKind::Io, "the server's answer is not valid HTTP");
+        }
+        if text == "connection closed before message completed" {
+            return (
+                ErrorKind::Io,
+                "connection closed by the server before a complete response",
+            );
+        }
         if text.contains("peer certificate")
             || text.contains("certificate verify")
             || text.contains("handshake")

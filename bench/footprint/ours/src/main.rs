@@ -1,20 +1,18 @@
 //! Reads one secret with our `SecretClient`, signed in with the Azure CLI
-//! (through our `DefaultAzureCredential`).
+//! (through `azure_identity`'s `DeveloperToolsCredential`, as the official
+//! app does).
 
 #![allow(clippy::print_stdout)]
 
-use keyvault_secrets::{DefaultAzureCredential, SecretClient};
+use azure_identity::DeveloperToolsCredential;
+use keyvault_secrets::SecretClient;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("AZURE_KEYVAULT_URL")?;
-    let credential = DefaultAzureCredential::new(None)?;
+    let credential = DeveloperToolsCredential::new(None)?;
     let client = SecretClient::new(&url, credential, None)?;
     let secret = client.get_secret("hello", None).await?;
-    println!(
-        "{}: {} bytes",
-        secret.name(),
-        secret.value.expose_secret().len()
-    );
+    println!("hello: {} bytes", secret.value.expose_secret().len());
     Ok(())
 }

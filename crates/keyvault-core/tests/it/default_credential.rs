@@ -188,12 +188,22 @@ async fn excluding_every_credential_is_an_error_that_says_so() {
 /// Runs `test` of this module again in a child process whose environment is
 /// `vars` only (and a `PATH` where no `az` or `azd` is).
 async fn run_child(test: &str, vars: Vec<(&'static str, String)>) -> Output {
+    run_child_in("default_credential", test, vars).await
+}
+
+/// Runs `test` of the test module `module` again in a child process, as
+/// [`run_child`] does.
+pub(crate) async fn run_child_in(
+    module: &str,
+    test: &str,
+    vars: Vec<(&'static str, String)>,
+) -> Output {
     let exe = std::env::current_exe().unwrap();
     let empty_path = std::env::temp_dir().join("keyvault-core-test-empty-path");
     let mut command = tokio::process::Command::new(exe);
     command
         .args([
-            &format!("default_credential::{test}"),
+            &format!("{module}::{test}"),
             "--exact",
             "--nocapture",
             "--test-threads=1",
@@ -217,7 +227,7 @@ async fn run_child(test: &str, vars: Vec<(&'static str, String)>) -> Output {
     output
 }
 
-fn in_child(test: &str) -> bool {
+pub(crate) fn in_child(test: &str) -> bool {
     std::env::var(CHILD).is_ok_and(|t| t == test)
 }
 

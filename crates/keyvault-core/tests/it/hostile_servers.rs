@@ -302,6 +302,25 @@ async fn a_body_of_gigabytes_is_refused_at_the_limit_with_bounded_memory() {
 }
 
 #[tokio::test]
+async fn a_connection_closed_in_the_response_head_is_named() {
+    let srv = Hostile::start(false, |mut io, written| async move {
+        send(&mut io, &written, b"HTTP/1.1 200 OK\r\ncontent-le").await;
+    })
+    .await;
+    let cred = Arc::new(TestCredential::default());
+    let p = server::pipeline(
+        &cred,
+        srv.options(budgeted(Duration::from_secs(5), Duration::from_secs(10))),
+    );
+    let (err, _) = failing(&p, srv.get()).await;
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert!(
+        err.to_string().contains("before a complete response"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn endless_response_headers_are_a_clear_error() {
     let srv = Hostile::start(false, |mut io, written| async move {
         if !send(&mut io, &written, b"HTTP/1.1 200 OK\r\n").await {

@@ -87,3 +87,44 @@ fn a_bad_root_certificate_is_invalid_input() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.to_string().contains("root certificate #0"), "{err}");
 }
+
+#[tokio::test]
+async fn without_system_roots_only_the_given_roots_are_trusted() {
+    const TEST: &str = "without_system_roots_only_the_given_roots_are_trusted";
+    if !crate::default_credential::in_child(TEST) {
+        // A system with no CA bundle: the platform verifier finds no root.
+        let missing = std::env::temp_dir().join("keyvault-core-test-no-roots");
+        let missing = missing.display().to_string();
+        let vars = vec![
+            ("SSL_CERT_FILE", missing.clone()),
+            ("SSL_CERT_DIR", missing),
+        ];
+        crate::default_credential::run_child_in("tls", TEST, vars).await;
+        return;
+    }
+    let cred = Arc::new(TestCredential::default());
+    let err = keyvault_core::Pipeline::new(
+        server::INFO,
+        cred.clone(),
+        server::API_VERSION,
+        server::options(),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("no trusted root"), "{err}");
+
+    let (srv, ca_pem) = Server::https(|_, _| Reply::json(200, r#"{"id":"s"}"#)).await;
+    let options = ClientOptions {
+        root_certificates_pem: vec![ca_pem.into_bytes()],
+        ..server::options()
+    };
+    let p = server::pipeline(&cred, options);
+    let resp = p
+        .send(
+            &Context::new("GetSecret"),
+            Request::new(Method::GET, srv.url("/secrets/s")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
