@@ -206,23 +206,21 @@ pub(crate) fn classify(err: &reqwest::Error) -> (ErrorKind, &'static str) {
         if let Some(found) = e.downcast_ref::<std::io::Error>().and_then(io_failure) {
             return found;
         }
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_parse() || h.is_parse_status() {
+                return (ErrorKind::Io, "the server's answer is not valid HTTP");
+            }
+            if h.is_incomplete_message() {
+                return (
+                    ErrorKind::Io,
+                    "connection closed by the server before a complete response",
+                );
+            }
+        }
     }
-    // Then the causes only their text tells apart (hyper's among them).
+    // Then the causes only their text tells apart.
     for e in chain() {
         let text = e.to_string();
-        if text.starts_with("invalid HTTP")
-            || text.starts_with("invalid content-length")
-            || text.ends_with("transfer-encoding parsed")
-            || text == "message head is too large"
-        {
-            return (ErrorKind::Io, "the server's answer is not valid HTTP");
-        }
-        if text == "connection closed before message completed" {
-            return (
-                ErrorKind::Io,
-                "connection closed by the server before a complete response",
-            );
-        }
         if text.contains("peer certificate")
             || text.contains("certificate verify")
             || text.contains("handshake")
