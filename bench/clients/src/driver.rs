@@ -30,6 +30,7 @@ pub(crate) const SECRET_NAME: &str = "bench";
 /// The gets in flight in `par32`.
 pub(crate) const IN_FLIGHT: usize = 32;
 
+/// Any error of a driver, printed by the process before it fails.
 pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// A client of the vault, as a driver uses it.
