@@ -252,14 +252,13 @@ impl Output {
             None => (None, None, None),
         };
         format!(
-            "{} runs in {seconds} s ({} exec/s), coverage {} edges, {} features, corpus {} inputs \
-             (+{} new), peak RSS {} MB, crashes 0",
+            "{} runs in {seconds} s ({} exec/s), coverage {} edges, {} features, corpus {} inputs, \
+             peak RSS {} MB, crashes 0",
             figure(self.stat("number_of_executed_units")),
             figure(self.stat("average_exec_per_sec")),
             figure(cov),
             figure(ft),
             figure(corp),
-            figure(self.stat("new_units_added")),
             figure(self.stat("peak_rss_mb")),
         )
     }
@@ -309,8 +308,8 @@ mod tests {
         }
         assert_eq!(
             output.summary(5),
-            "12000 runs in 5 s (2400 exec/s), coverage 14 edges, 20 features, corpus 6 inputs \
-             (+3 new), peak RSS 32 MB, crashes 0"
+            "12000 runs in 5 s (2400 exec/s), coverage 14 edges, 20 features, corpus 6 inputs, \
+             peak RSS 32 MB, crashes 0"
         );
         assert!(output.artifacts.is_empty());
     }
