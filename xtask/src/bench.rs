@@ -8,15 +8,17 @@
 //!   keyvault-core --bench pipeline`);
 //! - `cache`: a `SecretCache` hit, and the requests a crowd of readers sends
 //!   (`cargo bench -p keyvault-secrets --bench cache`);
-//! - `clients`: our `SecretClient`, the official client with its default
-//!   transport, plain `reqwest` and the official Python SDK, each in its own
-//!   process, against a canned vault and the release emulator
-//!   (`bench/clients`, a workspace of its own so that the official crate
-//!   stays out of ours: `cargo run --release --manifest-path
-//!   bench/clients/Cargo.toml`). Before it runs, the emulator is built in
-//!   release and the Python SDK installed in a venv in the target directory; with
-//!   `--callgrind`, each driver also runs under valgrind's callgrind for
-//!   instruction counts.
+//! - `clients`: our `SecretClient`, the official client (newest stable and
+//!   newest pre-release) with its default transport, plain `reqwest` and the
+//!   official Python SDK, each in its own process, against a canned vault
+//!   and the release emulator (`bench/clients`, a workspace of its own so
+//!   that the official crate stays out of ours: `cargo run --release
+//!   --manifest-path bench/clients/Cargo.toml`). Before it runs, the
+//!   emulator and the pre-release's driver (`bench/clients-pre`, a
+//!   workspace of its own again: two semver-compatible versions of a crate
+//!   cannot share a lock file) are built in release and the Python SDK
+//!   installed in a venv in the target directory; with `--callgrind`, each
+//!   driver also runs under valgrind's callgrind for instruction counts.
 //! - `footprint`: a hello-world app on our crates and on the official ones:
 //!   crates, clean debug and release build times, stripped binary size
 //!   (`bench/footprint`, a workspace of its own for the same reason;
@@ -86,11 +88,19 @@ const BENCHES: &[(&str, Runner)] = &[
     ),
 ];
 
-/// What the clients benchmark runs beside the Rust drivers: the release
+/// What the clients benchmark runs beside the drivers of its own workspace:
+/// the official client's pre-release (`bench/clients-pre`), the release
 /// emulator as a second vault, and the Python SDK in a venv under
 /// `target/`. What cannot be readied is left out, with a message.
 fn prepare_clients(root: &Path, cargo: &str) -> Vec<String> {
     let mut args = Vec::new();
+    match build_binary(root, cargo, "bench/clients-pre/Cargo.toml") {
+        Some(binary) => args.extend(["--official-pre".to_owned(), binary.display().to_string()]),
+        None => eprintln!(
+            "the official pre-release's driver (bench/clients-pre) could not be built; \
+             its column is left out"
+        ),
+    }
     let built = Command::new(cargo)
         .args(["build", "--release", "-p", "keyvault-emulator", "--bin"])
         .arg("keyvault-emulator")
@@ -126,6 +136,30 @@ fn prepare_clients(root: &Path, cargo: &str) -> Vec<String> {
         );
     }
     args
+}
+
+/// Builds the one binary of the workspace of `manifest` in release; its
+/// path, as Cargo reports it (wherever the target directory is).
+fn build_binary(root: &Path, cargo: &str, manifest: &str) -> Option<std::path::PathBuf> {
+    let output = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--message-format=json-render-diagnostics",
+        ])
+        .args(["--manifest-path", manifest])
+        .current_dir(root)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    (String::from_utf8_lossy(&output.stdout).lines())
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["reason"] == "compiler-artifact")
+        .filter_map(|message| message["executable"].as_str().map(std::path::PathBuf::from))
+        .next_back()
 }
 
 /// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace

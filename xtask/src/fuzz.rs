@@ -11,8 +11,10 @@
 //! Inputs found on the way are kept in `target/fuzz/corpus/TARGET`; a crash
 //! is written to `target/fuzz/artifacts/TARGET/` and fails the run.
 
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 
 /// The targets, in the order they run.
 pub(crate) const TARGETS: &[&str] = &[
@@ -139,7 +141,13 @@ fn host_triple() -> Result<String, String> {
         .ok_or_else(|| "rustc -vV names no host".to_owned())
 }
 
-/// Runs one target for `seconds` over its seed corpus; whether it found nothing.
+/// The lines of a target's output kept for its report when it fails.
+const TAIL_LINES: usize = 80;
+
+/// Runs one target for `seconds` over its seed corpus; whether it found
+/// nothing. libFuzzer's own output is summed up in one line; the end of it
+/// is shown only when the target fails (with the path of the input that
+/// made it fail).
 fn run_target(
     root: &Path,
     target_dir: &Path,
@@ -154,14 +162,201 @@ fn run_target(
             .map_err(|e| format!("could not create {}: {e}", dir.display()))?;
     }
     let seeds: PathBuf = root.join("fuzz/corpus").join(target);
-    eprintln!("fuzz: {target} for {seconds} s");
-    let status = Command::new(binary)
+    let mut child = Command::new(binary)
         .arg(format!("-max_total_time={seconds}"))
         .arg(format!("-artifact_prefix={}/", artifacts.display()))
         .args(["-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1"])
         .arg(&corpus)
         .arg(&seeds)
-        .status()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| format!("could not run the target {target}: {e}"))?;
-    Ok(status.success())
+    // The target's own output (stdout) and libFuzzer's (stderr), read
+    // side by side so that neither pipe fills.
+    let stdout = child.stdout.take().map(|out| {
+        std::thread::spawn(move || {
+            let mut output = Output::default();
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                output.push(line);
+            }
+            output
+        })
+    });
+    let mut output = Output::default();
+    if let Some(err) = child.stderr.take() {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            output.push(line);
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("could not wait for the target {target}: {e}"))?;
+    let printed = stdout.and_then(|t| t.join().ok()).unwrap_or_default();
+    if status.success() {
+        eprintln!("fuzz: {target}: {}", output.summary(seconds));
+        return Ok(true);
+    }
+    eprintln!("fuzz: {target} FAILED ({status}); the end of its output:");
+    for line in printed.tail.iter().chain(&output.tail) {
+        eprintln!("    {line}");
+    }
+    for line in &output.artifacts {
+        eprintln!("fuzz: {target}: {line}");
+    }
+    Ok(false)
+}
+
+/// What is kept of a target's output: its last lines, the lines naming an
+/// input it wrote, and the figures of the summary.
+#[derive(Default)]
+struct Output {
+    tail: VecDeque<String>,
+    /// libFuzzer's `Test unit written to PATH` lines.
+    artifacts: Vec<String>,
+    /// The last status line's `cov:`, `ft:` and `corp:` (units) figures.
+    coverage: Option<(u64, u64, u64)>,
+    /// `stat::NAME: VALUE` lines of the final statistics.
+    stats: Vec<(String, u64)>,
+}
+
+impl Output {
+    fn push(&mut self, line: String) {
+        if line.contains("Test unit written to") {
+            self.artifacts.push(line.clone());
+        }
+        if let Some(coverage) = status_figures(&line) {
+            self.coverage = Some(coverage);
+        }
+        let stat = (line.strip_prefix("stat::")).and_then(|l| l.split_once(':'));
+        if let Some((name, value)) = stat
+            && let Ok(value) = value.trim().parse()
+        {
+            self.stats.push((name.to_owned(), value));
+        }
+        if self.tail.len() == TAIL_LINES {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line);
+    }
+
+    fn stat(&self, name: &str) -> Option<u64> {
+        (self.stats.iter()).find_map(|(n, v)| (n == name).then_some(*v))
+    }
+
+    /// One line: runs, their rate, coverage, corpus and crashes.
+    fn summary(&self, seconds: u32) -> String {
+        let figure = |v: Option<u64>| v.map_or("?".to_owned(), |v| v.to_string());
+        let (cov, ft, corp) = match self.coverage {
+            Some((c, f, u)) => (Some(c), Some(f), Some(u)),
+            None => (None, None, None),
+        };
+        format!(
+            "{} runs in {seconds} s ({} exec/s), coverage {} edges, {} features, corpus {} inputs, \
+             peak RSS {} MB, crashes 0",
+            figure(self.stat("number_of_executed_units")),
+            figure(self.stat("average_exec_per_sec")),
+            figure(cov),
+            figure(ft),
+            figure(corp),
+            figure(self.stat("peak_rss_mb")),
+        )
+    }
+}
+
+/// The `cov:`, `ft:` and `corp:` figures of a libFuzzer status line
+/// (`#N  NEW  cov: 120 ft: 300 corp: 40/2Kb ...`).
+fn status_figures(line: &str) -> Option<(u64, u64, u64)> {
+    if !line.starts_with('#') {
+        return None;
+    }
+    let mut words = line.split_whitespace();
+    let mut after = |label: &str| -> Option<u64> {
+        words
+            .by_ref()
+            .skip_while(|w| *w != label)
+            .nth(1)?
+            .split('/')
+            .next()?
+            .parse()
+            .ok()
+    };
+    Some((after("cov:")?, after("ft:")?, after("corp:")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_is_summed_up_from_the_last_status_and_the_final_stats() {
+        let mut output = Output::default();
+        for line in [
+            "INFO: Seed: 42",
+            "#2\tINITED cov: 10 ft: 11 corp: 3/30b exec/s: 0 rss: 30Mb",
+            "#4096\tpulse  cov: 12 ft: 15 corp: 4/40b lim: 4 exec/s: 2048 rss: 31Mb",
+            "#9000\tNEW    cov: 14 ft: 19 corp: 5/52b lim: 4 exec/s: 3000 rss: 31Mb L: 3/4 MS: 1 ChangeBit-",
+            "#12000\tDONE   cov: 14 ft: 20 corp: 6/60b lim: 4 exec/s: 2400 rss: 32Mb",
+            "Done 12000 runs in 5 second(s)",
+            "stat::number_of_executed_units: 12000",
+            "stat::average_exec_per_sec:     2400",
+            "stat::new_units_added:          3",
+            "stat::slowest_unit_time_sec:    0",
+            "stat::peak_rss_mb:              32",
+        ] {
+            output.push(line.to_owned());
+        }
+        assert_eq!(
+            output.summary(5),
+            "12000 runs in 5 s (2400 exec/s), coverage 14 edges, 20 features, corpus 6 inputs, \
+             peak RSS 32 MB, crashes 0"
+        );
+        assert!(output.artifacts.is_empty());
+    }
+
+    #[test]
+    fn a_crash_keeps_the_input_path_and_a_bounded_tail() {
+        let mut output = Output::default();
+        for i in 0..1000 {
+            output.push(format!("#{i}\tNEW    cov: {i} ft: {i} corp: 1/1b"));
+        }
+        output.push("==1== ERROR: libFuzzer: deadly signal".to_owned());
+        output.push("artifact_prefix='a/'; Test unit written to a/crash-0123".to_owned());
+        assert_eq!(output.tail.len(), TAIL_LINES);
+        assert_eq!(
+            output.tail.back().map(String::as_str),
+            Some("artifact_prefix='a/'; Test unit written to a/crash-0123")
+        );
+        assert_eq!(
+            output.artifacts,
+            ["artifact_prefix='a/'; Test unit written to a/crash-0123"]
+        );
+        assert_eq!(output.coverage, Some((999, 999, 1)));
+    }
+
+    /// A stand-in for a target binary: a script printing `stderr` lines and
+    /// exiting with `code`.
+    fn stand_in(dir: &Path, name: &str, stderr: &str, code: i32) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join(name);
+        let script = format!("#!/bin/sh\nprintf '%s\\n' {stderr} >&2\nexit {code}\n");
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_target_fails_exactly_when_its_process_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let noisy = "$(seq 1 5000 | sed 's/^/#1 NEW cov: 1 ft: 1 corp: 1\\/1b /')";
+        let passing = stand_in(root, "passing", noisy, 0);
+        assert!(run_target(root, root, &passing, "passing", 1).unwrap());
+        let crash = "'==1== ERROR: libFuzzer: deadly signal' \
+                     \"artifact_prefix='a/'; Test unit written to a/crash-0123\"";
+        let crashing = stand_in(root, "crashing", crash, 77);
+        assert!(!run_target(root, root, &crashing, "crashing", 1).unwrap());
+        let missing = root.join("missing");
+        assert!(run_target(root, root, &missing, "missing", 1).is_err());
+    }
 }

@@ -7,7 +7,10 @@
 //! loopback, a 401 challenge, fixed JSON) and a CONNECT proxy in this
 //! process, then runs `clients-bench driver NAME SCENARIO COUNT VAULT_URL`
 //! once per driver, scenario and round, drivers rotating, and prints the
-//! medians as one markdown table.
+//! medians as one markdown table. The official client's pre-release is a
+//! driver binary of its own (`bench/clients-pre`, given with
+//! `--official-pre BIN`), run with the same arguments; the drivers' side of
+//! both is `driver.rs`.
 //!
 //! The vault is served as `bench.vault.azure.net` (a subdomain of the
 //! challenge's resource, which the official client requires). The official
@@ -29,42 +32,33 @@ use std::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
-    time::{Duration, Instant},
 };
 
 use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use http_body_util::Full;
 use rustls::pki_types::pem::PemObject;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod driver;
+
+use driver::{Error, IN_FLIGHT, SECRET_NAME, StaticToken, TOKEN, unix_us};
+
 const HOST: &str = "bench.vault.azure.net";
-const TOKEN: &str = "bench-static-token";
-const SECRET_NAME: &str = "bench";
 const LISTED: usize = 10_000;
 const PAGE: usize = 25;
-const IN_FLIGHT: usize = 32;
-const DRIVERS: [&str; 4] = ["reqwest", "ours", "official", "python"];
+const DRIVERS: [&str; 5] = ["reqwest", "ours", "official", "official-pre", "python"];
 const SCENARIOS: [&str; 5] = ["seq", "par32", "list", "cold", "hit"];
 /// The Python SDK's driver, written next to the CA when it runs.
 const PYTHON_DRIVER: &str = include_str!("driver.py");
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
-
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = if args.first().map(String::as_str) == Some("driver") {
-        driver_main(&args[1..])
-    } else {
-        bench_main(&args)
+    let result = match args.split_first() {
+        Some((first, rest)) if first == "driver" => driver_main(rest),
+        _ => bench_main(&args),
     };
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("clients-bench: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    driver::exit("clients-bench", result)
 }
 
 // ---------------------------------------------------------------------------
@@ -272,6 +266,9 @@ struct Plan {
     emulator: Option<PathBuf>,
     /// The Python interpreter (of a venv holding azure-keyvault-secrets).
     python: Option<PathBuf>,
+    /// The driver binary of the official client's pre-release
+    /// (`bench/clients-pre`).
+    official_pre: Option<PathBuf>,
     /// The drivers and scenarios to run (all by default).
     drivers: Vec<&'static str>,
     scenarios: Vec<&'static str>,
@@ -326,6 +323,7 @@ impl Plan {
             callgrind,
             emulator: value("--emulator")?.map(PathBuf::from),
             python: value("--python")?.map(PathBuf::from),
+            official_pre: value("--official-pre")?.map(PathBuf::from),
             drivers: pick("--drivers", &DRIVERS)?,
             scenarios: pick("--scenarios", &SCENARIOS)?,
         })
@@ -352,6 +350,7 @@ impl Plan {
                 // The cache is ours alone.
                 _ if scenario == "hit" => driver == "ours",
                 "python" => self.python.is_some(),
+                "official-pre" => self.official_pre.is_some(),
                 _ => true,
             }
     }
@@ -441,6 +440,7 @@ fn run_plan(plan: &Plan, tmp: &Path) -> Result<(), Error> {
     std::fs::write(&script, PYTHON_DRIVER)?;
     let runner = Runner {
         exe: std::env::current_exe()?,
+        official_pre: plan.official_pre.clone(),
         python: plan.python.clone().map(|p| (p, script)),
         unauthenticated,
     };
@@ -513,6 +513,8 @@ fn report(round: usize, server: &str, driver: &str, scenario: &str, s: &Sample) 
 /// Starts the child processes of the drivers.
 struct Runner {
     exe: PathBuf,
+    /// The driver binary of the official client's pre-release.
+    official_pre: Option<PathBuf>,
     /// The interpreter and the Python driver's script.
     python: Option<(PathBuf, PathBuf)>,
     /// The canned vault's count of requests without a token.
@@ -529,7 +531,11 @@ impl Runner {
                 c
             }
             _ => {
-                let mut c = Command::new(&self.exe);
+                let exe = match (driver, &self.official_pre) {
+                    ("official-pre", Some(pre)) => pre,
+                    _ => &self.exe,
+                };
+                let mut c = Command::new(exe);
                 c.args(["driver", driver]);
                 c
             }
@@ -608,7 +614,7 @@ impl Runner {
         let mut out = Vec::new();
         for &driver in &plan.drivers {
             // The interpreter's instructions say little about the SDK's.
-            if driver == "python" {
+            if driver == "python" || !plan.scenarios.iter().any(|s| plan.runs(driver, s)) {
                 continue;
             }
             let base = self.callgrind(server, driver, "seq", 0, dir)?;
@@ -674,12 +680,6 @@ impl Runner {
             .flatten()
             .ok_or_else(|| format!("callgrind printed no count: {stderr}").into())
     }
-}
-
-/// Microseconds since the Unix epoch: a clock a parent and its child share.
-fn unix_us() -> f64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    now.map_or(0.0, |d| d.as_secs_f64() * 1e6)
 }
 
 /// Starts the release emulator in memory, with one vault named `bench`
@@ -892,27 +892,24 @@ fn driver_title(driver: &str) -> &'static str {
         "reqwest" => "plain reqwest",
         "ours" => "ours",
         "official" => "official 1.0.1",
+        "official-pre" => "official 1.1.0-beta.1",
         "python" => "Python SDK",
         _ => "?",
     }
 }
 
 // ---------------------------------------------------------------------------
-// The drivers, each in a child process.
+// The drivers, each in a child process (the official pre-release's is
+// `bench/clients-pre`).
 
-/// A token credential that always returns the same token.
-#[derive(Debug)]
-struct StaticToken;
-
-#[async_trait::async_trait]
-impl azure_core::credentials::TokenCredential for StaticToken {
-    async fn get_token(
-        &self,
-        _scopes: &[&str],
-        _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
-    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
-        let expires = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
-        Ok(azure_core::credentials::AccessToken::new(TOKEN, expires))
+/// Runs the driver NAME of `driver NAME SCENARIO COUNT VAULT_URL`.
+fn driver_main(args: &[String]) -> Result<(), Error> {
+    match args.first().map(String::as_str) {
+        Some("reqwest") => driver::run::<Plain>(args),
+        Some("ours") => driver::run::<Ours>(args),
+        Some("official") => driver::run::<Official>(args),
+        Some(other) => Err(format!("unknown driver `{other}`").into()),
+        None => Err("usage: clients-bench driver NAME SCENARIO COUNT VAULT_URL".into()),
     }
 }
 
@@ -932,79 +929,48 @@ struct Page {
     next_link: Option<String>,
 }
 
-enum Driver {
-    Plain {
-        http: reqwest::Client,
-        vault: String,
-    },
-    Ours(keyvault_secrets::SecretClient),
-    Official(azure_security_keyvault_secrets::SecretClient),
+/// The floor: plain `reqwest`, a fixed bearer header, serde into a small
+/// struct.
+struct Plain {
+    http: reqwest::Client,
+    vault: String,
 }
 
-impl Driver {
-    fn new(name: &str, vault: &str) -> Result<Self, Error> {
+impl driver::Client for Plain {
+    type Cache = std::convert::Infallible;
+
+    fn new(vault: &str) -> Result<Self, Error> {
         let ca = std::fs::read(std::env::var("SSL_CERT_FILE")?)?;
-        let credential = Arc::new(StaticToken);
-        Ok(match name {
-            "reqwest" => {
-                let mut roots = rustls::RootCertStore::empty();
-                for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&ca) {
-                    roots.add(cert?)?;
-                }
-                let provider = Arc::new(rustls::crypto::ring::default_provider());
-                let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()?
-                    .with_root_certificates(roots)
-                    .with_no_client_auth();
-                // HTTP/2 as the two clients negotiate it: a preconfigured
-                // TLS configuration keeps its own (empty) ALPN list, which
-                // would leave this driver on HTTP/1.1.
-                tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-                let http = reqwest::Client::builder()
-                    .tls_backend_preconfigured(tls)
-                    .build()?;
-                Self::Plain {
-                    http,
-                    vault: vault.to_owned(),
-                }
-            }
-            "ours" => {
-                let mut options = keyvault_secrets::SecretClientOptions::default();
-                options.client_options.root_certificates_pem = vec![ca];
-                Self::Ours(keyvault_secrets::SecretClient::new(
-                    vault,
-                    credential,
-                    Some(options),
-                )?)
-            }
-            "official" => Self::Official(azure_security_keyvault_secrets::SecretClient::new(
-                vault, credential, None,
-            )?),
-            other => return Err(format!("unknown driver `{other}`").into()),
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&ca) {
+            roots.add(cert?)?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        // HTTP/2 as the two clients negotiate it: a preconfigured TLS
+        // configuration keeps its own (empty) ALPN list, which would leave
+        // this driver on HTTP/1.1.
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .build()?;
+        Ok(Self {
+            http,
+            vault: vault.to_owned(),
         })
     }
 
     async fn get(&self) -> Result<(), Error> {
-        let has_value = match self {
-            Self::Plain { http, vault } => {
-                let url = format!("{vault}/secrets/{SECRET_NAME}?api-version=7.6");
-                let response = (http.get(url))
-                    .header("authorization", bearer())
-                    .send()
-                    .await?
-                    .error_for_status()?;
-                response.json::<Bundle>().await?.value.is_some()
-            }
-            Self::Ours(c) => {
-                let secret = c.get_secret(SECRET_NAME, None).await?;
-                !secret.value.expose_secret().is_empty()
-            }
-            Self::Official(c) => {
-                let secret = c.get_secret(SECRET_NAME, None).await?.into_model()?;
-                secret.value.is_some()
-            }
-        };
-        if !has_value {
+        let url = format!("{}/secrets/{SECRET_NAME}?api-version=7.6", self.vault);
+        let response = (self.http.get(url))
+            .header("authorization", bearer())
+            .send()
+            .await?
+            .error_for_status()?;
+        if response.json::<Bundle>().await?.value.is_none() {
             return Err("the secret had no value".into());
         }
         Ok(())
@@ -1012,33 +978,20 @@ impl Driver {
 
     async fn list(&self) -> Result<usize, Error> {
         let mut n = 0;
-        match self {
-            Self::Plain { http, vault } => {
-                let mut next = Some(format!("{vault}/secrets?api-version=7.6&maxresults={PAGE}"));
-                while let Some(url) = next {
-                    let page: Page = (http.get(url))
-                        .header("authorization", bearer())
-                        .send()
-                        .await?
-                        .error_for_status()?
-                        .json()
-                        .await?;
-                    n += page.value.len();
-                    next = page.next_link;
-                }
-            }
-            Self::Ours(c) => {
-                let mut items = c.list_properties_of_secrets(None);
-                while let Some(item) = items.try_next().await? {
-                    n += usize::from(!item.name().is_empty());
-                }
-            }
-            Self::Official(c) => {
-                let mut items = c.list_secret_properties(None)?;
-                while let Some(item) = items.try_next().await? {
-                    n += usize::from(item.id.is_some());
-                }
-            }
+        let mut next = Some(format!(
+            "{}/secrets?api-version=7.6&maxresults={PAGE}",
+            self.vault
+        ));
+        while let Some(url) = next {
+            let page: Page = (self.http.get(url))
+                .header("authorization", bearer())
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            n += page.value.len();
+            next = page.next_link;
         }
         Ok(n)
     }
@@ -1048,97 +1001,56 @@ fn bearer() -> String {
     format!("Bearer {TOKEN}")
 }
 
-/// User plus system CPU time of this process.
-fn cpu_time() -> Duration {
-    // SAFETY: getrusage only writes the struct it is given.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
-}
+/// Ours: `SecretClient` with its own transport, the CA in its options.
+struct Ours(keyvault_secrets::SecretClient);
 
-/// The peak resident set (`VmHWM`) of this process, in KiB.
-fn peak_rss_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    (status.lines())
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
+impl driver::Client for Ours {
+    type Cache = keyvault_secrets::SecretCache;
 
-fn driver_main(args: &[String]) -> Result<(), Error> {
-    let [name, scenario, count, vault] = args else {
-        return Err("usage: clients-bench driver NAME SCENARIO COUNT VAULT_URL".into());
-    };
-    let count: usize = count.parse()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let driver = Arc::new(Driver::new(name, vault)?);
-        // The first request pays for the connection, TLS and the challenge.
-        driver.get().await?;
-        if scenario == "cold" {
-            // From the process's start to here is the cold start; a second
-            // client of the same vault shows whether the challenge is
-            // learnt again.
-            let (cpu, at) = (cpu_time(), unix_us());
-            Driver::new(name, vault)?.get().await?;
-            println!("{} {at:.0} {}", cpu.as_micros(), peak_rss_kb());
-            return Ok(());
+    fn new(vault: &str) -> Result<Self, Error> {
+        let ca = std::fs::read(std::env::var("SSL_CERT_FILE")?)?;
+        let mut options = keyvault_secrets::SecretClientOptions::default();
+        options.client_options.root_certificates_pem = vec![ca];
+        let credential = Arc::new(StaticToken);
+        Ok(Self(keyvault_secrets::SecretClient::new(
+            vault,
+            credential,
+            Some(options),
+        )?))
+    }
+
+    async fn get(&self) -> Result<(), Error> {
+        let secret = self.0.get_secret(SECRET_NAME, None).await?;
+        if secret.value.expose_secret().is_empty() {
+            return Err("the secret had no value".into());
         }
-        let cache = match (scenario.as_str(), &*driver) {
-            ("hit", Driver::Ours(client)) => {
-                let cache = keyvault_secrets::SecretCache::new(client.clone(), None);
-                cache.get(SECRET_NAME).await?;
-                Some(cache)
-            }
-            ("hit", _) => return Err("only our client has a cache".into()),
-            _ => None,
-        };
-        let (cpu0, wall0) = (cpu_time(), Instant::now());
-        match scenario.as_str() {
-            "seq" => {
-                for _ in 0..count {
-                    driver.get().await?;
-                }
-            }
-            "par32" => {
-                let next = Arc::new(AtomicUsize::new(0));
-                let workers = (0..IN_FLIGHT).map(|_| {
-                    let (driver, next) = (driver.clone(), next.clone());
-                    tokio::spawn(async move {
-                        while next.fetch_add(1, Ordering::Relaxed) < count {
-                            driver.get().await?;
-                        }
-                        Ok::<_, Error>(())
-                    })
-                });
-                let mut joined = futures::stream::iter(workers).buffer_unordered(IN_FLIGHT);
-                while let Some(worker) = joined.next().await {
-                    worker??;
-                }
-            }
-            "list" => {
-                let listed = driver.list().await?;
-                if listed != count {
-                    return Err(format!("listed {listed} secrets, expected {count}").into());
-                }
-            }
-            "hit" => {
-                if let Some(cache) = &cache {
-                    for _ in 0..count {
-                        std::hint::black_box(cache.get(std::hint::black_box(SECRET_NAME)).await?);
-                    }
-                }
-            }
-            other => return Err(format!("unknown scenario `{other}`").into()),
-        }
-        let (cpu, wall) = (cpu_time() - cpu0, wall0.elapsed());
-        println!("{} {} {}", cpu.as_micros(), wall.as_micros(), peak_rss_kb());
         Ok(())
-    })
+    }
+
+    async fn list(&self) -> Result<usize, Error> {
+        let mut n = 0;
+        let mut items = self.0.list_properties_of_secrets(None);
+        while let Some(item) = items.try_next().await? {
+            n += usize::from(!item.name().is_empty());
+        }
+        Ok(n)
+    }
+
+    async fn cache(&self) -> Result<Self::Cache, Error> {
+        let cache = keyvault_secrets::SecretCache::new(self.0.clone(), None);
+        cache.get(SECRET_NAME).await?;
+        Ok(cache)
+    }
 }
+
+impl driver::Cache for keyvault_secrets::SecretCache {
+    async fn hit(&self) -> Result<(), Error> {
+        std::hint::black_box(self.get(std::hint::black_box(SECRET_NAME)).await?);
+        Ok(())
+    }
+}
+
+driver::official_driver!(
+    /// The official client, newest stable release, default transport.
+    Official
+);
