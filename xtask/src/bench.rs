@@ -12,13 +12,15 @@
 //!   newest pre-release) with its default transport, plain `reqwest` and the
 //!   official Python SDK, each in its own process, against a canned vault
 //!   and the release emulator (`bench/clients`, a workspace of its own so
-//!   that the official crate stays out of ours: `cargo run --release
+//!   that its dependencies stay out of ours: `cargo run --release
 //!   --manifest-path bench/clients/Cargo.toml`). Before it runs, the
-//!   emulator and the pre-release's driver (`bench/clients-pre`, a
-//!   workspace of its own again: two semver-compatible versions of a crate
-//!   cannot share a lock file) are built in release and the Python SDK
-//!   installed in a venv in the target directory; with `--callgrind`, each
-//!   driver also runs under valgrind's callgrind for instruction counts.
+//!   emulator and the official client's two drivers (`bench/official/stable`
+//!   and `bench/official/pre`, a workspace each: two semver-compatible
+//!   versions of a crate cannot share a lock file, and beside another
+//!   driver the official crate's `reqwest` would not be its default
+//!   transport) are built in release and the Python SDK installed in a venv
+//!   in the target directory; with `--callgrind`, each driver also runs
+//!   under valgrind's callgrind for instruction counts.
 //! - `footprint`: a hello-world app on our crates and on the official ones:
 //!   crates, clean debug and release build times, stripped binary size
 //!   (`bench/footprint`, a workspace of its own for the same reason;
@@ -89,17 +91,30 @@ const BENCHES: &[(&str, Runner)] = &[
 ];
 
 /// What the clients benchmark runs beside the drivers of its own workspace:
-/// the official client's pre-release (`bench/clients-pre`), the release
+/// the official client's drivers (`bench/official`), the release
 /// emulator as a second vault, and the Python SDK in a venv under
 /// `target/`. What cannot be readied is left out, with a message.
 fn prepare_clients(root: &Path, cargo: &str) -> Vec<String> {
     let mut args = Vec::new();
-    match build_binary(root, cargo, "bench/clients-pre/Cargo.toml") {
-        Some(binary) => args.extend(["--official-pre".to_owned(), binary.display().to_string()]),
-        None => eprintln!(
-            "the official pre-release's driver (bench/clients-pre) could not be built; \
-             its column is left out"
+    for (release, manifest, flag) in [
+        (
+            "stable release",
+            "bench/official/stable/Cargo.toml",
+            "--official",
         ),
+        (
+            "pre-release",
+            "bench/official/pre/Cargo.toml",
+            "--official-pre",
+        ),
+    ] {
+        match build_binary(root, cargo, manifest) {
+            Some(binary) => args.extend([flag.to_owned(), binary.display().to_string()]),
+            None => eprintln!(
+                "the official {release}'s driver ({manifest}) could not be built; \
+                 its column is left out"
+            ),
+        }
     }
     let built = Command::new(cargo)
         .args(["build", "--release", "-p", "keyvault-emulator", "--bin"])

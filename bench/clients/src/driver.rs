@@ -1,9 +1,9 @@
 //! The driver side of the clients benchmark: what a driver process does
 //! with its client, whichever client it is.
 //!
-//! `bench/clients` (our client, plain `reqwest`, the official stable
-//! release) and `bench/clients-pre` (the official pre-release, a workspace
-//! of its own) both compile this file, so every Rust driver runs the same
+//! `bench/clients` (our client, plain `reqwest`) and `bench/official` (the
+//! official client, stable release and pre-release, each a workspace of its
+//! own) compile this file, so every Rust driver runs the same
 //! scenario loops, measures itself the same way and prints the same line.
 //! A driver gives a [`Client`]; [`run`] does the rest.
 //!
@@ -81,48 +81,6 @@ impl azure_core::credentials::TokenCredential for StaticToken {
         Ok(azure_core::credentials::AccessToken::new(TOKEN, expires))
     }
 }
-
-/// The official client's driver, for the version of the crate that
-/// `azure_security_keyvault_secrets` names where it is expanded (the stable
-/// release in `bench/clients`, the pre-release in `bench/clients-pre`).
-macro_rules! official_driver {
-    ($(#[$meta:meta])* $name:ident) => {
-        $(#[$meta])*
-        pub(crate) struct $name(azure_security_keyvault_secrets::SecretClient);
-
-        impl $crate::driver::Client for $name {
-            type Cache = std::convert::Infallible;
-
-            fn new(vault: &str) -> Result<Self, $crate::driver::Error> {
-                // Its default transport, which trusts the CA through
-                // `SSL_CERT_FILE` as a user would have it do.
-                let credential = std::sync::Arc::new($crate::driver::StaticToken);
-                Ok(Self(azure_security_keyvault_secrets::SecretClient::new(
-                    vault, credential, None,
-                )?))
-            }
-
-            async fn get(&self) -> Result<(), $crate::driver::Error> {
-                let response = self.0.get_secret($crate::driver::SECRET_NAME, None).await?;
-                if response.into_model()?.value.is_none() {
-                    return Err("the secret had no value".into());
-                }
-                Ok(())
-            }
-
-            async fn list(&self) -> Result<usize, $crate::driver::Error> {
-                use futures::TryStreamExt as _;
-                let mut n = 0;
-                let mut items = self.0.list_secret_properties(None)?;
-                while let Some(item) = items.try_next().await? {
-                    n += usize::from(item.id.is_some());
-                }
-                Ok(n)
-            }
-        }
-    };
-}
-pub(crate) use official_driver;
 
 /// User plus system CPU time of this process.
 fn cpu_time() -> Duration {

@@ -7,10 +7,10 @@
 //! loopback, a 401 challenge, fixed JSON) and a CONNECT proxy in this
 //! process, then runs `clients-bench driver NAME SCENARIO COUNT VAULT_URL`
 //! once per driver, scenario and round, drivers rotating, and prints the
-//! medians as one markdown table. The official client's pre-release is a
-//! driver binary of its own (`bench/clients-pre`, given with
-//! `--official-pre BIN`), run with the same arguments; the drivers' side of
-//! both is `driver.rs`.
+//! medians as one markdown table. The official client's drivers, its newest
+//! stable release and its newest pre-release, are binaries of their own
+//! (`bench/official`, given with `--official BIN` and `--official-pre BIN`),
+//! run with the same arguments; the drivers' side of all is `driver.rs`.
 //!
 //! The vault is served as `bench.vault.azure.net` (a subdomain of the
 //! challenge's resource, which the official client requires). The official
@@ -266,8 +266,9 @@ struct Plan {
     emulator: Option<PathBuf>,
     /// The Python interpreter (of a venv holding azure-keyvault-secrets).
     python: Option<PathBuf>,
-    /// The driver binary of the official client's pre-release
-    /// (`bench/clients-pre`).
+    /// The driver binaries of the official client's stable release and
+    /// pre-release (`bench/official`).
+    official: Option<PathBuf>,
     official_pre: Option<PathBuf>,
     /// The drivers and scenarios to run (all by default).
     drivers: Vec<&'static str>,
@@ -323,6 +324,7 @@ impl Plan {
             callgrind,
             emulator: value("--emulator")?.map(PathBuf::from),
             python: value("--python")?.map(PathBuf::from),
+            official: value("--official")?.map(PathBuf::from),
             official_pre: value("--official-pre")?.map(PathBuf::from),
             drivers: pick("--drivers", &DRIVERS)?,
             scenarios: pick("--scenarios", &SCENARIOS)?,
@@ -350,6 +352,7 @@ impl Plan {
                 // The cache is ours alone.
                 _ if scenario == "hit" => driver == "ours",
                 "python" => self.python.is_some(),
+                "official" => self.official.is_some(),
                 "official-pre" => self.official_pre.is_some(),
                 _ => true,
             }
@@ -440,6 +443,7 @@ fn run_plan(plan: &Plan, tmp: &Path) -> Result<(), Error> {
     std::fs::write(&script, PYTHON_DRIVER)?;
     let runner = Runner {
         exe: std::env::current_exe()?,
+        official: plan.official.clone(),
         official_pre: plan.official_pre.clone(),
         python: plan.python.clone().map(|p| (p, script)),
         unauthenticated,
@@ -513,7 +517,9 @@ fn report(round: usize, server: &str, driver: &str, scenario: &str, s: &Sample) 
 /// Starts the child processes of the drivers.
 struct Runner {
     exe: PathBuf,
-    /// The driver binary of the official client's pre-release.
+    /// The driver binaries of the official client's stable release and
+    /// pre-release.
+    official: Option<PathBuf>,
     official_pre: Option<PathBuf>,
     /// The interpreter and the Python driver's script.
     python: Option<(PathBuf, PathBuf)>,
@@ -531,8 +537,9 @@ impl Runner {
                 c
             }
             _ => {
-                let exe = match (driver, &self.official_pre) {
-                    ("official-pre", Some(pre)) => pre,
+                let exe = match (driver, &self.official, &self.official_pre) {
+                    ("official", Some(stable), _) => stable,
+                    ("official-pre", _, Some(pre)) => pre,
                     _ => &self.exe,
                 };
                 let mut c = Command::new(exe);
@@ -899,15 +906,14 @@ fn driver_title(driver: &str) -> &'static str {
 }
 
 // ---------------------------------------------------------------------------
-// The drivers, each in a child process (the official pre-release's is
-// `bench/clients-pre`).
+// The drivers, each in a child process (the official client's are
+// `bench/official`).
 
 /// Runs the driver NAME of `driver NAME SCENARIO COUNT VAULT_URL`.
 fn driver_main(args: &[String]) -> Result<(), Error> {
     match args.first().map(String::as_str) {
         Some("reqwest") => driver::run::<Plain>(args),
         Some("ours") => driver::run::<Ours>(args),
-        Some("official") => driver::run::<Official>(args),
         Some(other) => Err(format!("unknown driver `{other}`").into()),
         None => Err("usage: clients-bench driver NAME SCENARIO COUNT VAULT_URL".into()),
     }
@@ -1049,8 +1055,3 @@ impl driver::Cache for keyvault_secrets::SecretCache {
         Ok(())
     }
 }
-
-driver::official_driver!(
-    /// The official client, newest stable release, default transport.
-    Official
-);
