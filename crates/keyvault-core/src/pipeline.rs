@@ -188,6 +188,8 @@ pub struct Pipeline {
 struct Inner {
     client: reqwest::Client,
     tokens: TokenCache,
+    /// The challenge cache's entry of the vault last sent to.
+    challenge: challenge::Recent,
     api_version: String,
     user_agent: HeaderValue,
     retry: RetryOptions,
@@ -346,6 +348,7 @@ impl Pipeline {
             inner: Arc::new(Inner {
                 client,
                 tokens: TokenCache::new(credential),
+                challenge: challenge::Recent::default(),
                 api_version: api_version.to_owned(),
                 user_agent,
                 retry: options.retry,
@@ -768,7 +771,7 @@ impl Pipeline {
         idempotent: bool,
     ) -> Result<(Response, bool), Failure> {
         let has_body = request.body().is_some_and(|b| !b.is_empty());
-        match challenge::cached(authority) {
+        match self.inner.challenge.cached(authority) {
             Some(Known::Bearer(ch)) => {
                 let ch = self.usable(request.url(), authority, ch)?;
                 let token = self.token(&ch.scope, false, deadline).await?;
