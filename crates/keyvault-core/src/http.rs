@@ -20,6 +20,9 @@ pub struct Request {
     headers: HeaderMap,
     body: Option<Bytes>,
     success: &'static [u16],
+    /// The `x-ms-client-request-id` the pipeline adds to each try, unless
+    /// the headers name one.
+    pub(crate) request_id: Option<HeaderValue>,
 }
 
 impl Request {
@@ -32,6 +35,7 @@ impl Request {
             headers: HeaderMap::new(),
             body: None,
             success: &[],
+            request_id: None,
         }
     }
 
@@ -246,7 +250,11 @@ impl<'a> PathParam<'a> {
 /// Fails with [`ErrorKind::InvalidInput`] when the template names a parameter
 /// that is not given, or has an unclosed brace.
 pub fn expand_path(base: &Url, template: &str, params: &[PathParam<'_>]) -> Result<Url> {
-    let mut path = String::with_capacity(template.len() + 32);
+    // The base's path without its trailing slashes, then the template's.
+    let base_path = base.path().trim_end_matches('/');
+    let mut path = String::with_capacity(base_path.len() + template.len() + 64);
+    path.push_str(base_path);
+    let start = path.len();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         path.push_str(&rest[..open]);
@@ -285,20 +293,18 @@ pub fn expand_path(base: &Url, template: &str, params: &[PathParam<'_>]) -> Resu
         }
     }
     path.push_str(rest);
+    if !path[start..].starts_with('/') {
+        path.insert(start, '/');
+    }
 
     let mut url = base.clone();
-    url.set_query(None);
-    url.set_fragment(None);
-    let joined = {
-        let base_path = url.path().trim_end_matches('/');
-        let tail = if path.starts_with('/') {
-            path
-        } else {
-            format!("/{path}")
-        };
-        format!("{base_path}{tail}")
-    };
-    url.set_path(&joined);
+    if url.query().is_some() {
+        url.set_query(None);
+    }
+    if url.fragment().is_some() {
+        url.set_fragment(None);
+    }
+    url.set_path(&path);
     Ok(url)
 }
 

@@ -191,6 +191,9 @@ struct Inner {
     /// The challenge cache's entry of the vault last sent to.
     challenge: challenge::Recent,
     api_version: String,
+    /// `api-version=<api_version>`, encoded: the query of a request whose
+    /// URL has none.
+    api_version_query: String,
     user_agent: HeaderValue,
     retry: RetryOptions,
     verify_challenge_resource: bool,
@@ -350,6 +353,9 @@ impl Pipeline {
                 tokens: TokenCache::new(credential),
                 challenge: challenge::Recent::default(),
                 api_version: api_version.to_owned(),
+                api_version_query: url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("api-version", api_version)
+                    .finish(),
                 user_agent,
                 retry: options.retry,
                 verify_challenge_resource: options.verify_challenge_resource,
@@ -590,10 +596,18 @@ impl Pipeline {
             http.request.resend_count = tracing::field::Empty,
             error.type = tracing::field::Empty,
         );
-        if let Some(id) = request.headers().get(&CLIENT_REQUEST_ID) {
+        // What only a span that is recorded needs is not looked up for one
+        // that is not.
+        if !span.is_disabled()
+            && let Some(id) =
+                (request.request_id.as_ref()).or_else(|| request.headers().get(&CLIENT_REQUEST_ID))
+        {
             span.record("az.client_request_id", id.to_str().unwrap_or(""));
         }
         let result = self.retry_loop(ctx, request).instrument(span.clone()).await;
+        if span.is_disabled() {
+            return result;
+        }
         match &result {
             Ok((resp, attempts, _)) => {
                 span.record("http.response.status_code", resp.status().as_u16());
@@ -618,15 +632,15 @@ impl Pipeline {
     }
 
     /// Sets `api-version` (replacing one a `nextLink` may carry, unless the
-    /// context keeps it) and the request's own headers: the call's, the
-    /// request id and the content type. `User-Agent` and `Accept` are
-    /// added at each try ([`try_headers`](Self::try_headers)).
+    /// context keeps it), the request's own headers (the call's, the
+    /// content type) and its request id, unless the headers name one.
+    /// `User-Agent`, `Accept` and the request id are added at each try
+    /// ([`try_headers`](Self::try_headers)).
     fn prepare(&self, ctx: &Context, request: &mut Request) {
         let api_version = self.inner.api_version.as_str();
         let url = request.url_mut();
         if url.query().is_none() {
-            url.query_pairs_mut()
-                .append_pair("api-version", api_version);
+            url.set_query(Some(&self.inner.api_version_query));
         } else if !(ctx.keep_api_version && url.query_pairs().any(|(k, _)| k == "api-version")) {
             set_api_version(url, api_version);
         }
@@ -639,13 +653,13 @@ impl Pipeline {
                 }
             }
         }
-        if !headers.contains_key(&CLIENT_REQUEST_ID) {
-            headers.insert(CLIENT_REQUEST_ID, random::request_id());
-        }
         if has_body {
             headers
                 .entry(header::CONTENT_TYPE)
                 .or_insert(HeaderValue::from_static("application/json"));
+        }
+        if !headers.contains_key(&CLIENT_REQUEST_ID) {
+            request.request_id = Some(random::request_id());
         }
     }
 
@@ -896,14 +910,18 @@ impl Pipeline {
     }
 
     /// The headers of one try: the pipeline's `User-Agent` and `Accept`,
-    /// and the request's own. The request's `Accept` replaces ours; its
-    /// `User-Agent` never does. Room is made for the `Authorization` too.
+    /// the request id and the request's own headers. The request's `Accept`
+    /// replaces ours; its `User-Agent` never does. Room is made for the
+    /// `Authorization` too.
     fn try_headers(&self, request: &Request) -> HeaderMap {
         let own = request.headers();
-        let mut headers = HeaderMap::with_capacity(own.len() + 3);
+        let mut headers = HeaderMap::with_capacity(own.len() + 4);
         headers.insert(header::USER_AGENT, self.inner.user_agent.clone());
         if !own.contains_key(header::ACCEPT) {
             headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        }
+        if let Some(id) = &request.request_id {
+            headers.insert(CLIENT_REQUEST_ID, id.clone());
         }
         for (name, value) in own {
             if name != header::USER_AGENT {
