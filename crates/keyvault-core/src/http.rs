@@ -199,6 +199,51 @@ impl std::fmt::Debug for Response {
     }
 }
 
+/// Deserializes a string into what `from` makes of it, reading the text
+/// in place when the input allows (a JSON string without escapes), so that
+/// a value costs no copy: what the generated extensible enums use, whose
+/// known values keep no text.
+///
+/// ```
+/// #[derive(Debug, PartialEq)]
+/// struct Level(usize);
+///
+/// impl<'de> serde::Deserialize<'de> for Level {
+///     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+///         keyvault_core::http::deserialize_str(deserializer, |text| Level(text.len()))
+///     }
+/// }
+///
+/// let level: Level = serde_json::from_str(r#""Recoverable""#).unwrap();
+/// assert_eq!(level, Level(11));
+/// ```
+///
+/// # Errors
+/// Fails when the value is not a string.
+pub fn deserialize_str<'de, D, T>(
+    deserializer: D,
+    from: impl FnOnce(&str) -> T,
+) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Text<F>(F);
+
+    impl<T, F: FnOnce(&str) -> T> serde::de::Visitor<'_> for Text<F> {
+        type Value = T;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> std::result::Result<T, E> {
+            Ok((self.0)(text))
+        }
+    }
+
+    deserializer.deserialize_str(Text(from))
+}
+
 /// One parameter of a path template given to [`expand_path`].
 #[derive(Clone, Copy, Debug)]
 pub struct PathParam<'a> {
