@@ -14,7 +14,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, LazyLock, RwLock},
+    sync::{
+        Arc, LazyLock, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use url::Url;
@@ -54,6 +57,37 @@ pub(crate) enum Known {
 static CACHE: LazyLock<RwLock<HashMap<String, Known>>> =
     LazyLock::new(|| RwLock::new(HashMap::new()));
 
+/// How many times the cache has changed: a copy of an entry taken at one
+/// generation is the entry as long as the generation stays.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// A pipeline's copy of the cache entry of the authority it last looked
+/// up: the same answer as [`cached`] while the cache has not changed,
+/// without its lock's contention or a hash of the authority.
+#[derive(Default)]
+pub(crate) struct Recent {
+    entry: RwLock<Option<(Box<str>, u64, Known)>>,
+}
+
+impl Recent {
+    /// What [`cached`] says of `authority`.
+    pub(crate) fn cached(&self, authority: &str) -> Option<Known> {
+        let generation = GENERATION.load(Ordering::Acquire);
+        if let Some((seen, at, known)) = &*self.entry.read().unwrap_or_else(|p| p.into_inner())
+            && *at == generation
+            && **seen == *authority
+        {
+            return Some(known.clone());
+        }
+        // Taken after the generation was read: a change in between makes
+        // the copy stale at once, so it is looked up again next time.
+        let known = cached(authority)?;
+        *self.entry.write().unwrap_or_else(|p| p.into_inner()) =
+            Some((authority.into(), generation, known.clone()));
+        Some(known)
+    }
+}
+
 /// The cache key of a URL: its origin as serialized, `scheme://host[:port]`
 /// (the URL parser already drops a default port), borrowed without copying.
 pub(crate) fn authority(url: &Url) -> &str {
@@ -70,25 +104,29 @@ pub(crate) fn cached(authority: &str) -> Option<Known> {
 
 pub(crate) fn store(authority: &str, challenge: Challenge) -> Arc<Challenge> {
     let c = Arc::new(challenge);
-    CACHE
-        .write()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(authority.to_owned(), Known::Bearer(c.clone()));
+    change(|cache| {
+        cache.insert(authority.to_owned(), Known::Bearer(c.clone()));
+    });
     c
 }
 
+/// Changes the cache, and its generation with it.
+fn change(f: impl FnOnce(&mut HashMap<String, Known>)) {
+    let mut cache = CACHE.write().unwrap_or_else(|p| p.into_inner());
+    f(&mut cache);
+    GENERATION.fetch_add(1, Ordering::Release);
+}
+
 pub(crate) fn store_open(authority: &str) {
-    CACHE
-        .write()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(authority.to_owned(), Known::Open);
+    change(|cache| {
+        cache.insert(authority.to_owned(), Known::Open);
+    });
 }
 
 pub(crate) fn clear(authority: &str) {
-    CACHE
-        .write()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(authority);
+    change(|cache| {
+        cache.remove(authority);
+    });
 }
 
 /// Splits the parameters of a `Bearer` challenge: `k="v", k2=v2`.

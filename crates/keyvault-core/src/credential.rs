@@ -7,28 +7,28 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, RwLock},
+    sync::{Arc, Mutex, OnceLock, RwLock},
+    time::SystemTime,
 };
 
 use azure_core::credentials::TokenCredential;
 use http::HeaderValue;
-use time::{Duration, OffsetDateTime};
 
 use crate::{Error, ErrorKind, Result};
 
 /// How long before its expiry a cached token is refreshed.
-const REFRESH_AHEAD: Duration = Duration::minutes(5);
+const REFRESH_AHEAD: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 /// A token that lives shorter than [`REFRESH_AHEAD`] is still reused for
 /// this long after it was obtained, as long as it stays valid this long.
-const SHORT_LIVED_REUSE: Duration = Duration::seconds(30);
+const SHORT_LIVED_REUSE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A cached token, kept as the ready `Authorization` header value (marked
-/// sensitive) so that a request costs no formatting.
-#[derive(Clone)]
+/// sensitive) so that a request costs no formatting, with its expiry as a
+/// system time (comparing two costs no calendar arithmetic).
 struct Cached {
     header: HeaderValue,
-    expires_on: OffsetDateTime,
+    expires_on: SystemTime,
     obtained: std::time::Instant,
     generation: u64,
 }
@@ -40,21 +40,27 @@ struct Slot {
 }
 
 impl Slot {
-    fn fresh(&self) -> Option<Cached> {
+    /// The header value of the cached token and its generation, unless it is
+    /// close to expiry.
+    fn fresh(&self) -> Option<(HeaderValue, u64)> {
         let cur = self.current.read().unwrap_or_else(|p| p.into_inner());
         cur.as_ref()
             .filter(|c| {
-                let left = c.expires_on - OffsetDateTime::now_utc();
+                let left = (c.expires_on.duration_since(SystemTime::now())).unwrap_or_default();
                 left > REFRESH_AHEAD
                     || (left > SHORT_LIVED_REUSE && c.obtained.elapsed() < SHORT_LIVED_REUSE)
             })
-            .cloned()
+            .map(|c| (c.header.clone(), c.generation))
     }
 }
 
 /// A per-scope cache of access tokens from one credential.
 pub(crate) struct TokenCache {
     credential: Arc<dyn TokenCredential>,
+    /// The first scope asked for, found without a lock or a hash: a client
+    /// asks for one scope (its vault's) all its life.
+    first: OnceLock<(String, Arc<Slot>)>,
+    /// The other scopes.
     slots: Mutex<HashMap<String, Arc<Slot>>>,
 }
 
@@ -71,22 +77,46 @@ impl TokenCache {
     pub(crate) fn new(credential: Arc<dyn TokenCredential>) -> Self {
         Self {
             credential,
+            first: OnceLock::new(),
             slots: Mutex::new(HashMap::new()),
         }
     }
 
+    /// The slot of `scope` when it is the first scope asked for.
+    fn first_slot(&self, scope: &str) -> Option<&Arc<Slot>> {
+        self.first
+            .get()
+            .filter(|(first, _)| first == scope)
+            .map(|(_, slot)| slot)
+    }
+
     fn slot(&self, scope: &str) -> Arc<Slot> {
+        if let Some(slot) = self.first_slot(scope) {
+            return slot.clone();
+        }
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        // Looked at again under the lock, which every setter holds.
+        if let Some(slot) = self.first_slot(scope) {
+            return slot.clone();
+        }
         if let Some(s) = slots.get(scope) {
             return s.clone();
         }
-        slots.entry(scope.to_owned()).or_default().clone()
+        let slot = Arc::new(Slot::default());
+        if self.first.set((scope.to_owned(), slot.clone())).is_err() {
+            slots.insert(scope.to_owned(), slot.clone());
+        }
+        slot
     }
 
     /// The `Authorization` header value for `scope` when a token is cached
     /// and not close to expiry.
     pub(crate) fn cached(&self, scope: &str) -> Option<HeaderValue> {
-        self.slot(scope).fresh().map(|c| c.header)
+        let fresh = match self.first_slot(scope) {
+            Some(slot) => slot.fresh(),
+            None => self.slot(scope).fresh(),
+        };
+        fresh.map(|(header, _)| header)
     }
 
     /// Returns the `Authorization` header value for `scope`, from the cache
@@ -102,17 +132,17 @@ impl TokenCache {
                 .as_ref()
                 .map(|c| c.generation)
         } else {
-            if let Some(c) = slot.fresh() {
-                return Ok(c.header);
+            if let Some((header, _)) = slot.fresh() {
+                return Ok(header);
             }
             None
         };
         let _refreshing = slot.refresh.lock().await;
         // Another request may have refreshed the token while we waited.
-        if let Some(c) = slot.fresh()
-            && (!force || Some(c.generation) != seen)
+        if let Some((header, generation)) = slot.fresh()
+            && (!force || Some(generation) != seen)
         {
-            return Ok(c.header);
+            return Ok(header);
         }
         let token = self
             .credential
@@ -137,7 +167,7 @@ impl TokenCache {
         let generation = cur.as_ref().map_or(0, |c| c.generation + 1);
         *cur = Some(Cached {
             header: header.clone(),
-            expires_on: token.expires_on,
+            expires_on: token.expires_on.into(),
             obtained: std::time::Instant::now(),
             generation,
         });
@@ -150,6 +180,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use azure_core::credentials::{AccessToken, TokenRequestOptions};
+    use time::{Duration, OffsetDateTime};
 
     use super::*;
 

@@ -20,6 +20,9 @@ pub struct Request {
     headers: HeaderMap,
     body: Option<Bytes>,
     success: &'static [u16],
+    /// The `x-ms-client-request-id` the pipeline adds to each try, unless
+    /// the headers name one.
+    pub(crate) request_id: Option<HeaderValue>,
 }
 
 impl Request {
@@ -32,6 +35,7 @@ impl Request {
             headers: HeaderMap::new(),
             body: None,
             success: &[],
+            request_id: None,
         }
     }
 
@@ -195,6 +199,51 @@ impl std::fmt::Debug for Response {
     }
 }
 
+/// Deserializes a string into what `from` makes of it, reading the text
+/// in place when the input allows (a JSON string without escapes), so that
+/// a value costs no copy: what the generated extensible enums use, whose
+/// known values keep no text.
+///
+/// ```
+/// #[derive(Debug, PartialEq)]
+/// struct Level(usize);
+///
+/// impl<'de> serde::Deserialize<'de> for Level {
+///     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+///         keyvault_core::http::deserialize_str(deserializer, |text| Level(text.len()))
+///     }
+/// }
+///
+/// let level: Level = serde_json::from_str(r#""Recoverable""#).unwrap();
+/// assert_eq!(level, Level(11));
+/// ```
+///
+/// # Errors
+/// Fails when the value is not a string.
+pub fn deserialize_str<'de, D, T>(
+    deserializer: D,
+    from: impl FnOnce(&str) -> T,
+) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Text<F>(F);
+
+    impl<T, F: FnOnce(&str) -> T> serde::de::Visitor<'_> for Text<F> {
+        type Value = T;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> std::result::Result<T, E> {
+            Ok((self.0)(text))
+        }
+    }
+
+    deserializer.deserialize_str(Text(from))
+}
+
 /// One parameter of a path template given to [`expand_path`].
 #[derive(Clone, Copy, Debug)]
 pub struct PathParam<'a> {
@@ -246,7 +295,11 @@ impl<'a> PathParam<'a> {
 /// Fails with [`ErrorKind::InvalidInput`] when the template names a parameter
 /// that is not given, or has an unclosed brace.
 pub fn expand_path(base: &Url, template: &str, params: &[PathParam<'_>]) -> Result<Url> {
-    let mut path = String::with_capacity(template.len() + 32);
+    // The base's path without its trailing slashes, then the template's.
+    let base_path = base.path().trim_end_matches('/');
+    let mut path = String::with_capacity(base_path.len() + template.len() + 64);
+    path.push_str(base_path);
+    let start = path.len();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         path.push_str(&rest[..open]);
@@ -285,20 +338,18 @@ pub fn expand_path(base: &Url, template: &str, params: &[PathParam<'_>]) -> Resu
         }
     }
     path.push_str(rest);
+    if !path[start..].starts_with('/') {
+        path.insert(start, '/');
+    }
 
     let mut url = base.clone();
-    url.set_query(None);
-    url.set_fragment(None);
-    let joined = {
-        let base_path = url.path().trim_end_matches('/');
-        let tail = if path.starts_with('/') {
-            path
-        } else {
-            format!("/{path}")
-        };
-        format!("{base_path}{tail}")
-    };
-    url.set_path(&joined);
+    if url.query().is_some() {
+        url.set_query(None);
+    }
+    if url.fragment().is_some() {
+        url.set_fragment(None);
+    }
+    url.set_path(&path);
     Ok(url)
 }
 

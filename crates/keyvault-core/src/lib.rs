@@ -52,6 +52,7 @@ mod options;
 pub mod paging;
 mod pipeline;
 pub mod poller;
+mod random;
 mod retry;
 mod secret;
 mod setters;

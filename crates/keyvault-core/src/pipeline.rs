@@ -46,7 +46,7 @@ use crate::{
     challenge::{self, Challenge, Known, Parsed},
     credential::TokenCache,
     http::{Request, Response},
-    retry, transport,
+    random, retry, transport,
 };
 
 /// Who is calling: the client crate's name and version.
@@ -188,7 +188,12 @@ pub struct Pipeline {
 struct Inner {
     client: reqwest::Client,
     tokens: TokenCache,
+    /// The challenge cache's entry of the vault last sent to.
+    challenge: challenge::Recent,
     api_version: String,
+    /// `api-version=<api_version>`, encoded: the query of a request whose
+    /// URL has none.
+    api_version_query: String,
     user_agent: HeaderValue,
     retry: RetryOptions,
     verify_challenge_resource: bool,
@@ -346,7 +351,11 @@ impl Pipeline {
             inner: Arc::new(Inner {
                 client,
                 tokens: TokenCache::new(credential),
+                challenge: challenge::Recent::default(),
                 api_version: api_version.to_owned(),
+                api_version_query: url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("api-version", api_version)
+                    .finish(),
                 user_agent,
                 retry: options.retry,
                 verify_challenge_resource: options.verify_challenge_resource,
@@ -587,10 +596,18 @@ impl Pipeline {
             http.request.resend_count = tracing::field::Empty,
             error.type = tracing::field::Empty,
         );
-        if let Some(id) = request.headers().get(&CLIENT_REQUEST_ID) {
+        // What only a span that is recorded needs is not looked up for one
+        // that is not.
+        if !span.is_disabled()
+            && let Some(id) =
+                (request.request_id.as_ref()).or_else(|| request.headers().get(&CLIENT_REQUEST_ID))
+        {
             span.record("az.client_request_id", id.to_str().unwrap_or(""));
         }
         let result = self.retry_loop(ctx, request).instrument(span.clone()).await;
+        if span.is_disabled() {
+            return result;
+        }
         match &result {
             Ok((resp, attempts, _)) => {
                 span.record("http.response.status_code", resp.status().as_u16());
@@ -615,13 +632,15 @@ impl Pipeline {
     }
 
     /// Sets `api-version` (replacing one a `nextLink` may carry, unless the
-    /// context keeps it) and the common headers.
+    /// context keeps it), the request's own headers (the call's, the
+    /// content type) and its request id, unless the headers name one.
+    /// `User-Agent`, `Accept` and the request id are added at each try
+    /// ([`try_headers`](Self::try_headers)).
     fn prepare(&self, ctx: &Context, request: &mut Request) {
         let api_version = self.inner.api_version.as_str();
         let url = request.url_mut();
         if url.query().is_none() {
-            url.query_pairs_mut()
-                .append_pair("api-version", api_version);
+            url.set_query(Some(&self.inner.api_version_query));
         } else if !(ctx.keep_api_version && url.query_pairs().any(|(k, _)| k == "api-version")) {
             set_api_version(url, api_version);
         }
@@ -634,25 +653,13 @@ impl Pipeline {
                 }
             }
         }
-        headers.insert(header::USER_AGENT, self.inner.user_agent.clone());
-        if !headers.contains_key(&CLIENT_REQUEST_ID) {
-            let mut buf = uuid::Uuid::encode_buffer();
-            let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
-            if let Ok(mut v) = HeaderValue::from_str(id) {
-                // Marked so that HTTP/2 sends it as a literal, never indexed:
-                // an id used once would only churn the connection's header
-                // table (and make every later id search a longer chain).
-                v.set_sensitive(true);
-                headers.insert(CLIENT_REQUEST_ID, v);
-            }
-        }
-        headers
-            .entry(header::ACCEPT)
-            .or_insert(HeaderValue::from_static("application/json"));
         if has_body {
             headers
                 .entry(header::CONTENT_TYPE)
                 .or_insert(HeaderValue::from_static("application/json"));
+        }
+        if !headers.contains_key(&CLIENT_REQUEST_ID) {
+            request.request_id = Some(random::request_id());
         }
     }
 
@@ -778,7 +785,7 @@ impl Pipeline {
         idempotent: bool,
     ) -> Result<(Response, bool), Failure> {
         let has_body = request.body().is_some_and(|b| !b.is_empty());
-        match challenge::cached(authority) {
+        match self.inner.challenge.cached(authority) {
             Some(Known::Bearer(ch)) => {
                 let ch = self.usable(request.url(), authority, ch)?;
                 let token = self.token(&ch.scope, false, deadline).await?;
@@ -902,6 +909,28 @@ impl Pipeline {
         Ok(ch)
     }
 
+    /// The headers of one try: the pipeline's `User-Agent` and `Accept`,
+    /// the request id and the request's own headers. The request's `Accept`
+    /// replaces ours; its `User-Agent` never does. Room is made for the
+    /// `Authorization` too.
+    fn try_headers(&self, request: &Request) -> HeaderMap {
+        let own = request.headers();
+        let mut headers = HeaderMap::with_capacity(own.len() + 4);
+        headers.insert(header::USER_AGENT, self.inner.user_agent.clone());
+        if !own.contains_key(header::ACCEPT) {
+            headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        }
+        if let Some(id) = &request.request_id {
+            headers.insert(CLIENT_REQUEST_ID, id.clone());
+        }
+        for (name, value) in own {
+            if name != header::USER_AGENT {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        headers
+    }
+
     /// Sends one HTTP request and reads the whole response.
     async fn transmit(
         &self,
@@ -911,15 +940,20 @@ impl Pipeline {
         deadline: Instant,
         idempotent: bool,
     ) -> Result<Response, Failure> {
-        let remaining = deadline.saturating_duration_since(Instant::now());
+        let now = Instant::now();
+        let remaining = deadline.saturating_duration_since(now);
         if remaining.is_zero() {
             return Err(Failure::fatal(Error::new(
                 ErrorKind::Timeout,
                 "the retry budget ran out",
             )));
         }
-        let timeout = remaining.min(self.inner.transport_timeout);
-        let mut headers = request.headers().clone();
+        // One timer for the whole try, from the connection to the end of
+        // the body (reqwest's own timeout would arm two: one for the
+        // response, one wrapping its body).
+        let try_deadline =
+            tokio::time::Instant::from_std(now + remaining.min(self.inner.transport_timeout));
+        let mut headers = self.try_headers(request);
         if let Some(v) = token {
             headers.insert(header::AUTHORIZATION, v);
         }
@@ -943,29 +977,41 @@ impl Pipeline {
         // copy the headers one by one into a map of its own.
         let mut http = reqwest::Request::new(request.method().clone(), request.url().clone());
         *http.headers_mut() = headers;
-        *http.timeout_mut() = Some(timeout);
         if sent_body || request.body().is_some() {
             *http.body_mut() = Some(body.into());
         }
+        // Nothing reached the server when the connection failed; a bodiless
+        // or idempotent request may be repeated anyway.
+        let retriable = |connect: bool| connect || idempotent || !sent_body;
         let transport_failure = |e: reqwest::Error| {
             let (kind, what) = transport::classify(&e);
-            // Nothing reached the server when the connection failed; a
-            // bodiless or idempotent request may be repeated anyway.
-            let retriable = e.is_connect() || idempotent || !sent_body;
             Failure {
                 connect: e.is_connect(),
+                retriable: retriable(e.is_connect()),
                 error: Error::with_source(kind, what, e),
-                retriable,
             }
         };
-        let mut resp = (self.inner.client.execute(http).await).map_err(transport_failure)?;
-        let status = resp.status();
-        let headers = std::mem::take(resp.headers_mut());
         let max = self.inner.max_response_body_size;
-        let Some(body) = transport::read_body(&mut resp, max)
-            .await
-            .map_err(transport_failure)?
-        else {
+        let exchange = async {
+            let mut resp = (self.inner.client.execute(http).await).map_err(transport_failure)?;
+            let status = resp.status();
+            let headers = std::mem::take(resp.headers_mut());
+            let body = transport::read_body(&mut resp, max)
+                .await
+                .map_err(transport_failure)?;
+            Ok::<_, Failure>((status, headers, body))
+        };
+        let (status, headers, body) = match tokio::time::timeout_at(try_deadline, exchange).await {
+            Ok(done) => done?,
+            Err(_) => {
+                return Err(Failure {
+                    error: Error::new(ErrorKind::Timeout, "timed out"),
+                    retriable: retriable(false),
+                    connect: false,
+                });
+            }
+        };
+        let Some(body) = body else {
             return Err(Failure::fatal(transport::body_too_large(status, max)));
         };
         tracing::trace!(

@@ -46,9 +46,7 @@ pub(crate) fn backoff(opts: &RetryOptions, attempt: u32) -> Duration {
         .initial_delay
         .saturating_mul(1u32 << exp)
         .min(opts.max_delay);
-    // Random bits from the v4 UUID generator (the OS random source), so the
-    // jitter needs no extra dependency.
-    let bits = (uuid::Uuid::new_v4().as_u128() >> 64) as u64;
+    let bits = crate::random::next_u64();
     let factor = 0.8 + 0.4 * (bits as f64 / u64::MAX as f64);
     seconds(base.as_secs_f64() * factor).min(opts.max_delay)
 }

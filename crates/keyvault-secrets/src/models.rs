@@ -37,7 +37,7 @@ fn identifier(id: Option<String>) -> Result<KeyVaultSecretIdentifier> {
             "the service's answer names no secret (it has no id)",
         )
     })?;
-    KeyVaultSecretIdentifier::parse(&id).map_err(|e| {
+    KeyVaultSecretIdentifier::parse_owned(id).map_err(|e| {
         Error::new(
             ErrorKind::Deserialize,
             format!("the service's answer has an invalid secret id: {e}"),

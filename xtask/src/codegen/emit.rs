@@ -327,7 +327,7 @@ fn enumeration(e: &Enum, out: &mut String) {
     );
     let _ = writeln!(
         out,
-        "impl<'de> Deserialize<'de> for {} {{\nfn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\nString::deserialize(deserializer).map(|value| Self::from(value.as_str()))\n}}\n}}\n",
+        "impl<'de> Deserialize<'de> for {} {{\nfn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\nkeyvault_core::http::deserialize_str(deserializer, |value| Self::from(value))\n}}\n}}\n",
         e.name
     );
 }

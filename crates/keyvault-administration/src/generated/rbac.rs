@@ -419,7 +419,7 @@ impl<'de> Deserialize<'de> for DataAction {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
+        keyvault_core::http::deserialize_str(deserializer, |value| Self::from(value))
     }
 }
 
@@ -473,7 +473,7 @@ impl<'de> Deserialize<'de> for RoleDefinitionType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
+        keyvault_core::http::deserialize_str(deserializer, |value| Self::from(value))
     }
 }
 
@@ -527,7 +527,7 @@ impl<'de> Deserialize<'de> for RoleScope {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
+        keyvault_core::http::deserialize_str(deserializer, |value| Self::from(value))
     }
 }
 
@@ -581,7 +581,7 @@ impl<'de> Deserialize<'de> for RoleType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
+        keyvault_core::http::deserialize_str(deserializer, |value| Self::from(value))
     }
 }
 

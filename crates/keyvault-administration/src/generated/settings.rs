@@ -85,7 +85,7 @@ impl<'de> Deserialize<'de> for SettingTypeEnum {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
+        keyvault_core::http::deserialize_str(deserializer, |value| Self::from(value))
     }
 }
 

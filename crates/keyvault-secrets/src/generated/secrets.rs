@@ -424,7 +424,7 @@ impl<'de> Deserialize<'de> for ContentType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
+        keyvault_core::http::deserialize_str(deserializer, |value| Self::from(value))
     }
 }
 
@@ -502,7 +502,7 @@ impl<'de> Deserialize<'de> for DeletionRecoveryLevel {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
+        keyvault_core::http::deserialize_str(deserializer, |value| Self::from(value))
     }
 }
 

@@ -173,7 +173,7 @@ impl<'de> Deserialize<'de> for JobState {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
+        keyvault_core::http::deserialize_str(deserializer, |value| Self::from(value))
     }
 }
 
@@ -227,7 +227,7 @@ impl<'de> Deserialize<'de> for Shape {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|value| Self::from(value.as_str()))
+        keyvault_core::http::deserialize_str(deserializer, |value| Self::from(value))
     }
 }
 
