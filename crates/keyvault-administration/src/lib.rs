@@ -36,6 +36,10 @@
 //! clients for code that does not use async: values instead of futures,
 //! listings as iterators, backup pollers you `wait()` on.
 //!
+//! The `http2` feature (on by default) offers HTTP/2 beside HTTP/1.1; with
+//! `default-features = false` the clients speak HTTP/1.1 only, from a
+//! smaller binary.
+//!
 //! The crate's modules: `access_control`, `backup` and `settings` (one per
 //! client, with their models), `options` and `version` (API versions);
 //! listings are keyvault-core's [`ItemPager`] and pollers its [`Poller`],

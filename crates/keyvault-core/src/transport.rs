@@ -12,9 +12,9 @@ use crate::{ClientOptions, Error, ErrorKind, ProxyOptions, Result};
 /// Builds the `reqwest::Client` described by `options`: rustls with the ring
 /// provider, the platform's certificate verifier (the system's trusted roots)
 /// plus any custom PEM roots and the certificates of the file `SSL_CERT_FILE`
-/// names, HTTP/2 when the server offers it; the explicit proxy of the
-/// options, or else proxies from the environment (`HTTPS_PROXY`,
-/// `NO_PROXY`); the connect and read timeouts.
+/// names, HTTP/2 when the server offers it (feature `http2`); the explicit
+/// proxy of the options, or else proxies from the environment
+/// (`HTTPS_PROXY`, `NO_PROXY`); the connect and read timeouts.
 pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
     if let Some(c) = &options.http_client {
         return Ok(c.clone());
@@ -67,7 +67,11 @@ pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
-    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    tls.alpn_protocols = vec![
+        #[cfg(feature = "http2")]
+        b"h2".to_vec(),
+        b"http/1.1".to_vec(),
+    ];
     let mut builder = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         // Key Vault does not redirect; following one could carry a request

@@ -23,6 +23,10 @@
 //! for code that does not use async: values instead of futures, listings as
 //! iterators, pollers you `wait()` on.
 //!
+//! The `http2` feature (on by default) offers HTTP/2 beside HTTP/1.1, so
+//! that many requests share one connection; with `default-features = false`
+//! the client speaks HTTP/1.1 only, from a smaller binary.
+//!
 //! [`SecretCache`] serves secrets from memory over a client: refreshed
 //! ahead of expiry, one request per miss however many callers, the last
 //! good value kept through throttling and outages.

@@ -24,6 +24,7 @@ use url::Url;
 /// A request the server received.
 #[derive(Clone, Debug)]
 pub struct Seen {
+    pub version: http::Version,
     pub method: String,
     pub path: String,
     pub query: String,
@@ -200,6 +201,7 @@ fn router(handler: Handler) -> (Router, Arc<Mutex<Vec<Seen>>>) {
                 .await
                 .unwrap_or_default();
             let s = Seen {
+                version: parts.version,
                 method: parts.method.to_string(),
                 path: parts.uri.path().to_owned(),
                 query: parts.uri.query().unwrap_or("").to_owned(),

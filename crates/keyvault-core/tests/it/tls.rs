@@ -35,6 +35,14 @@ async fn https_with_a_custom_root_and_challenge() {
     let seen = srv.seen();
     assert_eq!(seen.len(), 2);
     assert!(seen[0].authorization().is_none() && seen[1].authorization().is_some());
+    // The server offers both: HTTP/2 is taken with the `http2` feature
+    // (`cargo xtask test` also runs this test without it).
+    let expected = if cfg!(feature = "http2") {
+        http::Version::HTTP_2
+    } else {
+        http::Version::HTTP_11
+    };
+    assert!(seen.iter().all(|s| s.version == expected), "{seen:?}");
 }
 
 #[tokio::test]
