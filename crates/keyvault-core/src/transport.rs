@@ -1,7 +1,10 @@
 //! The HTTP transport: a `reqwest::Client` over rustls (ring provider), and
 //! the translation of transport failures into a few words a person can act on.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use bytes::{Bytes, BytesMut};
 
@@ -60,12 +63,12 @@ pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = platform_verifier(extra, provider.clone())?;
+    let verifier = shared_verifier(extra, &provider)?;
     let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::with_source(ErrorKind::InvalidInput, "TLS configuration", e))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     tls.alpn_protocols = vec![
         #[cfg(feature = "http2")]
@@ -92,6 +95,33 @@ pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
             e,
         )
     })
+}
+
+/// The last verifier built, with the extra roots it trusts. Building one
+/// reads and parses the system's CA bundle (some 3 ms); clients built with
+/// the same extra roots share it instead, so that bundle is read once per
+/// process, not once per client.
+type Shared = (
+    Vec<CertificateDer<'static>>,
+    Arc<rustls_platform_verifier::Verifier>,
+);
+static LAST_VERIFIER: Mutex<Option<Shared>> = Mutex::new(None);
+
+/// The platform's verifier trusting `extra` too: the one last built when
+/// it trusts the same extra roots, else a new one.
+fn shared_verifier(
+    extra: Vec<CertificateDer<'static>>,
+    provider: &Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<rustls_platform_verifier::Verifier>> {
+    let mut last = LAST_VERIFIER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((roots, verifier)) = last.as_ref()
+        && *roots == extra
+    {
+        return Ok(verifier.clone());
+    }
+    let verifier = Arc::new(platform_verifier(extra.clone(), provider.clone())?);
+    *last = Some((extra, verifier.clone()));
+    Ok(verifier)
 }
 
 /// The platform's verifier (the system's roots, or the OS's own checks on
@@ -285,5 +315,38 @@ fn tls_failure(err: &rustls::Error) -> &'static str {
             "TLS failure: the server ended the handshake with an alert"
         }
         _ => "TLS failure",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn self_signed() -> CertificateDer<'static> {
+        let cert = rcgen::generate_simple_self_signed(vec!["vault.test".to_owned()]).unwrap();
+        cert.cert.der().clone()
+    }
+
+    #[test]
+    fn clients_with_the_same_roots_share_one_verifier() {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let (a, b) = (self_signed(), self_signed());
+        // Other tests of this process build clients too and may replace the
+        // shared verifier between two calls: one pair that shares suffices.
+        let shared = (0..100).any(|_| {
+            let first = shared_verifier(vec![a.clone()], &provider).unwrap();
+            let again = shared_verifier(vec![a.clone()], &provider).unwrap();
+            Arc::ptr_eq(&first, &again)
+        });
+        assert!(
+            shared,
+            "two builds with the same roots never shared a verifier"
+        );
+        let first = shared_verifier(vec![a], &provider).unwrap();
+        let other = shared_verifier(vec![b], &provider).unwrap();
+        assert!(
+            !Arc::ptr_eq(&first, &other),
+            "other roots need their own verifier"
+        );
     }
 }
